@@ -1,0 +1,22 @@
+import type { AgentService } from "../daemon/agents/agent-service.ts";
+import type { OverseerConfig } from "../daemon/config/compile-config.ts";
+import type { DashboardReads } from "../daemon/dashboard/dashboard-reads.ts";
+import type { TaskService } from "../daemon/tasks/task-service.ts";
+import type { OverseerMetrics } from "../daemon/telemetry/metrics.ts";
+import type { Authenticator } from "./auth.ts";
+
+/** What the API needs from the daemon: its services' interfaces, never Redis or Postgres directly. */
+export interface ApiDeps {
+  version: string;
+  config: OverseerConfig;
+  auth: Authenticator;
+  agents: AgentService;
+  tasks: TaskService;
+  dashboard: DashboardReads;
+  metrics: OverseerMetrics;
+  /** Refreshes state gauges and renders Prometheus text. */
+  renderMetrics(): Promise<string>;
+  /** Liveness of the process and readiness to take traffic (dependencies up, not draining). */
+  health(): { live: boolean; lifecycle: string };
+  readiness(): Promise<{ ready: boolean; checks: Record<string, boolean>; lifecycle: string }>;
+}

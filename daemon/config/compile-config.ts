@@ -1,0 +1,218 @@
+import { randomBytes } from "node:crypto";
+import { parseDurationMs } from "./duration.ts";
+
+/**
+ * The daemon's configuration, compiled once at start from the environment.
+ * Durations are accepted as "30s"/"500ms" and stored as `*Ms` numbers.
+ */
+export interface OverseerConfig {
+  /** HTTP port. @default 8080 (env PORT) */
+  port: number;
+  /** Interface to bind. @default "0.0.0.0" (env HOST) */
+  host: string;
+  /** Redis URL. @default "redis://127.0.0.1:6379" (env REDIS_URL) */
+  redisUrl: string;
+  /** True when REDIS_URL was set: then it is never replaced by an embedded server. */
+  redisUrlExplicit: boolean;
+  /** Postgres URL. @default "postgres://postgres@127.0.0.1:5432/postgres" (env DATABASE_URL) */
+  databaseUrl: string;
+  /** True when DATABASE_URL was set. */
+  databaseUrlExplicit: boolean;
+  /** Postgres pool size. @default 10 (env OVERSEER_PG_POOL_SIZE) */
+  pgPoolSize: number;
+  /** Isolates data: Postgres schema `overseer_<ns>`, Redis prefix `ovs:<ns>`. @default "default" (env OVERSEER_NAMESPACE) */
+  namespace: string;
+  /** Interval agents are told to heartbeat at. @default 1000 (env OVERSEER_HEARTBEAT_INTERVAL_MS) */
+  heartbeatIntervalMs: number;
+  /** Silence after which an agent is stale (keeps its leases). @default 2 × heartbeat interval (env OVERSEER_AGENT_STALE_AFTER_MS) */
+  agentStaleAfterMs: number;
+  /** Silence after which an agent is dead and its leases are revoked. @default 3000 (env OVERSEER_AGENT_DEAD_AFTER_MS) */
+  agentDeadAfterMs: number;
+  /** How often the liveness sweep runs. @default min(250, heartbeat interval / 2) (env OVERSEER_SWEEP_INTERVAL_MS) */
+  sweepIntervalMs: number;
+  /** How often the reconciler compares Postgres with the queues. @default 10s (env OVERSEER_RECONCILE_INTERVAL_MS) */
+  reconcileIntervalMs: number;
+  /** Task attempts before dead-lettering, when a task does not say. @default 3 (env OVERSEER_DEFAULT_MAX_ATTEMPTS) */
+  defaultMaxAttempts: number;
+  /** Task timeout when a task does not say. @default 5m (env OVERSEER_DEFAULT_TASK_TIMEOUT_MS) */
+  defaultTaskTimeoutMs: number;
+  /** First retry delay; doubles each attempt, with jitter. @default 1s (env OVERSEER_RETRY_BASE_MS) */
+  retryBaseMs: number;
+  /** Cap on the retry delay. @default 60s (env OVERSEER_RETRY_MAX_MS) */
+  retryMaxMs: number;
+  /** Longest a claim may wait for work. @default 30s (env OVERSEER_CLAIM_MAX_WAIT_MS) */
+  claimMaxWaitMs: number;
+  /** Largest request body. @default 1048576 (env OVERSEER_MAX_BODY_BYTES) */
+  maxBodyBytes: number;
+  /** Per-agent metric series are exported for at most this many agents. @default 500 (env OVERSEER_METRICS_MAX_AGENT_SERIES) */
+  metricsMaxAgentSeries: number;
+  /** Grace time for SIGTERM draining before the daemon exits anyway. @default 10s (env OVERSEER_SHUTDOWN_GRACE_MS) */
+  shutdownGraceMs: number;
+  /** Leader lease time-to-live. @default 5s (env OVERSEER_LEADER_LEASE_MS) */
+  leaderLeaseMs: number;
+  /** Bearer tokens by role. Generated at start (and logged) when unset. */
+  tokens: { admin: string; operator: string; viewer: string };
+  /** Which tokens were generated rather than configured (so start-up can say so). */
+  generatedSecrets: string[];
+  /** Shared secret agents register with; also keys agent tokens. Generated when unset. */
+  agentSecret: string;
+  /** Pino log level. @default "info" (env LOG_LEVEL) */
+  logLevel: string;
+  /** Where embedded services keep data. @default ".overseer" (env OVERSEER_DATA_DIR) */
+  dataDir: string;
+  /** Start embedded Redis/Postgres when no URL is set and the defaults do not answer. @default true (env OVERSEER_EMBEDDED) */
+  allowEmbedded: boolean;
+}
+
+/** Thrown for a bad configuration value; start-up prints it and exits with code 78 (EX_CONFIG). */
+export class ConfigError extends Error {
+  readonly exitCode = 78;
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Compiles the environment into a validated config; throws ConfigError listing every bad value. */
+export function compileConfig(env: Env = process.env): OverseerConfig {
+  const problems: string[] = [];
+  const generatedSecrets: string[] = [];
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const duration = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    try {
+      const value = parseDurationMs(raw);
+      if (value < min || value > max) {
+        problems.push(`${name}=${JSON.stringify(raw)}: must be between ${min}ms and ${max}ms`);
+        return fallback;
+      }
+      return value;
+    } catch (error) {
+      problems.push(`${name}: ${(error as Error).message}`);
+      return fallback;
+    }
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name}=${JSON.stringify(raw)}: expected true or false`);
+    return fallback;
+  };
+  const url = (name: string, fallback: string, protocols: string[]): string => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) {
+        problems.push(`${name}: protocol must be one of ${protocols.join(", ")}`);
+      }
+    } catch {
+      problems.push(`${name}: not a valid URL`);
+    }
+    return raw;
+  };
+  const secret = (name: string): string => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") {
+      generatedSecrets.push(name);
+      return randomBytes(24).toString("base64url");
+    }
+    if (raw.length < 16) problems.push(`${name}: must be at least 16 characters`);
+    return raw;
+  };
+
+  const heartbeatIntervalMs = duration("OVERSEER_HEARTBEAT_INTERVAL_MS", 1_000, 10, 600_000);
+  const agentDeadAfterMs = duration("OVERSEER_AGENT_DEAD_AFTER_MS", 3_000, 20, 3_600_000);
+  const agentStaleAfterMs = duration(
+    "OVERSEER_AGENT_STALE_AFTER_MS",
+    Math.min(2 * heartbeatIntervalMs, agentDeadAfterMs - 1),
+    10,
+    3_600_000,
+  );
+  if (agentDeadAfterMs <= heartbeatIntervalMs) {
+    problems.push(
+      `OVERSEER_AGENT_DEAD_AFTER_MS (${agentDeadAfterMs}) must be longer than OVERSEER_HEARTBEAT_INTERVAL_MS (${heartbeatIntervalMs}), or every agent dies between heartbeats`,
+    );
+  }
+  if (agentStaleAfterMs >= agentDeadAfterMs) {
+    problems.push(
+      `OVERSEER_AGENT_STALE_AFTER_MS (${agentStaleAfterMs}) must be shorter than OVERSEER_AGENT_DEAD_AFTER_MS (${agentDeadAfterMs})`,
+    );
+  }
+  const namespace = env.OVERSEER_NAMESPACE || "default";
+  if (!/^[a-z][a-z0-9_]{0,39}$/.test(namespace)) {
+    problems.push(
+      `OVERSEER_NAMESPACE=${JSON.stringify(namespace)}: lower-case letters, digits and _ (start with a letter, at most 40)`,
+    );
+  }
+  const retryBaseMs = duration("OVERSEER_RETRY_BASE_MS", 1_000, 1, 3_600_000);
+  const retryMaxMs = duration("OVERSEER_RETRY_MAX_MS", 60_000, 1, 86_400_000);
+  if (retryMaxMs < retryBaseMs)
+    problems.push("OVERSEER_RETRY_MAX_MS must not be below OVERSEER_RETRY_BASE_MS");
+  const logLevel = env.LOG_LEVEL || "info";
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
+    problems.push(
+      `LOG_LEVEL=${JSON.stringify(logLevel)}: one of fatal, error, warn, info, debug, trace, silent`,
+    );
+  }
+
+  const config: OverseerConfig = {
+    port: int("PORT", 8080, 0, 65_535),
+    host: env.HOST || "0.0.0.0",
+    redisUrl: url("REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
+    redisUrlExplicit: Boolean(env.REDIS_URL),
+    databaseUrl: url("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres", [
+      "postgres:",
+      "postgresql:",
+    ]),
+    databaseUrlExplicit: Boolean(env.DATABASE_URL),
+    pgPoolSize: int("OVERSEER_PG_POOL_SIZE", 10, 1, 1_000),
+    namespace,
+    heartbeatIntervalMs,
+    agentStaleAfterMs,
+    agentDeadAfterMs,
+    sweepIntervalMs: duration(
+      "OVERSEER_SWEEP_INTERVAL_MS",
+      Math.max(10, Math.min(250, Math.floor(heartbeatIntervalMs / 2))),
+      5,
+      60_000,
+    ),
+    reconcileIntervalMs: duration("OVERSEER_RECONCILE_INTERVAL_MS", 10_000, 100, 3_600_000),
+    defaultMaxAttempts: int("OVERSEER_DEFAULT_MAX_ATTEMPTS", 3, 1, 1_000),
+    defaultTaskTimeoutMs: duration("OVERSEER_DEFAULT_TASK_TIMEOUT_MS", 300_000, 100, 7 * 86_400_000),
+    retryBaseMs,
+    retryMaxMs,
+    claimMaxWaitMs: duration("OVERSEER_CLAIM_MAX_WAIT_MS", 30_000, 0, 300_000),
+    maxBodyBytes: int("OVERSEER_MAX_BODY_BYTES", 1_048_576, 1_024, 104_857_600),
+    metricsMaxAgentSeries: int("OVERSEER_METRICS_MAX_AGENT_SERIES", 500, 0, 100_000),
+    shutdownGraceMs: duration("OVERSEER_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    leaderLeaseMs: duration("OVERSEER_LEADER_LEASE_MS", 5_000, 100, 600_000),
+    tokens: {
+      admin: secret("OVERSEER_ADMIN_TOKEN"),
+      operator: secret("OVERSEER_OPERATOR_TOKEN"),
+      viewer: secret("OVERSEER_VIEWER_TOKEN"),
+    },
+    agentSecret: secret("OVERSEER_AGENT_SECRET"),
+    generatedSecrets,
+    logLevel,
+    dataDir: env.OVERSEER_DATA_DIR || ".overseer",
+    allowEmbedded: bool("OVERSEER_EMBEDDED", true),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

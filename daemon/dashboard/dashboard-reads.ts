@@ -1,0 +1,122 @@
+import { healthScore } from "../agents/health-score.ts";
+import type { AgentStateName } from "../events/catalogue.ts";
+import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
+import type { AgentStore } from "../store/agent-store.ts";
+import type { Db } from "../store/pg-pool.ts";
+import { type QueueStat, readQueueStats } from "../store/queue-stats-store.ts";
+
+export interface LivenessSettings {
+  heartbeatIntervalMs: number;
+  staleAfterMs: number;
+  deadAfterMs: number;
+}
+
+export interface AgentStatusRow {
+  id: string;
+  name: string;
+  role: string;
+  state: AgentStateName;
+  capabilities: string[];
+  concurrency: number;
+  load: number | null;
+  heartbeatAgeMs: number | null;
+  lastHeartbeatAt: string | null;
+  registeredAt: string;
+  stateChangedAt: string;
+  healthScore: number;
+  recent: { completed: number; failed: number };
+}
+
+/** The reads behind the dashboards: every number comes from Postgres or Redis at request time. */
+export class DashboardReads {
+  constructor(
+    private readonly db: Db,
+    private readonly agents: AgentStore,
+    private readonly liveness: HeartbeatStore,
+    private readonly settings: LivenessSettings,
+  ) {}
+
+  async agentsStatus(filter: {
+    role?: string;
+    state?: AgentStateName;
+    includeEnded: boolean;
+    limit: number;
+  }) {
+    const records = (
+      await this.agents.list({ includeEnded: filter.includeEnded || !!filter.state, limit: filter.limit })
+    ).filter((a) => (!filter.role || a.role === filter.role) && (!filter.state || a.state === filter.state));
+    const [{ now, beats }, info, outcomes] = await Promise.all([
+      this.liveness.all(),
+      this.liveness.info(records.map((a) => a.id)),
+      this.agents.outcomesSince(3_600_000),
+    ]);
+    const rows: AgentStatusRow[] = records.map((a) => {
+      const beat = beats.get(a.id);
+      const live = a.state === "active" || a.state === "stale" || a.state === "draining";
+      const lastAt = beat ?? (live ? a.lastHeartbeatAt.getTime() : null);
+      const ageMs = lastAt === null ? null : Math.max(0, now - lastAt);
+      const i = info.get(a.id);
+      const recent = outcomes.get(a.id) ?? { completed: 0, failed: 0 };
+      return {
+        id: a.id,
+        name: a.name,
+        role: a.role,
+        state: a.state,
+        capabilities: a.capabilities,
+        concurrency: a.concurrency,
+        load: i && i.beats > 0 ? i.load : null,
+        heartbeatAgeMs: ageMs,
+        lastHeartbeatAt: lastAt === null ? null : new Date(lastAt).toISOString(),
+        registeredAt: a.registeredAt.toISOString(),
+        stateChangedAt: a.stateChangedAt.toISOString(),
+        healthScore: healthScore({
+          state: a.state,
+          heartbeatAgeMs: ageMs ?? Number.POSITIVE_INFINITY,
+          meanHeartbeatGapMs: i?.gapMs ?? null,
+          heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
+          deadAfterMs: this.settings.deadAfterMs,
+          completed: recent.completed,
+          failed: recent.failed,
+        }),
+        recent,
+      };
+    });
+    const byState: Record<string, number> = {};
+    for (const r of rows) byState[r.state] = (byState[r.state] ?? 0) + 1;
+    return { generatedAt: new Date(now).toISOString(), total: rows.length, byState, agents: rows };
+  }
+
+  async heartbeats() {
+    const live = await this.agents.list({ includeEnded: false, limit: 100_000 });
+    const { now, beats } = await this.liveness.all();
+    const agents = live
+      .map((a) => {
+        const at = beats.get(a.id) ?? a.lastHeartbeatAt.getTime();
+        return {
+          id: a.id,
+          name: a.name,
+          role: a.role,
+          state: a.state,
+          heartbeatAgeMs: Math.max(0, now - at),
+        };
+      })
+      .sort((x, y) => y.heartbeatAgeMs - x.heartbeatAgeMs);
+    return {
+      generatedAt: new Date(now).toISOString(),
+      heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
+      staleAfterMs: this.settings.staleAfterMs,
+      deadAfterMs: this.settings.deadAfterMs,
+      agents,
+      stale: agents.filter((a) => a.state === "stale").map((a) => a.id),
+    };
+  }
+
+  async taskQueue(filter: { type?: string; state?: QueueStat["state"] }) {
+    const stats = (await readQueueStats(this.db)).filter(
+      (s) => (!filter.type || s.type === filter.type) && (!filter.state || s.state === filter.state),
+    );
+    const totals: Record<string, number> = {};
+    for (const s of stats) totals[s.state] = (totals[s.state] ?? 0) + s.count;
+    return { generatedAt: new Date().toISOString(), totals, queues: stats };
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Every Redis key and channel of a namespace. The `{ns}` hash tag keeps a namespace's liveness keys
+ * in one Redis Cluster slot, so the heartbeat script can touch several of them atomically.
+ */
+export function redisKeys(namespace: string) {
+  const base = `ovs:{${namespace}}`;
+  return {
+    /** BullMQ key prefix; one queue per task type below it. */
+    bullPrefix: `ovs:${namespace}:bull`,
+    /** HASH agentId → lifecycle state (mirror of Postgres for the heartbeat hot path). */
+    agentStates: `${base}:agents`,
+    /** ZSET agentId → last heartbeat (Redis clock, ms). */
+    heartbeats: `${base}:hb`,
+    /** HASH per agent: status, load, reported tasks, heartbeat gap average. */
+    agentInfo: (agentId: string) => `${base}:agent:${agentId}`,
+    /** LIST per agent: commands delivered with the next heartbeat response. */
+    agentCommands: (agentId: string) => `${base}:cmds:${agentId}`,
+    /** ZSET per agent: taskId → lease grant time, to spot leases the agent no longer reports. */
+    agentLeases: (agentId: string) => `${base}:leases:${agentId}`,
+    /** Pub/sub channel: a task type has claimable work. */
+    readyChannel: `${base}:ready`,
+    /** Leader lease and its fencing epoch. */
+    leader: `${base}:leader`,
+    leaderEpoch: `${base}:leader:epoch`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** Task types become queue names and metric labels: keep them short and plain. */
+export const TASK_TYPE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";

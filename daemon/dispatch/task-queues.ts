@@ -1,0 +1,116 @@
+import { type Job, Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+
+/** API priority runs 0..1000, higher first; BullMQ runs 1..2^21, lower first. Every job gets one, so all are ordered. */
+export const MAX_PRIORITY = 1000;
+export function toBullPriority(priority: number): number {
+  return MAX_PRIORITY + 1 - priority;
+}
+
+export interface QueuedJob {
+  taskId: string;
+  /** Acknowledges the dispatch copy once the lease is in Postgres (or the entry turned out stale). */
+  ack(): Promise<void>;
+}
+
+/**
+ * The dispatch layer: one BullMQ queue per task type. Jobs carry only the task id (jobId = task id,
+ * so a repeated enqueue of a waiting task is a no-op); the payload and every state live in Postgres.
+ * Claims pull with a manual, non-blocking `getNextJob` and acknowledge at once: the lease with its
+ * fencing token is Postgres's, not BullMQ's lock.
+ */
+export class TaskQueues {
+  private readonly queues = new Map<string, Queue>();
+  private readonly workers = new Map<string, Worker>();
+  private closed = false;
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+    private readonly onError: (error: Error) => void,
+  ) {}
+
+  private queue(type: string): Queue {
+    let q = this.queues.get(type);
+    if (!q) {
+      q = new Queue(type, { connection: this.connection, prefix: this.prefix });
+      q.on("error", this.onError);
+      this.queues.set(type, q);
+    }
+    return q;
+  }
+
+  private worker(type: string): Worker {
+    let w = this.workers.get(type);
+    if (!w) {
+      // No processor and no autorun: this worker only hands out jobs on request. The stalled
+      // checker returns a job to the queue if a daemon died between pulling it and acknowledging.
+      w = new Worker(type, null, {
+        connection: this.connection,
+        prefix: this.prefix,
+        autorun: false,
+        lockDuration: 30_000,
+      });
+      w.on("error", this.onError);
+      w.startStalledCheckTimer().catch(this.onError);
+      this.workers.set(type, w);
+    }
+    return w;
+  }
+
+  /** Adds (or keeps) the dispatch entry for a task. */
+  async enqueue(task: { id: string; type: string; priority: number; delayMs: number }): Promise<void> {
+    await this.queue(task.type).add(
+      "task",
+      {},
+      {
+        jobId: task.id,
+        priority: toBullPriority(task.priority),
+        delay: task.delayMs > 0 ? task.delayMs : undefined,
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    );
+  }
+
+  /** Takes the next ready job of a type, or null. */
+  async take(type: string, token: string): Promise<QueuedJob | null> {
+    if (this.closed) return null;
+    const job = (await this.worker(type).getNextJob(token, { block: false })) as Job | undefined;
+    if (!job?.id) return null;
+    return {
+      taskId: job.id,
+      ack: async () => {
+        await job.moveToCompleted(null, token, false);
+      },
+    };
+  }
+
+  /** Which of these task ids have a dispatch entry of any state (reconciler input). */
+  async present(tasks: Array<{ id: string; type: string }>): Promise<Set<string>> {
+    const found = new Set<string>();
+    if (tasks.length === 0) return found;
+    const pipeline = this.connection.pipeline();
+    for (const t of tasks) pipeline.exists(`${this.prefix}:${t.type}:${t.id}`);
+    const replies = (await pipeline.exec()) ?? [];
+    tasks.forEach((t, i) => {
+      if (replies[i]?.[1] === 1) found.add(t.id);
+    });
+    return found;
+  }
+
+  /** Removes a waiting dispatch entry (e.g. the task finished elsewhere); ignores locked ones. */
+  async remove(type: string, taskId: string): Promise<void> {
+    await this.queue(type)
+      .remove(taskId)
+      .catch(() => 0);
+  }
+
+  /** Closes every queue and worker; idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.workers.values()].map((w) => w.close(true)));
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+  }
+}

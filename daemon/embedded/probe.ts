@@ -1,0 +1,87 @@
+import { Redis } from "ioredis";
+import pg from "pg";
+
+/**
+ * Reachability probes for the default service URLs. They answer "is something usable there?"
+ * and nothing else: they resolve a boolean, never throw, and release every socket and timer
+ * they create so a failed probe cannot keep the process alive.
+ */
+
+/** Races `work` against a timer; the timer is always cleared so it cannot hold the event loop. */
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number, onTimeout: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function canReachRedis(url: string, timeoutMs: number): Promise<boolean> {
+  let client: Redis;
+  try {
+    client = new Redis(url, {
+      lazyConnect: true,
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      // A probe must fail fast: never reconnect, never queue.
+      retryStrategy: () => null,
+      reconnectOnError: () => false,
+    });
+  } catch {
+    return false; // e.g. an unparsable URL
+  }
+  // Without a listener ioredis reports connection errors as "Unhandled error event" on stderr.
+  client.on("error", () => {});
+  const attempt = (async () => {
+    try {
+      await client.connect();
+      return (await client.ping()) === "PONG";
+    } catch {
+      return false;
+    }
+  })();
+  try {
+    return await withTimeout(attempt, timeoutMs, false);
+  } finally {
+    client.disconnect(false);
+  }
+}
+
+export async function canReachPostgres(url: string, timeoutMs: number): Promise<boolean> {
+  let client: pg.Client;
+  try {
+    client = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+    });
+  } catch {
+    return false;
+  }
+  // A server that drops the connection after connect emits 'error' on the client; it must not crash us.
+  client.on("error", () => {});
+  const attempt = (async () => {
+    try {
+      await client.connect();
+      const res = await client.query("select 1 as ok");
+      return res.rows[0]?.ok === 1;
+    } catch {
+      return false;
+    }
+  })();
+  try {
+    return await withTimeout(attempt, timeoutMs, false);
+  } finally {
+    await withTimeout(
+      client.end().catch(() => {}),
+      timeoutMs,
+      undefined,
+    );
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The one registry of API error codes. Each code keeps its meaning forever: a retired code is
+ * marked `retired`, never reused. docs/errors.md is checked against this table by a test.
+ */
+export const ERROR_CODES = {
+  OVS_ERR_VALIDATION: { status: 400, message: "The request does not match the schema" },
+  OVS_ERR_MALFORMED_JSON: { status: 400, message: "The request body is not valid JSON" },
+  OVS_ERR_UNAUTHENTICATED: { status: 401, message: "Missing or unknown bearer token" },
+  OVS_ERR_FORBIDDEN: {
+    status: 403,
+    message: "The token's role may not do this, or the resource is another agent's",
+  },
+  OVS_ERR_ROUTE_NOT_FOUND: { status: 404, message: "No such route" },
+  OVS_ERR_AGENT_NOT_FOUND: {
+    status: 404,
+    message: "No live agent with this id (dead, left or never registered)",
+  },
+  OVS_ERR_TASK_NOT_FOUND: { status: 404, message: "No task with this id" },
+  OVS_ERR_LEASE_CONFLICT: { status: 409, message: "The lease token is not the task's current lease" },
+  OVS_ERR_TASK_STATE_CONFLICT: { status: 409, message: "The task is not in a state that allows this" },
+  OVS_ERR_BODY_TOO_LARGE: { status: 413, message: "The request body is larger than the limit" },
+  OVS_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Send the body as application/json" },
+  OVS_ERR_DEPENDENCY_UNAVAILABLE: { status: 503, message: "Redis or Postgres is not reachable; retry later" },
+  OVS_ERR_SHUTTING_DOWN: { status: 503, message: "The daemon is draining; retry on another replica" },
+  OVS_ERR_INTERNAL: { status: 500, message: "Unexpected error; it was logged" },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

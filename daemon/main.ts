@@ -1,0 +1,79 @@
+import { ConfigError, compileConfig, type OverseerConfig } from "./config/compile-config.ts";
+import { OverseerDaemon } from "./overseer-daemon.ts";
+import { createLogger } from "./telemetry/logger.ts";
+
+/**
+ * `npm start`: runs the daemon until SIGTERM/SIGINT, then drains within the grace time and exits 0.
+ * A bad configuration exits 78; an unexpected error logs, stops and exits 1 so the process
+ * supervisor restarts it (a restarted daemon converges from Redis and Postgres).
+ */
+export async function runDaemon(config: OverseerConfig): Promise<OverseerDaemon> {
+  const log = createLogger(config.logLevel);
+  if (config.generatedSecrets.length > 0) {
+    log.warn(
+      {
+        generated: config.generatedSecrets,
+        adminToken: config.generatedSecrets.includes("OVERSEER_ADMIN_TOKEN")
+          ? config.tokens.admin
+          : undefined,
+        operatorToken: config.generatedSecrets.includes("OVERSEER_OPERATOR_TOKEN")
+          ? config.tokens.operator
+          : undefined,
+        viewerToken: config.generatedSecrets.includes("OVERSEER_VIEWER_TOKEN")
+          ? config.tokens.viewer
+          : undefined,
+        agentSecret: config.generatedSecrets.includes("OVERSEER_AGENT_SECRET")
+          ? config.agentSecret
+          : undefined,
+      },
+      "secrets not configured: generated for this run only (set them in the environment for production)",
+    );
+  }
+  const daemon = new OverseerDaemon({ config, logger: log });
+  let exiting = false;
+  const shutdown = async (signal: string, code: number) => {
+    if (exiting) return;
+    exiting = true;
+    log.info({ signal, graceMs: config.shutdownGraceMs }, "draining");
+    const timer = setTimeout(() => {
+      log.error({ graceMs: config.shutdownGraceMs }, "drain overran the grace time: exiting anyway");
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    timer.unref();
+    await daemon.stop().catch((error) => log.error({ err: error }, "error while draining"));
+    log.flush?.();
+    process.exit(code);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
+  process.on("SIGINT", () => void shutdown("SIGINT", 0));
+  process.on("uncaughtException", (error) => {
+    log.fatal({ err: error }, "uncaught exception");
+    void shutdown("uncaughtException", 1);
+  });
+  process.on("unhandledRejection", (error) => {
+    log.fatal({ err: error }, "unhandled rejection");
+    void shutdown("unhandledRejection", 1);
+  });
+  await daemon.start();
+  return daemon;
+}
+
+/** Compiles the config or exits 78 with every problem listed. */
+export function configOrExit(): OverseerConfig {
+  try {
+    return compileConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`overseer: ${error.message}\n`);
+      process.exit(error.exitCode);
+    }
+    throw error;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runDaemon(configOrExit()).catch((error) => {
+    process.stderr.write(`overseer: failed to start: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,292 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { ApiDeps } from "../api/api-deps.ts";
+import { Authenticator } from "../api/auth.ts";
+import { buildServer } from "../api/server.ts";
+import { AgentService } from "./agents/agent-service.ts";
+import type { OverseerConfig } from "./config/compile-config.ts";
+import { DashboardReads } from "./dashboard/dashboard-reads.ts";
+import { ReadySignal } from "./dispatch/ready-signal.ts";
+import { redisKeys } from "./dispatch/redis-keys.ts";
+import { TaskQueues } from "./dispatch/task-queues.ts";
+import { resolveServices } from "./embedded/resolve-services.ts";
+import { EventBus } from "./events/event-bus.ts";
+import { LeaderLease } from "./leader/leader-lease.ts";
+import { IntervalLoop } from "./lifecycle/interval-loop.ts";
+import { Lifecycle } from "./lifecycle/lifecycle.ts";
+import { HeartbeatStore } from "./liveness/heartbeat-store.ts";
+import { sweepLiveness } from "./liveness/liveness-sweeper.ts";
+import { AgentStore } from "./store/agent-store.ts";
+import { migrate } from "./store/migrate.ts";
+import { createPool, type Db } from "./store/pg-pool.ts";
+import { TaskStore } from "./store/task-store.ts";
+import { retryDelayMs } from "./tasks/backoff.ts";
+import { Reconciler } from "./tasks/reconciler.ts";
+import { TaskService } from "./tasks/task-service.ts";
+import { logSink } from "./telemetry/log-sink.ts";
+import { OverseerMetrics } from "./telemetry/metrics.ts";
+import { StateGauges } from "./telemetry/state-gauges.ts";
+import { VERSION } from "./version.ts";
+
+export interface DaemonOptions {
+  config: OverseerConfig;
+  logger: Logger;
+  replicaId?: string;
+}
+
+/**
+ * The composition root: builds stores, services, loops and the API from the config, and owns the
+ * lifecycle. Everything a second replica needs is in Redis or Postgres; this object holds caches only.
+ */
+export class OverseerDaemon {
+  readonly lifecycle: Lifecycle;
+  readonly bus: EventBus;
+  readonly metrics = new OverseerMetrics();
+  readonly replicaId: string;
+  app: FastifyInstance | null = null;
+  url = "";
+  private db: Db | null = null;
+  private redises: Redis[] = [];
+  private queues: TaskQueues | null = null;
+  private ready: ReadySignal | null = null;
+  private tasks: TaskService | null = null;
+  private leader: LeaderLease | null = null;
+  private loops: IntervalLoop[] = [];
+  private stopServices: () => Promise<void> = async () => {};
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly options: DaemonOptions) {
+    const log = options.logger;
+    this.replicaId = options.replicaId ?? randomUUID();
+    this.lifecycle = new Lifecycle((from, to) => log.info({ from, to }, `lifecycle ${to}`));
+    this.bus = new EventBus(Date.now, (error, event) =>
+      log.warn({ err: error, event: event.type }, "event sink failed"),
+    );
+    this.bus.subscribe(this.metrics.onEvent);
+    this.bus.subscribe(logSink(log));
+  }
+
+  /** Starts everything and listens; resolves with the base URL. */
+  async start(): Promise<string> {
+    const { config, logger: log } = this.options;
+    this.lifecycle.to("STARTING");
+    try {
+      const services = await resolveServices({
+        redisUrl: config.redisUrl,
+        redisUrlExplicit: config.redisUrlExplicit,
+        databaseUrl: config.databaseUrl,
+        databaseUrlExplicit: config.databaseUrlExplicit,
+        dataDir: config.dataDir,
+        logger: log,
+        allowEmbedded: config.allowEmbedded,
+      });
+      this.stopServices = services.stop;
+      const db = createPool(
+        services.databaseUrl,
+        config.namespace,
+        services.pgPoolOptions ?? { max: config.pgPoolSize },
+      );
+      db.on("error", (error) => log.warn({ err: error }, "postgres pool error"));
+      this.db = db;
+      await migrate(db, config.namespace, (msg) => log.debug({ migration: msg }, "migration"));
+
+      const redis = this.redis(services.redisUrl, { maxRetriesPerRequest: 2 });
+      const bullConnection = this.redis(services.redisUrl, { maxRetriesPerRequest: null });
+      const subscriber = this.redis(services.redisUrl, { maxRetriesPerRequest: null });
+      await this.checkRedisPolicy(redis);
+
+      const onError = (error: unknown, context: string) => {
+        log.warn({ err: error, context }, "background operation failed");
+      };
+      const keys = redisKeys(config.namespace);
+      const taskStore = new TaskStore(db, {
+        delayMs: (n) => retryDelayMs(n, config.retryBaseMs, config.retryMaxMs),
+      });
+      const agentStore = new AgentStore(db, taskStore);
+      const liveness = new HeartbeatStore(redis, keys);
+      this.queues = new TaskQueues(bullConnection, keys.bullPrefix, (e) => onError(e, "bullmq"));
+      this.ready = new ReadySignal(redis, subscriber, keys.readyChannel, (e) => onError(e, "ready signal"));
+      await this.ready.start();
+      const tasks = new TaskService(
+        taskStore,
+        this.queues,
+        this.ready,
+        liveness,
+        this.bus,
+        { maxAttempts: config.defaultMaxAttempts, timeoutMs: config.defaultTaskTimeoutMs },
+        onError,
+      );
+      this.tasks = tasks;
+      const agents = new AgentService(
+        agentStore,
+        liveness,
+        tasks,
+        this.bus,
+        config.heartbeatIntervalMs,
+        onError,
+      );
+      const reconciler = new Reconciler(taskStore, agentStore, this.queues, liveness, tasks, this.bus);
+      const gauges = new StateGauges(this.metrics, db, agentStore, liveness, config.metricsMaxAgentSeries);
+      this.leader = new LeaderLease(
+        redis,
+        keys.leader,
+        keys.leaderEpoch,
+        this.replicaId,
+        config.leaderLeaseMs,
+      );
+      this.metrics.buildInfo.set({ version: VERSION, namespace: config.namespace }, 1);
+
+      this.startLoops(agents, tasks, reconciler, liveness, config);
+
+      const auth = new Authenticator({
+        tokens: config.tokens,
+        agentSecret: config.agentSecret,
+        namespace: config.namespace,
+      });
+      const deps: ApiDeps = {
+        version: VERSION,
+        config,
+        auth,
+        agents,
+        tasks,
+        dashboard: new DashboardReads(db, agentStore, liveness, {
+          heartbeatIntervalMs: config.heartbeatIntervalMs,
+          staleAfterMs: config.agentStaleAfterMs,
+          deadAfterMs: config.agentDeadAfterMs,
+        }),
+        metrics: this.metrics,
+        renderMetrics: async () => {
+          await gauges.refresh();
+          return this.metrics.registry.metrics();
+        },
+        health: () => ({ live: this.lifecycle.state !== "FAILED", lifecycle: this.lifecycle.state }),
+        readiness: async () => {
+          const checks = {
+            postgres: await db.query("SELECT 1").then(
+              () => true,
+              () => false,
+            ),
+            redis: await redis.ping().then(
+              () => true,
+              () => false,
+            ),
+          };
+          const ready = this.lifecycle.state === "RUNNING" && checks.postgres && checks.redis;
+          return { ready, checks, lifecycle: this.lifecycle.state };
+        },
+      };
+      this.app = await buildServer(deps, log);
+      this.url = await this.app.listen({ port: config.port, host: config.host });
+      this.lifecycle.to("RUNNING");
+      log.info(
+        { url: this.url, namespace: config.namespace, replicaId: this.replicaId },
+        "overseer is running",
+      );
+      return this.url;
+    } catch (error) {
+      this.lifecycle.to("FAILED");
+      await this.release().catch(() => {});
+      throw error;
+    }
+  }
+
+  private startLoops(
+    agents: AgentService,
+    tasks: TaskService,
+    reconciler: Reconciler,
+    liveness: HeartbeatStore,
+    config: OverseerConfig,
+  ): void {
+    const onLoopError = (error: unknown, loop: string) => {
+      this.bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) });
+    };
+    const leader = this.leader as LeaderLease;
+    const leaderTick = async () => {
+      const before = leader.epoch;
+      const epoch = await leader.tryAcquire();
+      if (epoch > 0 && epoch !== before) this.bus.emit("leader.acquired", { epoch });
+      if (epoch === 0 && before > 0) this.bus.emit("leader.lost", { epoch: before });
+    };
+    // Leader-only loops check the lease on every pass, so a replica that lost it stops acting.
+    const sweep = async () => {
+      if (leader.epoch === 0) return;
+      await sweepLiveness(liveness, agents, {
+        staleAfterMs: config.agentStaleAfterMs,
+        deadAfterMs: config.agentDeadAfterMs,
+      });
+      await tasks.expireOverdue();
+    };
+    const reconcile = async () => {
+      if (leader.epoch === 0) return;
+      await reconciler.run();
+    };
+    this.loops = [
+      new IntervalLoop("leader", Math.max(50, Math.floor(config.leaderLeaseMs / 3)), leaderTick, onLoopError),
+      new IntervalLoop("liveness", config.sweepIntervalMs, sweep, onLoopError),
+      new IntervalLoop("reconcile", config.reconcileIntervalMs, reconcile, onLoopError),
+    ];
+    void leaderTick().catch((e) => onLoopError(e, "leader"));
+    for (const loop of this.loops) loop.start();
+  }
+
+  private redis(url: string, opts: { maxRetriesPerRequest: number | null }): Redis {
+    const client = new Redis(url, { ...opts, enableReadyCheck: true, lazyConnect: false });
+    client.on("error", (error) => this.options.logger.warn({ err: error }, "redis connection error"));
+    this.redises.push(client);
+    return client;
+  }
+
+  /** Redis must never evict: an evicted queue entry or lease is silently lost work. */
+  private async checkRedisPolicy(redis: Redis): Promise<void> {
+    try {
+      const reply = (await redis.config("GET", "maxmemory-policy")) as string[];
+      const policy = reply[1];
+      if (policy && policy !== "noeviction") {
+        this.options.logger.error(
+          { policy },
+          `Redis maxmemory-policy is ${policy}: set it to noeviction, or Redis may evict queued work under memory pressure`,
+        );
+      }
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error },
+        "could not read Redis maxmemory-policy (CONFIG may be disabled)",
+      );
+    }
+  }
+
+  /**
+   * Drains and stops: readiness fails, claims return empty, loops stop, in-flight requests finish,
+   * connections close. Bounded by the grace time; idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.drain();
+    return this.stopping;
+  }
+
+  private async drain(): Promise<void> {
+    const state = this.lifecycle.state;
+    if (state === "STOPPED" || state === "FAILED") return;
+    if (state === "INITIALIZED") {
+      this.lifecycle.to("STOPPED");
+      return;
+    }
+    this.lifecycle.to("DRAINING");
+    this.tasks?.stopClaiming();
+    await this.release();
+    this.lifecycle.to("STOPPED");
+  }
+
+  private async release(): Promise<void> {
+    await Promise.allSettled(this.loops.map((l) => l.stop()));
+    await this.leader?.release();
+    if (this.app) await this.app.close();
+    await this.ready?.stop();
+    await this.queues?.close();
+    await Promise.allSettled(this.redises.map((r) => r.quit()));
+    await this.db?.end().catch(() => {});
+    await this.stopServices();
+  }
+}

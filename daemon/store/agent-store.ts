@@ -1,0 +1,179 @@
+import type pg from "pg";
+import type { AgentStateName } from "../events/catalogue.ts";
+import { type Db, withTransaction } from "./pg-pool.ts";
+import type { AttemptEnd, TaskStore } from "./task-store.ts";
+
+export interface AgentRecord {
+  id: string;
+  name: string;
+  role: string;
+  capabilities: string[];
+  concurrency: number;
+  state: AgentStateName;
+  registeredAt: Date;
+  stateChangedAt: Date;
+  lastHeartbeatAt: Date;
+}
+
+export interface TransitionResult {
+  agent: AgentRecord;
+  from: AgentStateName;
+  /** Leases ended by this transition (to dead or left), already committed. */
+  ended: AttemptEnd[];
+}
+
+const toRecord = (r: Record<string, unknown>): AgentRecord => ({
+  id: r.id as string,
+  name: r.name as string,
+  role: r.role as string,
+  capabilities: r.capabilities as string[],
+  concurrency: r.concurrency as number,
+  state: r.state as AgentStateName,
+  registeredAt: r.registered_at as Date,
+  stateChangedAt: r.state_changed_at as Date,
+  lastHeartbeatAt: r.last_heartbeat_at as Date,
+});
+
+/** Postgres access for agents and their transition history. */
+export class AgentStore {
+  constructor(
+    private readonly db: Db,
+    private readonly tasks: TaskStore,
+  ) {}
+
+  async insert(a: {
+    id: string;
+    name: string;
+    role: string;
+    capabilities: string[];
+    concurrency: number;
+  }): Promise<AgentRecord> {
+    return withTransaction(this.db, async (client) => {
+      const inserted = await client.query(
+        `INSERT INTO agents (id, name, role, capabilities, concurrency, state) VALUES ($1, $2, $3, $4, $5, 'active')
+         RETURNING *`,
+        [a.id, a.name, a.role, a.capabilities, a.concurrency],
+      );
+      await client.query(
+        "INSERT INTO agent_transitions (agent_id, from_state, to_state, reason) VALUES ($1, NULL, 'active', 'registered')",
+        [a.id],
+      );
+      return toRecord(inserted.rows[0]);
+    });
+  }
+
+  async get(id: string): Promise<AgentRecord | null> {
+    const found = await this.db.query("SELECT * FROM agents WHERE id = $1", [id]);
+    return found.rows[0] ? toRecord(found.rows[0]) : null;
+  }
+
+  /**
+   * Moves an agent to `to` only if it is in one of `from` (so concurrent sweeps and heartbeats
+   * cannot both act), records the transition, and for dead/left ends its leases in the same
+   * transaction. Returns null when the agent was not in an allowed state.
+   */
+  async transition(
+    id: string,
+    from: readonly AgentStateName[],
+    to: AgentStateName,
+    reason: string,
+  ): Promise<TransitionResult | null> {
+    return withTransaction(this.db, async (client) => {
+      const moved = await client.query(
+        `WITH old AS (SELECT id, state FROM agents WHERE id = $1 FOR UPDATE)
+         UPDATE agents a SET state = $3, state_changed_at = now()
+         FROM old WHERE a.id = old.id AND old.state = ANY($2::text[]) AND old.state <> $3
+         RETURNING a.*, old.state AS from_state`,
+        [id, from, to],
+      );
+      const row = moved.rows[0];
+      if (!row) return null;
+      await client.query(
+        "INSERT INTO agent_transitions (agent_id, from_state, to_state, reason) VALUES ($1, $2, $3, $4)",
+        [id, row.from_state, to, reason],
+      );
+      const ended = await this.endLeasesFor(client, id, to, reason);
+      return { agent: toRecord(row), from: row.from_state as AgentStateName, ended };
+    });
+  }
+
+  private async endLeasesFor(
+    client: pg.PoolClient,
+    id: string,
+    to: AgentStateName,
+    reason: string,
+  ): Promise<AttemptEnd[]> {
+    if (to === "dead") return this.tasks.endLeasesOfAgent(client, id, "lost", `agent died: ${reason}`);
+    if (to === "left") return this.tasks.endLeasesOfAgent(client, id, "released", `agent left: ${reason}`);
+    return [];
+  }
+
+  /** Ends leases still held by an agent that is already dead or left (reconciler repair). */
+  async endOrphanedLeases(id: string): Promise<AttemptEnd[]> {
+    return withTransaction(this.db, async (client) => {
+      const found = await client.query<{ state: AgentStateName }>(
+        "SELECT state FROM agents WHERE id = $1 FOR UPDATE",
+        [id],
+      );
+      const state = found.rows[0]?.state;
+      if (state === "left") return this.tasks.endLeasesOfAgent(client, id, "released", "agent had left");
+      return this.tasks.endLeasesOfAgent(client, id, "lost", "agent is dead or unknown");
+    });
+  }
+
+  /** Live agents (for restoring the Redis liveness mirror after Redis lost data). */
+  async live(): Promise<AgentRecord[]> {
+    const found = await this.db.query("SELECT * FROM agents WHERE state IN ('active', 'stale', 'draining')");
+    return found.rows.map(toRecord);
+  }
+
+  /** Writes Redis heartbeat times back to Postgres in one statement. */
+  async flushHeartbeats(beats: Array<{ id: string; at: number }>): Promise<void> {
+    if (beats.length === 0) return;
+    await this.db.query(
+      `UPDATE agents a SET last_heartbeat_at = to_timestamp(b.at / 1000.0)
+       FROM unnest($1::uuid[], $2::float8[]) AS b(id, at) WHERE a.id = b.id AND a.state IN ('active', 'stale', 'draining')`,
+      [beats.map((b) => b.id), beats.map((b) => b.at)],
+    );
+  }
+
+  /** Agents for the dashboards: all live ones plus the most recently ended, newest first. */
+  async list(opts: { includeEnded: boolean; limit: number }): Promise<AgentRecord[]> {
+    const found = await this.db.query(
+      `SELECT * FROM agents ${opts.includeEnded ? "" : "WHERE state IN ('active', 'stale', 'draining')"}
+       ORDER BY (state IN ('active', 'stale', 'draining')) DESC, state_changed_at DESC LIMIT $1`,
+      [opts.limit],
+    );
+    return found.rows.map(toRecord);
+  }
+
+  /** Agent counts by state and role. */
+  async countsByStateAndRole(): Promise<Array<{ state: AgentStateName; role: string; count: number }>> {
+    const found = await this.db.query<{ state: AgentStateName; role: string; count: string }>(
+      "SELECT state, role, count(*) AS count FROM agents GROUP BY state, role",
+    );
+    return found.rows.map((r) => ({ state: r.state, role: r.role, count: Number(r.count) }));
+  }
+
+  /** Completed and failed attempts per agent over the last `windowMs` (health score input). */
+  async outcomesSince(windowMs: number): Promise<Map<string, { completed: number; failed: number }>> {
+    const found = await this.db.query<{ agent_id: string; completed: string; failed: string }>(
+      `SELECT agent_id, count(*) FILTER (WHERE outcome = 'completed') AS completed,
+         count(*) FILTER (WHERE outcome IN ('failed', 'timed_out', 'lost')) AS failed
+       FROM task_attempts WHERE finished_at > now() - $1 * interval '1 millisecond' GROUP BY agent_id`,
+      [windowMs],
+    );
+    return new Map(
+      found.rows.map((r) => [r.agent_id, { completed: Number(r.completed), failed: Number(r.failed) }]),
+    );
+  }
+
+  /** The current lease token of an active task (for ending a lease on the daemon's own initiative). */
+  async currentLeaseToken(taskId: string, agentId: string): Promise<string | null> {
+    const found = await this.db.query<{ lease_token: string | null }>(
+      "SELECT lease_token FROM tasks WHERE id = $1 AND state = 'active' AND lease_agent_id = $2",
+      [taskId, agentId],
+    );
+    return found.rows[0]?.lease_token ?? null;
+  }
+}

@@ -1,0 +1,39 @@
+import pg from "pg";
+import { schemaFor } from "./migrate.ts";
+
+// bigint (int8) columns such as lease tokens and counts come back as strings; keep them so:
+// fencing tokens are compared as exact decimal strings, never as rounded JS numbers.
+
+export type Db = pg.Pool;
+
+/** A pool whose every connection works inside the namespace's schema. */
+export function createPool(
+  databaseUrl: string,
+  namespace: string,
+  options: { max: number; idleTimeoutMillis?: number },
+): Db {
+  const schema = schemaFor(namespace);
+  // search_path is a startup option of each connection, so no query can ever run in another schema.
+  return new pg.Pool({
+    connectionString: databaseUrl,
+    options: `-c search_path=${schema}`,
+    max: options.max,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
+  });
+}
+
+/** Runs `fn` in a transaction; rolls back and rethrows on error. */
+export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await fn(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

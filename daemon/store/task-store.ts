@@ -1,0 +1,412 @@
+import type pg from "pg";
+import { OverseerError } from "../errors/overseer-error.ts";
+import {
+  type AttemptOutcome,
+  decideAfterAttempt,
+  type FailureDecision,
+  type TaskState,
+} from "../tasks/task-state.ts";
+import { type Db, withTransaction } from "./pg-pool.ts";
+import {
+  type AttemptView,
+  type EnqueueOrder,
+  iso,
+  type Lease,
+  type NewTask,
+  type TaskView,
+} from "./task-rows.ts";
+
+export interface AttemptEnd {
+  taskId: string;
+  type: string;
+  agentId: string;
+  attempt: number;
+  outcome: Exclude<AttemptOutcome, "completed">;
+  category: string;
+  retryable: boolean;
+  durationMs: number;
+  decision: FailureDecision;
+  priority: number;
+}
+
+export interface RetryPolicy {
+  delayMs: (failuresSoFar: number) => number;
+}
+
+interface LockedTask {
+  id: string;
+  type: string;
+  priority: number;
+  attempts: number;
+  failures: number;
+  max_attempts: number;
+  lease_token: string;
+  lease_agent_id: string;
+  claimed_at: Date;
+}
+
+/** Postgres access for tasks and attempts: every lease check is a conditional write here. */
+export class TaskStore {
+  constructor(
+    private readonly db: Db,
+    private readonly retry: RetryPolicy,
+  ) {}
+
+  /** Inserts a task, or returns the existing one for a repeated idempotency key. Committed on return. */
+  async insert(task: NewTask): Promise<{ id: string; created: boolean; state: TaskState }> {
+    const inserted = await this.db.query<{ id: string }>(
+      `INSERT INTO tasks (id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, state)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued')
+       ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+      [
+        task.id,
+        task.type,
+        JSON.stringify(task.payload ?? null),
+        task.priority,
+        task.maxAttempts,
+        task.timeoutMs,
+        task.idempotencyKey,
+      ],
+    );
+    if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true, state: "queued" };
+    const existing = await this.db.query<{ id: string; state: TaskState }>(
+      "SELECT id, state FROM tasks WHERE idempotency_key = $1",
+      [task.idempotencyKey],
+    );
+    const row = existing.rows[0];
+    if (!row) throw new Error("idempotency conflict but no existing task");
+    return { id: row.id, created: false, state: row.state };
+  }
+
+  /**
+   * Grants a lease on a queued task to a live agent, with a fresh fencing token, and records the
+   * attempt, in one statement. Returns null when the task is no longer queued (claimed elsewhere,
+   * finished, or the queue entry was stale) or the agent is no longer live.
+   */
+  async lease(taskId: string, agentId: string): Promise<Lease | null> {
+    const result = await this.db.query<{
+      id: string;
+      type: string;
+      payload: unknown;
+      attempts: number;
+      lease_token: string;
+      timeout_ms: number;
+      wait_ms: number;
+    }>(
+      `WITH t AS (
+         UPDATE tasks SET state = 'active', attempts = attempts + 1, lease_token = nextval('lease_token_seq'),
+           lease_agent_id = $2, claimed_at = now(), lease_expires_at = now() + timeout_ms * interval '1 millisecond',
+           progress_percent = NULL, progress_message = NULL, updated_at = now()
+         WHERE id = $1 AND state = 'queued'
+           AND EXISTS (SELECT 1 FROM agents WHERE id = $2 AND state IN ('active', 'stale'))
+         RETURNING id, type, payload, attempts, lease_token, timeout_ms, claimed_at,
+           GREATEST(0, EXTRACT(EPOCH FROM (claimed_at - ready_at)) * 1000)::float8 AS wait_ms
+       ), a AS (
+         INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token, claimed_at)
+         SELECT id, attempts, $2, lease_token, claimed_at FROM t
+       )
+       SELECT id, type, payload, attempts, lease_token, timeout_ms, wait_ms FROM t`,
+      [taskId, agentId],
+    );
+    const row = result.rows[0];
+    if (!row) return null;
+    return {
+      id: row.id,
+      type: row.type,
+      payload: row.payload,
+      attempt: row.attempts,
+      leaseToken: String(row.lease_token),
+      timeoutMs: row.timeout_ms,
+      queueWaitMs: Math.round(row.wait_ms),
+    };
+  }
+
+  /** Completes the task if `leaseToken` is its current lease; otherwise throws 409/403/404. */
+  async complete(
+    taskId: string,
+    leaseToken: string,
+    agentId: string,
+    result: unknown,
+  ): Promise<{ type: string; attempt: number; durationMs: number }> {
+    const updated = await this.db.query<{ type: string; attempts: number; duration_ms: number }>(
+      `WITH t AS (
+         UPDATE tasks SET state = 'completed', result = $4, finished_at = now(), updated_at = now(),
+           lease_token = NULL, lease_agent_id = NULL, lease_expires_at = NULL, progress_percent = 100
+         WHERE id = $1 AND state = 'active' AND lease_token = $2 AND lease_agent_id = $3
+         RETURNING id, type, attempts, claimed_at, finished_at
+       ), a AS (
+         UPDATE task_attempts SET outcome = 'completed', finished_at = t.finished_at
+         FROM t WHERE task_attempts.task_id = t.id AND task_attempts.lease_token = $2
+       )
+       SELECT type, attempts, (EXTRACT(EPOCH FROM (finished_at - claimed_at)) * 1000)::float8 AS duration_ms FROM t`,
+      [taskId, leaseToken, agentId, JSON.stringify(result ?? null)],
+    );
+    const row = updated.rows[0];
+    if (!row) throw await this.leaseProblem(this.db, taskId, leaseToken, agentId);
+    return { type: row.type, attempt: row.attempts, durationMs: row.duration_ms };
+  }
+
+  /** Records progress if the lease is current; progress is the agent's proof of life for this task too. */
+  async progress(
+    taskId: string,
+    leaseToken: string,
+    agentId: string,
+    percent: number | undefined,
+    message: string | undefined,
+  ): Promise<{ type: string }> {
+    const updated = await this.db.query<{ type: string }>(
+      `UPDATE tasks SET progress_percent = COALESCE($4, progress_percent),
+         progress_message = COALESCE($5, progress_message), updated_at = now()
+       WHERE id = $1 AND state = 'active' AND lease_token = $2 AND lease_agent_id = $3 RETURNING type`,
+      [taskId, leaseToken, agentId, percent ?? null, message ?? null],
+    );
+    const row = updated.rows[0];
+    if (!row) throw await this.leaseProblem(this.db, taskId, leaseToken, agentId);
+    return row;
+  }
+
+  /**
+   * Ends the attempt held by `leaseToken` without completion (agent-reported failure or release):
+   * decides retry, requeue, dead-letter or permanent failure, in one transaction.
+   */
+  async endAttemptByLease(
+    taskId: string,
+    leaseToken: string,
+    agentId: string,
+    outcome: "failed" | "released",
+    error: { message: string; category: string; retryable: boolean } | null,
+  ): Promise<AttemptEnd> {
+    return withTransaction(this.db, async (client) => {
+      const locked = await client.query<LockedTask>(
+        `SELECT id, type, priority, attempts, failures, max_attempts, lease_token, lease_agent_id, claimed_at
+         FROM tasks WHERE id = $1 AND state = 'active' AND lease_token = $2 AND lease_agent_id = $3 FOR UPDATE`,
+        [taskId, leaseToken, agentId],
+      );
+      const task = locked.rows[0];
+      if (!task) throw await this.leaseProblem(client, taskId, leaseToken, agentId);
+      return this.endAttempt(client, task, outcome, error);
+    });
+  }
+
+  /**
+   * Ends every lease an agent holds (it died or left). `lost` counts against maxAttempts and
+   * `released` does not; both put the task straight back on the queue.
+   */
+  async endLeasesOfAgent(
+    client: pg.PoolClient,
+    agentId: string,
+    outcome: "lost" | "released",
+    message: string,
+  ): Promise<AttemptEnd[]> {
+    const locked = await client.query<LockedTask>(
+      `SELECT id, type, priority, attempts, failures, max_attempts, lease_token, lease_agent_id, claimed_at
+       FROM tasks WHERE lease_agent_id = $1 AND state = 'active' ORDER BY id FOR UPDATE`,
+      [agentId],
+    );
+    const ends: AttemptEnd[] = [];
+    for (const task of locked.rows) {
+      ends.push(
+        await this.endAttempt(client, task, outcome, {
+          message,
+          category: "lost_heartbeat",
+          retryable: true,
+        }),
+      );
+    }
+    return ends;
+  }
+
+  /** Ends attempts that overran their task's timeout; returns what was decided for each. */
+  async expireOverdueLeases(limit = 500): Promise<AttemptEnd[]> {
+    return withTransaction(this.db, async (client) => {
+      const locked = await client.query<LockedTask & { timeout_ms: number }>(
+        `SELECT id, type, priority, attempts, failures, max_attempts, lease_token, lease_agent_id, claimed_at, timeout_ms
+         FROM tasks WHERE state = 'active' AND lease_expires_at < now()
+         ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      const ends: AttemptEnd[] = [];
+      for (const task of locked.rows) {
+        ends.push(
+          await this.endAttempt(client, task, "timed_out", {
+            message: `timed out after ${task.timeout_ms} ms`,
+            category: "timeout",
+            retryable: true,
+          }),
+        );
+      }
+      return ends;
+    });
+  }
+
+  /** Leases held by agents that are no longer live (a crash between marking an agent dead and revoking). */
+  async orphanedLeaseHolders(): Promise<string[]> {
+    const result = await this.db.query<{ lease_agent_id: string }>(
+      `SELECT DISTINCT t.lease_agent_id FROM tasks t
+       LEFT JOIN agents a ON a.id = t.lease_agent_id
+       WHERE t.state = 'active' AND (a.id IS NULL OR a.state IN ('dead', 'left'))`,
+    );
+    return result.rows.map((r) => r.lease_agent_id);
+  }
+
+  private async endAttempt(
+    client: pg.PoolClient,
+    task: LockedTask,
+    outcome: Exclude<AttemptOutcome, "completed">,
+    error: { message: string; category: string; retryable: boolean } | null,
+  ): Promise<AttemptEnd> {
+    const counts = outcome !== "released";
+    const failuresSoFar = task.failures + (counts ? 1 : 0);
+    const decision = decideAfterAttempt({
+      outcome,
+      retryable: error?.retryable ?? true,
+      failuresSoFar,
+      maxAttempts: task.max_attempts,
+      errorMessage: error?.message ?? outcome,
+      delayMs: this.retry.delayMs,
+    });
+    const errorJson = error ? JSON.stringify(error) : null;
+    const ended = await client.query<{ duration_ms: number }>(
+      `UPDATE task_attempts SET outcome = $3, finished_at = now(), error = $4
+       WHERE task_id = $1 AND lease_token = $2
+       RETURNING (EXTRACT(EPOCH FROM (finished_at - claimed_at)) * 1000)::float8 AS duration_ms`,
+      [task.id, task.lease_token, outcome, errorJson],
+    );
+    const common = `lease_token = NULL, lease_agent_id = NULL, lease_expires_at = NULL, updated_at = now(),
+      failures = $2, error = COALESCE($3, error)`;
+    if (decision.kind === "retry" || decision.kind === "requeue") {
+      const delayMs = decision.kind === "retry" ? decision.delayMs : 0;
+      await client.query(
+        `UPDATE tasks SET state = 'queued', ${common}, ready_at = now() + $4 * interval '1 millisecond' WHERE id = $1`,
+        [task.id, failuresSoFar, errorJson, delayMs],
+      );
+    } else {
+      await client.query(
+        `UPDATE tasks SET state = $4, ${common}, dead_reason = $5, finished_at = now() WHERE id = $1`,
+        [task.id, failuresSoFar, errorJson, decision.kind, decision.reason],
+      );
+    }
+    return {
+      taskId: task.id,
+      type: task.type,
+      agentId: task.lease_agent_id,
+      attempt: task.attempts,
+      outcome,
+      category: error?.category ?? "unknown",
+      retryable: error?.retryable ?? true,
+      durationMs: ended.rows[0]?.duration_ms ?? 0,
+      decision,
+      priority: task.priority,
+    };
+  }
+
+  /** Explains why a lease check failed: unknown task (404), another agent's lease (403) or stale lease (409). */
+  private async leaseProblem(
+    q: Db | pg.PoolClient,
+    taskId: string,
+    leaseToken: string,
+    agentId: string,
+  ): Promise<OverseerError> {
+    const found = await q.query<{ state: TaskState; lease_token: string | null; owner: string | null }>(
+      `SELECT t.state, t.lease_token, (SELECT agent_id FROM task_attempts WHERE lease_token = $2) AS owner
+       FROM tasks t WHERE t.id = $1`,
+      [taskId, leaseToken],
+    );
+    const row = found.rows[0];
+    if (!row) return new OverseerError("OVS_ERR_TASK_NOT_FOUND", `no task ${taskId}`);
+    if (row.owner !== null && row.owner !== agentId) {
+      return new OverseerError("OVS_ERR_FORBIDDEN", "this lease belongs to another agent");
+    }
+    return new OverseerError(
+      "OVS_ERR_LEASE_CONFLICT",
+      `lease ${leaseToken} is not the current lease of task ${taskId}`,
+      {
+        state: row.state,
+      },
+    );
+  }
+
+  /** Puts a dead or failed task back on the queue with a fresh attempt budget. */
+  async retryByOperator(taskId: string): Promise<EnqueueOrder & { from: TaskState }> {
+    const updated = await this.db.query<{ type: string; priority: number; from: TaskState }>(
+      `WITH old AS (SELECT id, state FROM tasks WHERE id = $1 FOR UPDATE)
+       UPDATE tasks t SET state = 'queued', failures = 0, ready_at = now(), updated_at = now(), finished_at = NULL,
+         dead_reason = NULL
+       FROM old WHERE t.id = old.id AND old.state IN ('dead', 'failed')
+       RETURNING t.type, t.priority, old.state AS from`,
+      [taskId],
+    );
+    const row = updated.rows[0];
+    if (row) return { id: taskId, type: row.type, priority: row.priority, delayMs: 0, from: row.from };
+    const exists = await this.db.query<{ state: TaskState }>("SELECT state FROM tasks WHERE id = $1", [
+      taskId,
+    ]);
+    if (!exists.rows[0]) throw new OverseerError("OVS_ERR_TASK_NOT_FOUND", `no task ${taskId}`);
+    throw new OverseerError(
+      "OVS_ERR_TASK_STATE_CONFLICT",
+      `task ${taskId} is ${exists.rows[0].state}; only dead or failed tasks can be retried`,
+      { state: exists.rows[0].state },
+    );
+  }
+
+  /** One task with its attempts, or null. */
+  async get(taskId: string): Promise<TaskView | null> {
+    const found = await this.db.query("SELECT * FROM tasks WHERE id = $1", [taskId]);
+    const t = found.rows[0];
+    if (!t) return null;
+    const attempts = await this.db.query(
+      "SELECT attempt, agent_id, claimed_at, finished_at, outcome, error FROM task_attempts WHERE task_id = $1 ORDER BY attempt",
+      [taskId],
+    );
+    const view: TaskView = {
+      id: t.id,
+      type: t.type,
+      state: t.state,
+      payload: t.payload,
+      priority: t.priority,
+      maxAttempts: t.max_attempts,
+      timeoutMs: t.timeout_ms,
+      idempotencyKey: t.idempotency_key,
+      attempts: attempts.rows.map(
+        (a): AttemptView => ({
+          attempt: a.attempt,
+          agentId: a.agent_id,
+          claimedAt: iso(a.claimed_at) ?? "",
+          finishedAt: iso(a.finished_at),
+          outcome: a.outcome,
+          error: a.error,
+        }),
+      ),
+      failures: t.failures,
+      progress: t.state === "active" ? { percent: t.progress_percent, message: t.progress_message } : null,
+      leaseAgentId: t.lease_agent_id,
+      nextAttemptAt: t.state === "queued" ? iso(t.ready_at) : null,
+      createdAt: iso(t.created_at) ?? "",
+      updatedAt: iso(t.updated_at) ?? "",
+      finishedAt: iso(t.finished_at),
+    };
+    if (t.result !== null) view.result = t.result;
+    if (t.error !== null) view.error = t.error;
+    if (t.dead_reason !== null) view.deadReason = t.dead_reason;
+    return view;
+  }
+
+  /** Queued tasks that have waited at least `minAgeMs` since they became claimable (reconciler input). */
+  async queuedOlderThan(
+    minAgeMs: number,
+    limit: number,
+  ): Promise<Array<{ id: string; type: string; priority: number; delayMs: number }>> {
+    const result = await this.db.query<{ id: string; type: string; priority: number; delay_ms: number }>(
+      `SELECT id, type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms
+       FROM tasks WHERE state = 'queued' AND updated_at < now() - $1 * interval '1 millisecond'
+       ORDER BY updated_at LIMIT $2`,
+      [minAgeMs, limit],
+    );
+    return result.rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      priority: r.priority,
+      delayMs: Math.round(r.delay_ms),
+    }));
+  }
+}

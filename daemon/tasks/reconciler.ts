@@ -1,0 +1,76 @@
+import type { TaskQueues } from "../dispatch/task-queues.ts";
+import type { EventBus } from "../events/event-bus.ts";
+import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
+import type { AgentStore } from "../store/agent-store.ts";
+import type { TaskStore } from "../store/task-store.ts";
+import type { TaskService } from "./task-service.ts";
+
+export interface ReconcileReport {
+  requeuedMissing: number;
+  orphanedLeases: number;
+  restoredAgents: number;
+  flushedHeartbeats: number;
+}
+
+/**
+ * Level-triggered repair (leader only): compares Postgres, the system of record, with Redis and
+ * fixes drift — queued tasks with no dispatch entry (Redis lost a write, or an enqueue failed after
+ * commit), leases held by agents that are no longer live, live agents missing from the Redis mirror.
+ */
+export class Reconciler {
+  constructor(
+    private readonly taskStore: TaskStore,
+    private readonly agentStore: AgentStore,
+    private readonly queues: TaskQueues,
+    private readonly liveness: HeartbeatStore,
+    private readonly tasks: TaskService,
+    private readonly bus: EventBus,
+    /** Queued tasks younger than this are left alone: their enqueue may still be in flight. */
+    private readonly settleMs = 5_000,
+  ) {}
+
+  async run(): Promise<ReconcileReport> {
+    const report: ReconcileReport = {
+      requeuedMissing: 0,
+      orphanedLeases: 0,
+      restoredAgents: 0,
+      flushedHeartbeats: 0,
+    };
+
+    const queued = await this.taskStore.queuedOlderThan(this.settleMs, 5_000);
+    const present = await this.queues.present(queued);
+    const missing = queued.filter((t) => !present.has(t.id));
+    if (missing.length > 0) {
+      await this.tasks.dispatch(missing);
+      report.requeuedMissing = missing.length;
+      this.bus.emit("reconcile.repaired", { kind: "missing_dispatch", count: missing.length });
+    }
+
+    for (const agentId of await this.taskStore.orphanedLeaseHolders()) {
+      const ends = await this.agentStore.endOrphanedLeases(agentId);
+      await this.tasks.afterAttemptEnds(ends, "agent_dead");
+      report.orphanedLeases += ends.length;
+    }
+    if (report.orphanedLeases > 0) {
+      this.bus.emit("reconcile.repaired", { kind: "orphaned_lease", count: report.orphanedLeases });
+    }
+
+    const live = await this.agentStore.live();
+    const mirrored = await this.liveness.states(live.map((a) => a.id));
+    for (const agent of live) {
+      if (!mirrored.has(agent.id)) {
+        // Restore with the last heartbeat Postgres knows: a silent agent then goes stale/dead as usual.
+        await this.liveness.setState(agent.id, agent.state, agent.lastHeartbeatAt.getTime());
+        report.restoredAgents++;
+      }
+    }
+    if (report.restoredAgents > 0) {
+      this.bus.emit("reconcile.repaired", { kind: "liveness_mirror", count: report.restoredAgents });
+    }
+
+    const { beats } = await this.liveness.all();
+    await this.agentStore.flushHeartbeats([...beats].map(([id, at]) => ({ id, at })));
+    report.flushedHeartbeats = beats.size;
+    return report;
+  }
+}

@@ -1,0 +1,285 @@
+import { randomUUID } from "node:crypto";
+import type { ReadySignal } from "../dispatch/ready-signal.ts";
+import type { TaskQueues } from "../dispatch/task-queues.ts";
+import { OverseerError } from "../errors/overseer-error.ts";
+import type { RequeueReason } from "../events/catalogue.ts";
+import type { EventBus } from "../events/event-bus.ts";
+import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
+import type { EnqueueOrder, Lease, TaskView } from "../store/task-rows.ts";
+import type { AttemptEnd, TaskStore } from "../store/task-store.ts";
+
+export interface SubmitInput {
+  type: string;
+  payload: unknown;
+  priority?: number;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  idempotencyKey?: string;
+}
+
+export interface TaskDefaults {
+  maxAttempts: number;
+  timeoutMs: number;
+}
+
+export interface ClaimingAgent {
+  id: string;
+  capabilities: string[];
+}
+
+/**
+ * Task lifecycle over the stores: Postgres decides (conditional writes with fencing tokens), the
+ * BullMQ queues carry dispatch, and every outcome is one event on the bus.
+ */
+export class TaskService {
+  private rotation = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly queues: TaskQueues,
+    private readonly ready: ReadySignal,
+    private readonly liveness: HeartbeatStore,
+    private readonly bus: EventBus,
+    private readonly defaults: TaskDefaults,
+    private readonly onError: (error: unknown, context: string) => void,
+    private readonly newId: () => string = randomUUID,
+  ) {}
+
+  /** Commits the task to Postgres, then queues it; a lost enqueue is repaired by the reconciler. */
+  async submit(input: SubmitInput): Promise<{ id: string; created: boolean; state: string }> {
+    const task = {
+      id: this.newId(),
+      type: input.type,
+      payload: input.payload,
+      priority: input.priority ?? 0,
+      maxAttempts: input.maxAttempts ?? this.defaults.maxAttempts,
+      timeoutMs: input.timeoutMs ?? this.defaults.timeoutMs,
+      idempotencyKey: input.idempotencyKey ?? null,
+    };
+    const inserted = await this.store.insert(task);
+    if (!inserted.created) return inserted;
+    this.bus.emit("task.submitted", { taskId: task.id, type: task.type, priority: task.priority });
+    await this.dispatch([{ id: task.id, type: task.type, priority: task.priority, delayMs: 0 }]);
+    return inserted;
+  }
+
+  /**
+   * Long-poll claim: leases up to `max` tasks of the agent's capabilities, waiting up to `waitMs`
+   * for work. Types are tried in rotation so one busy type cannot starve another.
+   */
+  async claim(agent: ClaimingAgent, max: number, waitMs: number, signal: AbortSignal): Promise<Lease[]> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const leases = await this.tryClaim(agent, max);
+      const remaining = deadline - Date.now();
+      if (leases.length > 0 || remaining <= 0 || signal.aborted || this.stopping) {
+        if (leases.length > 0 && signal.aborted) {
+          // The agent hung up before it could learn of these leases: hand them straight back.
+          await Promise.all(leases.map((l) => this.release(l.id, l.leaseToken, agent.id).catch(() => {})));
+          return [];
+        }
+        return leases;
+      }
+      // Delayed retries become due without a notification, so poll at least once a second too.
+      await this.ready.wait(agent.capabilities, Math.min(remaining, 1_000), signal);
+    }
+  }
+
+  private async tryClaim(agent: ClaimingAgent, max: number): Promise<Lease[]> {
+    const leases: Lease[] = [];
+    const types = agent.capabilities;
+    const start = this.rotation++ % Math.max(1, types.length);
+    const token = this.newId();
+    for (let i = 0; i < types.length && leases.length < max; i++) {
+      const type = types[(start + i) % types.length] as string;
+      while (leases.length < max && !this.stopping) {
+        const job = await this.queues.take(type, token);
+        if (!job) break;
+        const lease = await this.store.lease(job.taskId, agent.id);
+        // Acknowledge either way: a job whose task is no longer queued is a stale dispatch copy.
+        await job.ack().catch((e) => this.onError(e, "ack dispatch job"));
+        if (!lease) continue;
+        leases.push(lease);
+        this.bus.emit("task.claimed", {
+          taskId: lease.id,
+          type: lease.type,
+          agentId: agent.id,
+          attempt: lease.attempt,
+          queueWaitMs: lease.queueWaitMs,
+        });
+      }
+    }
+    if (leases.length > 0) {
+      await this.liveness
+        .addLeases(
+          agent.id,
+          leases.map((l) => l.id),
+        )
+        .catch((e) => this.onError(e, "note leases"));
+    }
+    return leases;
+  }
+
+  async progress(
+    id: string,
+    leaseToken: string,
+    agentId: string,
+    percent?: number,
+    message?: string,
+  ): Promise<void> {
+    try {
+      const { type } = await this.store.progress(id, leaseToken, agentId, percent, message);
+      this.bus.emit("task.progress", { taskId: id, type, agentId, percent, message });
+    } catch (error) {
+      this.noteConflict(error, id, "progress");
+      throw error;
+    }
+  }
+
+  async complete(id: string, leaseToken: string, agentId: string, result: unknown): Promise<void> {
+    try {
+      const done = await this.store.complete(id, leaseToken, agentId, result);
+      this.bus.emit("task.completed", {
+        taskId: id,
+        type: done.type,
+        agentId,
+        attempt: done.attempt,
+        durationMs: done.durationMs,
+      });
+      await this.liveness.removeLease(agentId, id).catch((e) => this.onError(e, "forget lease"));
+    } catch (error) {
+      this.noteConflict(error, id, "complete");
+      throw error;
+    }
+  }
+
+  async fail(
+    id: string,
+    leaseToken: string,
+    agentId: string,
+    error: { message: string; category?: string; retryable?: boolean },
+  ): Promise<AttemptEnd> {
+    try {
+      const end = await this.store.endAttemptByLease(id, leaseToken, agentId, "failed", {
+        message: error.message,
+        category: error.category ?? "unknown",
+        retryable: error.retryable ?? true,
+      });
+      await this.afterAttemptEnds([end], "agent_failure");
+      return end;
+    } catch (e) {
+      this.noteConflict(e, id, "fail");
+      throw e;
+    }
+  }
+
+  /** Hands a task back without counting an attempt (graceful agent shutdown). */
+  async release(id: string, leaseToken: string, agentId: string): Promise<void> {
+    try {
+      const end = await this.store.endAttemptByLease(id, leaseToken, agentId, "released", null);
+      await this.afterAttemptEnds([end], "released");
+    } catch (e) {
+      this.noteConflict(e, id, "release");
+      throw e;
+    }
+  }
+
+  /** Operator: re-queues a dead or failed task with a fresh attempt budget. */
+  async retryByOperator(id: string): Promise<void> {
+    const order = await this.store.retryByOperator(id);
+    this.bus.emit("task.retried_by_operator", { taskId: id, type: order.type });
+    await this.dispatch([order]);
+  }
+
+  async get(id: string): Promise<TaskView> {
+    const task = await this.store.get(id);
+    if (!task) throw new OverseerError("OVS_ERR_TASK_NOT_FOUND", `no task ${id}`);
+    return task;
+  }
+
+  /** Ends leases that overran their task's timeout; returns how many. */
+  async expireOverdue(): Promise<number> {
+    const ends = await this.store.expireOverdueLeases();
+    for (const end of ends) {
+      await this.liveness
+        .pushCommand(end.agentId, { type: "cancel", taskId: end.taskId, reason: "timed_out" })
+        .catch((e) => this.onError(e, "push cancel"));
+    }
+    await this.afterAttemptEnds(ends, "timed_out");
+    return ends.length;
+  }
+
+  /**
+   * Emits the events for ended attempts and queues what must run again. `context` says why the
+   * attempts ended, for the requeue reason.
+   */
+  async afterAttemptEnds(
+    ends: AttemptEnd[],
+    context: "agent_failure" | "released" | "timed_out" | "agent_dead" | "agent_left",
+  ): Promise<void> {
+    const orders: EnqueueOrder[] = [];
+    for (const end of ends) {
+      const base = { taskId: end.taskId, type: end.type };
+      if (end.outcome !== "released") {
+        this.bus.emit("task.failed", {
+          ...base,
+          agentId: end.agentId,
+          attempt: end.attempt,
+          category: end.category,
+          retryable: end.retryable,
+          durationMs: end.durationMs,
+        });
+      }
+      const d = end.decision;
+      if (d.kind === "retry") {
+        this.bus.emit("task.retry_scheduled", { ...base, attempt: end.attempt, delayMs: d.delayMs });
+        orders.push({ id: end.taskId, type: end.type, priority: end.priority, delayMs: d.delayMs });
+      } else if (d.kind === "requeue") {
+        const reason: RequeueReason = context === "agent_failure" ? "released" : context;
+        this.bus.emit("task.requeued", { ...base, agentId: end.agentId, reason, attempt: end.attempt });
+        orders.push({ id: end.taskId, type: end.type, priority: end.priority, delayMs: 0 });
+      } else if (d.kind === "dead") {
+        this.bus.emit("task.dead_lettered", { ...base, reason: d.reason });
+      } else {
+        this.bus.emit("task.failed_permanently", { ...base, reason: d.reason });
+      }
+      if (context !== "agent_dead" && context !== "agent_left") {
+        await this.liveness
+          .removeLease(end.agentId, end.taskId)
+          .catch((e) => this.onError(e, "forget lease"));
+      }
+    }
+    await this.dispatch(orders);
+  }
+
+  /** Puts tasks on their queues and wakes claims; failures are left to the reconciler. */
+  async dispatch(orders: EnqueueOrder[]): Promise<void> {
+    const types = new Set<string>();
+    for (const order of orders) {
+      try {
+        await this.queues.enqueue(order);
+        if (order.delayMs === 0) types.add(order.type);
+      } catch (error) {
+        this.onError(error, `enqueue ${order.id} (the reconciler will repair it)`);
+      }
+    }
+    for (const type of types) this.ready.notify(type);
+  }
+
+  /** Stops handing out work: waiting claims return empty at once. */
+  stopClaiming(): void {
+    this.stopping = true;
+    this.ready.wakeAll();
+  }
+
+  private noteConflict(
+    error: unknown,
+    taskId: string,
+    operation: "progress" | "complete" | "fail" | "release",
+  ): void {
+    if (error instanceof OverseerError && error.code === "OVS_ERR_LEASE_CONFLICT") {
+      this.bus.emit("lease.conflict", { taskId, operation });
+    }
+  }
+}

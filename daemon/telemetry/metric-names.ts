@@ -1,0 +1,107 @@
+/**
+ * Every metric and label name the daemon exports, in one place. Dashboards and alert rules are
+ * checked against this module, so a rename here is a rename everywhere. Prometheus conventions:
+ * `overseer_` prefix, base units, `_total` for counters; no unbounded labels (no task ids).
+ */
+export const METRIC_PREFIX = "overseer_";
+
+export const METRICS = {
+  buildInfo: {
+    name: "overseer_build_info",
+    help: "Build and runtime facts; always 1",
+    labels: ["version", "namespace"],
+  },
+  isLeader: { name: "overseer_leader", help: "1 when this replica holds the leader lease", labels: [] },
+  leaderEpoch: {
+    name: "overseer_leader_epoch",
+    help: "Fencing epoch of the leader lease this replica last held",
+    labels: [],
+  },
+  agents: {
+    name: "overseer_agents",
+    help: "Registered agents by lifecycle state and role",
+    labels: ["state", "role"],
+  },
+  agentHeartbeatAge: {
+    name: "overseer_agent_heartbeat_age_seconds",
+    help: "Seconds since each live agent's last heartbeat (capped to OVERSEER_METRICS_MAX_AGENT_SERIES agents)",
+    labels: ["agent", "role"],
+  },
+  agentHeartbeatAgeMax: {
+    name: "overseer_agent_heartbeat_age_max_seconds",
+    help: "Largest heartbeat age among live agents of a role",
+    labels: ["role"],
+  },
+  agentTransitions: {
+    name: "overseer_agent_transitions_total",
+    help: "Agent lifecycle transitions",
+    labels: ["from", "to"],
+  },
+  heartbeats: { name: "overseer_agent_heartbeats_total", help: "Heartbeats received", labels: [] },
+  tasksSubmitted: { name: "overseer_tasks_submitted_total", help: "Tasks accepted", labels: ["type"] },
+  tasksCompleted: { name: "overseer_tasks_completed_total", help: "Tasks completed", labels: ["type"] },
+  tasksFailed: {
+    name: "overseer_tasks_failed_total",
+    help: "Task attempts that failed (reported by the agent, timed out or lost with the agent)",
+    labels: ["type", "category"],
+  },
+  tasksRetried: {
+    name: "overseer_tasks_retried_total",
+    help: "Tasks scheduled for another attempt",
+    labels: ["type"],
+  },
+  tasksReassigned: {
+    name: "overseer_tasks_reassigned_total",
+    help: "Leases revoked or released and the task queued again at once",
+    labels: ["type", "reason"],
+  },
+  tasksDeadLettered: {
+    name: "overseer_tasks_dead_lettered_total",
+    help: "Tasks dead-lettered",
+    labels: ["type"],
+  },
+  leaseConflicts: {
+    name: "overseer_lease_conflicts_total",
+    help: "Calls rejected with 409 because their lease token was stale",
+    labels: ["operation"],
+  },
+  queueDepth: {
+    name: "overseer_queue_depth",
+    help: "Tasks not yet finished, by type and state",
+    labels: ["type", "state"],
+  },
+  queueOldestAge: {
+    name: "overseer_queue_oldest_age_seconds",
+    help: "Age of the oldest task in each type and state",
+    labels: ["type", "state"],
+  },
+  queueWait: {
+    name: "overseer_task_queue_wait_seconds",
+    help: "Time from a task becoming claimable to its claim",
+    labels: ["type"],
+  },
+  taskDuration: {
+    name: "overseer_task_duration_seconds",
+    help: "Attempt duration from claim to outcome",
+    labels: ["type", "outcome"],
+  },
+  httpDuration: {
+    name: "overseer_http_request_duration_seconds",
+    help: "HTTP request duration by route template",
+    labels: ["method", "route", "status_code"],
+  },
+  reconcileRepairs: {
+    name: "overseer_reconcile_repairs_total",
+    help: "Drift the reconciler repaired",
+    labels: ["kind"],
+  },
+  loopErrors: { name: "overseer_loop_errors_total", help: "Errors in background loops", labels: ["loop"] },
+  dependencyUp: {
+    name: "overseer_dependency_up",
+    help: "1 when the dependency answered its last check",
+    labels: ["dependency"],
+  },
+} as const;
+
+/** Buckets for latencies from milliseconds to minutes. */
+export const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];

@@ -1,0 +1,136 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { OverseerEvent } from "../events/catalogue.ts";
+import { LATENCY_BUCKETS_SECONDS, METRICS } from "./metric-names.ts";
+
+type Names<K extends keyof typeof METRICS> = (typeof METRICS)[K];
+const spec = <K extends keyof typeof METRICS>(k: K) => {
+  const m: Names<K> = METRICS[k];
+  return { name: m.name, help: m.help, labelNames: [...m.labels] as string[] };
+};
+
+/** Every metric the daemon exports, on an injected registry (never the global one). */
+export class OverseerMetrics {
+  readonly registry: Registry;
+  readonly buildInfo: Gauge;
+  readonly isLeader: Gauge;
+  readonly leaderEpoch: Gauge;
+  readonly agents: Gauge;
+  readonly heartbeatAge: Gauge;
+  readonly heartbeatAgeMax: Gauge;
+  readonly agentTransitions: Counter;
+  readonly heartbeats: Counter;
+  readonly submitted: Counter;
+  readonly completed: Counter;
+  readonly failed: Counter;
+  readonly retried: Counter;
+  readonly reassigned: Counter;
+  readonly deadLettered: Counter;
+  readonly leaseConflicts: Counter;
+  readonly queueDepth: Gauge;
+  readonly queueOldestAge: Gauge;
+  readonly queueWait: Histogram;
+  readonly taskDuration: Histogram;
+  readonly httpDuration: Histogram;
+  readonly reconcileRepairs: Counter;
+  readonly loopErrors: Counter;
+  readonly dependencyUp: Gauge;
+
+  constructor(registry = new Registry()) {
+    this.registry = registry;
+    const r = [registry];
+    collectDefaultMetrics({ register: registry, prefix: "overseer_" });
+    this.buildInfo = new Gauge({ ...spec("buildInfo"), registers: r });
+    this.isLeader = new Gauge({ ...spec("isLeader"), registers: r });
+    this.leaderEpoch = new Gauge({ ...spec("leaderEpoch"), registers: r });
+    this.agents = new Gauge({ ...spec("agents"), registers: r });
+    this.heartbeatAge = new Gauge({ ...spec("agentHeartbeatAge"), registers: r });
+    this.heartbeatAgeMax = new Gauge({ ...spec("agentHeartbeatAgeMax"), registers: r });
+    this.agentTransitions = new Counter({ ...spec("agentTransitions"), registers: r });
+    this.heartbeats = new Counter({ ...spec("heartbeats"), registers: r });
+    this.submitted = new Counter({ ...spec("tasksSubmitted"), registers: r });
+    this.completed = new Counter({ ...spec("tasksCompleted"), registers: r });
+    this.failed = new Counter({ ...spec("tasksFailed"), registers: r });
+    this.retried = new Counter({ ...spec("tasksRetried"), registers: r });
+    this.reassigned = new Counter({ ...spec("tasksReassigned"), registers: r });
+    this.deadLettered = new Counter({ ...spec("tasksDeadLettered"), registers: r });
+    this.leaseConflicts = new Counter({ ...spec("leaseConflicts"), registers: r });
+    this.queueDepth = new Gauge({ ...spec("queueDepth"), registers: r });
+    this.queueOldestAge = new Gauge({ ...spec("queueOldestAge"), registers: r });
+    this.queueWait = new Histogram({ ...spec("queueWait"), buckets: LATENCY_BUCKETS_SECONDS, registers: r });
+    this.taskDuration = new Histogram({
+      ...spec("taskDuration"),
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: r,
+    });
+    this.httpDuration = new Histogram({
+      ...spec("httpDuration"),
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: r,
+    });
+    this.reconcileRepairs = new Counter({ ...spec("reconcileRepairs"), registers: r });
+    this.loopErrors = new Counter({ ...spec("loopErrors"), registers: r });
+    this.dependencyUp = new Gauge({ ...spec("dependencyUp"), registers: r });
+  }
+
+  /** The metrics sink of the event bus: counters and histograms move only through events. */
+  readonly onEvent = (e: OverseerEvent): void => {
+    switch (e.type) {
+      case "agent.recovered":
+        this.agentTransitions.inc({ from: e.from, to: "active" });
+        break;
+      case "agent.stale":
+      case "agent.dead":
+      case "agent.draining":
+      case "agent.left":
+        this.agentTransitions.inc({ from: e.from, to: e.type.slice("agent.".length) });
+        break;
+      case "agent.registered":
+        this.agentTransitions.inc({ from: "none", to: "active" });
+        break;
+      case "agent.heartbeat":
+        this.heartbeats.inc();
+        break;
+      case "task.submitted":
+        this.submitted.inc({ type: e.type });
+        break;
+      case "task.claimed":
+        this.queueWait.observe({ type: e.type }, e.queueWaitMs / 1000);
+        break;
+      case "task.completed":
+        this.completed.inc({ type: e.type });
+        this.taskDuration.observe({ type: e.type, outcome: "completed" }, e.durationMs / 1000);
+        break;
+      case "task.failed":
+        this.failed.inc({ type: e.type, category: e.category });
+        this.taskDuration.observe({ type: e.type, outcome: "failed" }, e.durationMs / 1000);
+        break;
+      case "task.retry_scheduled":
+        this.retried.inc({ type: e.type });
+        break;
+      case "task.requeued":
+        this.reassigned.inc({ type: e.type, reason: e.reason });
+        break;
+      case "task.dead_lettered":
+        this.deadLettered.inc({ type: e.type });
+        break;
+      case "lease.conflict":
+        this.leaseConflicts.inc({ operation: e.operation });
+        break;
+      case "leader.acquired":
+        this.isLeader.set(1);
+        this.leaderEpoch.set(e.epoch);
+        break;
+      case "leader.lost":
+        this.isLeader.set(0);
+        break;
+      case "reconcile.repaired":
+        this.reconcileRepairs.inc({ kind: e.kind }, e.count);
+        break;
+      case "loop.error":
+        this.loopErrors.inc({ loop: e.loop });
+        break;
+      default:
+        break;
+    }
+  };
+}

@@ -1,0 +1,77 @@
+import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
+import type { AgentStore } from "../store/agent-store.ts";
+import type { Db } from "../store/pg-pool.ts";
+import { readQueueStats } from "../store/queue-stats-store.ts";
+import type { OverseerMetrics } from "./metrics.ts";
+
+/**
+ * Gauges that describe current state are read from the stores at scrape time (at most once per
+ * `minIntervalMs`), never accumulated in memory. When a store is down the gauges are emptied and
+ * overseer_dependency_up says why: no stale numbers are exported as if current.
+ */
+export class StateGauges {
+  private last = 0;
+  private inflight: Promise<void> | null = null;
+
+  constructor(
+    private readonly metrics: OverseerMetrics,
+    private readonly db: Db,
+    private readonly agents: AgentStore,
+    private readonly liveness: HeartbeatStore,
+    private readonly maxAgentSeries: number,
+    private readonly minIntervalMs = 1_000,
+  ) {}
+
+  refresh(): Promise<void> {
+    if (Date.now() - this.last < this.minIntervalMs) return Promise.resolve();
+    this.inflight ??= this.read().finally(() => {
+      this.inflight = null;
+      this.last = Date.now();
+    });
+    return this.inflight;
+  }
+
+  private async read(): Promise<void> {
+    const m = this.metrics;
+    try {
+      const [counts, queues, live] = await Promise.all([
+        this.agents.countsByStateAndRole(),
+        readQueueStats(this.db),
+        this.agents.list({ includeEnded: false, limit: 100_000 }),
+      ]);
+      m.agents.reset();
+      for (const c of counts) m.agents.set({ state: c.state, role: c.role }, c.count);
+      m.queueDepth.reset();
+      m.queueOldestAge.reset();
+      for (const q of queues) {
+        m.queueDepth.set({ type: q.type, state: q.state }, q.count);
+        m.queueOldestAge.set({ type: q.type, state: q.state }, q.oldestAgeSeconds);
+      }
+      m.dependencyUp.set({ dependency: "postgres" }, 1);
+      try {
+        const { now, beats } = await this.liveness.all();
+        m.heartbeatAge.reset();
+        m.heartbeatAgeMax.reset();
+        const maxByRole = new Map<string, number>();
+        let series = 0;
+        for (const a of live) {
+          const at = beats.get(a.id) ?? a.lastHeartbeatAt.getTime();
+          const age = Math.max(0, now - at) / 1000;
+          maxByRole.set(a.role, Math.max(maxByRole.get(a.role) ?? 0, age));
+          if (series++ < this.maxAgentSeries) m.heartbeatAge.set({ agent: a.id, role: a.role }, age);
+        }
+        for (const [role, age] of maxByRole) m.heartbeatAgeMax.set({ role }, age);
+        m.dependencyUp.set({ dependency: "redis" }, 1);
+      } catch {
+        m.heartbeatAge.reset();
+        m.heartbeatAgeMax.reset();
+        m.dependencyUp.set({ dependency: "redis" }, 0);
+      }
+    } catch {
+      m.agents.reset();
+      m.queueDepth.reset();
+      m.queueOldestAge.reset();
+      m.dependencyUp.set({ dependency: "postgres" }, 0);
+    }
+  }
+}

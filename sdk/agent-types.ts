@@ -1,0 +1,82 @@
+import type { RetryPolicy } from "./http-client.ts";
+import type { Clock, Logger } from "./runtime.ts";
+import type { LostReason, TaskHandler } from "./task-run.ts";
+import type { TaskFailure } from "./types.ts";
+
+/**
+ * Lifecycle of an Agent:
+ * - INITIALIZED: constructed, `start()` not called yet;
+ * - REGISTERING: registering with the daemon, first time or again after the daemon forgot the agent (404/401);
+ * - RUNNING: heartbeating and claiming tasks;
+ * - DRAINING: `stop()` or a drain/restart command: no new claims, in-flight tasks finishing, still heartbeating;
+ * - STOPPED: deregistered, timers stopped (terminal);
+ * - FAILED: the daemon rejected the registration, or it could not be reached at start (terminal).
+ */
+export type AgentLifecycleState =
+  | "INITIALIZED"
+  | "REGISTERING"
+  | "RUNNING"
+  | "DRAINING"
+  | "STOPPED"
+  | "FAILED";
+
+export interface AgentOptions {
+  /** Daemon base URL; or give several in `urls` for failover on network errors. */
+  url?: string;
+  urls?: string[];
+  /** Shared secret used only for registration. */
+  agentSecret: string;
+  name: string;
+  role: string;
+  /** Task types this agent advertises; defaults to the handler names. */
+  capabilities?: string[];
+  /** Maximum tasks run at once; default 1. */
+  concurrency?: number;
+  /** One handler per task type. */
+  handlers: Record<string, TaskHandler>;
+  /** How long each claim long-poll may wait on the daemon; default 10 s. */
+  claimWaitMs?: number;
+  /** Default time `stop()` lets in-flight tasks finish before releasing them; default 10 s. */
+  shutdownGraceMs?: number;
+  logger?: Logger;
+  fetch?: typeof fetch;
+  clock?: Clock;
+  /** Jitter source for retry backoff, in [0, 1). */
+  random?: () => number;
+  retry?: Partial<RetryPolicy>;
+  /** Per-request timeout (claims get claimWaitMs on top); default 15 s. */
+  requestTimeoutMs?: number;
+}
+
+/** Identifies a task in events; `agentId` is the registration that holds the lease. */
+export interface TaskEventInfo {
+  taskId: string;
+  type: string;
+  attempt: number;
+  leaseToken: string;
+  agentId: string;
+}
+
+/** Events an Agent emits, with their arguments. */
+export type AgentEvents = {
+  state: [state: AgentLifecycleState, previous: AgentLifecycleState];
+  registered: [info: { id: string; previousId?: string }];
+  "task:start": [info: TaskEventInfo];
+  "task:completed": [info: TaskEventInfo & { result: unknown; durationMs: number }];
+  "task:failed": [info: TaskEventInfo & { error: TaskFailure; durationMs: number }];
+  "task:lost": [info: TaskEventInfo & { reason: LostReason; message?: string }];
+  "task:released": [info: TaskEventInfo];
+  /** After a restart command: the agent drained and deregistered; the process should be restarted. */
+  restart: [];
+  /** Only emitted when someone listens; otherwise the error is logged. */
+  error: [err: Error];
+};
+
+/** Counters of task outcomes since construction. */
+export interface AgentStats {
+  claimed: number;
+  completed: number;
+  failed: number;
+  lost: number;
+  released: number;
+}
