@@ -36,14 +36,12 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   app.decorateRequest("principal", null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send({
-        error: {
-          code: "OVS_ERR_ROUTE_NOT_FOUND",
-          message: `no route ${request.method} ${request.url.split("?")[0]}`,
-        },
-      });
+    void reply.code(404).send({
+      error: {
+        code: "OVS_ERR_ROUTE_NOT_FOUND",
+        message: `no route ${request.method} ${request.url.split("?")[0]}`,
+      },
+    });
   });
 
   await app.register(swagger, {

@@ -1,23 +1,13 @@
 import { EventEmitter } from "node:events";
-import type {
-  AgentEvents,
-  AgentLifecycleState,
-  AgentOptions,
-  AgentStats,
-  TaskEventInfo,
-} from "./agent-types.ts";
+import type { AgentEvents, AgentLifecycleState, AgentOptions, AgentStats } from "./agent-types.ts";
+import { Deadline } from "./deadline.ts";
 import { ApiError, HttpClient, isApiError } from "./http-client.ts";
-import {
-  type Clock,
-  errorMessage,
-  type Logger,
-  noopLogger,
-  sleep,
-  systemClock,
-  type TimerHandle,
-} from "./runtime.ts";
+import { type Clock, errorMessage, type Logger, noopLogger, sleep, systemClock } from "./runtime.ts";
+import { SerialTimer } from "./serial-timer.ts";
+import { installSignalHandlers } from "./signals.ts";
 import { TaskError } from "./task-error.ts";
-import { type TaskHandler, type TaskOutcome, TaskRun } from "./task-run.ts";
+import { type TaskHandler, TaskRun } from "./task-run.ts";
+import { eventInfo, TaskTracker } from "./task-tracker.ts";
 import type {
   ClaimedTask,
   ClaimResponse,
@@ -37,14 +27,12 @@ interface Session {
 const DEFAULT_HEARTBEAT_MS = 5_000;
 // Guards against a hot loop when the daemon answers claims at once instead of long-polling.
 const MIN_CLAIM_INTERVAL_MS = 100;
-const MAX_ERROR_BACKOFF_MS = 30_000;
+// Loops back off on errors, but not so far that recovery after an outage is slow to notice.
+const MAX_ERROR_BACKOFF_MS = 5_000;
 const HEARTBEAT_RETRY = { maxAttempts: 3 };
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Supervised worker: registers with the Overseer daemon, heartbeats, claims tasks and runs their handlers. */
 export class Agent extends EventEmitter<AgentEvents> {
-  /** Counters of task outcomes. */
-  readonly stats: AgentStats = { claimed: 0, completed: 0, failed: 0, lost: 0, released: 0 };
   /** Set when a restart command arrived; the "restart" event follows deregistration. */
   restartRequested = false;
 
@@ -62,25 +50,19 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private lifecycle: AgentLifecycleState = "INITIALIZED";
   private session: Session | undefined;
-  /** In-flight runs by lease token: the same task id may come back under a new lease. */
-  private readonly runs = new Map<string, TaskRun>();
+  private readonly tasks: TaskTracker;
   /** Aborted when stopping or failing: ends the claim loop, pending long-poll, registration and sleeps. */
   private readonly stopController = new AbortController();
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
   private claimLoopDone: Promise<void> = Promise.resolve();
+  /** The pending claim long-poll; aborted on stop and when the registration it uses goes stale. */
+  private claimController: AbortController | undefined;
   private registering: Promise<void> | undefined;
-  private heartbeatTimer: TimerHandle | undefined;
-  private heartbeatInFlight: Promise<void> | undefined;
-  private heartbeatsStopped = false;
+  private readonly heartbeat: SerialTimer;
+  /** When stop() gives up waiting for in-flight tasks. */
+  private readonly grace: Deadline;
   private wakeClaimLoop: () => void = () => {};
-  private idleWaiters: Array<() => void> = [];
-  private graceDeadline = Number.POSITIVE_INFINITY;
-  private graceTimer: TimerHandle | undefined;
-  private graceExpired: () => void = () => {};
-  private readonly graceOver = new Promise<void>((resolve) => {
-    this.graceExpired = resolve;
-  });
 
   constructor(opts: AgentOptions) {
     super();
@@ -97,6 +79,19 @@ export class Agent extends EventEmitter<AgentEvents> {
       random: opts.random,
       retry: opts.retry,
       requestTimeoutMs: this.requestTimeoutMs,
+    });
+    this.stopController.signal.addEventListener("abort", () => this.claimController?.abort(), { once: true });
+    this.heartbeat = new SerialTimer(
+      this.clock,
+      () => this.session?.heartbeatIntervalMs,
+      () => this.sendHeartbeat().catch((err: unknown) => this.reportError(err, "heartbeat failed")),
+    );
+    this.grace = new Deadline(this.clock);
+    this.tasks = new TaskTracker({
+      clock: this.clock,
+      emit: (event, ...args) => this.safeEmit(event, ...args),
+      reportError: (err, context) => this.reportError(err, context),
+      onFinished: () => this.wake(),
     });
     this.handlers = opts.handlers;
     this.capabilities = opts.capabilities ?? Object.keys(opts.handlers);
@@ -124,7 +119,12 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Number of tasks currently leased to this agent. */
   get inFlight(): number {
-    return this.runs.size;
+    return this.tasks.size;
+  }
+
+  /** Counters of task outcomes (a live object). */
+  get stats(): AgentStats {
+    return this.tasks.stats;
   }
 
   /** Registers, then heartbeats and claims in the background; rejects (state FAILED) when registration fails. */
@@ -136,31 +136,14 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Drains: stops claiming, lets in-flight tasks run up to graceMs, releases the rest, deregisters. Idempotent. */
   stop(opts: { graceMs?: number } = {}): Promise<void> {
     // A later call may only shorten the grace period (a second SIGINT, say).
-    this.shortenGrace(opts.graceMs ?? this.shutdownGraceMs);
+    this.grace.shorten(opts.graceMs ?? this.shutdownGraceMs);
     this.stopPromise ??= this.shutdown().catch((err: unknown) => this.reportError(err, "shutdown failed"));
     return this.stopPromise;
   }
 
   /** On SIGTERM/SIGINT: stop() and then, unless `exit` is false, exit the process. Returns an uninstaller. */
   installSignalHandlers(opts: { exit?: boolean; signals?: NodeJS.Signals[] } = {}): () => void {
-    const exit = opts.exit ?? true;
-    const signals = opts.signals ?? ["SIGTERM", "SIGINT"];
-    let received = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      received++;
-      this.logger.info({ signal }, received === 1 ? "signal received; stopping" : "signal received again");
-      if (received > 1) {
-        void this.stop({ graceMs: 0 });
-        return;
-      }
-      void this.stop().then(() => {
-        if (exit) process.exit(this.lifecycle === "FAILED" ? 1 : 0);
-      });
-    };
-    for (const signal of signals) process.on(signal, onSignal);
-    return () => {
-      for (const signal of signals) process.off(signal, onSignal);
-    };
+    return installSignalHandlers(this, this.logger, opts);
   }
 
   private async doStart(): Promise<void> {
@@ -176,7 +159,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     if (this.stopController.signal.aborted) return;
     this.setState("RUNNING");
-    this.scheduleHeartbeat();
+    this.heartbeat.schedule();
     this.claimLoopDone = this.claimLoop().catch((err: unknown) =>
       this.reportError(err, "claim loop crashed"),
     );
@@ -212,6 +195,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.session !== stale || this.lifecycle !== "RUNNING") return Promise.resolve();
     this.logger.warn({ agentId: stale.id }, "daemon no longer knows this agent; registering again");
     this.setState("REGISTERING");
+    // A long-poll still held under the stale id would keep this agent from claiming for up to claimWaitMs.
+    this.claimController?.abort();
     const signal = this.stopController.signal;
     this.registering = (async () => {
       for (let attempt = 0; !signal.aborted; attempt++) {
@@ -231,7 +216,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       }
       if (signal.aborted) return;
       this.setState("RUNNING");
-      this.scheduleHeartbeat();
+      this.heartbeat.schedule();
     })().finally(() => {
       this.registering = undefined;
     });
@@ -247,7 +232,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         continue;
       }
       if (this.lifecycle !== "RUNNING") break;
-      const free = this.concurrency - this.runs.size;
+      const free = this.concurrency - this.tasks.size;
       if (free <= 0) {
         await new Promise<void>((resolve) => {
           this.wakeClaimLoop = resolve;
@@ -257,17 +242,20 @@ export class Agent extends EventEmitter<AgentEvents> {
       const session = this.session!;
       const startedAt = this.clock.now();
       let tasks: ClaimedTask[];
+      const claim = new AbortController();
+      this.claimController = claim;
       try {
         const res = await this.http.request<ClaimResponse>("POST", `/api/agents/${session.id}/claim`, {
           token: session.token,
           body: { max: free, waitMs: this.claimWaitMs },
-          signal,
+          signal: claim.signal,
           timeoutMs: this.claimWaitMs + this.requestTimeoutMs,
         });
         tasks = Array.isArray(res?.tasks) ? res.tasks : [];
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
+        if (claim.signal.aborted) continue;
         if (isApiError(err, 401, 404)) {
           await this.reRegister(session);
           continue;
@@ -275,6 +263,8 @@ export class Agent extends EventEmitter<AgentEvents> {
         this.reportError(err, "claim failed");
         await sleep(this.clock, Math.min(MAX_ERROR_BACKOFF_MS, 250 * 2 ** failures++), signal);
         continue;
+      } finally {
+        this.claimController = undefined;
       }
       for (const task of tasks) this.accept(task, session);
       const elapsed = this.clock.now() - startedAt;
@@ -289,15 +279,13 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.logger.warn({ task }, "ignoring malformed task in claim answer");
       return;
     }
-    this.stats.claimed++;
     const handler = this.handlers[task.type] ?? unsupported(task.type);
     const run = new TaskRun(task, { agentId: session.id, token: session.token }, handler, {
       http: this.http,
       logger: this.logger,
       clock: this.clock,
     });
-    this.runs.set(task.leaseToken, run);
-    void run.outcome.then((outcome) => this.onFinished(run, outcome));
+    this.tasks.add(run);
     if (this.stopController.signal.aborted) {
       // Claimed while a stop began: hand it straight back rather than start work we will not finish.
       void run.release();
@@ -307,70 +295,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     run.start();
   }
 
-  private onFinished(run: TaskRun, outcome: TaskOutcome): void {
-    this.runs.delete(run.task.leaseToken);
-    const info = eventInfo(run);
-    const durationMs = this.clock.now() - run.startedAt;
-    switch (outcome.kind) {
-      case "completed":
-        this.stats.completed++;
-        this.safeEmit("task:completed", { ...info, result: outcome.result, durationMs });
-        break;
-      case "failed":
-        this.stats.failed++;
-        this.safeEmit("task:failed", { ...info, error: outcome.error, durationMs });
-        break;
-      case "lost":
-        this.stats.lost++;
-        if (outcome.reason === "unreported")
-          this.reportError(outcome.error, `report for task ${info.taskId} lost`);
-        this.safeEmit("task:lost", { ...info, reason: outcome.reason, message: outcome.message });
-        break;
-      case "released":
-        this.stats.released++;
-        this.safeEmit("task:released", info);
-        break;
-    }
-    this.wake();
-  }
-
-  private scheduleHeartbeat(): void {
-    if (this.heartbeatTimer !== undefined || this.heartbeatsStopped || !this.session) return;
-    this.heartbeatTimer = this.clock.setTimeout(() => {
-      this.heartbeatTimer = undefined;
-      void this.heartbeatNow();
-    }, this.session.heartbeatIntervalMs);
-  }
-
-  /** Sends a heartbeat now (after any in flight), then re-arms the timer. Never rejects. */
-  private async heartbeatNow(): Promise<void> {
-    while (this.heartbeatInFlight) await this.heartbeatInFlight;
-    if (this.heartbeatTimer !== undefined) {
-      this.clock.clearTimeout(this.heartbeatTimer);
-      this.heartbeatTimer = undefined;
-    }
-    if (this.heartbeatsStopped) return;
-    this.heartbeatInFlight = this.sendHeartbeat()
-      .catch((err: unknown) => this.reportError(err, "heartbeat failed"))
-      .finally(() => {
-        this.heartbeatInFlight = undefined;
-        this.scheduleHeartbeat();
-      });
-    await this.heartbeatInFlight;
-  }
-
   private async sendHeartbeat(): Promise<void> {
     const session = this.session;
     if (!session || this.lifecycle === "REGISTERING") return;
     const body: HeartbeatRequest = {
       status: this.lifecycle === "DRAINING" ? "draining" : "active",
       // Tasks held under an older registration are not this id's leases.
-      activeTaskIds: [
-        ...new Set(
-          [...this.runs.values()].filter((r) => r.owner.agentId === session.id).map((r) => r.task.id),
-        ),
-      ],
-      load: this.runs.size / this.concurrency,
+      activeTaskIds: this.tasks.taskIdsOf(session.id),
+      load: this.tasks.size / this.concurrency,
     };
     let res: HeartbeatResponse | undefined;
     try {
@@ -382,12 +314,14 @@ export class Agent extends EventEmitter<AgentEvents> {
       });
     } catch (err) {
       if (!isApiError(err, 401, 404)) throw err;
-      if (this.lifecycle === "RUNNING") void this.reRegister(session);
-      else
+      if (this.lifecycle === "RUNNING") {
+        void this.reRegister(session);
+      } else {
         this.logger.warn(
           { agentId: session.id, status: err.status },
           "daemon forgot the agent while draining",
         );
+      }
       return;
     }
     this.handleCommands(res?.commands);
@@ -417,10 +351,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private cancelTask(taskId: string, reason: string | undefined): void {
-    let found = false;
-    for (const run of [...this.runs.values()]) {
-      if (run.task.id === taskId && run.cancel("cancelled", reason)) found = true;
-    }
+    const found = this.tasks.cancel(taskId, reason);
     this.logger[found ? "info" : "debug"]({ taskId, reason, found }, "cancel command");
   }
 
@@ -438,16 +369,17 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     this.setState("DRAINING");
     this.wake();
-    await this.heartbeatNow();
-    await Promise.race([this.idle(), this.graceOver]);
-    const stragglers = [...this.runs.values()].filter((r) => r.running);
-    if (stragglers.length > 0)
+    await this.heartbeat.runNow();
+    await Promise.race([this.tasks.idle(), this.grace.passed]);
+    const stragglers = this.tasks.running();
+    if (stragglers.length > 0) {
       this.logger.warn({ count: stragglers.length }, "grace period over; releasing tasks");
+    }
     await Promise.all(stragglers.map((r) => r.release()));
-    await this.idle();
+    // Reports already under way (complete/fail) finish on their own.
+    await this.tasks.idle();
     await this.claimLoopDone;
-    this.stopHeartbeats();
-    await this.heartbeatInFlight;
+    await this.heartbeat.stop();
     await this.deregister(this.session);
     this.finishStop();
   }
@@ -463,8 +395,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private finishStop(): void {
-    this.stopHeartbeats();
-    if (this.graceTimer !== undefined) this.clock.clearTimeout(this.graceTimer);
+    void this.heartbeat.stop();
+    this.grace.dispose();
     this.setState("STOPPED");
     if (this.restartRequested) this.safeEmit("restart");
   }
@@ -473,43 +405,17 @@ export class Agent extends EventEmitter<AgentEvents> {
   private failWith(err: unknown): void {
     this.setState("FAILED");
     this.stopController.abort();
-    this.stopHeartbeats();
+    void this.heartbeat.stop();
     this.wake();
-    for (const run of this.runs.values()) void run.release();
+    for (const run of this.tasks.running()) void run.release();
     this.reportError(err, "agent failed");
   }
 
-  private stopHeartbeats(): void {
-    this.heartbeatsStopped = true;
-    if (this.heartbeatTimer !== undefined) this.clock.clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
-  }
-
-  private shortenGrace(graceMs: number): void {
-    // Beyond the timer range (Infinity included) means "no limit".
-    if (!(graceMs < MAX_TIMER_MS)) return;
-    const deadline = this.clock.now() + Math.max(0, graceMs);
-    if (!(deadline < this.graceDeadline)) return;
-    this.graceDeadline = deadline;
-    if (this.graceTimer !== undefined) this.clock.clearTimeout(this.graceTimer);
-    this.graceTimer = this.clock.setTimeout(() => this.graceExpired(), Math.max(0, graceMs));
-  }
-
-  /** Resolves once no task is in flight. */
-  private idle(): Promise<void> {
-    if (this.runs.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  /** Wakes the claim loop (capacity changed) and, when nothing is in flight, idle waiters. */
+  /** Wakes the claim loop when it waits for free capacity. */
   private wake(): void {
     const wakeClaimLoop = this.wakeClaimLoop;
     this.wakeClaimLoop = () => {};
     wakeClaimLoop();
-    if (this.runs.size > 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
   }
 
   private setState(next: AgentLifecycleState): void {
@@ -535,17 +441,6 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.logger.error({ err, event }, "event listener threw");
     }
   }
-}
-
-function eventInfo(run: TaskRun): TaskEventInfo {
-  const { task, owner } = run;
-  return {
-    taskId: task.id,
-    type: task.type,
-    attempt: task.attempt,
-    leaseToken: task.leaseToken,
-    agentId: owner.agentId,
-  };
 }
 
 function unsupported(type: string): TaskHandler {

@@ -88,7 +88,8 @@ export class HttpClient {
   constructor(opts: HttpClientOptions) {
     if (opts.urls.length === 0) throw new TypeError("HttpClient needs at least one URL");
     this.urls = opts.urls.map((u) => u.replace(/\/+$/, ""));
-    this.fetchImpl = opts.fetch ?? globalThis.fetch;
+    // Looked up per call so a fetch swapped in later (instrumentation, mocks) is honoured.
+    this.fetchImpl = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.logger = opts.logger ?? noopLogger;
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;

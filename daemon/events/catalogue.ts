@@ -10,24 +10,36 @@ export interface EventPayloads {
   "agent.draining": { agentId: string; role: string; from: AgentStateName };
   "agent.left": { agentId: string; role: string; from: AgentStateName };
   "agent.heartbeat": { agentId: string };
-  "task.submitted": { taskId: string; type: string; priority: number };
-  "task.claimed": { taskId: string; type: string; agentId: string; attempt: number; queueWaitMs: number };
-  "task.progress": { taskId: string; type: string; agentId: string; percent?: number; message?: string };
-  "task.completed": { taskId: string; type: string; agentId: string; attempt: number; durationMs: number };
+  "task.submitted": { taskId: string; taskType: string; priority: number };
+  "task.claimed": { taskId: string; taskType: string; agentId: string; attempt: number; queueWaitMs: number };
+  "task.progress": { taskId: string; taskType: string; agentId: string; percent?: number; message?: string };
+  "task.completed": {
+    taskId: string;
+    taskType: string;
+    agentId: string;
+    attempt: number;
+    durationMs: number;
+  };
   "task.failed": {
     taskId: string;
-    type: string;
+    taskType: string;
     agentId: string;
     attempt: number;
     category: string;
     retryable: boolean;
     durationMs: number;
   };
-  "task.retry_scheduled": { taskId: string; type: string; attempt: number; delayMs: number };
-  "task.requeued": { taskId: string; type: string; agentId: string; reason: RequeueReason; attempt: number };
-  "task.dead_lettered": { taskId: string; type: string; reason: string };
-  "task.failed_permanently": { taskId: string; type: string; reason: string };
-  "task.retried_by_operator": { taskId: string; type: string };
+  "task.retry_scheduled": { taskId: string; taskType: string; attempt: number; delayMs: number };
+  "task.requeued": {
+    taskId: string;
+    taskType: string;
+    agentId: string;
+    reason: RequeueReason;
+    attempt: number;
+  };
+  "task.dead_lettered": { taskId: string; taskType: string; reason: string };
+  "task.failed_permanently": { taskId: string; taskType: string; reason: string };
+  "task.retried_by_operator": { taskId: string; taskType: string };
   "lease.conflict": { taskId: string; operation: "progress" | "complete" | "fail" | "release" };
   "leader.acquired": { epoch: number };
   "leader.lost": { epoch: number };

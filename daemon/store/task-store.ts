@@ -121,6 +121,19 @@ export class TaskStore {
     };
   }
 
+  /** The enqueue order for a task that is queued now, or null when it is in any other state. */
+  async queuedOrder(taskId: string): Promise<EnqueueOrder | null> {
+    const found = await this.db.query<{ type: string; priority: number; delay_ms: number }>(
+      `SELECT type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms
+       FROM tasks WHERE id = $1 AND state = 'queued'`,
+      [taskId],
+    );
+    const row = found.rows[0];
+    return row
+      ? { id: taskId, type: row.type, priority: row.priority, delayMs: Math.round(row.delay_ms) }
+      : null;
+  }
+
   /** Completes the task if `leaseToken` is its current lease; otherwise throws 409/403/404. */
   async complete(
     taskId: string,

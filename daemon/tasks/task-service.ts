@@ -59,7 +59,7 @@ export class TaskService {
     };
     const inserted = await this.store.insert(task);
     if (!inserted.created) return inserted;
-    this.bus.emit("task.submitted", { taskId: task.id, type: task.type, priority: task.priority });
+    this.bus.emit("task.submitted", { taskId: task.id, taskType: task.type, priority: task.priority });
     await this.dispatch([{ id: task.id, type: task.type, priority: task.priority, delayMs: 0 }]);
     return inserted;
   }
@@ -97,23 +97,35 @@ export class TaskService {
         const job = await this.queues.take(type, token);
         if (!job) break;
         const lease = await this.store.lease(job.taskId, agent.id);
-        // Acknowledge either way: a job whose task is no longer queued is a stale dispatch copy.
         await job.ack().catch((e) => this.onError(e, "ack dispatch job"));
-        if (!lease) continue;
+        if (!lease) {
+          // Either the dispatch copy was stale (task no longer queued: drop it) or this agent stopped
+          // being live mid-claim: then the task must go straight back, not wait for the reconciler.
+          const still = await this.store.queuedOrder(job.taskId);
+          if (still) {
+            await this.dispatch([still]);
+            return this.noteLeases(agent.id, leases);
+          }
+          continue;
+        }
         leases.push(lease);
         this.bus.emit("task.claimed", {
           taskId: lease.id,
-          type: lease.type,
+          taskType: lease.type,
           agentId: agent.id,
           attempt: lease.attempt,
           queueWaitMs: lease.queueWaitMs,
         });
       }
     }
+    return this.noteLeases(agent.id, leases);
+  }
+
+  private async noteLeases(agentId: string, leases: Lease[]): Promise<Lease[]> {
     if (leases.length > 0) {
       await this.liveness
         .addLeases(
-          agent.id,
+          agentId,
           leases.map((l) => l.id),
         )
         .catch((e) => this.onError(e, "note leases"));
@@ -130,7 +142,7 @@ export class TaskService {
   ): Promise<void> {
     try {
       const { type } = await this.store.progress(id, leaseToken, agentId, percent, message);
-      this.bus.emit("task.progress", { taskId: id, type, agentId, percent, message });
+      this.bus.emit("task.progress", { taskId: id, taskType: type, agentId, percent, message });
     } catch (error) {
       this.noteConflict(error, id, "progress");
       throw error;
@@ -142,7 +154,7 @@ export class TaskService {
       const done = await this.store.complete(id, leaseToken, agentId, result);
       this.bus.emit("task.completed", {
         taskId: id,
-        type: done.type,
+        taskType: done.type,
         agentId,
         attempt: done.attempt,
         durationMs: done.durationMs,
@@ -188,7 +200,7 @@ export class TaskService {
   /** Operator: re-queues a dead or failed task with a fresh attempt budget. */
   async retryByOperator(id: string): Promise<void> {
     const order = await this.store.retryByOperator(id);
-    this.bus.emit("task.retried_by_operator", { taskId: id, type: order.type });
+    this.bus.emit("task.retried_by_operator", { taskId: id, taskType: order.type });
     await this.dispatch([order]);
   }
 
@@ -220,7 +232,7 @@ export class TaskService {
   ): Promise<void> {
     const orders: EnqueueOrder[] = [];
     for (const end of ends) {
-      const base = { taskId: end.taskId, type: end.type };
+      const base = { taskId: end.taskId, taskType: end.type };
       if (end.outcome !== "released") {
         this.bus.emit("task.failed", {
           ...base,

@@ -91,27 +91,27 @@ export class OverseerMetrics {
         this.heartbeats.inc();
         break;
       case "task.submitted":
-        this.submitted.inc({ type: e.type });
+        this.submitted.inc({ type: e.taskType });
         break;
       case "task.claimed":
-        this.queueWait.observe({ type: e.type }, e.queueWaitMs / 1000);
+        this.queueWait.observe({ type: e.taskType }, e.queueWaitMs / 1000);
         break;
       case "task.completed":
-        this.completed.inc({ type: e.type });
-        this.taskDuration.observe({ type: e.type, outcome: "completed" }, e.durationMs / 1000);
+        this.completed.inc({ type: e.taskType });
+        this.taskDuration.observe({ type: e.taskType, outcome: "completed" }, e.durationMs / 1000);
         break;
       case "task.failed":
-        this.failed.inc({ type: e.type, category: e.category });
-        this.taskDuration.observe({ type: e.type, outcome: "failed" }, e.durationMs / 1000);
+        this.failed.inc({ type: e.taskType, category: e.category });
+        this.taskDuration.observe({ type: e.taskType, outcome: "failed" }, e.durationMs / 1000);
         break;
       case "task.retry_scheduled":
-        this.retried.inc({ type: e.type });
+        this.retried.inc({ type: e.taskType });
         break;
       case "task.requeued":
-        this.reassigned.inc({ type: e.type, reason: e.reason });
+        this.reassigned.inc({ type: e.taskType, reason: e.reason });
         break;
       case "task.dead_lettered":
-        this.deadLettered.inc({ type: e.type });
+        this.deadLettered.inc({ type: e.taskType });
         break;
       case "lease.conflict":
         this.leaseConflicts.inc({ operation: e.operation });

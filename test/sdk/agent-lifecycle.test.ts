@@ -74,6 +74,18 @@ describe("Agent lifecycle", () => {
     await stub.waitFor(() => agent.stats.completed === 1);
   });
 
+  it("abandons a long-poll held under the stale id and claims under the new one at once", async () => {
+    const stub = await startStub();
+    const agent = makeAgent(stub, { claimWaitMs: 5_000 });
+    await agent.start();
+    await stub.waitFor(() => stub.requestsTo("POST", "/api/agents/agent-1/claim").length === 1);
+    stub.forget("agent-1");
+    await stub.waitFor(() => stub.requestsTo("POST", "/api/agents/agent-2/claim").length === 1, 1_000);
+    stub.enqueue({ id: "t1", type: "echo" });
+    const complete = await stub.waitFor(() => stub.requestsTo("POST", "/api/tasks/t1/complete")[0], 1_000);
+    expect(complete.token).toBe("token-2");
+  });
+
   it("registers again when a heartbeat answers 401 (daemon restarted with other tokens)", async () => {
     const stub = await startStub();
     const agent = makeAgent(stub);
