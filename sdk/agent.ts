@@ -266,7 +266,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       } finally {
         this.claimController = undefined;
       }
-      for (const task of tasks) this.accept(task, session);
+      // More than asked for would overrun `concurrency`: hand the extra leases straight back.
+      for (const [i, task] of tasks.entries()) this.accept(task, session, i >= free);
       const elapsed = this.clock.now() - startedAt;
       if (tasks.length === 0 && elapsed < MIN_CLAIM_INTERVAL_MS) {
         await sleep(this.clock, MIN_CLAIM_INTERVAL_MS - elapsed, signal);
@@ -274,7 +275,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
   }
 
-  private accept(task: ClaimedTask, session: Session): void {
+  private accept(task: ClaimedTask, session: Session, handBack: boolean): void {
     if (typeof task?.id !== "string" || typeof task.leaseToken !== "string") {
       this.logger.warn({ task }, "ignoring malformed task in claim answer");
       return;
@@ -286,8 +287,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       clock: this.clock,
     });
     this.tasks.add(run);
-    if (this.stopController.signal.aborted) {
-      // Claimed while a stop began: hand it straight back rather than start work we will not finish.
+    if (handBack || this.stopController.signal.aborted) {
+      // Also when claimed while a stop began: no point starting work we will not finish.
       void run.release();
       return;
     }

@@ -107,11 +107,13 @@ export class HttpClient {
     const policy = { ...this.retry, ...opts.retry };
     // Every URL gets at least one try, however small the policy.
     const maxAttempts = Math.max(1, policy.maxAttempts, this.urls.length);
+    // Serialized up front: an unserializable body is a caller bug, not something to retry.
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     let backoffRound = 0;
     let networkFailures = 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once<T>(this.baseUrl, method, path, opts);
+        return await this.once<T>(this.baseUrl, method, path, payload, opts);
       } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason;
         if (!(err instanceof ApiError) || !err.transient || attempt >= maxAttempts) throw err;
@@ -149,7 +151,13 @@ export class HttpClient {
     return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
   }
 
-  private async once<T>(base: string, method: string, path: string, opts: RequestOptions): Promise<T> {
+  private async once<T>(
+    base: string,
+    method: string,
+    path: string,
+    payload: string | undefined,
+    opts: RequestOptions,
+  ): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
     const controller = new AbortController();
     let timedOut = false;
@@ -161,7 +169,7 @@ export class HttpClient {
     opts.signal?.addEventListener("abort", onCallerAbort, { once: true });
     const headers: Record<string, string> = { accept: "application/json" };
     if (opts.token !== undefined) headers["authorization"] = `Bearer ${opts.token}`;
-    if (opts.body !== undefined) headers["content-type"] = "application/json";
+    if (payload !== undefined) headers["content-type"] = "application/json";
     const request = `${method} ${base}${path}`;
     try {
       let res: Response;
@@ -171,7 +179,7 @@ export class HttpClient {
         res = await this.fetchImpl(base + path, {
           method,
           headers,
-          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          body: payload,
           signal: controller.signal,
         });
         text = await res.text();

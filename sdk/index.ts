@@ -1,4 +1,17 @@
 // Public face of the Overseer agent SDK.
+//
+//   const agent = new Agent({
+//     url: "http://overseer:8080", agentSecret, name: "summarizer-1", role: "worker", concurrency: 4,
+//     handlers: {
+//       summarize: async (ctx) => {
+//         await ctx.progress(10, "fetching");
+//         return summarize(ctx.payload, { signal: ctx.signal }); // throw TaskError to choose retryability
+//       },
+//     },
+//   });
+//   agent.on("error", (err) => log.warn({ err }));
+//   agent.installSignalHandlers();
+//   await agent.start();
 export { Agent } from "./agent.ts";
 export type {
   AgentEvents,

@@ -14,6 +14,28 @@ export class TaskError extends Error {
   }
 }
 
+// The daemon's limits on /fail bodies: an out-of-range field would get the whole report rejected (400).
+const MAX_MESSAGE = 10_000;
+const CATEGORY = /^[a-z][a-z0-9_]{0,39}$/;
+
+/** Fits a failure into the daemon's limits: non-empty bounded message, category like `snake_case`. */
+export function normalizeFailure(failure: TaskFailure): TaskFailure {
+  const message = (failure.message || "task failed").slice(0, MAX_MESSAGE);
+  const out: TaskFailure = { message, category: normalizeCategory(failure.category) };
+  if (failure.retryable !== undefined) out.retryable = failure.retryable;
+  return out;
+}
+
+function normalizeCategory(category: string | undefined): string {
+  if (category === undefined || CATEGORY.test(category)) return category ?? "unknown";
+  const cleaned = category
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, "_")
+    .replace(/^[^a-z]+/, "")
+    .slice(0, 40);
+  return cleaned === "" ? "unknown" : cleaned;
+}
+
 /** Maps whatever a handler threw to the `error` body of `/fail`. */
 export function toTaskFailure(err: unknown): TaskFailure {
   if (err instanceof TaskError)

@@ -1,6 +1,6 @@
 import { type HttpClient, isApiError } from "./http-client.ts";
 import { type Clock, errorMessage, type Logger, type TimerHandle, withBindings } from "./runtime.ts";
-import { type TaskAbortCause, TaskAbortedError, toTaskFailure } from "./task-error.ts";
+import { normalizeFailure, type TaskAbortCause, TaskAbortedError, toTaskFailure } from "./task-error.ts";
 import type { ClaimedTask, TaskFailure } from "./types.ts";
 
 /** What a handler gets to work with. */
@@ -50,6 +50,8 @@ export interface TaskRunDeps {
 const LEASE_GONE = [409, 404, 401];
 // Progress is advisory: do not keep a handler waiting for long when the daemon is unreachable.
 const PROGRESS_RETRY = { maxAttempts: 2 };
+// The daemon rejects longer progress messages.
+const MAX_PROGRESS_MESSAGE = 2_000;
 
 /**
  * One leased task from handler start to the single report the daemon accepts.
@@ -134,7 +136,7 @@ export class TaskRun {
     };
     if (typeof percent === "number" && Number.isFinite(percent))
       body.percent = Math.min(100, Math.max(0, percent));
-    if (message !== undefined) body.message = message;
+    if (message !== undefined) body.message = String(message).slice(0, MAX_PROGRESS_MESSAGE);
     try {
       await this.deps.http.request("POST", this.path("progress"), {
         token: this.owner.token,
@@ -196,7 +198,8 @@ export class TaskRun {
     void this.sendFailure({ message, category: "timeout", retryable: true });
   }
 
-  private sendFailure(error: TaskFailure): Promise<void> {
+  private sendFailure(failure: TaskFailure): Promise<void> {
+    const error = normalizeFailure(failure);
     return this.report("fail", { leaseToken: this.task.leaseToken, error }, { kind: "failed", error });
   }
 

@@ -17,17 +17,22 @@ export class ReadySignal {
 
   async start(): Promise<void> {
     if (this.subscribed) return;
-    this.subscriber.on("message", (channel: string, type: string) => {
-      if (channel === this.channel) this.wakeLocal(type);
+    this.subscriber.on("message", (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      const at = message.lastIndexOf(" ");
+      this.wakeLocal(message.slice(0, at), Number(message.slice(at + 1)) || 1);
     });
     await this.subscriber.subscribe(this.channel);
     this.subscribed = true;
   }
 
-  /** Says `type` has work: wakes waiters here and on the other replicas. */
-  notify(type: string): void {
-    this.wakeLocal(type);
-    this.publisher.publish(this.channel, type).catch(this.onError);
+  /**
+   * Says `type` has `count` new claimable tasks: wakes that many waiters here and on each other
+   * replica (not all of them: one task needs one claimant; the rest would race for nothing).
+   */
+  notify(type: string, count = 1): void {
+    this.wakeLocal(type, count);
+    this.publisher.publish(this.channel, `${type} ${count}`).catch(this.onError);
   }
 
   /** Resolves when any of `types` is notified, after `timeoutMs`, or when `signal` aborts. */
@@ -58,9 +63,11 @@ export class ReadySignal {
     for (const set of this.waiters.values()) for (const fn of [...set]) fn();
   }
 
-  private wakeLocal(type: string): void {
+  private wakeLocal(type: string, count: number): void {
     const set = this.waiters.get(type);
-    if (set) for (const fn of [...set]) fn();
+    if (!set) return;
+    // Oldest waiters first (a Set iterates in insertion order).
+    for (const fn of [...set].slice(0, count)) fn();
   }
 
   async stop(): Promise<void> {

@@ -17,6 +17,8 @@ export function redisKeys(namespace: string) {
     agentCommands: (agentId: string) => `${base}:cmds:${agentId}`,
     /** ZSET per agent: taskId → lease grant time, to spot leases the agent no longer reports. */
     agentLeases: (agentId: string) => `${base}:leases:${agentId}`,
+    /** SET per agent: leases its last heartbeat left out (released if the next one does too). */
+    agentSuspects: (agentId: string) => `${base}:suspects:${agentId}`,
     /** Pub/sub channel: a task type has claimable work. */
     readyChannel: `${base}:ready`,
     /** Leader lease and its fencing epoch. */

@@ -49,7 +49,10 @@ export class TaskQueues {
         connection: this.connection,
         prefix: this.prefix,
         autorun: false,
-        lockDuration: 30_000,
+        // Held only between pulling a job and acknowledging it (milliseconds), so short values are
+        // safe, and a daemon killed in that window has its job back within seconds.
+        lockDuration: 10_000,
+        stalledInterval: 5_000,
       });
       w.on("error", this.onError);
       w.startStalledCheckTimer().catch(this.onError);

@@ -26,12 +26,19 @@ local cmds = redis.call('LRANGE', KEYS[4], 0, -1)
 if #cmds > 0 then redis.call('DEL', KEYS[4]) end
 local forgotten = {}
 if ARGV[4] == '1' then
+  -- A lease is forgotten only when two heartbeats in a row leave it out: one may have been sent
+  -- before the claim answer reached the agent.
   local reported = {}
   for i = 6, #ARGV do reported[ARGV[i]] = true end
   local held = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(ARGV[5]))
+  local suspects = {}
   for _, id in ipairs(held) do
-    if not reported[id] then table.insert(forgotten, id) end
+    if not reported[id] then
+      if redis.call('SISMEMBER', KEYS[6], id) == 1 then table.insert(forgotten, id) else table.insert(suspects, id) end
+    end
   end
+  redis.call('DEL', KEYS[6])
+  if #suspects > 0 then redis.call('SADD', KEYS[6], unpack(suspects)) end
 end
 return {state, cmds, forgotten}
 `;
@@ -50,6 +57,14 @@ end
 return out
 `;
 
+/** Notes lease grant times with the Redis clock, in one round trip. */
+const ADD_LEASES_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 1, #ARGV do redis.call('ZADD', KEYS[1], now, ARGV[i]) end
+return #ARGV
+`;
+
 export type HeartbeatOutcome =
   | { kind: "ok"; state: AgentStateName; commands: unknown[]; forgottenTaskIds: string[] }
   | { kind: "gone"; state: "dead" | "left" }
@@ -64,6 +79,7 @@ export interface OverdueAgent {
 type ScriptRedis = Redis & {
   ovsHeartbeat(...args: (string | number)[]): Promise<unknown[]>;
   ovsOverdue(...args: (string | number)[]): Promise<unknown[]>;
+  ovsAddLeases(...args: string[]): Promise<number>;
 };
 
 /** The liveness layer in Redis: agent states mirror, heartbeat clock, commands and held leases. */
@@ -74,7 +90,8 @@ export class HeartbeatStore {
     redis: Redis,
     private readonly keys: RedisKeys,
   ) {
-    redis.defineCommand("ovsHeartbeat", { lua: HEARTBEAT_LUA, numberOfKeys: 5 });
+    redis.defineCommand("ovsHeartbeat", { lua: HEARTBEAT_LUA, numberOfKeys: 6 });
+    redis.defineCommand("ovsAddLeases", { lua: ADD_LEASES_LUA, numberOfKeys: 1 });
     redis.defineCommand("ovsOverdue", { lua: OVERDUE_LUA, numberOfKeys: 2 });
     this.redis = redis as ScriptRedis;
   }
@@ -94,6 +111,7 @@ export class HeartbeatStore {
       k.agentInfo(agentId),
       k.agentCommands(agentId),
       k.agentLeases(agentId),
+      k.agentSuspects(agentId),
       agentId,
       status,
       load,
@@ -211,9 +229,7 @@ export class HeartbeatStore {
   /** Notes leases granted to an agent (for the forgotten-lease check). */
   async addLeases(agentId: string, taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;
-    const [sec, micro] = await this.redis.time();
-    const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
-    await this.redis.zadd(this.keys.agentLeases(agentId), ...taskIds.flatMap((id) => [String(now), id]));
+    await this.redis.ovsAddLeases(this.keys.agentLeases(agentId), ...taskIds);
   }
 
   /** Forgets leases that ended. */

@@ -10,8 +10,9 @@ export function schemaFor(namespace: string): string {
 }
 
 /**
- * Brings the namespace's schema up to the newest migration. node-pg-migrate takes an advisory lock,
- * so replicas starting together run each migration once.
+ * Brings the namespace's schema up to the newest migration. Replicas starting together queue on an
+ * advisory lock keyed by the namespace (waiting rather than failing), so each migration runs once
+ * and namespaces do not block each other.
  */
 export async function migrate(pool: pg.Pool, namespace: string, log: (msg: string) => void): Promise<void> {
   // Through a pooled client rather than a separate connection: embedded PGlite takes one at a time.
@@ -25,9 +26,18 @@ export async function migrate(pool: pg.Pool, namespace: string, log: (msg: strin
       schema: schemaFor(namespace),
       createSchema: true,
       checkOrder: true,
+      advisoryLockMode: "wait",
+      lockValue: lockIdFor(namespace),
       log,
     });
   } finally {
     client.release();
   }
+}
+
+/** A stable 31-bit advisory lock id per namespace. */
+function lockIdFor(namespace: string): number {
+  let h = 0x811c9dc5;
+  for (const ch of `overseer-migrate:${namespace}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  return h & 0x7fffffff;
 }

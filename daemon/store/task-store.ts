@@ -134,13 +134,16 @@ export class TaskStore {
       : null;
   }
 
-  /** Completes the task if `leaseToken` is its current lease; otherwise throws 409/403/404. */
+  /**
+   * Completes the task if `leaseToken` is its current lease; a repeat of the same lease's completion
+   * is idempotent (`repeated`); anything else throws 409/403/404.
+   */
   async complete(
     taskId: string,
     leaseToken: string,
     agentId: string,
     result: unknown,
-  ): Promise<{ type: string; attempt: number; durationMs: number }> {
+  ): Promise<{ type: string; attempt: number; durationMs: number; repeated: boolean }> {
     const updated = await this.db.query<{ type: string; attempts: number; duration_ms: number }>(
       `WITH t AS (
          UPDATE tasks SET state = 'completed', result = $4, finished_at = now(), updated_at = now(),
@@ -155,8 +158,17 @@ export class TaskStore {
       [taskId, leaseToken, agentId, JSON.stringify(result ?? null)],
     );
     const row = updated.rows[0];
-    if (!row) throw await this.leaseProblem(this.db, taskId, leaseToken, agentId);
-    return { type: row.type, attempt: row.attempts, durationMs: row.duration_ms };
+    if (row) return { type: row.type, attempt: row.attempts, durationMs: row.duration_ms, repeated: false };
+    // A retried completion whose first try landed (its answer was lost) is answered as a success,
+    // without completing anything again.
+    const earlier = await this.db.query<{ type: string; attempt: number }>(
+      `SELECT t.type, a.attempt FROM task_attempts a JOIN tasks t ON t.id = a.task_id
+       WHERE a.task_id = $1 AND a.lease_token = $2 AND a.agent_id = $3 AND a.outcome = 'completed'`,
+      [taskId, leaseToken, agentId],
+    );
+    const done = earlier.rows[0];
+    if (done) return { type: done.type, attempt: done.attempt, durationMs: 0, repeated: true };
+    throw await this.leaseProblem(this.db, taskId, leaseToken, agentId);
   }
 
   /** Records progress if the lease is current; progress is the agent's proof of life for this task too. */

@@ -152,6 +152,7 @@ export class TaskService {
   async complete(id: string, leaseToken: string, agentId: string, result: unknown): Promise<void> {
     try {
       const done = await this.store.complete(id, leaseToken, agentId, result);
+      if (done.repeated) return;
       this.bus.emit("task.completed", {
         taskId: id,
         taskType: done.type,
@@ -267,16 +268,16 @@ export class TaskService {
 
   /** Puts tasks on their queues and wakes claims; failures are left to the reconciler. */
   async dispatch(orders: EnqueueOrder[]): Promise<void> {
-    const types = new Set<string>();
+    const ready = new Map<string, number>();
     for (const order of orders) {
       try {
         await this.queues.enqueue(order);
-        if (order.delayMs === 0) types.add(order.type);
+        if (order.delayMs === 0) ready.set(order.type, (ready.get(order.type) ?? 0) + 1);
       } catch (error) {
         this.onError(error, `enqueue ${order.id} (the reconciler will repair it)`);
       }
     }
-    for (const type of types) this.ready.notify(type);
+    for (const [type, count] of ready) this.ready.notify(type, count);
   }
 
   /** Stops handing out work: waiting claims return empty at once. */

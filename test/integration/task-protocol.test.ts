@@ -34,12 +34,19 @@ describe("task protocol against real Redis and Postgres", () => {
       body: { leaseToken: task.leaseToken, result: { ok: true } },
     });
     expect(done.status).toBe(200);
+    // A retried completion of the same lease (its first answer lost) is idempotent: 200, no change.
     const again = await d.api("POST", `/api/tasks/${task.id}/complete`, {
       token: agent.token,
       body: { leaseToken: task.leaseToken, result: { ok: false } },
     });
-    expect(again.status).toBe(409);
-    expect(again.body.error.code).toBe("OVS_ERR_LEASE_CONFLICT");
+    expect(again.status).toBe(200);
+    // Any other lease on a completed task is a conflict.
+    const stale = await d.api("POST", `/api/tasks/${task.id}/complete`, {
+      token: agent.token,
+      body: { leaseToken: "1", result: { ok: false } },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe("OVS_ERR_LEASE_CONFLICT");
     const view = await d.api("GET", `/api/tasks/${task.id}`, { token: "test-viewer-token-0123456789" });
     expect(view.body).toMatchObject({ state: "completed", result: { ok: true } });
     expect(view.body.attempts).toHaveLength(1);

@@ -76,6 +76,28 @@ describe("Agent task handling", () => {
     expect(peak).toBe(2);
   });
 
+  it("hands back at once tasks beyond what it asked for", async () => {
+    const stub = await startStub();
+    stub.ignoreClaimMax = true;
+    const gate = deferred();
+    const agent = makeAgent(stub, {
+      handlers: {
+        work: async () => {
+          await gate.promise;
+          return "ok";
+        },
+      },
+    });
+    await agent.start();
+    stub.enqueue({ id: "a", type: "work" }, { id: "b", type: "work" });
+    await stub.waitFor(() => agent.stats.released === 1);
+    expect(stub.requestsTo("POST", "/api/tasks/b/release")).toHaveLength(1);
+    expect(agent.inFlight).toBe(1);
+    gate.resolve();
+    // The released task comes back through an ordinary claim.
+    await stub.waitFor(() => agent.stats.completed === 2);
+  });
+
   it("fails with the TaskError's category and retryable flag; plain errors are retryable 'unknown'", async () => {
     const stub = await startStub();
     const agent = makeAgent(stub, {

@@ -45,6 +45,8 @@ export class StubDaemon {
   url = "";
   agentSecret = "test-secret";
   heartbeatIntervalMs = 50;
+  /** Misbehave: hand out the whole queue whatever `max` the claim asked for. */
+  ignoreClaimMax = false;
   readonly requests: RecordedRequest[] = [];
   readonly agents = new Map<string, { token: string; name: string }>();
   readonly leases = new Map<string, Lease>();
@@ -229,11 +231,13 @@ export class StubDaemon {
   private serveWaiters(): void {
     while (this.queue.length > 0 && this.waiters.length > 0) {
       const waiter = this.waiters.shift()!;
-      const leases = this.queue.splice(0, waiter.max).map((task) => {
-        const lease = { task, agentId: waiter.agentId, leaseToken: `lease-${++this.leaseSeq}` };
-        this.leases.set(lease.leaseToken, lease);
-        return lease;
-      });
+      const leases = this.queue
+        .splice(0, this.ignoreClaimMax ? this.queue.length : waiter.max)
+        .map((task) => {
+          const lease = { task, agentId: waiter.agentId, leaseToken: `lease-${++this.leaseSeq}` };
+          this.leases.set(lease.leaseToken, lease);
+          return lease;
+        });
       waiter.serve(leases);
     }
   }

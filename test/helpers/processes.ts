@@ -1,0 +1,92 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { call } from "./api-client.ts";
+import { TOKENS } from "./test-env.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Spawns a TypeScript entry point with tsx, in its own process group so SIGKILL takes it whole. */
+function spawnTs(entry: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+export interface AgentProcess {
+  proc: ChildProcess;
+  id: string;
+  name: string;
+}
+
+/** Starts `sdk/run-agent.ts` and resolves once it has registered. */
+export async function spawnAgent(opts: {
+  url: string;
+  name: string;
+  capabilities: string[];
+  concurrency?: number;
+  workMs?: number;
+  failRate?: number;
+  reportFile?: string;
+}): Promise<AgentProcess> {
+  const proc = spawnTs("sdk/run-agent.ts", {
+    OVERSEER_URL: opts.url,
+    OVERSEER_AGENT_SECRET: TOKENS.agentSecret,
+    AGENT_NAME: opts.name,
+    AGENT_CAPABILITIES: opts.capabilities.join(","),
+    AGENT_CONCURRENCY: String(opts.concurrency ?? 1),
+    AGENT_WORK_MS: String(opts.workMs ?? 0),
+    AGENT_FAIL_RATE: String(opts.failRate ?? 0),
+    AGENT_REPORT_FILE: opts.reportFile ?? "",
+    LOG_LEVEL: "warn",
+  });
+  proc.stderr?.resume();
+  const id = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: proc.stdout! });
+    const timer = setTimeout(
+      () => reject(new Error(`agent ${opts.name} did not register within 20 s`)),
+      20_000,
+    );
+    lines.on("line", (line) => {
+      const m = /^agent \S+ registered (\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1] as string);
+      }
+    });
+    proc.once("exit", (code) =>
+      reject(new Error(`agent ${opts.name} exited with ${code} before registering`)),
+    );
+  });
+  return { proc, id, name: opts.name };
+}
+
+/** Starts the daemon (`daemon/main.ts`) as a child process and resolves once /readyz says ready. */
+export async function spawnDaemon(env: Record<string, string>, port: number): Promise<ChildProcess> {
+  const proc = spawnTs("daemon/main.ts", { ...env, PORT: String(port) });
+  proc.stdout?.resume();
+  proc.stderr?.resume();
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}`);
+    const ready = await call(url, "GET", "/readyz").then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ready) return proc;
+    if (Date.now() > deadline) throw new Error("daemon not ready within 30 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Sends a signal and waits for the process to exit; resolves with its exit code (null if signalled). */
+export function killAndWait(proc: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): Promise<number | null> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc.exitCode);
+  return new Promise((resolve) => {
+    proc.once("exit", (code) => resolve(code));
+    proc.kill(signal);
+  });
+}
