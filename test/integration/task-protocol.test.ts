@@ -15,7 +15,7 @@ const claim = (agent: { id: string; token: string }, body: Record<string, unknow
   d.api("POST", `/api/agents/${agent.id}/claim`, { token: agent.token, body });
 
 describe("task protocol against real Redis and Postgres", () => {
-  it("submits, claims with a lease, completes once; a repeated completion gets 409", async () => {
+  it("submits, claims with a lease, completes once; a repeat is idempotent and another lease gets 409", async () => {
     const agent = await d.registerAgent("p1", ["proto.echo"]);
     const submitted = await d.api("POST", "/api/tasks", { body: { type: "proto.echo", payload: { n: 1 } } });
     expect(submitted.status).toBe(202);
@@ -43,7 +43,7 @@ describe("task protocol against real Redis and Postgres", () => {
     // Any other lease on a completed task is a conflict.
     const stale = await d.api("POST", `/api/tasks/${task.id}/complete`, {
       token: agent.token,
-      body: { leaseToken: "1", result: { ok: false } },
+      body: { leaseToken: "999999999", result: { ok: false } },
     });
     expect(stale.status).toBe(409);
     expect(stale.body.error.code).toBe("OVS_ERR_LEASE_CONFLICT");
