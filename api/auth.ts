@@ -36,8 +36,10 @@ export class Authenticator {
   /** Resolves a bearer token to a principal, or null when it is unknown. */
   identify(token: string): Principal | null {
     if (token.startsWith("ovsa.")) {
-      const [, agentId, mac] = token.split(".");
-      if (agentId && mac && safeEqual(mac, this.sign(agentId))) return { kind: "agent", agentId };
+      const parts = token.split(".");
+      const [, agentId, mac] = parts;
+      if (parts.length === 3 && agentId && mac && safeEqual(mac, this.sign(agentId)))
+        return { kind: "agent", agentId };
       return null;
     }
     const { admin, operator, viewer } = this.config.tokens;

@@ -9,6 +9,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "OVS_ERR_UNSUPPORTED_MEDIA_TYPE",
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "OVS_ERR_VALIDATION",
   FST_ERR_VALIDATION: "OVS_ERR_VALIDATION",
+  FST_ERR_BAD_URL: "OVS_ERR_VALIDATION",
 };
 
 const DEPENDENCY_ERRORS =
@@ -46,8 +47,32 @@ export function toErrorBody(error: unknown): {
   if (error instanceof SyntaxError) {
     return { status: 400, body: { error: { code: "OVS_ERR_MALFORMED_JSON", message: error.message } } };
   }
+  // Postgres "data exception" (SQLSTATE class 22: NUL characters, invalid JSON text, out-of-range
+  // numbers): every value we store comes from the request, so this is the caller's bad input.
+  const sqlState = (error as { code?: unknown })?.code;
+  if (typeof sqlState === "string" && /^22[0-9A-Z]{3}$/.test(sqlState)) {
+    return {
+      status: 400,
+      body: {
+        error: {
+          code: "OVS_ERR_VALIDATION",
+          message:
+            "a value in the request cannot be stored (e.g. a NUL character or invalid Unicode in a string)",
+        },
+      },
+    };
+  }
   if (typeof fe?.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return { status: fe.statusCode, body: { error: { code: "OVS_ERR_VALIDATION", message: fe.message } } };
+    // Keep status and code in step with the registry.
+    const code: ErrorCode =
+      fe.statusCode === 404
+        ? "OVS_ERR_ROUTE_NOT_FOUND"
+        : fe.statusCode === 413
+          ? "OVS_ERR_BODY_TOO_LARGE"
+          : fe.statusCode === 415
+            ? "OVS_ERR_UNSUPPORTED_MEDIA_TYPE"
+            : "OVS_ERR_VALIDATION";
+    return { status: ERROR_CODES[code].status, body: { error: { code, message: fe.message } } };
   }
   const text = `${fe?.code ?? ""} ${fe?.message ?? ""}`;
   if (DEPENDENCY_ERRORS.test(text)) {

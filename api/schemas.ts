@@ -9,7 +9,8 @@ export const Uuid = Type.String({
 });
 const Name = Type.String({ minLength: 1, maxLength: 128 });
 const TaskType = Type.String({ pattern: TASK_TYPE_PATTERN, description: "1–64 of A–Z a–z 0–9 . _ -" });
-const LeaseToken = Type.String({ pattern: "^[0-9]{1,19}$", description: "fencing token from the claim" });
+// At most 18 digits: always within Postgres bigint, so a hostile token is a 409, never an overflow.
+const LeaseToken = Type.String({ pattern: "^[0-9]{1,18}$", description: "fencing token from the claim" });
 
 export const ErrorBody = Type.Object({
   error: Type.Object({

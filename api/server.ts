@@ -2,7 +2,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawServerDefault,
+} from "fastify";
 import type { Logger } from "pino";
 import { OverseerError } from "../daemon/errors/overseer-error.ts";
 import type { ApiDeps } from "./api-deps.ts";
@@ -29,9 +34,16 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
     bodyLimit: deps.config.maxBodyBytes,
     // Bad types are the caller's error, not something to coerce; unknown fields are tolerated.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    disableRequestLogging: true,
+    // Per-request log lines would drown the event log at agent heartbeat rates; request metrics
+    // (overseer_http_request_duration_seconds) and error logs cover requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed URL) get the same body as every other error.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON only: a text/plain body is a 415, not a string that half the routes would ignore.
+  app.removeContentTypeParser("text/plain");
 
   app.decorateRequest("principal", null);
   app.setErrorHandler(errorHandler);
@@ -58,8 +70,12 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
   app.addHook("onRequest", async (request) => {
+    // Routes declare their requirement; an unmatched /api path needs any valid token (so it is a
+    // 404 for every role, and reveals nothing without one).
+    const declared = request.routeOptions.config?.auth;
     const need: AuthRequirement =
-      request.routeOptions.config.auth ?? (request.url.startsWith("/api") ? "admin" : "public");
+      declared ??
+      (!request.url.startsWith("/api") ? "public" : request.routeOptions.url ? "admin" : "viewer");
     if (need === "public") return;
     const header = request.headers.authorization;
     const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
@@ -73,6 +89,9 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   // An empty POST body is an empty object, so a missing field is reported as exactly that.
   app.addHook("preValidation", async (request) => {
     if (request.method === "POST" && request.body === undefined) request.body = {};
+    if (jsonDepthExceeds(request.body, MAX_JSON_DEPTH)) {
+      throw new OverseerError("OVS_ERR_VALIDATION", `the body nests deeper than ${MAX_JSON_DEPTH} levels`);
+    }
   });
 
   app.addHook("onResponse", async (request, reply) => {
@@ -88,6 +107,21 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(taskRoutes(deps), { prefix: "/api" });
   await app.register(dashboardRoutes(deps), { prefix: "/api/dashboard" });
   return app;
+}
+
+/** Payloads and results nest at most this deep (deeper ones cannot be stored or serialised safely). */
+export const MAX_JSON_DEPTH = 64;
+
+/** True when a parsed JSON value nests deeper than `limit` (iterative: no recursion on hostile input). */
+export function jsonDepthExceeds(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== "object") continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(node as object)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** The agent a request acts for; throws 403 when an agent token acts on another agent's id. */

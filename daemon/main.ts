@@ -7,7 +7,10 @@ import { createLogger } from "./telemetry/logger.ts";
  * A bad configuration exits 78; an unexpected error logs, stops and exits 1 so the process
  * supervisor restarts it (a restarted daemon converges from Redis and Postgres).
  */
-export async function runDaemon(config: OverseerConfig): Promise<OverseerDaemon> {
+export async function runDaemon(
+  config: OverseerConfig,
+  hooks: { beforeStop?: () => Promise<void> } = {},
+): Promise<OverseerDaemon> {
   const log = createLogger(config.logLevel);
   if (config.generatedSecrets.length > 0) {
     log.warn(
@@ -40,6 +43,7 @@ export async function runDaemon(config: OverseerConfig): Promise<OverseerDaemon>
       process.exit(1);
     }, config.shutdownGraceMs);
     timer.unref();
+    await hooks.beforeStop?.().catch((error) => log.error({ err: error }, "error before draining"));
     await daemon.stop().catch((error) => log.error({ err: error }, "error while draining"));
     log.flush?.();
     process.exit(code);

@@ -40,7 +40,9 @@ const registry = ERROR_CODES as Record<string, { status: number; message: string
 
 describe("docs/errors.md", () => {
   it("has a codes table", () => {
-    expect(markdown).toMatch(/\| Code \| HTTP status \| Meaning \| What the caller should do \|/);
+    expect(markdown).toMatch(
+      /\|\s*Code\s*\|\s*HTTP status\s*\|\s*Meaning\s*\|\s*What the caller should do\s*\|/,
+    );
     expect(rows.length).toBeGreaterThan(0);
   });
 

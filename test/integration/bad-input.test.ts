@@ -730,8 +730,13 @@ describe("public and unknown routes", () => {
         `${method} ${path}`,
       );
     }
-    // With a lesser role the answer is some well-formed 4xx (today 403: unmatched /api routes default to admin).
-    expectErrorShape(await req("GET", "/api/nope", { token: TOKENS.operator }));
+    // Any valid token gets the 404 for an unmatched /api path; none gets 401.
+    expectError(await req("GET", "/api/nope", { token: TOKENS.viewer }), "OVS_ERR_ROUTE_NOT_FOUND", "viewer");
+    expectError(
+      await req("GET", "/api/nope", { token: TOKENS.operator }),
+      "OVS_ERR_ROUTE_NOT_FOUND",
+      "operator",
+    );
   });
 });
 
@@ -772,7 +777,7 @@ describe("nothing was written and nothing failed", () => {
  * Each test states what it expects; they run after the "nothing written" check so a half-write
  * would not hide the other results, and they use task t5 (not in the snapshot).
  */
-describe("product bugs: bad input must be a 4xx, not a 5xx", () => {
+describe("regressions: hostile input is a 4xx, never a 5xx", () => {
   it("a NUL character in a string field (Postgres rejects \\u0000 in text and jsonb) → 400", async () => {
     const probes: Array<[string, string, Opts]> = [
       [
@@ -845,7 +850,7 @@ describe("product bugs: bad input must be a 4xx, not a 5xx", () => {
     expect(["OVS_ERR_VALIDATION", "OVS_ERR_LEASE_CONFLICT"]).toContain(r.body?.error?.code);
   });
 
-  it("a text/plain body → 415 OVS_ERR_UNSUPPORTED_MEDIA_TYPE on every POST route (today: parsed as a string)", async () => {
+  it("a text/plain body → 415 OVS_ERR_UNSUPPORTED_MEDIA_TYPE on every POST route", async () => {
     const got: string[] = [];
     for (const route of ROUTES.filter((r) => r.method === "POST")) {
       const r = await call(d.url, "POST", route.path(s), {

@@ -233,6 +233,8 @@ describe("task protocol against real Redis and Postgres", () => {
 
   it("a task that overruns its timeout is revoked, the agent is told to cancel, and it runs again", async () => {
     const a = await d.registerAgent("p8", ["proto.slow"]);
+    // This test heartbeats itself: a background heartbeat would take the cancel command.
+    a.silence();
     const { id } = (
       await d.api("POST", "/api/tasks", { body: { type: "proto.slow", payload: {}, timeoutMs: 300 } })
     ).body;

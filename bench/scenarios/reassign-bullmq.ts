@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import { Queue } from "bullmq";
+import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
+import { deleteKeys, REDIS_URL, redisClient } from "../support/services.ts";
+import { sleep } from "../support/timing.ts";
+import { summarize } from "../stats.ts";
+import type { ReassignSide } from "./reassign-overseer.ts";
+
+export interface BullReassignParams {
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  samples: number;
+  budgetMs: number;
+}
+
+const SETTLE_MS = 150;
+
+/**
+ * The baseline: BullMQ stalled-job recovery. A rescue Worker process (concurrency 1) stays up; per
+ * sample its slot is taken by a gate job while a fresh holder Worker process takes the work job and
+ * never finishes it; the gate is released, the holder gets SIGKILL, and the rescue worker records
+ * when it starts the recovered job. Both workers use the same lockDuration and stalledInterval.
+ */
+export async function bullmqReassign(p: BullReassignParams): Promise<ReassignSide> {
+  const prefix = `benchbull:${randomBytes(4).toString("hex")}`;
+  const redis = redisClient();
+  const connection = redisClient();
+  const queue = new Queue("ra", { connection, prefix });
+  const env = {
+    REDIS_URL,
+    BULL_QUEUE: "ra",
+    BULL_PREFIX: prefix,
+    BULL_CONCURRENCY: "1",
+    BULL_LOCK_MS: String(p.lockDurationMs),
+    BULL_STALLED_MS: String(p.stalledIntervalMs),
+  };
+  let rescuer: Child | undefined;
+  let holder: Child | undefined;
+  const samplesMs: number[] = [];
+  const started = Date.now();
+  try {
+    rescuer = spawnTs("bullmq rescue worker", "bench/load/bull-worker.ts", { ...env, BULL_MODE: "rescue" }, { ipc: true });
+    const r = rescuer;
+    await nextMessage(r, (m) => m.type === "loaded", 20_000, "rescue worker start");
+    for (let i = 0; i < p.samples; i++) {
+      if (i > 0 && Date.now() - started > p.budgetMs) break;
+      const gateHeld = nextMessage(r, (m) => m.type === "gate-held", 10_000, "gate job held");
+      await queue.add("gate", {});
+      await gateHeld;
+      holder = spawnTs(`bullmq holder ${i}`, "bench/load/bull-worker.ts", { ...env, BULL_MODE: "hold" }, { ipc: true });
+      const h = holder;
+      await nextMessage(h, (m) => m.type === "loaded", 20_000, "holder worker start");
+      const jobId = `work-${i}`;
+      const holding = nextMessage(h, (m) => m.type === "holding" && m.jobId === jobId, 10_000, "holder to take the job");
+      await queue.add("work", {}, { jobId });
+      await holding;
+      const gateDone = nextMessage(r, (m) => m.type === "gate-done", 10_000, "gate job completed");
+      send(r, { type: "release" });
+      await gateDone;
+      await sleep(SETTLE_MS);
+      const picked = nextMessage<{ type: string; at: number }>(
+        r,
+        (m) => m.type === "picked" && m.jobId === jobId,
+        p.lockDurationMs + 2 * p.stalledIntervalMs + 15_000,
+        `rescue worker to pick ${jobId}`,
+      );
+      const killedAt = Date.now();
+      h.proc.kill("SIGKILL");
+      samplesMs.push((await picked).at - killedAt);
+      await stopChild(h.proc);
+    }
+    return {
+      settings: { lockDuration: p.lockDurationMs, stalledInterval: p.stalledIntervalMs },
+      samplesMs,
+      summary: samplesMs.length > 0 ? summarize(samplesMs) : null,
+    };
+  } finally {
+    if (holder) await stopChild(holder.proc);
+    if (rescuer) await stopChild(rescuer.proc);
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close().catch(() => {});
+    await deleteKeys(redis, `${prefix}:*`).catch(() => 0);
+    redis.disconnect();
+    connection.disconnect();
+  }
+}

@@ -1,0 +1,163 @@
+import type pg from "pg";
+import { namespaceDb } from "../../test/helpers/namespace-cleanup.ts";
+import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
+import { startBenchDaemon } from "../support/daemon.ts";
+import { benchNamespace, TOKENS } from "../support/services.ts";
+import { sleep, until } from "../support/timing.ts";
+import { type Summary, summarize } from "../stats.ts";
+
+export interface ReassignParams {
+  /** Overseer heartbeat interval; BullMQ stalledInterval. */
+  heartbeatMs: number;
+  /** Overseer dead-after; BullMQ lockDuration. */
+  deadAfterMs: number;
+  samples: number;
+  /** Samples stop early once this much time has gone (at least one is always taken). */
+  budgetMs: number;
+}
+
+export interface ReassignSide {
+  settings: Record<string, number | string>;
+  /** Kill → the other worker holds the task, per sample, ms. */
+  samplesMs: number[];
+  summary: Summary | null;
+  /** Kill → the rescuing handler started (agent/worker clock, same host), per sample, ms. */
+  handlerStartMs?: number[];
+  note?: string;
+}
+
+const GATE = "bench.gate";
+const WORK = "bench.work";
+// Enough for the rescuer's next claim to be waiting on the daemon: it is sent the moment the gate
+// task's completion is acknowledged.
+const SETTLE_MS = 150;
+
+/**
+ * Dead agent → task claimed elsewhere. One rescuer agent (one slot) stays registered; per sample a
+ * fresh holder agent (run-agent, AGENT_WORK_MS huge) claims a task while the rescuer's slot is taken
+ * by a gate task, then the gate is released (rescuer idle and long-polling), the holder gets SIGKILL
+ * and we time kill → attempt 2's claimed_at in Postgres (same host clock).
+ */
+export async function overseerReassign(p: ReassignParams): Promise<ReassignSide> {
+  const namespace = benchNamespace("ra");
+  const daemon = await startBenchDaemon(namespace, {
+    OVERSEER_HEARTBEAT_INTERVAL_MS: String(p.heartbeatMs),
+    OVERSEER_AGENT_DEAD_AFTER_MS: String(p.deadAfterMs),
+  });
+  const settings = {
+    OVERSEER_HEARTBEAT_INTERVAL_MS: p.heartbeatMs,
+    OVERSEER_AGENT_DEAD_AFTER_MS: p.deadAfterMs,
+    "OVERSEER_AGENT_STALE_AFTER_MS (derived)": Math.min(2 * p.heartbeatMs, p.deadAfterMs - 1),
+    "OVERSEER_SWEEP_INTERVAL_MS (derived)": Math.max(10, Math.min(250, Math.floor(p.heartbeatMs / 2))),
+  };
+  let rescuer: Child | undefined;
+  let holder: Child | undefined;
+  let db: pg.Client | undefined;
+  const samplesMs: number[] = [];
+  const handlerStartMs: number[] = [];
+  const started = Date.now();
+  try {
+    db = await namespaceDb(namespace);
+    const client = db;
+    rescuer = spawnTs(
+      "rescuer agent",
+      "bench/load/rescuer.ts",
+      {
+        OVERSEER_URL: daemon.url,
+        OVERSEER_AGENT_SECRET: TOKENS.agentSecret,
+        RESCUER_GATE_TYPE: GATE,
+        RESCUER_WORK_TYPE: WORK,
+      },
+      { ipc: true },
+    );
+    const r = rescuer;
+    const { id: rescuerId } = await nextMessage<{ type: string; id: string }>(
+      r,
+      (m) => m.type === "registered",
+      20_000,
+      "rescuer registration",
+    );
+    const submit = async (type: string): Promise<string> => {
+      const res = await daemon.api("POST", "/api/tasks", { type, payload: {} });
+      if (res.status !== 202) throw new Error(`submit answered ${res.status}`);
+      return res.body.id as string;
+    };
+
+    for (let i = 0; i < p.samples; i++) {
+      if (i > 0 && Date.now() - started > p.budgetMs) break;
+      // 1. Take the rescuer's only slot.
+      const gateHeld = nextMessage(r, (m) => m.type === "gate-held", 10_000, "gate task held");
+      await submit(GATE);
+      await gateHeld;
+      // 2. A fresh holder registers and claims the work task (it is the only free claimant).
+      let holderId = "";
+      holder = spawnTs(
+        `holder ${i}`,
+        "sdk/run-agent.ts",
+        {
+          OVERSEER_URL: daemon.url,
+          OVERSEER_AGENT_SECRET: TOKENS.agentSecret,
+          AGENT_NAME: `bench-holder-${i}`,
+          AGENT_CAPABILITIES: WORK,
+          AGENT_CONCURRENCY: "1",
+          AGENT_WORK_MS: "600000",
+          LOG_LEVEL: "warn",
+        },
+        {
+          onLine: (line, stream) => {
+            const m = stream === "stdout" ? /^agent \S+ registered (\S+)/.exec(line) : null;
+            if (m) holderId = m[1] as string;
+          },
+        },
+      );
+      await until(async () => holderId, { timeoutMs: 20_000, what: `holder ${i} registration` });
+      const taskId = await submit(WORK);
+      await until(
+        async () => {
+          const t = (await daemon.api("GET", `/api/tasks/${taskId}`)).body;
+          return t.state === "active" && t.leaseAgentId === holderId;
+        },
+        { timeoutMs: 10_000, everyMs: 10, what: `holder ${i} to lease the task` },
+      );
+      // 3. Free the rescuer: it goes back to long-polling for work.
+      const gateDone = nextMessage(r, (m) => m.type === "gate-done", 10_000, "gate task completed");
+      send(r, { type: "release" });
+      await gateDone;
+      await sleep(SETTLE_MS);
+      // 4. Kill the holder and time the takeover.
+      const picked = nextMessage<{ type: string; at: number; attempt: number }>(
+        r,
+        (m) => m.type === "picked" && m.taskId === taskId,
+        p.deadAfterMs + 15_000,
+        `rescuer to pick task ${taskId}`,
+      );
+      const killedAt = Date.now();
+      holder.proc.kill("SIGKILL");
+      const pick = await picked;
+      const attempts = await client.query<{ attempt: number; agent_id: string; claimed_at: Date; outcome: string }>(
+        "SELECT attempt, agent_id, claimed_at, outcome FROM task_attempts WHERE task_id = $1 ORDER BY attempt",
+        [taskId],
+      );
+      const [first, second] = attempts.rows;
+      if (first?.agent_id !== holderId || first.outcome !== "lost" || second?.agent_id !== rescuerId) {
+        throw new Error(`sample ${i}: unexpected attempts ${JSON.stringify(attempts.rows)}`);
+      }
+      samplesMs.push(second.claimed_at.getTime() - killedAt);
+      handlerStartMs.push(pick.at - killedAt);
+      await stopChild(holder.proc);
+    }
+    const problems = daemon.problems();
+    return {
+      settings,
+      samplesMs,
+      summary: samplesMs.length > 0 ? summarize(samplesMs) : null,
+      handlerStartMs,
+      ...(Object.keys(problems).length > 0 ? { note: `daemon logged ${JSON.stringify(problems)}` } : {}),
+    };
+  } finally {
+    if (holder) await stopChild(holder.proc);
+    if (rescuer) await stopChild(rescuer.proc);
+    await db?.end().catch(() => {});
+    await daemon.close().catch((error) => console.error(`cleanup of ${namespace} failed:`, error));
+  }
+}

@@ -1,0 +1,197 @@
+import type pg from "pg";
+import { namespaceDb } from "../../test/helpers/namespace-cleanup.ts";
+import { perSecond, type Summary, summarize } from "../stats.ts";
+import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
+import { cpuDelta, cpuSnapshot } from "../support/cpu.ts";
+import { type BenchDaemon, startBenchDaemon } from "../support/daemon.ts";
+import {
+  benchNamespace,
+  pgClient,
+  pgCounters,
+  pgDelta,
+  redisClient,
+  redisCounters,
+  redisDelta,
+  round,
+  TOKENS,
+} from "../support/services.ts";
+import { boundedRun, sleep, until } from "../support/timing.ts";
+
+export interface ThroughputParams {
+  /** Tasks (jobs) per phase. */
+  tasks: number;
+  /** Agent count x slots per agent = the total concurrency the BullMQ worker gets too. */
+  agents: number;
+  agentConcurrency: number;
+  /** Submissions (HTTP requests, Queue.add calls) in flight at once. */
+  submitConcurrency: number;
+  /** Upper bound of every phase. */
+  phaseTimeoutMs: number;
+}
+
+/** What one system did in the three phases; rates are per second. */
+export interface ThroughputSide {
+  /** Phase A: N submissions, nothing consuming. */
+  submit: { ms: number; perSec: number; latencyMs: Summary };
+  /** Phase B: consumers start with N waiting; start command → last completion. */
+  drain: { ms: number; perSec: number };
+  /** Phase C: consumers idle and waiting; first submission → last completion. */
+  endToEnd: { ms: number; perSec: number; submitPerSec: number; submitLatencyMs: Summary };
+  /** Cost of phase C per task/job: Redis commands and CPU, Postgres transactions, CPU by process. */
+  cost: Record<string, unknown>;
+  checks: Record<string, unknown>;
+}
+
+const TYPE = "bench.tp";
+const WARMUP = 50;
+
+/**
+ * Overseer end to end through the agent protocol: the daemon as a child process, SDK agents with
+ * zero-work handlers in a load-generator process, submissions over POST /api/tasks from here,
+ * completion read from Postgres (the system of record).
+ */
+export async function overseerThroughput(p: ThroughputParams): Promise<ThroughputSide> {
+  const namespace = benchNamespace("tp");
+  const daemon = await startBenchDaemon(namespace);
+  let fleet: Child | undefined;
+  let db: pg.Client | undefined;
+  const redis = redisClient();
+  const stats = await pgClient();
+  try {
+    fleet = spawnTs(
+      "agent fleet",
+      "bench/load/agent-fleet.ts",
+      {
+        OVERSEER_URL: daemon.url,
+        OVERSEER_AGENT_SECRET: TOKENS.agentSecret,
+        FLEET_AGENTS: String(p.agents),
+        FLEET_CONCURRENCY: String(p.agentConcurrency),
+        FLEET_TYPES: TYPE,
+      },
+      { ipc: true },
+    );
+    await nextMessage(fleet, (m) => m.type === "loaded", 20_000, "load generator start");
+    db = await namespaceDb(namespace);
+    const client = db;
+    let polls = 0;
+    const completed = async () => {
+      polls++;
+      const r = await client.query<{ n: number; last: Date | null }>(
+        "SELECT count(*)::int AS n, max(finished_at) AS last FROM tasks WHERE type = $1 AND state = 'completed'",
+        [TYPE],
+      );
+      return r.rows[0] as { n: number; last: Date | null };
+    };
+    const waitCompleted = (total: number, what: string) =>
+      until(
+        async () => {
+          const c = await completed();
+          return c.n >= total ? c : null;
+        },
+        {
+          timeoutMs: p.phaseTimeoutMs,
+          everyMs: 100,
+          what,
+        },
+      );
+    const submit = (type: string) => async (i: number) => {
+      const r = await daemon.api("POST", "/api/tasks", { type, payload: { n: i } });
+      if (r.status !== 202)
+        throw new Error(`POST /api/tasks answered ${r.status}: ${JSON.stringify(r.body)}`);
+    };
+
+    // Warm-up of the HTTP path and BullMQ scripts, on a type no agent handles.
+    await boundedRun(WARMUP, p.submitConcurrency, submit("bench.warmup"));
+
+    // Phase A: submit only.
+    const a0 = performance.now();
+    const submitLatency = await boundedRun(p.tasks, p.submitConcurrency, submit(TYPE));
+    const submitMs = performance.now() - a0;
+
+    // Phase B: agents start with N queued.
+    const b0 = Date.now();
+    send(fleet, { type: "start" });
+    await nextMessage(fleet, (m) => m.type === "started", 30_000, "agents registered");
+    const drained = await waitCompleted(p.tasks, `${p.tasks} queued tasks to complete`);
+    const drainMs = (drained.last as Date).getTime() - b0;
+
+    // Phase C: agents idle and long-polling; submit and process at once.
+    await sleep(1_500);
+    const pids = {
+      daemon: [daemon.child.proc.pid ?? 0],
+      agents: [fleet.proc.pid ?? 0],
+      submitter: [process.pid],
+    };
+    const [r0, g0, c0] = [await redisCounters(redis), await pgCounters(stats), cpuSnapshot(pids)];
+    const pollsBefore = polls;
+    const c0At = Date.now();
+    const e2eLatency = await boundedRun(p.tasks, p.submitConcurrency, submit(TYPE));
+    const submittedAt = Date.now();
+    const done = await waitCompleted(2 * p.tasks, `${p.tasks} more tasks to complete`);
+    const c1 = cpuSnapshot(pids);
+    const r1 = await redisCounters(redis);
+    await sleep(1_500); // Postgres publishes backend statistics up to ~1 s late.
+    const g1 = await pgCounters(stats);
+    const e2eMs = (done.last as Date).getTime() - c0At;
+    const pollQueries = polls - pollsBefore + 2;
+
+    const states = await client.query<{ state: string; n: number }>(
+      "SELECT state, count(*)::int AS n FROM tasks WHERE type = $1 GROUP BY state ORDER BY state",
+      [TYPE],
+    );
+    const attempts = await client.query<{ attempts: number; completions: number }>(
+      `SELECT count(*)::int AS attempts, count(*) FILTER (WHERE a.outcome = 'completed')::int AS completions
+       FROM task_attempts a JOIN tasks t ON t.id = a.task_id WHERE t.type = $1`,
+      [TYPE],
+    );
+    send(fleet, { type: "stop" });
+    const stopped = await nextMessage<{ type: string; stats: unknown; errors: Record<string, number> }>(
+      fleet,
+      (m) => m.type === "stopped",
+      20_000,
+      "agents stopped",
+    );
+    const pgUse = pgDelta(g0, g1, p.tasks);
+    return {
+      submit: {
+        ms: round(submitMs),
+        perSec: perSecond(p.tasks, submitMs),
+        latencyMs: summarize(submitLatency),
+      },
+      drain: { ms: drainMs, perSec: perSecond(p.tasks, drainMs) },
+      endToEnd: {
+        ms: e2eMs,
+        perSec: perSecond(p.tasks, e2eMs),
+        submitPerSec: perSecond(p.tasks, submittedAt - c0At),
+        submitLatencyMs: summarize(e2eLatency),
+      },
+      cost: {
+        redis: redisDelta(r0, r1, p.tasks),
+        postgres: {
+          ...pgUse,
+          // The bench's own completion polls and statistics reads are subtracted.
+          commitsPerUnit: round(pgUse.commitsPerUnit - pollQueries / p.tasks, 2),
+        },
+        cpu: cpuDelta(c0, c1, p.tasks),
+      },
+      checks: {
+        tasksByState: Object.fromEntries(states.rows.map((r) => [r.state, r.n])),
+        attempts: attempts.rows[0]?.attempts,
+        completions: attempts.rows[0]?.completions,
+        agentStats: stopped.stats,
+        agentErrors: stopped.errors,
+        daemonProblems: daemon.problems(),
+      },
+    };
+  } finally {
+    if (fleet) await stopChild(fleet.proc, "SIGKILL");
+    await db?.end().catch(() => {});
+    await stats.end().catch(() => {});
+    redis.disconnect();
+    await closeDaemon(daemon);
+  }
+}
+
+async function closeDaemon(daemon: BenchDaemon): Promise<void> {
+  await daemon.close().catch((error) => console.error(`cleanup of ${daemon.namespace} failed:`, error));
+}

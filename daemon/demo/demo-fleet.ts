@@ -1,0 +1,146 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "pino";
+import { Agent } from "../../sdk/agent.ts";
+import { TaskError } from "../../sdk/task-error.ts";
+import type { TaskHandler } from "../../sdk/task-run.ts";
+
+/**
+ * The demo fleet: real SDK agents doing simulated work through the real agent protocol. Every
+ * number the daemon shows comes from this work; nothing is fabricated on the daemon side.
+ */
+export const DEMO_ROLES: Array<{ role: string; capabilities: string[]; replicas: number }> = [
+  { role: "researcher", capabilities: ["research.summarize", "research.classify"], replicas: 2 },
+  { role: "developer", capabilities: ["code.generate", "code.test"], replicas: 2 },
+  { role: "reviewer", capabilities: ["code.review"], replicas: 1 },
+];
+
+export const DEMO_TASK_TYPES = DEMO_ROLES.flatMap((r) => r.capabilities);
+
+/** Simulated work: 100–900 ms with progress reports; ~10 % retryable failures, ~1 % permanent ones. */
+export function demoHandler(random: () => number = Math.random): TaskHandler {
+  return async (ctx) => {
+    const steps = 3;
+    const workMs = 100 + Math.floor(random() * 800);
+    for (let i = 1; i <= steps; i++) {
+      await delay(workMs / steps, undefined, { signal: ctx.signal });
+      await ctx.progress(Math.round((100 * i) / steps), `step ${i} of ${steps}`);
+    }
+    const roll = random();
+    if (roll < 0.01)
+      throw new TaskError("input rejected by the tool", { category: "validation", retryable: false });
+    if (roll < 0.11) throw new TaskError("upstream tool timed out", { category: "timeout", retryable: true });
+    return { ok: true, workMs };
+  };
+}
+
+/** Starts the in-process demo agents; returns a function that stops them gracefully. */
+export async function startDemoAgents(
+  url: string,
+  agentSecret: string,
+  logger: Logger,
+): Promise<() => Promise<void>> {
+  const agents: Agent[] = [];
+  for (const spec of DEMO_ROLES) {
+    for (let i = 1; i <= spec.replicas; i++) {
+      const handlers = Object.fromEntries(spec.capabilities.map((c) => [c, demoHandler()]));
+      const agent = new Agent({
+        url,
+        agentSecret,
+        name: `${spec.role}-${i}`,
+        role: spec.role,
+        handlers,
+        concurrency: 2,
+        logger: logger.child({ agent: `${spec.role}-${i}` }),
+      });
+      await agent.start();
+      agents.push(agent);
+    }
+  }
+  return async () => {
+    await Promise.all(agents.map((a) => a.stop({ graceMs: 2_000 })));
+  };
+}
+
+/**
+ * A separate agent process that is SIGKILLed and replaced every `periodMs`, so the demo shows a
+ * real agent death: stale, dead, its task reassigned, in the metrics and the dashboards.
+ */
+export function startCrashingAgent(
+  url: string,
+  agentSecret: string,
+  periodMs: number,
+  logger: Logger,
+): () => Promise<void> {
+  const entry = fileURLToPath(new URL("../../sdk/run-agent.ts", import.meta.url));
+  let child: ChildProcess | null = null;
+  let generation = 0;
+  const launch = () => {
+    generation++;
+    child = spawn(process.execPath, ["--import", "tsx", entry], {
+      env: {
+        ...process.env,
+        OVERSEER_URL: url,
+        OVERSEER_AGENT_SECRET: agentSecret,
+        AGENT_NAME: `flaky-developer-${generation}`,
+        AGENT_ROLE: "developer",
+        AGENT_CAPABILITIES: "code.generate,code.test",
+        AGENT_CONCURRENCY: "2",
+        AGENT_WORK_MS: "1500",
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  };
+  launch();
+  const timer = setInterval(() => {
+    logger.info(
+      { agent: `flaky-developer-${generation}` },
+      "demo: SIGKILL the flaky agent process (its tasks move to others)",
+    );
+    child?.kill("SIGKILL");
+    launch();
+  }, periodMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    const last = child;
+    if (!last || last.exitCode !== null) return;
+    // Let it finish or release its work while the daemon is still up.
+    const exited = new Promise((resolve) => last.once("exit", resolve));
+    last.kill("SIGTERM");
+    await Promise.race([exited, delay(5_000)]);
+  };
+}
+
+/** Submits a steady stream of tasks through the API; returns a stop function. */
+export function startTaskStream(
+  url: string,
+  operatorToken: string,
+  perSecond: number,
+  logger: Logger,
+): () => void {
+  let stopped = false;
+  let n = 0;
+  void (async () => {
+    while (!stopped) {
+      const type = DEMO_TASK_TYPES[Math.floor(Math.random() * DEMO_TASK_TYPES.length)] as string;
+      const priority = Math.random() < 0.2 ? 800 : 100;
+      try {
+        const r = await fetch(`${url}/api/tasks`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${operatorToken}`, "content-type": "application/json" },
+          body: JSON.stringify({ type, priority, payload: { n: ++n, topic: `item ${n}` } }),
+        });
+        if (r.status !== 202) logger.warn({ status: r.status }, "demo: task submission refused");
+      } catch (error) {
+        if (!stopped) logger.warn({ err: error }, "demo: task submission failed");
+      }
+      await delay(1_000 / perSecond);
+    }
+  })();
+  return () => {
+    stopped = true;
+  };
+}

@@ -1,0 +1,40 @@
+import { configOrExit, runDaemon } from "../main.ts";
+import { createLogger } from "../telemetry/logger.ts";
+import { startCrashingAgent, startDemoAgents, startTaskStream } from "./demo-fleet.ts";
+
+/**
+ * `npm run demo`: the daemon plus a fleet of demo agents working through a stream of tasks (some
+ * fail and retry; one agent process is killed every 45 s and replaced), so /metrics moves at once.
+ */
+const config = configOrExit();
+const log = createLogger(config.logLevel).child({ component: "demo" });
+let stopDemo: () => Promise<void> = async () => {};
+// On SIGTERM/SIGINT the fleet stops first (agents finish or release their work), then the daemon drains.
+const daemon = await runDaemon(config, { beforeStop: () => stopDemo() });
+const url = daemon.url.replace("0.0.0.0", "127.0.0.1");
+const stopAgents = await startDemoAgents(url, config.agentSecret, log);
+const stopStream = startTaskStream(
+  url,
+  config.tokens.operator,
+  Number(process.env.DEMO_TASKS_PER_SECOND ?? 4),
+  log,
+);
+const stopCrashing = startCrashingAgent(url, config.agentSecret, 45_000, log);
+stopDemo = async () => {
+  stopStream();
+  await Promise.all([stopCrashing(), stopAgents()]);
+};
+
+process.stdout.write(
+  [
+    "",
+    "Overseer demo is running.",
+    `  metrics:    ${url}/metrics`,
+    `  API docs:   ${url}/docs`,
+    `  agents:     curl -H 'Authorization: Bearer ${config.tokens.viewer}' ${url}/api/dashboard/agents/status`,
+    `  queues:     curl -H 'Authorization: Bearer ${config.tokens.viewer}' ${url}/api/dashboard/tasks/queue`,
+    `  operator token: ${config.tokens.operator}`,
+    "  Ctrl-C drains and stops.",
+    "",
+  ].join("\n"),
+);
