@@ -205,7 +205,15 @@ export class OverseerDaemon {
     const leader = this.leader as LeaderLease;
     const leaderTick = async () => {
       const before = leader.epoch;
-      const epoch = await leader.tryAcquire();
+      let epoch = 0;
+      try {
+        epoch = await leader.tryAcquire();
+      } catch (error) {
+        // Unsure whether we still hold the lease: stop acting as leader until a renewal succeeds.
+        leader.epoch = 0;
+        if (before > 0) this.bus.emit("leader.lost", { epoch: before });
+        throw error;
+      }
       if (epoch > 0 && epoch !== before) this.bus.emit("leader.acquired", { epoch });
       if (epoch === 0 && before > 0) this.bus.emit("leader.lost", { epoch: before });
     };

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
+import { summarize } from "../stats.ts";
 import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
 import { deleteKeys, REDIS_URL, redisClient } from "../support/services.ts";
 import { sleep } from "../support/timing.ts";
-import { summarize } from "../stats.ts";
 import type { ReassignSide } from "./reassign-overseer.ts";
 
 export interface BullReassignParams {
@@ -39,7 +39,12 @@ export async function bullmqReassign(p: BullReassignParams): Promise<ReassignSid
   const samplesMs: number[] = [];
   const started = Date.now();
   try {
-    rescuer = spawnTs("bullmq rescue worker", "bench/load/bull-worker.ts", { ...env, BULL_MODE: "rescue" }, { ipc: true });
+    rescuer = spawnTs(
+      "bullmq rescue worker",
+      "bench/load/bull-worker.ts",
+      { ...env, BULL_MODE: "rescue" },
+      { ipc: true },
+    );
     const r = rescuer;
     await nextMessage(r, (m) => m.type === "loaded", 20_000, "rescue worker start");
     for (let i = 0; i < p.samples; i++) {
@@ -47,11 +52,21 @@ export async function bullmqReassign(p: BullReassignParams): Promise<ReassignSid
       const gateHeld = nextMessage(r, (m) => m.type === "gate-held", 10_000, "gate job held");
       await queue.add("gate", {});
       await gateHeld;
-      holder = spawnTs(`bullmq holder ${i}`, "bench/load/bull-worker.ts", { ...env, BULL_MODE: "hold" }, { ipc: true });
+      holder = spawnTs(
+        `bullmq holder ${i}`,
+        "bench/load/bull-worker.ts",
+        { ...env, BULL_MODE: "hold" },
+        { ipc: true },
+      );
       const h = holder;
       await nextMessage(h, (m) => m.type === "loaded", 20_000, "holder worker start");
       const jobId = `work-${i}`;
-      const holding = nextMessage(h, (m) => m.type === "holding" && m.jobId === jobId, 10_000, "holder to take the job");
+      const holding = nextMessage(
+        h,
+        (m) => m.type === "holding" && m.jobId === jobId,
+        10_000,
+        "holder to take the job",
+      );
       await queue.add("work", {}, { jobId });
       await holding;
       const gateDone = nextMessage(r, (m) => m.type === "gate-done", 10_000, "gate job completed");

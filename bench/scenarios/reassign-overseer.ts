@@ -1,10 +1,10 @@
 import type pg from "pg";
 import { namespaceDb } from "../../test/helpers/namespace-cleanup.ts";
+import { type Summary, summarize } from "../stats.ts";
 import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
 import { startBenchDaemon } from "../support/daemon.ts";
 import { benchNamespace, TOKENS } from "../support/services.ts";
 import { sleep, until } from "../support/timing.ts";
-import { type Summary, summarize } from "../stats.ts";
 
 export interface ReassignParams {
   /** Overseer heartbeat interval; BullMQ stalledInterval. */
@@ -134,7 +134,12 @@ export async function overseerReassign(p: ReassignParams): Promise<ReassignSide>
       const killedAt = Date.now();
       holder.proc.kill("SIGKILL");
       const pick = await picked;
-      const attempts = await client.query<{ attempt: number; agent_id: string; claimed_at: Date; outcome: string }>(
+      const attempts = await client.query<{
+        attempt: number;
+        agent_id: string;
+        claimed_at: Date;
+        outcome: string;
+      }>(
         "SELECT attempt, agent_id, claimed_at, outcome FROM task_attempts WHERE task_id = $1 ORDER BY attempt",
         [taskId],
       );

@@ -140,7 +140,12 @@ export class HeartbeatStore {
       // repair from Postgres) and drop the rest.
       multi
         .zrem(k.heartbeats, agentId)
-        .del(k.agentInfo(agentId), k.agentCommands(agentId), k.agentLeases(agentId));
+        .del(
+          k.agentInfo(agentId),
+          k.agentCommands(agentId),
+          k.agentLeases(agentId),
+          k.agentSuspects(agentId),
+        );
     } else if (at !== undefined) {
       multi.zadd(k.heartbeats, "NX", at, agentId);
     }

@@ -149,6 +149,7 @@ export class TaskStore {
          UPDATE tasks SET state = 'completed', result = $4, finished_at = now(), updated_at = now(),
            lease_token = NULL, lease_agent_id = NULL, lease_expires_at = NULL, progress_percent = 100
          WHERE id = $1 AND state = 'active' AND lease_token = $2 AND lease_agent_id = $3
+           AND lease_expires_at > now()
          RETURNING id, type, attempts, claimed_at, finished_at
        ), a AS (
          UPDATE task_attempts SET outcome = 'completed', finished_at = t.finished_at
@@ -171,7 +172,10 @@ export class TaskStore {
     throw await this.leaseProblem(this.db, taskId, leaseToken, agentId);
   }
 
-  /** Records progress if the lease is current; progress is the agent's proof of life for this task too. */
+  /**
+   * Records progress if the lease is current and within the task's timeout. (Liveness comes from
+   * heartbeats; progress does not extend the timeout.)
+   */
   async progress(
     taskId: string,
     leaseToken: string,
@@ -182,7 +186,8 @@ export class TaskStore {
     const updated = await this.db.query<{ type: string }>(
       `UPDATE tasks SET progress_percent = COALESCE($4, progress_percent),
          progress_message = COALESCE($5, progress_message), updated_at = now()
-       WHERE id = $1 AND state = 'active' AND lease_token = $2 AND lease_agent_id = $3 RETURNING type`,
+       WHERE id = $1 AND state = 'active' AND lease_token = $2 AND lease_agent_id = $3
+         AND lease_expires_at > now() RETURNING type`,
       [taskId, leaseToken, agentId, percent ?? null, message ?? null],
     );
     const row = updated.rows[0];
