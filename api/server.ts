@@ -13,6 +13,7 @@ import { OverseerError } from "../daemon/errors/overseer-error.ts";
 import type { ApiDeps } from "./api-deps.ts";
 import { type AuthRequirement, allows, type Principal } from "./auth.ts";
 import { errorHandler } from "./error-handler.ts";
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./request-guards.ts";
 import { agentRoutes } from "./routes/agent-routes.ts";
 import { dashboardRoutes } from "./routes/dashboard-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
@@ -107,31 +108,6 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(taskRoutes(deps), { prefix: "/api" });
   await app.register(dashboardRoutes(deps), { prefix: "/api/dashboard" });
   return app;
-}
-
-/** Payloads and results nest at most this deep (deeper ones cannot be stored or serialised safely). */
-export const MAX_JSON_DEPTH = 64;
-
-/** True when a parsed JSON value nests deeper than `limit` (iterative: no recursion on hostile input). */
-export function jsonDepthExceeds(value: unknown, limit: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== "object") continue;
-    if (depth >= limit) return true;
-    for (const child of Object.values(node as object)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
-
-/** The agent a request acts for; throws 403 when an agent token acts on another agent's id. */
-export function actingAgent(who: Principal | null, agentId: string): string | null {
-  if (who?.kind === "agent") {
-    if (who.agentId !== agentId)
-      throw new OverseerError("OVS_ERR_FORBIDDEN", "an agent token acts only on its own agent");
-    return who.agentId;
-  }
-  return null;
 }
 
 export type App = FastifyInstance<

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { ApiDeps } from "../api-deps.ts";
+import { actingAgent } from "../request-guards.ts";
 import {
   ClaimBody,
   ClaimReply,
@@ -11,7 +12,6 @@ import {
   RegisterBody,
   RegisterReply,
 } from "../schemas.ts";
-import { actingAgent } from "../server.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 

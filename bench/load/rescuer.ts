@@ -3,7 +3,7 @@
 //   RESCUER_GATE_TYPE - held until {type:"release"} ({type:"gate-held"}, then {type:"gate-done"} once
 //                       the daemon accepted the completion): keeps the slot busy while a holder claims.
 //   RESCUER_WORK_TYPE - answers {type:"picked", taskId, attempt, at} when it starts, completes at once.
-// Answers {type:"registered", id} after registering.
+// Answers {type:"registered", id} after registering (and after any re-registration).
 import { Agent } from "../../sdk/agent.ts";
 
 const env = process.env;
@@ -34,15 +34,14 @@ agent.on("task:completed", (info) => {
   if (info.type === gateType) send({ type: "gate-done", taskId: info.taskId });
 });
 agent.on("error", (err) => send({ type: "warning", message: err.message }));
+// Also after a re-registration (the daemon declared this agent dead, e.g. on an overloaded machine).
+agent.on("registered", ({ id }) => send({ type: "registered", id }));
 process.on("message", (m: { type?: string }) => {
   if (m?.type === "release") releaseGate();
   if (m?.type === "stop") void agent.stop({ graceMs: 1_000 }).then(() => process.exit(0));
 });
 process.on("disconnect", () => process.exit(1));
-agent.start().then(
-  () => send({ type: "registered", id: agent.id }),
-  (err: Error) => {
-    send({ type: "error", message: err.message });
-    process.exit(1);
-  },
-);
+agent.start().catch((err: Error) => {
+  send({ type: "error", message: err.message });
+  process.exit(1);
+});

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { summarize } from "../stats.ts";
 import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
+import { onEmergency } from "../support/emergency.ts";
 import { deleteKeys, REDIS_URL, redisClient } from "../support/services.ts";
 import { sleep } from "../support/timing.ts";
 import type { ReassignSide } from "./reassign-overseer.ts";
@@ -38,6 +39,7 @@ export async function bullmqReassign(p: BullReassignParams): Promise<ReassignSid
   let holder: Child | undefined;
   const samplesMs: number[] = [];
   const started = Date.now();
+  const forget = onEmergency(() => deleteKeys(redisClient(), `${prefix}:*`));
   try {
     rescuer = spawnTs(
       "bullmq rescue worker",
@@ -95,6 +97,7 @@ export async function bullmqReassign(p: BullReassignParams): Promise<ReassignSid
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close().catch(() => {});
     await deleteKeys(redis, `${prefix}:*`).catch(() => 0);
+    forget();
     redis.disconnect();
     connection.disconnect();
   }

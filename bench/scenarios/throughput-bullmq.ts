@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { perSecond, summarize } from "../stats.ts";
 import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
+import { onEmergency } from "../support/emergency.ts";
 import { cpuDelta, cpuSnapshot } from "../support/cpu.ts";
 import { deleteKeys, REDIS_URL, redisClient, redisCounters, redisDelta, round } from "../support/services.ts";
 import { boundedRun, sleep } from "../support/timing.ts";
@@ -27,6 +28,7 @@ export async function bullmqThroughput(p: ThroughputParams): Promise<BullThrough
   const bulk = new Queue("bulk", { connection, prefix });
   const warm = new Queue("warm", { connection, prefix });
   let worker: Child | undefined;
+  const forget = onEmergency(() => deleteKeys(redisClient(), `${prefix}:*`));
   try {
     const concurrency = p.agents * p.agentConcurrency;
     worker = spawnTs(
@@ -125,6 +127,7 @@ export async function bullmqThroughput(p: ThroughputParams): Promise<BullThrough
       await q.close().catch(() => {});
     }
     await deleteKeys(redis, `${prefix}:*`).catch(() => 0);
+    forget();
     redis.disconnect();
     connection.disconnect();
   }

@@ -2,6 +2,7 @@ import { createServer } from "node:net";
 import { call } from "../../test/helpers/api-client.ts";
 import { dropNamespace } from "../../test/helpers/namespace-cleanup.ts";
 import { type Child, exited, spawnTs, stopChild } from "./children.ts";
+import { onEmergency } from "./emergency.ts";
 import { DATABASE_URL, REDIS_URL, TOKENS } from "./services.ts";
 import { sleep } from "./timing.ts";
 
@@ -74,10 +75,15 @@ export async function startBenchDaemon(
       problems[key] = (problems[key] ?? 0) + 1;
     },
   });
+  const forget = onEmergency(() => dropNamespace(namespace));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (exited(child.proc)) throw new Error(`daemon exited with ${child.proc.exitCode}\n${child.tail()}`);
+    if (exited(child.proc)) {
+      await dropNamespace(namespace).catch(() => {});
+      forget();
+      throw new Error(`daemon exited with ${child.proc.exitCode}\n${child.tail()}`);
+    }
     const ready = await call(url, "GET", "/readyz").then(
       (r) => r.status === 200,
       () => false,
@@ -85,6 +91,8 @@ export async function startBenchDaemon(
     if (ready) break;
     if (Date.now() > deadline) {
       await stopChild(child.proc);
+      await dropNamespace(namespace).catch(() => {});
+      forget();
       throw new Error(`daemon not ready within 30 s\n${child.tail()}`);
     }
     await sleep(50);
@@ -101,6 +109,7 @@ export async function startBenchDaemon(
       closed ??= (async () => {
         await stopChild(child.proc, "SIGTERM", 10_000);
         await dropNamespace(namespace);
+        forget();
       })();
       return closed;
     },
