@@ -3,9 +3,9 @@ import { Queue } from "bullmq";
 import { summarize } from "../stats.ts";
 import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
 import { onEmergency } from "../support/emergency.ts";
-import { deleteKeys, REDIS_URL, redisClient } from "../support/services.ts";
+import { deleteKeys, dropKeys, REDIS_URL, redisClient } from "../support/services.ts";
 import { sleep } from "../support/timing.ts";
-import type { ReassignSide } from "./reassign-overseer.ts";
+import { killJitter, type ReassignSide } from "./reassign-overseer.ts";
 
 export interface BullReassignParams {
   lockDurationMs: number;
@@ -39,7 +39,7 @@ export async function bullmqReassign(p: BullReassignParams): Promise<ReassignSid
   let holder: Child | undefined;
   const samplesMs: number[] = [];
   const started = Date.now();
-  const forget = onEmergency(() => deleteKeys(redisClient(), `${prefix}:*`));
+  const forget = onEmergency(() => dropKeys(`${prefix}:*`));
   try {
     rescuer = spawnTs(
       "bullmq rescue worker",
@@ -75,6 +75,7 @@ export async function bullmqReassign(p: BullReassignParams): Promise<ReassignSid
       send(r, { type: "release" });
       await gateDone;
       await sleep(SETTLE_MS);
+      await killJitter(p.lockDurationMs);
       const picked = nextMessage<{ type: string; at: number }>(
         r,
         (m) => m.type === "picked" && m.jobId === jobId,

@@ -16,6 +16,15 @@ export interface ReassignParams {
   budgetMs: number;
 }
 
+/**
+ * A random wait before each kill, uniform in [0, ms): a crash is not in step with heartbeats, lock
+ * renewals or sweeps, so neither may the kill be. The benches use the dead-after / lock duration,
+ * a whole multiple of every period involved on both sides.
+ */
+export function killJitter(ms: number): Promise<void> {
+  return sleep(Math.floor(Math.random() * ms));
+}
+
 export interface ReassignSide {
   settings: Record<string, number | string>;
   /** Kill → the other worker holds the task, per sample, ms. */
@@ -71,12 +80,7 @@ export async function overseerReassign(p: ReassignParams): Promise<ReassignSide>
       { ipc: true },
     );
     const r = rescuer;
-    const { id: rescuerId } = await nextMessage<{ type: string; id: string }>(
-      r,
-      (m) => m.type === "registered",
-      20_000,
-      "rescuer registration",
-    );
+    await nextMessage(r, (m) => m.type === "registered", 20_000, "rescuer registration");
     const submit = async (type: string): Promise<string> => {
       const res = await daemon.api("POST", "/api/tasks", { type, payload: {} });
       if (res.status !== 202) throw new Error(`submit answered ${res.status}`);
@@ -124,6 +128,7 @@ export async function overseerReassign(p: ReassignParams): Promise<ReassignSide>
       send(r, { type: "release" });
       await gateDone;
       await sleep(SETTLE_MS);
+      await killJitter(p.deadAfterMs);
       // 4. Kill the holder and time the takeover.
       const picked = nextMessage<{ type: string; at: number; attempt: number }>(
         r,
@@ -144,7 +149,12 @@ export async function overseerReassign(p: ReassignParams): Promise<ReassignSide>
         [taskId],
       );
       const [first, second] = attempts.rows;
-      if (first?.agent_id !== holderId || first.outcome !== "lost" || second?.agent_id !== rescuerId) {
+      if (
+        first?.agent_id !== holderId ||
+        first.outcome !== "lost" ||
+        !second ||
+        second.agent_id === holderId
+      ) {
         throw new Error(`sample ${i}: unexpected attempts ${JSON.stringify(attempts.rows)}`);
       }
       samplesMs.push(second.claimed_at.getTime() - killedAt);

@@ -2,9 +2,17 @@ import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { perSecond, summarize } from "../stats.ts";
 import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
-import { onEmergency } from "../support/emergency.ts";
 import { cpuDelta, cpuSnapshot } from "../support/cpu.ts";
-import { deleteKeys, REDIS_URL, redisClient, redisCounters, redisDelta, round } from "../support/services.ts";
+import { onEmergency } from "../support/emergency.ts";
+import {
+  deleteKeys,
+  dropKeys,
+  REDIS_URL,
+  redisClient,
+  redisCounters,
+  redisDelta,
+  round,
+} from "../support/services.ts";
 import { boundedRun, sleep } from "../support/timing.ts";
 import type { ThroughputParams, ThroughputSide } from "./throughput-overseer.ts";
 
@@ -28,7 +36,7 @@ export async function bullmqThroughput(p: ThroughputParams): Promise<BullThrough
   const bulk = new Queue("bulk", { connection, prefix });
   const warm = new Queue("warm", { connection, prefix });
   let worker: Child | undefined;
-  const forget = onEmergency(() => deleteKeys(redisClient(), `${prefix}:*`));
+  const forget = onEmergency(() => dropKeys(`${prefix}:*`));
   try {
     const concurrency = p.agents * p.agentConcurrency;
     worker = spawnTs(

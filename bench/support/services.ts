@@ -25,6 +25,16 @@ export async function deleteKeys(redis: Redis, pattern: string): Promise<number>
   return deleted;
 }
 
+/** deleteKeys with a connection of its own. */
+export async function dropKeys(pattern: string): Promise<number> {
+  const redis = redisClient();
+  try {
+    return await deleteKeys(redis, pattern);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export function redisClient(): Redis {
   return new Redis(REDIS_URL, { maxRetriesPerRequest: null });
 }
