@@ -61,7 +61,7 @@ export async function bullmqThroughput(p: ThroughputParams): Promise<BullThrough
         `${total} jobs completed`,
       );
 
-    await boundedRun(50, p.submitConcurrency, async (i) => {
+    await boundedRun(p.warmup, p.submitConcurrency, async (i) => {
       await warm.add("job", { n: i });
     });
 
@@ -93,7 +93,7 @@ export async function bullmqThroughput(p: ThroughputParams): Promise<BullThrough
     const drainMs = (await drainDone).at - b0;
 
     // Phase C: the worker is idle and blocked on Redis; add and process at once.
-    await sleep(1_500);
+    await sleep(p.settleMs);
     const pids = { worker: [w.proc.pid ?? 0], submitter: [process.pid] };
     const [r0, c0] = [await redisCounters(redis), cpuSnapshot(pids)];
     const e2eDone = reached(2 * p.tasks);

@@ -27,6 +27,15 @@ export interface ThroughputParams {
   submitConcurrency: number;
   /** Upper bound of every phase. */
   phaseTimeoutMs: number;
+  /** Submissions before phase A on a queue nothing consumes (HTTP path, scripts, JIT). */
+  warmup: number;
+  /** Pause before phase C, so consumers are idle and waiting. */
+  settleMs: number;
+  /**
+   * Wait before reading Postgres statistics after phase C: a busy backend publishes its counters up
+   * to 10 s late (PGSTAT_IDLE_INTERVAL). 0 skips the Postgres cost figures.
+   */
+  statsSettleMs: number;
 }
 
 /** What one system did in the three phases; rates are per second. */
@@ -43,7 +52,6 @@ export interface ThroughputSide {
 }
 
 const TYPE = "bench.tp";
-const WARMUP = 50;
 
 /**
  * Overseer end to end through the agent protocol: the daemon as a child process, SDK agents with
@@ -101,7 +109,7 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
     };
 
     // Warm-up of the HTTP path and BullMQ scripts, on a type no agent handles.
-    await boundedRun(WARMUP, p.submitConcurrency, submit("bench.warmup"));
+    if (p.warmup > 0) await boundedRun(p.warmup, p.submitConcurrency, submit("bench.warmup"));
 
     // Phase A: submit only.
     const a0 = performance.now();
@@ -116,7 +124,7 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
     const drainMs = (drained.last as Date).getTime() - b0;
 
     // Phase C: agents idle and long-polling; submit and process at once.
-    await sleep(1_500);
+    await sleep(p.settleMs);
     const pids = {
       daemon: [daemon.child.proc.pid ?? 0],
       agents: [fleet.proc.pid ?? 0],
@@ -130,7 +138,7 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
     const done = await waitCompleted(2 * p.tasks, `${p.tasks} more tasks to complete`);
     const c1 = cpuSnapshot(pids);
     const r1 = await redisCounters(redis);
-    await sleep(1_500); // Postgres publishes backend statistics up to ~1 s late.
+    await sleep(p.statsSettleMs);
     const g1 = await pgCounters(stats);
     const e2eMs = (done.last as Date).getTime() - c0At;
     const pollQueries = polls - pollsBefore + 2;
@@ -167,11 +175,14 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
       },
       cost: {
         redis: redisDelta(r0, r1, p.tasks),
-        postgres: {
-          ...pgUse,
-          // The bench's own completion polls and statistics reads are subtracted.
-          commitsPerUnit: round(pgUse.commitsPerUnit - pollQueries / p.tasks, 2),
-        },
+        postgres:
+          p.statsSettleMs > 0
+            ? {
+                ...pgUse,
+                // The bench's own completion polls and statistics reads are subtracted.
+                commitsPerUnit: round(pgUse.commitsPerUnit - pollQueries / p.tasks, 2),
+              }
+            : null,
         cpu: cpuDelta(c0, c1, p.tasks),
       },
       checks: {

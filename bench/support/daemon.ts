@@ -12,7 +12,7 @@ export interface BenchDaemon {
   namespace: string;
   env: Record<string, string>;
   /** Calls the API with the operator token unless another is given. */
-  api<T = any>(
+  api<T = Record<string, unknown>>(
     method: string,
     path: string,
     body?: unknown,

@@ -1,0 +1,246 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Machine } from "./machine.ts";
+import type { ReassignSide } from "./scenarios/reassign-overseer.ts";
+import type { RedisBenchmarkResult } from "./scenarios/redis-benchmark.ts";
+import type { BullThroughput } from "./scenarios/throughput-bullmq.ts";
+import type { ThroughputParams, ThroughputSide } from "./scenarios/throughput-overseer.ts";
+import { ratio } from "./stats.ts";
+
+export interface ReassignRun {
+  /** e.g. "250ms" */
+  label: string;
+  heartbeatMs: number;
+  deadAfterMs: number;
+  overseer: ReassignSide | null;
+  bullmq: ReassignSide | null;
+  /** Overseer / BullMQ (lower is better for Overseer). */
+  ratios: { p50: number | null; p99: number | null };
+}
+
+export interface BullDefaults {
+  lockDuration: number;
+  stalledInterval: number;
+  measured: boolean;
+  /** Kill → pickup window implied by the stalled-check algorithm, ms. */
+  expectedRangeMs: [number, number];
+  note: string;
+  result?: ReassignSide | null;
+}
+
+export interface BenchResults {
+  schema: 1;
+  machine: Machine;
+  params: ThroughputParams & { reassignSamples: number; full: boolean; redisBenchmarkRequests: number };
+  durationMs: number;
+  throughput: {
+    overseer: ThroughputSide | null;
+    bullmq: BullThroughput | null;
+    /** Overseer / BullMQ (higher is better for Overseer). */
+    ratios: { submit: number | null; drain: number | null; endToEnd: number | null };
+  };
+  redisBenchmark: RedisBenchmarkResult | null;
+  reassign: ReassignRun[];
+  bullmqDefaults: BullDefaults;
+  errors: string[];
+}
+
+export function throughputRatios(
+  o: ThroughputSide | null,
+  b: ThroughputSide | null,
+): BenchResults["throughput"]["ratios"] {
+  return {
+    submit: ratio(o?.submit.perSec, b?.submit.perSec),
+    drain: ratio(o?.drain.perSec, b?.drain.perSec),
+    endToEnd: ratio(o?.endToEnd.perSec, b?.endToEnd.perSec),
+  };
+}
+
+export function reassignRatios(o: ReassignSide | null, b: ReassignSide | null): ReassignRun["ratios"] {
+  return { p50: ratio(o?.summary?.p50, b?.summary?.p50), p99: ratio(o?.summary?.p99, b?.summary?.p99) };
+}
+
+/**
+ * What BullMQ's stalled-job check implies for a killed worker's job: the lock was last renewed up to
+ * lockDuration/2 before the kill and expires lockDuration after that renewal; the job moves back to
+ * wait at the first check after expiry that finds it in the stalled set, which takes one more check
+ * interval at most (the set is filled by a check after the last renewal).
+ */
+export function bullStalledWindowMs(lockDuration: number, stalledInterval: number): [number, number] {
+  return [lockDuration / 2, lockDuration + stalledInterval];
+}
+
+const int = (n: number | null | undefined) =>
+  n == null || !Number.isFinite(n) ? "–" : Math.round(n).toLocaleString("en-US");
+const x = (n: number | null | undefined) => (n == null || !Number.isFinite(n) ? "–" : `${n.toFixed(2)}×`);
+const sec = (ms: number) => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
+
+/** The main results table (Markdown). */
+export function resultsTable(r: BenchResults): string {
+  const o = r.throughput.overseer;
+  const b = r.throughput.bullmq;
+  const rows: string[][] = [
+    ["Scenario", "Overseer", "Raw BullMQ", "Overseer / BullMQ"],
+    ["Submit only (per s)", int(o?.submit.perSec), int(b?.submit.perSec), x(r.throughput.ratios.submit)],
+    [
+      "Drain a full queue (tasks/s)",
+      int(o?.drain.perSec),
+      int(b?.drain.perSec),
+      x(r.throughput.ratios.drain),
+    ],
+    [
+      "**End to end: submit + process (tasks/s)**",
+      `**${int(o?.endToEnd.perSec)}**`,
+      `**${int(b?.endToEnd.perSec)}**`,
+      `**${x(r.throughput.ratios.endToEnd)}**`,
+    ],
+    [
+      "… submit rate meanwhile (per s)",
+      int(o?.endToEnd.submitPerSec),
+      int(b?.endToEnd.submitPerSec),
+      x(ratio(o?.endToEnd.submitPerSec, b?.endToEnd.submitPerSec)),
+    ],
+  ];
+  for (const run of r.reassign) {
+    const os = run.overseer?.summary;
+    const bs = run.bullmq?.summary;
+    const what = `Reassign after SIGKILL, ${sec(run.heartbeatMs)} / ${sec(run.deadAfterMs)}`;
+    rows.push([`${what}: p50 (ms)`, int(os?.p50), int(bs?.p50), x(run.ratios.p50)]);
+    rows.push([`${what}: p99 (ms)`, int(os?.p99), int(bs?.p99), x(run.ratios.p99)]);
+  }
+  const d = r.bullmqDefaults;
+  const defaults =
+    d.measured && d.result?.summary
+      ? `p50 ${int(d.result.summary.p50)}, max ${int(d.result.summary.max)} (n=${d.result.summary.n})`
+      : `${int(d.expectedRangeMs[0])}–${int(d.expectedRangeMs[1])}: expected, **not measured**`;
+  rows.push([
+    `Reassign, BullMQ stock ${sec(d.lockDuration)} / ${sec(d.stalledInterval)} (ms)`,
+    "–",
+    defaults,
+    "–",
+  ]);
+  rows.push(["`Queue.addBulk`, chunks of 1,000 (jobs/s)", "–", int(b?.addBulk.perSec), "–"]);
+  const rb = r.redisBenchmark;
+  rows.push([
+    "`redis-benchmark` SET / GET / LPUSH / LPOP (ops/s)",
+    "–",
+    rb == null
+      ? "–"
+      : rb.installed
+        ? ["SET", "GET", "LPUSH", "LPOP"].map((k) => int(rb.opsPerSec[k])).join(" / ")
+        : rb.note,
+    "–",
+  ]);
+  return markdownTable(rows, ["l", "r", "r", "r"]);
+}
+
+/** Per-task cost in the end-to-end phase (Markdown). */
+export function costTable(r: BenchResults): string {
+  const o = r.throughput.overseer?.cost as CostShape | undefined;
+  const b = r.throughput.bullmq?.cost as CostShape | undefined;
+  const num = (v: number | undefined, digits = 1) => (v == null ? "–" : v.toFixed(digits));
+  const cpu = (c: CostShape | undefined, k: string) =>
+    num(c?.cpu?.cpuMsPer1k?.[k] == null ? undefined : (c?.cpu?.cpuMsPer1k?.[k] ?? 0) / 1000, 2);
+  const rows: string[][] = [
+    ["Per task / job, end-to-end phase", "Overseer", "Raw BullMQ"],
+    [
+      "Redis commands (including those run inside Lua scripts)",
+      num(o?.redis?.commandsPerUnit),
+      num(b?.redis?.commandsPerUnit),
+    ],
+    ["… of which script calls (EVALSHA)", num(o?.redis?.scriptsPerUnit, 2), num(b?.redis?.scriptsPerUnit, 2)],
+    ["Redis server CPU (µs)", num(o?.redis?.cpuUsPerUnit, 0), num(b?.redis?.cpuUsPerUnit, 0)],
+    ["Postgres transactions committed", num(o?.postgres?.commitsPerUnit, 2), "–"],
+    ["CPU ms: daemon process", cpu(o, "daemon"), "–"],
+    ["CPU ms: agents / worker process", cpu(o, "agents"), cpu(b, "worker")],
+    ["CPU ms: submitting client (the bench runner)", cpu(o, "submitter"), cpu(b, "submitter")],
+    ["CPU ms: redis-server", cpu(o, "redis"), cpu(b, "redis")],
+    ["CPU ms: Postgres (all backends)", cpu(o, "postgres"), cpu(b, "postgres")],
+    [
+      `Machine busy during the phase (all ${r.machine.nproc} cores)`,
+      o?.cpu ? `${Math.round(o.cpu.machineBusy * 100)} %` : "–",
+      b?.cpu ? `${Math.round(b.cpu.machineBusy * 100)} %` : "–",
+    ],
+  ];
+  return markdownTable(rows, ["l", "r", "r"]);
+}
+
+interface CostShape {
+  redis?: { commandsPerUnit: number; scriptsPerUnit: number; cpuUsPerUnit: number };
+  postgres?: { commitsPerUnit: number } | null;
+  cpu?: { cpuMsPer1k: Record<string, number>; machineBusy: number };
+}
+
+export function machineLine(m: Machine): string {
+  return (
+    `${m.date.slice(0, 10)} · ${m.nproc} × ${m.cpuModel} (nproc ${m.nproc}), ${m.memoryGiB} GiB RAM, ${m.os} · ` +
+    `Node ${m.node}, Redis ${m.redis}, PostgreSQL ${m.postgres}, BullMQ ${m.bullmq}` +
+    (m.commit ? ` · commit ${m.commit}` : "")
+  );
+}
+
+/** The generated block of docs/performance.md (also printed). */
+export function resultsMarkdown(r: BenchResults): string {
+  const p = r.params;
+  const slots = p.agents * p.agentConcurrency;
+  const n = p.tasks.toLocaleString("en-US");
+  const counts = r.reassign
+    .map(
+      (run) => `${sec(run.heartbeatMs)}: ${run.overseer?.summary?.n ?? 0} / ${run.bullmq?.summary?.n ?? 0}`,
+    )
+    .join(", ");
+  const lines = [
+    `Machine: ${machineLine(r.machine)}. Run took ${Math.round(r.durationMs / 1000)} s.`,
+    "",
+    resultsTable(r),
+    "",
+    `- Throughput rows: N = ${n} tasks (jobs) per phase; ${p.agents} SDK agents × ${p.agentConcurrency} slots ` +
+      `(one BullMQ Worker, concurrency ${slots}); ${p.submitConcurrency} submissions in flight ` +
+      "(`POST /api/tasks` vs `Queue.add`). Above 1× Overseer is faster.",
+    "- Reassign rows: Overseer heartbeat interval / dead-after vs BullMQ stalledInterval / lockDuration; " +
+      `samples per side (Overseer / BullMQ): ${counts}. Percentiles are nearest-rank over the raw samples, ` +
+      "so with 20 samples p99 is the slowest one. Below 1× Overseer is faster.",
+    "",
+    costTable(r),
+  ];
+  if (r.errors.length > 0)
+    lines.push("", "**Errors in this run:**", "", ...r.errors.map((e) => `- ${e.split("\n")[0]}`));
+  return lines.join("\n");
+}
+
+function markdownTable(rows: string[][], align: Array<"l" | "r">): string {
+  const widths = align.map((_, c) => Math.max(3, ...rows.map((row) => (row[c] ?? "").length)));
+  const fmt = (row: string[]) =>
+    `| ${row.map((cell, c) => (align[c] === "r" ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0))).join(" | ")} |`;
+  const rule = `| ${widths.map((w, c) => (align[c] === "r" ? `${"-".repeat(w - 1)}:` : "-".repeat(w))).join(" | ")} |`;
+  const [head, ...body] = rows;
+  return [fmt(head ?? []), rule, ...body.map(fmt)].join("\n");
+}
+
+export const DOC_BEGIN =
+  "<!-- bench:results:begin (generated by `npm run bench`; edits here are overwritten) -->";
+export const DOC_END = "<!-- bench:results:end -->";
+
+/** Replaces the generated block of a Markdown document (appends one when there is none). */
+export function spliceResults(doc: string, block: string): string {
+  const start = doc.indexOf(DOC_BEGIN);
+  const end = doc.indexOf(DOC_END);
+  const generated = `${DOC_BEGIN}\n\n${block}\n\n${DOC_END}`;
+  if (start === -1 || end === -1 || end < start) return `${doc.trimEnd()}\n\n${generated}\n`;
+  return doc.slice(0, start) + generated + doc.slice(end + DOC_END.length);
+}
+
+export function writeJson(path: string, results: BenchResults): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+export function updateDoc(path: string, results: BenchResults): void {
+  let doc = "";
+  try {
+    doc = readFileSync(path, "utf8");
+  } catch {
+    doc = "# Performance\n";
+  }
+  writeFileSync(path, spliceResults(doc, resultsMarkdown(results)));
+}

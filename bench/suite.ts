@@ -1,0 +1,109 @@
+import type { BenchConfig } from "./config.ts";
+import { describeMachine } from "./machine.ts";
+import {
+  type BenchResults,
+  type BullDefaults,
+  bullStalledWindowMs,
+  type ReassignRun,
+  reassignRatios,
+  throughputRatios,
+} from "./report.ts";
+import { bullmqReassign } from "./scenarios/reassign-bullmq.ts";
+import { overseerReassign, type ReassignSide } from "./scenarios/reassign-overseer.ts";
+import { type RedisBenchmarkResult, redisBenchmark } from "./scenarios/redis-benchmark.ts";
+import { type BullThroughput, bullmqThroughput } from "./scenarios/throughput-bullmq.ts";
+import { overseerThroughput, type ThroughputSide } from "./scenarios/throughput-overseer.ts";
+
+const STOCK = { lockDuration: 30_000, stalledInterval: 30_000 };
+
+/**
+ * Runs every scenario with its baseline, one after the other (never two loads at once on a small
+ * machine). A failing scenario is recorded in `errors` and the others still run.
+ */
+export async function runSuite(
+  config: BenchConfig,
+  log: (line: string) => void = () => {},
+): Promise<BenchResults> {
+  const started = Date.now();
+  const errors: string[] = [];
+  const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | null> => {
+    const t0 = Date.now();
+    log(`${what} …`);
+    try {
+      const value = await fn();
+      log(`${what}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return value;
+    } catch (error) {
+      const message = `${what}: ${(error as Error)?.stack ?? String(error)}`;
+      log(message);
+      errors.push(message);
+      return null;
+    }
+  };
+
+  const machine = await describeMachine();
+  const tp = config.throughput;
+  const overseer = await attempt<ThroughputSide>("throughput, Overseer", () => overseerThroughput(tp));
+  const bullmq = await attempt<BullThroughput>("throughput, raw BullMQ", () => bullmqThroughput(tp));
+  const redis =
+    config.redisBenchmarkRequests > 0
+      ? await attempt<RedisBenchmarkResult>("redis-benchmark", () =>
+          redisBenchmark(config.redisBenchmarkRequests),
+        )
+      : null;
+
+  const reassign: ReassignRun[] = [];
+  for (const { heartbeatMs, deadAfterMs } of config.reassign) {
+    const label = `${heartbeatMs}ms`;
+    const common = { samples: config.reassignSamples, budgetMs: config.reassignBudgetMs };
+    const o = await attempt<ReassignSide>(`reassignment at ${label}, Overseer`, () =>
+      overseerReassign({ heartbeatMs, deadAfterMs, ...common }),
+    );
+    const b = await attempt<ReassignSide>(`reassignment at ${label}, raw BullMQ`, () =>
+      bullmqReassign({ lockDurationMs: deadAfterMs, stalledIntervalMs: heartbeatMs, ...common }),
+    );
+    reassign.push({ label, heartbeatMs, deadAfterMs, overseer: o, bullmq: b, ratios: reassignRatios(o, b) });
+  }
+
+  const bullmqDefaults: BullDefaults = {
+    ...STOCK,
+    measured: false,
+    expectedRangeMs: bullStalledWindowMs(STOCK.lockDuration, STOCK.stalledInterval),
+    note:
+      "Not measured (set BENCH_FULL=1 to measure 2 samples). Range implied by BullMQ's stalled-job check: " +
+      "the lock expires lockDuration after its last renewal (renewed every lockDuration/2), and the job " +
+      "moves back at the first stalled check after that, up to one stalledInterval later.",
+  };
+  if (config.full) {
+    const result = await attempt<ReassignSide>("reassignment, raw BullMQ at stock lock settings", () =>
+      bullmqReassign({
+        lockDurationMs: STOCK.lockDuration,
+        stalledIntervalMs: STOCK.stalledInterval,
+        samples: 2,
+        budgetMs: 0,
+      }),
+    );
+    Object.assign(bullmqDefaults, {
+      measured: result !== null,
+      result,
+      note: "Measured: 2 samples (BENCH_FULL=1).",
+    });
+  }
+
+  return {
+    schema: 1,
+    machine,
+    params: {
+      ...tp,
+      reassignSamples: config.reassignSamples,
+      full: config.full,
+      redisBenchmarkRequests: config.redisBenchmarkRequests,
+    },
+    durationMs: Date.now() - started,
+    throughput: { overseer, bullmq, ratios: throughputRatios(overseer, bullmq) },
+    redisBenchmark: redis,
+    reassign,
+    bullmqDefaults,
+    errors,
+  };
+}
