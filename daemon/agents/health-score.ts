@@ -1,7 +1,8 @@
 /**
  * Health score 0–100 for the dashboards, from three observed signals, each 0–1:
  *  - regularity (40 %): how close the last heartbeat age is to the expected interval
- *    (1 up to 1.5 intervals, falling linearly to 0 at the dead threshold);
+ *    (1 up to 1.5 intervals, falling linearly to 0 at the stale threshold: a stale agent is missing
+ *    heartbeats and scores at most 60);
  *  - latency (20 %): heartbeat lateness — the mean gap between heartbeats against the interval;
  *  - success (40 %): completed / (completed + failed) of the agent's attempts in the last hour
  *    (1 with no finished attempts yet: no evidence of failure is not evidence of trouble).
@@ -12,7 +13,7 @@ export interface HealthInputs {
   heartbeatAgeMs: number;
   meanHeartbeatGapMs: number | null;
   heartbeatIntervalMs: number;
-  deadAfterMs: number;
+  staleAfterMs: number;
   completed: number;
   failed: number;
 }
@@ -23,7 +24,7 @@ export function healthScore(i: HealthInputs): number {
   const regularity =
     i.heartbeatAgeMs <= grace
       ? 1
-      : clamp01(1 - (i.heartbeatAgeMs - grace) / Math.max(1, i.deadAfterMs - grace));
+      : clamp01(1 - (i.heartbeatAgeMs - grace) / Math.max(1, i.staleAfterMs - grace));
   const latency =
     i.meanHeartbeatGapMs === null
       ? 1

@@ -74,7 +74,7 @@ export class DashboardReads {
           heartbeatAgeMs: ageMs ?? Number.POSITIVE_INFINITY,
           meanHeartbeatGapMs: i?.gapMs ?? null,
           heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
-          deadAfterMs: this.settings.deadAfterMs,
+          staleAfterMs: this.settings.staleAfterMs,
           completed: recent.completed,
           failed: recent.failed,
         }),

@@ -6,7 +6,7 @@ const perfect: HealthInputs = {
   heartbeatAgeMs: 100,
   meanHeartbeatGapMs: 1_000,
   heartbeatIntervalMs: 1_000,
-  deadAfterMs: 3_000,
+  staleAfterMs: 2_000,
   completed: 20,
   failed: 0,
 };
@@ -29,10 +29,10 @@ describe("healthScore", () => {
     for (let i = 1; i < scores.length; i++) expect(scores[i]!).toBeLessThan(scores[i - 1]!);
   });
 
-  it("an old last heartbeat lowers it: full marks up to 1.5 intervals, none at the dead threshold", () => {
+  it("an old last heartbeat lowers it: full marks up to 1.5 intervals, none from the stale threshold", () => {
     expect(healthScore({ ...perfect, heartbeatAgeMs: 1_500 })).toBe(100);
-    expect(healthScore({ ...perfect, heartbeatAgeMs: 2_250 })).toBe(80);
-    expect(healthScore({ ...perfect, heartbeatAgeMs: 3_000 })).toBe(60);
+    expect(healthScore({ ...perfect, heartbeatAgeMs: 1_750 })).toBe(80);
+    expect(healthScore({ ...perfect, heartbeatAgeMs: 2_000 })).toBe(60);
     expect(healthScore({ ...perfect, heartbeatAgeMs: 60_000 })).toBe(60);
   });
 
