@@ -11,6 +11,8 @@ export interface BenchConfig {
   reassignSamples: number;
   /** Per side and configuration: samples stop early once this much time has gone. */
   reassignBudgetMs: number;
+  /** Random wait before each kill; only the smoke test turns it off. */
+  reassignJitter: boolean;
   /** Also measure BullMQ's stock lock settings (30 s / 30 s), 2 samples: about 2 minutes more. */
   full: boolean;
   /** redis-benchmark -n; 0 skips it. */
@@ -21,9 +23,9 @@ export interface BenchConfig {
  * Reads the bench settings from the environment (all optional):
  *   BENCH_TASKS (10000)              tasks / jobs per throughput phase
  *   BENCH_AGENTS (4) × BENCH_AGENT_CONCURRENCY (16)   consumer slots, the same for BullMQ
- *   BENCH_SUBMIT_CONCURRENCY (32)    submissions in flight
+ *   BENCH_SUBMIT_CONCURRENCY (64)    submissions in flight
  *   BENCH_REASSIGN_SAMPLES (20)      kills per side and setting
- *   BENCH_REASSIGN_BUDGET_S (100)    time cap per side and setting
+ *   BENCH_REASSIGN_BUDGET_S (130)    time cap per side and setting
  *   BENCH_FULL (0)                   1: also 2 samples of BullMQ at stock lock settings
  *   BENCH_REDIS_REQUESTS (100000)    redis-benchmark -n; 0 skips it
  */
@@ -45,19 +47,19 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
       tasks,
       agents: int("BENCH_AGENTS", 4, 1, 64),
       agentConcurrency: int("BENCH_AGENT_CONCURRENCY", 16, 1, 1_000),
-      submitConcurrency: int("BENCH_SUBMIT_CONCURRENCY", 32, 1, 1_000),
+      submitConcurrency: int("BENCH_SUBMIT_CONCURRENCY", 64, 1, 1_000),
       // Generous: a phase that runs below 20 tasks/s is broken, not slow.
       phaseTimeoutMs: Math.max(60_000, tasks * 50),
       warmup: 50,
       settleMs: 1_500,
-      statsSettleMs: 11_000,
     },
     reassign: [
       { heartbeatMs: 250, deadAfterMs: 750 },
       { heartbeatMs: 1_000, deadAfterMs: 3_000 },
     ],
     reassignSamples: int("BENCH_REASSIGN_SAMPLES", 20, 1, 1_000),
-    reassignBudgetMs: int("BENCH_REASSIGN_BUDGET_S", 100, 1, 3_600) * 1000,
+    reassignBudgetMs: int("BENCH_REASSIGN_BUDGET_S", 130, 1, 3_600) * 1000,
+    reassignJitter: true,
     full: /^(1|true|yes|on)$/i.test(env["BENCH_FULL"] ?? ""),
     redisBenchmarkRequests: int("BENCH_REDIS_REQUESTS", 100_000, 0, 10_000_000),
   };

@@ -150,7 +150,6 @@ export function costTable(r: BenchResults): string {
     ],
     ["… of which script calls (EVALSHA)", num(o?.redis?.scriptsPerUnit, 2), num(b?.redis?.scriptsPerUnit, 2)],
     ["Redis server CPU (µs)", num(o?.redis?.cpuUsPerUnit, 0), num(b?.redis?.cpuUsPerUnit, 0)],
-    ["Postgres transactions committed", num(o?.postgres?.commitsPerUnit, 2), "–"],
     ["CPU ms: daemon process", cpu(o, "daemon"), "–"],
     ["CPU ms: agents / worker process", cpu(o, "agents"), cpu(b, "worker")],
     ["CPU ms: submitting client (the bench runner)", cpu(o, "submitter"), cpu(b, "submitter")],
@@ -167,13 +166,12 @@ export function costTable(r: BenchResults): string {
 
 interface CostShape {
   redis?: { commandsPerUnit: number; scriptsPerUnit: number; cpuUsPerUnit: number };
-  postgres?: { commitsPerUnit: number } | null;
   cpu?: { cpuMsPer1k: Record<string, number>; machineBusy: number };
 }
 
 export function machineLine(m: Machine): string {
   return (
-    `${m.date.slice(0, 10)} · ${m.nproc} × ${m.cpuModel} (nproc ${m.nproc}), ${m.memoryGiB} GiB RAM, ${m.os} · ` +
+    `${m.date.slice(0, 10)} · ${m.cpuModel}, nproc ${m.nproc}, ${m.memoryGiB} GiB RAM, ${m.os} · ` +
     `Node ${m.node}, Redis ${m.redis}, PostgreSQL ${m.postgres}, BullMQ ${m.bullmq}` +
     (m.commit ? ` · commit ${m.commit}` : "")
   );
@@ -185,9 +183,12 @@ export function resultsMarkdown(r: BenchResults): string {
   const slots = p.agents * p.agentConcurrency;
   const n = p.tasks.toLocaleString("en-US");
   const counts = r.reassign
-    .map(
-      (run) => `${sec(run.heartbeatMs)}: ${run.overseer?.summary?.n ?? 0} / ${run.bullmq?.summary?.n ?? 0}`,
-    )
+    .map((run) => {
+      const dropped = (run.overseer?.discarded ?? 0) + (run.bullmq?.discarded ?? 0);
+      const note =
+        dropped > 0 ? ` (${run.overseer?.discarded ?? 0} / ${run.bullmq?.discarded ?? 0} discarded)` : "";
+      return `${sec(run.heartbeatMs)}: ${run.overseer?.summary?.n ?? 0} / ${run.bullmq?.summary?.n ?? 0}${note}`;
+    })
     .join(", ");
   const lines = [
     `Machine: ${machineLine(r.machine)}. Run took ${Math.round(r.durationMs / 1000)} s.`,

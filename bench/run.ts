@@ -1,6 +1,7 @@
 // `npm run bench`: runs every scenario beside its baseline on this machine, prints the results,
 // writes bench/results/latest.json and regenerates the results block of docs/performance.md.
 // Settings: see bench/config.ts (BENCH_TASKS, BENCH_REASSIGN_SAMPLES, BENCH_FULL, ...).
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { benchConfig } from "./config.ts";
 import { resultsMarkdown, updateDoc, writeJson } from "./report.ts";
@@ -10,6 +11,14 @@ import { runEmergencyCleanups } from "./support/emergency.ts";
 
 const RESULTS = fileURLToPath(new URL("./results/latest.json", import.meta.url));
 const DOC = fileURLToPath(new URL("../docs/performance.md", import.meta.url));
+const BIOME = fileURLToPath(new URL("../node_modules/.bin/biome", import.meta.url));
+
+/** Formats what the run wrote the way `npm run lint` expects (JSON arrays, Markdown tables). */
+function format(files: string[]): void {
+  const r = spawnSync(BIOME, ["format", "--write", ...files], { encoding: "utf8" });
+  if (r.status !== 0)
+    process.stderr.write(`[bench] biome format failed (lint may complain): ${r.stderr || r.error}\n`);
+}
 
 async function main(): Promise<void> {
   const config = benchConfig();
@@ -34,8 +43,10 @@ async function main(): Promise<void> {
   process.stdout.write(`wrote ${RESULTS}\n`);
   if (results.errors.length === 0) {
     updateDoc(DOC, results);
+    format([RESULTS, DOC]);
     process.stdout.write(`updated ${DOC}\n`);
   } else {
+    format([RESULTS]);
     process.stdout.write(`${results.errors.length} scenario(s) failed: docs/performance.md left as it was\n`);
     process.exitCode = 1;
   }

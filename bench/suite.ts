@@ -55,7 +55,11 @@ export async function runSuite(
   const reassign: ReassignRun[] = [];
   for (const { heartbeatMs, deadAfterMs } of config.reassign) {
     const label = `${heartbeatMs}ms`;
-    const common = { samples: config.reassignSamples, budgetMs: config.reassignBudgetMs };
+    const common = {
+      samples: config.reassignSamples,
+      budgetMs: config.reassignBudgetMs,
+      jitter: config.reassignJitter,
+    };
     const o = await attempt<ReassignSide>(`reassignment at ${label}, Overseer`, () =>
       overseerReassign({ heartbeatMs, deadAfterMs, ...common }),
     );

@@ -1,10 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { summarize } from "../stats.ts";
-import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
+import {
+  type Child,
+  collect,
+  type Message,
+  nextMessage,
+  send,
+  spawnTs,
+  stopChild,
+} from "../support/children.ts";
 import { onEmergency } from "../support/emergency.ts";
 import { deleteKeys, dropKeys, REDIS_URL, redisClient } from "../support/services.ts";
-import { sleep } from "../support/timing.ts";
+import { sleep, until } from "../support/timing.ts";
 import { killJitter, type ReassignSide } from "./reassign-overseer.ts";
 
 export interface BullReassignParams {
@@ -12,6 +20,7 @@ export interface BullReassignParams {
   stalledIntervalMs: number;
   samples: number;
   budgetMs: number;
+  jitter?: boolean;
 }
 
 const SETTLE_MS = 150;
@@ -49,8 +58,10 @@ export async function bullmqReassign(p: BullReassignParams): Promise<ReassignSid
     );
     const r = rescuer;
     await nextMessage(r, (m) => m.type === "loaded", 20_000, "rescue worker start");
-    for (let i = 0; i < p.samples; i++) {
-      if (i > 0 && Date.now() - started > p.budgetMs) break;
+    const picks = collect<Message & { at: number }>(r, "picked", "jobId");
+    let discarded = 0;
+    for (let i = 0; samplesMs.length < p.samples && discarded <= p.samples; i++) {
+      if (samplesMs.length > 0 && Date.now() - started > p.budgetMs) break;
       const gateHeld = nextMessage(r, (m) => m.type === "gate-held", 10_000, "gate job held");
       await queue.add("gate", {});
       await gateHeld;
@@ -75,22 +86,33 @@ export async function bullmqReassign(p: BullReassignParams): Promise<ReassignSid
       send(r, { type: "release" });
       await gateDone;
       await sleep(SETTLE_MS);
-      await killJitter(p.lockDurationMs);
-      const picked = nextMessage<{ type: string; at: number }>(
-        r,
-        (m) => m.type === "picked" && m.jobId === jobId,
-        p.lockDurationMs + 2 * p.stalledIntervalMs + 15_000,
-        `rescue worker to pick ${jobId}`,
-      );
+      if (p.jitter !== false) await killJitter(p.lockDurationMs);
       const killedAt = Date.now();
       h.proc.kill("SIGKILL");
-      samplesMs.push((await picked).at - killedAt);
+      const pick = await until(async () => picks.get(jobId), {
+        timeoutMs: p.lockDurationMs + 2 * p.stalledIntervalMs + 15_000,
+        everyMs: 5,
+        what: `rescue worker to pick ${jobId}`,
+      });
       await stopChild(h.proc);
+      // The holder's lock lapsed before the kill (missed renewals on a loaded machine): discard.
+      if (pick.at < killedAt) {
+        discarded++;
+        continue;
+      }
+      samplesMs.push(pick.at - killedAt);
+    }
+    if (samplesMs.length < p.samples && discarded > p.samples) {
+      throw new Error(
+        `${discarded} samples discarded: holders lost their jobs before the kill (machine overloaded?)`,
+      );
     }
     return {
+      scope: prefix,
       settings: { lockDuration: p.lockDurationMs, stalledInterval: p.stalledIntervalMs },
       samplesMs,
       summary: samplesMs.length > 0 ? summarize(samplesMs) : null,
+      discarded,
     };
   } finally {
     if (holder) await stopChild(holder.proc);

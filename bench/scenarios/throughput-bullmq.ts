@@ -126,7 +126,7 @@ export async function bullmqThroughput(p: ThroughputParams): Promise<BullThrough
         submitLatencyMs: summarize(e2eLatency),
       },
       cost: { redis: redisDelta(r0, r1, p.tasks), cpu: cpuDelta(c0, c1, p.tasks) },
-      checks: { jobCounts: counts },
+      checks: { prefix, jobCounts: counts },
     };
   } finally {
     if (worker) await stopChild(worker.proc, "SIGKILL");

@@ -6,9 +6,6 @@ import { cpuDelta, cpuSnapshot } from "../support/cpu.ts";
 import { type BenchDaemon, startBenchDaemon } from "../support/daemon.ts";
 import {
   benchNamespace,
-  pgClient,
-  pgCounters,
-  pgDelta,
   redisClient,
   redisCounters,
   redisDelta,
@@ -31,11 +28,6 @@ export interface ThroughputParams {
   warmup: number;
   /** Pause before phase C, so consumers are idle and waiting. */
   settleMs: number;
-  /**
-   * Wait before reading Postgres statistics after phase C: a busy backend publishes its counters up
-   * to 10 s late (PGSTAT_IDLE_INTERVAL). 0 skips the Postgres cost figures.
-   */
-  statsSettleMs: number;
 }
 
 /** What one system did in the three phases; rates are per second. */
@@ -46,7 +38,7 @@ export interface ThroughputSide {
   drain: { ms: number; perSec: number };
   /** Phase C: consumers idle and waiting; first submission → last completion. */
   endToEnd: { ms: number; perSec: number; submitPerSec: number; submitLatencyMs: Summary };
-  /** Cost of phase C per task/job: Redis commands and CPU, Postgres transactions, CPU by process. */
+  /** Cost of phase C per task/job: Redis commands and CPU, CPU by process. */
   cost: Record<string, unknown>;
   checks: Record<string, unknown>;
 }
@@ -64,7 +56,6 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
   let fleet: Child | undefined;
   let db: pg.Client | undefined;
   const redis = redisClient();
-  const stats = await pgClient();
   try {
     fleet = spawnTs(
       "agent fleet",
@@ -81,27 +72,27 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
     await nextMessage(fleet, (m) => m.type === "loaded", 20_000, "load generator start");
     db = await namespaceDb(namespace);
     const client = db;
-    let polls = 0;
-    const completed = async () => {
-      polls++;
-      const r = await client.query<{ n: number; last: Date | null }>(
+    // Polls count what is left (the partial index on unfinished tasks keeps that cheap however long
+    // the history grows), then one query reads the last completion time.
+    const waitCompleted = async (total: number, what: string) => {
+      await until(
+        async () => {
+          const r = await client.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM tasks WHERE type = $1 AND state <> 'completed'",
+            [TYPE],
+          );
+          return r.rows[0]?.n === 0;
+        },
+        { timeoutMs: p.phaseTimeoutMs, everyMs: 100, what },
+      );
+      const r = await client.query<{ n: number; last: Date }>(
         "SELECT count(*)::int AS n, max(finished_at) AS last FROM tasks WHERE type = $1 AND state = 'completed'",
         [TYPE],
       );
-      return r.rows[0] as { n: number; last: Date | null };
+      const row = r.rows[0];
+      if (row?.n !== total) throw new Error(`expected ${total} completed tasks, found ${row?.n}`);
+      return row;
     };
-    const waitCompleted = (total: number, what: string) =>
-      until(
-        async () => {
-          const c = await completed();
-          return c.n >= total ? c : null;
-        },
-        {
-          timeoutMs: p.phaseTimeoutMs,
-          everyMs: 100,
-          what,
-        },
-      );
     const submit = (type: string) => async (i: number) => {
       const r = await daemon.api("POST", "/api/tasks", { type, payload: { n: i } });
       if (r.status !== 202)
@@ -121,7 +112,7 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
     send(fleet, { type: "start" });
     await nextMessage(fleet, (m) => m.type === "started", 30_000, "agents registered");
     const drained = await waitCompleted(p.tasks, `${p.tasks} queued tasks to complete`);
-    const drainMs = (drained.last as Date).getTime() - b0;
+    const drainMs = drained.last.getTime() - b0;
 
     // Phase C: agents idle and long-polling; submit and process at once.
     await sleep(p.settleMs);
@@ -130,18 +121,14 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
       agents: [fleet.proc.pid ?? 0],
       submitter: [process.pid],
     };
-    const [r0, g0, c0] = [await redisCounters(redis), await pgCounters(stats), cpuSnapshot(pids)];
-    const pollsBefore = polls;
+    const [r0, c0] = [await redisCounters(redis), cpuSnapshot(pids)];
     const c0At = Date.now();
     const e2eLatency = await boundedRun(p.tasks, p.submitConcurrency, submit(TYPE));
     const submittedAt = Date.now();
     const done = await waitCompleted(2 * p.tasks, `${p.tasks} more tasks to complete`);
     const c1 = cpuSnapshot(pids);
     const r1 = await redisCounters(redis);
-    await sleep(p.statsSettleMs);
-    const g1 = await pgCounters(stats);
-    const e2eMs = (done.last as Date).getTime() - c0At;
-    const pollQueries = polls - pollsBefore + 2;
+    const e2eMs = done.last.getTime() - c0At;
 
     const states = await client.query<{ state: string; n: number }>(
       "SELECT state, count(*)::int AS n FROM tasks WHERE type = $1 GROUP BY state ORDER BY state",
@@ -159,7 +146,6 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
       20_000,
       "agents stopped",
     );
-    const pgUse = pgDelta(g0, g1, p.tasks);
     return {
       submit: {
         ms: round(submitMs),
@@ -175,17 +161,10 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
       },
       cost: {
         redis: redisDelta(r0, r1, p.tasks),
-        postgres:
-          p.statsSettleMs > 0
-            ? {
-                ...pgUse,
-                // The bench's own completion polls and statistics reads are subtracted.
-                commitsPerUnit: round(pgUse.commitsPerUnit - pollQueries / p.tasks, 2),
-              }
-            : null,
         cpu: cpuDelta(c0, c1, p.tasks),
       },
       checks: {
+        namespace,
         tasksByState: Object.fromEntries(states.rows.map((r) => [r.state, r.n])),
         attempts: attempts.rows[0]?.attempts,
         completions: attempts.rows[0]?.completions,
@@ -197,7 +176,6 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
   } finally {
     if (fleet) await stopChild(fleet.proc, "SIGKILL");
     await db?.end().catch(() => {});
-    await stats.end().catch(() => {});
     redis.disconnect();
     await closeDaemon(daemon);
   }

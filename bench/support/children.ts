@@ -23,7 +23,9 @@ export function spawnTs(
   env: Record<string, string>,
   opts: { ipc?: boolean; onLine?: (line: string, stream: "stdout" | "stderr") => void } = {},
 ): Child {
-  const proc = spawn(process.execPath, ["--import", "tsx", entry], {
+  // Diagnostics: e.g. BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every child.
+  const extra = (process.env["BENCH_CHILD_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
+  const proc = spawn(process.execPath, [...extra, "--import", "tsx", entry], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: opts.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
@@ -123,4 +125,14 @@ export function nextMessage<T extends Message = Message>(
 export function send(child: Child, message: Message): void {
   if (!child.proc.connected) throw new Error(`${child.name} has no IPC channel (exited?)\n${child.tail()}`);
   child.proc.send(message);
+}
+
+/** Records every IPC message of `type` from `child` by `key` (e.g. picks by task id), as they come. */
+export function collect<T extends Message>(child: Child, type: string, key: string): Map<string, T> {
+  const seen = new Map<string, T>();
+  child.proc.on("message", (m: unknown) => {
+    const msg = m as T;
+    if (msg && typeof msg === "object" && msg.type === type) seen.set(String(msg[key]), msg);
+  });
+  return seen;
 }

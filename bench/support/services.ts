@@ -39,6 +39,7 @@ export function redisClient(): Redis {
   return new Redis(REDIS_URL, { maxRetriesPerRequest: null });
 }
 
+/** A plain client of the bench database (outside any namespace). */
 export async function pgClient(): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
@@ -83,37 +84,6 @@ export function redisDelta(before: RedisCounters, after: RedisCounters, units: n
     scriptsPerUnit: round((after.scripts - before.scripts) / units, 2),
     cpuUsPerUnit: round(((after.cpuMs - before.cpuMs) * 1000) / units, 1),
     commandsByType: top,
-  };
-}
-
-export interface PgCounters {
-  commits: number;
-  inserted: number;
-  updated: number;
-  deleted: number;
-}
-
-/** Reads pg_stat_database for the current database (statistics lag by up to ~0.5 s). */
-export async function pgCounters(client: pg.Client): Promise<PgCounters> {
-  await client.query("SELECT pg_stat_clear_snapshot()");
-  const r = await client.query<{ c: string; i: string; u: string; d: string }>(
-    `SELECT xact_commit AS c, tup_inserted AS i, tup_updated AS u, tup_deleted AS d
-     FROM pg_stat_database WHERE datname = current_database()`,
-  );
-  const row = r.rows[0];
-  return {
-    commits: Number(row?.c ?? 0),
-    inserted: Number(row?.i ?? 0),
-    updated: Number(row?.u ?? 0),
-    deleted: Number(row?.d ?? 0),
-  };
-}
-
-export function pgDelta(before: PgCounters, after: PgCounters, units: number) {
-  return {
-    commitsPerUnit: round((after.commits - before.commits) / units, 2),
-    rowsInsertedPerUnit: round((after.inserted - before.inserted) / units, 2),
-    rowsUpdatedPerUnit: round((after.updated - before.updated) / units, 2),
   };
 }
 
