@@ -1,3 +1,4 @@
+import { envIntReader } from "../daemon/config/env-int.ts";
 import type { ThroughputParams } from "./scenarios/throughput-overseer.ts";
 
 export interface ReassignConfig {
@@ -31,16 +32,7 @@ export interface BenchConfig {
  */
 export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const problems: string[] = [];
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
-      return fallback;
-    }
-    return value;
-  };
+  const int = envIntReader(env, problems);
   const tasks = int("BENCH_TASKS", 10_000, 1, 1_000_000);
   const config: BenchConfig = {
     throughput: {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { parseDurationMs } from "./duration.ts";
+import { envIntReader } from "./env-int.ts";
 
 /**
  * The daemon's configuration, compiled once at start from the environment.
@@ -80,16 +81,7 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
   const problems: string[] = [];
   const generatedSecrets: string[] = [];
 
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
-      return fallback;
-    }
-    return value;
-  };
+  const int = envIntReader(env, problems);
   const duration = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === "") return fallback;
