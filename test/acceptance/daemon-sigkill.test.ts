@@ -4,6 +4,7 @@ import { getFreePort } from "../../daemon/embedded/free-port.ts";
 import { call } from "../helpers/api-client.ts";
 import { eventually } from "../helpers/daemon-harness.ts";
 import { dropNamespace, namespaceDb } from "../helpers/namespace-cleanup.ts";
+import { openTaskReport } from "../helpers/open-task-report.ts";
 import { type AgentProcess, killAndWait, spawnAgent, spawnDaemon } from "../helpers/processes.ts";
 import { daemonEnv, freshNamespace, TOKENS } from "../helpers/test-env.ts";
 
@@ -74,7 +75,9 @@ it("a daemon SIGKILLed mid-run and restarted loses no accepted task", async () =
     },
     120_000,
     "every task in Postgres to complete after the restart",
-  );
+  ).catch(async (err) => {
+    throw new Error(`${err.message}\n${await openTaskReport(db, namespace)}`);
+  });
   const states = await db.query("SELECT state, count(*)::int AS n FROM tasks GROUP BY state");
   const ids = await db.query("SELECT id FROM tasks");
   const perTask = await db.query(
