@@ -14,6 +14,7 @@ import { TaskQueues } from "./dispatch/task-queues.ts";
 import { resolveServices } from "./embedded/resolve-services.ts";
 import { EventBus } from "./events/event-bus.ts";
 import { LeaderLease } from "./leader/leader-lease.ts";
+import { runBoundedSteps } from "./lifecycle/bounded-steps.ts";
 import { IntervalLoop } from "./lifecycle/interval-loop.ts";
 import { Lifecycle } from "./lifecycle/lifecycle.ts";
 import { HeartbeatStore } from "./liveness/heartbeat-store.ts";
@@ -56,6 +57,8 @@ export class OverseerDaemon {
   private loops: IntervalLoop[] = [];
   private stopServices: () => Promise<void> = async () => {};
   private stopping: Promise<void> | null = null;
+  /** Shutdown steps abandoned because they overran the grace time (for logs and tests). */
+  readonly drainOverruns: string[] = [];
 
   constructor(private readonly options: DaemonOptions) {
     const log = options.logger;
@@ -288,13 +291,23 @@ export class OverseerDaemon {
   }
 
   private async release(): Promise<void> {
-    await Promise.allSettled(this.loops.map((l) => l.stop()));
-    await this.leader?.release();
-    if (this.app) await this.app.close();
-    await this.ready?.stop();
-    await this.queues?.close();
-    await Promise.allSettled(this.redises.map((r) => r.quit()));
-    await this.db?.end().catch(() => {});
-    await this.stopServices();
+    const { overran } = await runBoundedSteps(
+      [
+        ["loops", () => Promise.allSettled(this.loops.map((l) => l.stop()))],
+        ["leader", async () => this.leader?.release()],
+        ["http", async () => this.app?.close()],
+        ["ready-signal", async () => this.ready?.stop()],
+        ["queues", async () => this.queues?.close()],
+        ["redis", () => Promise.allSettled(this.redises.map((r) => r.quit()))],
+        ["postgres", async () => this.db?.end()],
+        ["embedded-services", () => this.stopServices()],
+      ],
+      this.options.config.shutdownGraceMs,
+    );
+    if (overran.length > 0) {
+      this.drainOverruns.push(...overran);
+      this.options.logger.error({ steps: overran }, "shutdown steps overran the grace time: abandoned");
+      for (const r of this.redises) r.disconnect();
+    }
   }
 }

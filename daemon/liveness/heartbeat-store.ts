@@ -65,6 +65,15 @@ for i = 1, #ARGV do redis.call('ZADD', KEYS[1], now, ARGV[i]) end
 return #ARGV
 `;
 
+/** Adds leases missing from the mirror (keeping the grant time of those present); returns how many. */
+const TRACK_LEASES_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local added = 0
+for i = 1, #ARGV do added = added + redis.call('ZADD', KEYS[1], 'NX', now, ARGV[i]) end
+return added
+`;
+
 export type HeartbeatOutcome =
   | { kind: "ok"; state: AgentStateName; commands: unknown[]; forgottenTaskIds: string[] }
   | { kind: "gone"; state: "dead" | "left" }
@@ -80,6 +89,7 @@ type ScriptRedis = Redis & {
   ovsHeartbeat(...args: (string | number)[]): Promise<unknown[]>;
   ovsOverdue(...args: (string | number)[]): Promise<unknown[]>;
   ovsAddLeases(...args: string[]): Promise<number>;
+  ovsTrackLeases(...args: string[]): Promise<number>;
 };
 
 /** The liveness layer in Redis: agent states mirror, heartbeat clock, commands and held leases. */
@@ -92,6 +102,7 @@ export class HeartbeatStore {
   ) {
     redis.defineCommand("ovsHeartbeat", { lua: HEARTBEAT_LUA, numberOfKeys: 6 });
     redis.defineCommand("ovsAddLeases", { lua: ADD_LEASES_LUA, numberOfKeys: 1 });
+    redis.defineCommand("ovsTrackLeases", { lua: TRACK_LEASES_LUA, numberOfKeys: 1 });
     redis.defineCommand("ovsOverdue", { lua: OVERDUE_LUA, numberOfKeys: 2 });
     this.redis = redis as ScriptRedis;
   }
@@ -235,6 +246,15 @@ export class HeartbeatStore {
   async addLeases(agentId: string, taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;
     await this.redis.ovsAddLeases(this.keys.agentLeases(agentId), ...taskIds);
+  }
+
+  /**
+   * Puts leases Postgres knows into the mirror if they are missing from it (a daemon killed between
+   * granting a lease and noting it, or Redis lost the key). Returns how many were missing.
+   */
+  async trackLeases(agentId: string, taskIds: string[]): Promise<number> {
+    if (taskIds.length === 0) return 0;
+    return Number(await this.redis.ovsTrackLeases(this.keys.agentLeases(agentId), ...taskIds));
   }
 
   /** Forgets leases that ended. */

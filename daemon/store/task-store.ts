@@ -279,6 +279,21 @@ export class TaskStore {
     return result.rows.map((r) => r.lease_agent_id);
   }
 
+  /**
+   * Leases held by live agents for longer than `minAgeMs` (reconciler input: each must be in the
+   * Redis lease mirror, or a lease the agent never learned of would wait for its timeout).
+   */
+  async leasesOfLiveAgents(minAgeMs: number): Promise<Array<{ agentId: string; taskId: string }>> {
+    const result = await this.db.query<{ agent_id: string; task_id: string }>(
+      `SELECT t.lease_agent_id AS agent_id, t.id AS task_id FROM tasks t
+       JOIN agents a ON a.id = t.lease_agent_id
+       WHERE t.state = 'active' AND a.state IN ('active', 'stale', 'draining')
+         AND t.claimed_at < now() - $1 * interval '1 millisecond'`,
+      [minAgeMs],
+    );
+    return result.rows.map((r) => ({ agentId: r.agent_id, taskId: r.task_id }));
+  }
+
   private async endAttempt(
     client: pg.PoolClient,
     task: LockedTask,

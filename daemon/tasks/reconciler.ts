@@ -8,6 +8,7 @@ import type { TaskService } from "./task-service.ts";
 export interface ReconcileReport {
   requeuedMissing: number;
   orphanedLeases: number;
+  untrackedLeases: number;
   restoredAgents: number;
   flushedHeartbeats: number;
 }
@@ -15,7 +16,8 @@ export interface ReconcileReport {
 /**
  * Level-triggered repair (leader only): compares Postgres, the system of record, with Redis and
  * fixes drift — queued tasks with no dispatch entry (Redis lost a write, or an enqueue failed after
- * commit), leases held by agents that are no longer live, live agents missing from the Redis mirror.
+ * commit), leases held by agents that are no longer live, leases of live agents missing from the
+ * Redis lease mirror (so the forgotten-lease check sees them), live agents missing from the mirror.
  */
 export class Reconciler {
   constructor(
@@ -33,6 +35,7 @@ export class Reconciler {
     const report: ReconcileReport = {
       requeuedMissing: 0,
       orphanedLeases: 0,
+      untrackedLeases: 0,
       restoredAgents: 0,
       flushedHeartbeats: 0,
     };
@@ -53,6 +56,19 @@ export class Reconciler {
     }
     if (report.orphanedLeases > 0) {
       this.bus.emit("reconcile.repaired", { kind: "orphaned_lease", count: report.orphanedLeases });
+    }
+
+    // A lease committed just before a daemon died may never have reached the agent nor the mirror;
+    // once mirrored, two heartbeats that leave it out release it (instead of the task's timeout).
+    const byAgent = new Map<string, string[]>();
+    for (const { agentId, taskId } of await this.taskStore.leasesOfLiveAgents(this.settleMs)) {
+      byAgent.set(agentId, [...(byAgent.get(agentId) ?? []), taskId]);
+    }
+    for (const [agentId, taskIds] of byAgent) {
+      report.untrackedLeases += await this.liveness.trackLeases(agentId, taskIds);
+    }
+    if (report.untrackedLeases > 0) {
+      this.bus.emit("reconcile.repaired", { kind: "untracked_lease", count: report.untrackedLeases });
     }
 
     const live = await this.agentStore.live();

@@ -74,6 +74,10 @@ export async function startTestDaemon(
     async close(opts = {}) {
       for (const timer of beats) clearInterval(timer);
       await daemon.stop();
+      // A hung shutdown step no longer hangs the suite; name it so the run log says which.
+      if (daemon.drainOverruns.length > 0) {
+        console.warn(`daemon ${namespace}: shutdown steps overran: ${daemon.drainOverruns.join(", ")}`);
+      }
       if (!opts.keepData) await dropNamespace(namespace);
     },
   };

@@ -94,3 +94,27 @@ it("a silent agent whose liveness entry Redis lost is still declared dead and it
   );
   expect(reclaimed).toMatchObject({ id, attempt: 2 });
 }, 30_000);
+
+it("a lease Redis never noted (daemon died before noting it) is released once the agent's heartbeats leave it out", async () => {
+  const a = await d.registerAgent("unaware", ["loss.untracked"], { silent: true });
+  const { id } = (await d.api("POST", "/api/tasks", { body: { type: "loss.untracked", payload: {} } })).body;
+  const t = (
+    await d.api("POST", `/api/agents/${a.id}/claim`, { token: a.token, body: { max: 1, waitMs: 1_000 } })
+  ).body.tasks[0];
+  expect(t.id).toBe(id);
+  // As if the daemon died between committing the lease and noting it, and the agent never got the
+  // answer: Postgres holds the lease, the Redis lease mirror does not, and the agent reports nothing.
+  await redis.del(`ovs:{${d.namespace}}:leases:${a.id}`);
+  const requeued = await eventually(
+    async () => {
+      await d.api("POST", `/api/agents/${a.id}/heartbeat`, { token: a.token, body: { activeTaskIds: [] } });
+      const view = (await d.api("GET", `/api/tasks/${id}`)).body;
+      return view.state === "queued" ? view : null;
+    },
+    15_000,
+    "the untracked lease to be released",
+  );
+  expect(requeued.attempts.map((x: { outcome: string }) => x.outcome)).toEqual(["released"]);
+  const metrics = (await d.api("GET", "/metrics", { token: null })).text;
+  expect(metrics).toMatch(/overseer_reconcile_repairs_total\{kind="untracked_lease"\} [1-9]/);
+}, 30_000);

@@ -1,0 +1,31 @@
+/**
+ * Runs shutdown steps in order within one overall deadline. A step that overruns its share is
+ * abandoned (its promise keeps running, ignored) and named, so a stuck dependency can neither
+ * hold the process past its grace time nor hide which step it was.
+ */
+export async function runBoundedSteps(
+  steps: Array<[name: string, run: () => Promise<unknown>]>,
+  deadlineMs: number,
+  now: () => number = Date.now,
+): Promise<{ overran: string[] }> {
+  const end = now() + deadlineMs;
+  const overran: string[] = [];
+  for (const [name, run] of steps) {
+    // Every step gets at least a short slot, even after an earlier one used up the budget.
+    const budget = Math.max(250, end - now());
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), budget);
+    });
+    const outcome = await Promise.race([
+      run().then(
+        () => "done" as const,
+        () => "done" as const,
+      ),
+      timedOut,
+    ]);
+    clearTimeout(timer);
+    if (outcome === "timeout") overran.push(name);
+  }
+  return { overran };
+}
