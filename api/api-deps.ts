@@ -1,6 +1,7 @@
 import type { AgentService } from "../daemon/agents/agent-service.ts";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
 import type { DashboardReads } from "../daemon/dashboard/dashboard-reads.ts";
+import type { PipelineService } from "../daemon/pipelines/pipeline-service.ts";
 import type { TaskService } from "../daemon/tasks/task-service.ts";
 import type { OverseerMetrics } from "../daemon/telemetry/metrics.ts";
 import type { Authenticator } from "./auth.ts";
@@ -12,6 +13,7 @@ export interface ApiDeps {
   auth: Authenticator;
   agents: AgentService;
   tasks: TaskService;
+  pipelines: PipelineService;
   dashboard: DashboardReads;
   metrics: OverseerMetrics;
   /** Refreshes state gauges and renders Prometheus text. */

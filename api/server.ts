@@ -17,6 +17,7 @@ import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./request-guards.ts";
 import { agentRoutes } from "./routes/agent-routes.ts";
 import { dashboardRoutes } from "./routes/dashboard-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
+import { pipelineRoutes } from "./routes/pipeline-routes.ts";
 import { taskRoutes } from "./routes/task-routes.ts";
 
 declare module "fastify" {
@@ -107,6 +108,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(agentRoutes(deps), { prefix: "/api" });
   await app.register(taskRoutes(deps), { prefix: "/api" });
   await app.register(dashboardRoutes(deps), { prefix: "/api/dashboard" });
+  await app.register(pipelineRoutes(deps), { prefix: "/api" });
   return app;
 }
 

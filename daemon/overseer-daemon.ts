@@ -19,6 +19,10 @@ import { IntervalLoop } from "./lifecycle/interval-loop.ts";
 import { Lifecycle } from "./lifecycle/lifecycle.ts";
 import { HeartbeatStore } from "./liveness/heartbeat-store.ts";
 import { sweepLiveness } from "./liveness/liveness-sweeper.ts";
+import { PipelineEngine } from "./pipelines/pipeline-engine.ts";
+import { PipelineService } from "./pipelines/pipeline-service.ts";
+import { readTemplateFiles } from "./pipelines/template-files.ts";
+import { TemplateStore } from "./pipelines/template-store.ts";
 import { AgentStore } from "./store/agent-store.ts";
 import { migrate } from "./store/migrate.ts";
 import { createPool, type Db } from "./store/pg-pool.ts";
@@ -59,6 +63,7 @@ export class OverseerDaemon {
   private stopping: Promise<void> | null = null;
   /** Shutdown steps abandoned because they overran the grace time (for logs and tests). */
   readonly drainOverruns: string[] = [];
+  private requestsInFlight = 0;
 
   constructor(private readonly options: DaemonOptions) {
     const log = options.logger;
@@ -141,7 +146,27 @@ export class OverseerDaemon {
       );
       this.metrics.buildInfo.set({ version: VERSION, namespace: config.namespace }, 1);
 
+      const templateStore = new TemplateStore(db);
+      const engine = new PipelineEngine(db, templateStore, taskStore, tasks, this.bus, {
+        maxAttempts: config.defaultMaxAttempts,
+        timeoutMs: config.defaultTaskTimeoutMs,
+      });
+      const pipelines = new PipelineService(db, templateStore, engine, taskStore, this.bus, onError);
+      await pipelines.start(await readTemplateFiles(config.templatesDir));
+
       this.startLoops(agents, tasks, reconciler, liveness, config);
+      const leader = this.leader;
+      const pipelineLoop = new IntervalLoop(
+        "pipelines",
+        config.pipelineSweepIntervalMs,
+        async () => {
+          if (leader.epoch > 0) await pipelines.sweep();
+        },
+        (error, loop) =>
+          this.bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) }),
+      );
+      this.loops.push(pipelineLoop);
+      pipelineLoop.start();
 
       const auth = new Authenticator({
         tokens: config.tokens,
@@ -154,6 +179,7 @@ export class OverseerDaemon {
         auth,
         agents,
         tasks,
+        pipelines,
         dashboard: new DashboardReads(db, agentStore, liveness, {
           heartbeatIntervalMs: config.heartbeatIntervalMs,
           staleAfterMs: config.agentStaleAfterMs,
@@ -181,6 +207,10 @@ export class OverseerDaemon {
         },
       };
       this.app = await buildServer(deps, log);
+      this.app.server.on("request", (_req, res) => {
+        this.requestsInFlight++;
+        res.once("close", () => this.requestsInFlight--);
+      });
       this.url = await this.app.listen({ port: config.port, host: config.host });
       this.lifecycle.to("RUNNING");
       log.info(
@@ -290,12 +320,31 @@ export class OverseerDaemon {
     this.lifecycle.to("STOPPED");
   }
 
+  /**
+   * Closes the HTTP server gracefully: requests in flight finish; then every remaining socket is
+   * closed. Without that, a keep-alive socket that carries no request (an agent's pooled connection)
+   * holds close() open until its keep-alive timeout.
+   */
+  private async closeHttp(): Promise<void> {
+    const app = this.app;
+    if (!app) return;
+    const sweep = setInterval(() => {
+      if (this.requestsInFlight === 0) app.server.closeAllConnections();
+      else app.server.closeIdleConnections();
+    }, 50);
+    try {
+      await app.close();
+    } finally {
+      clearInterval(sweep);
+    }
+  }
+
   private async release(): Promise<void> {
     const { overran } = await runBoundedSteps(
       [
         ["loops", () => Promise.allSettled(this.loops.map((l) => l.stop()))],
         ["leader", async () => this.leader?.release()],
-        ["http", async () => this.app?.close()],
+        ["http", () => this.closeHttp()],
         ["ready-signal", async () => this.ready?.stop()],
         ["queues", async () => this.queues?.close()],
         ["redis", () => Promise.allSettled(this.redises.map((r) => r.quit()))],

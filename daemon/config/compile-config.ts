@@ -57,6 +57,12 @@ export interface OverseerConfig {
   generatedSecrets: string[];
   /** Shared secret agents register with; also keys agent tokens. Generated when unset. */
   agentSecret: string;
+  /** How often the leader's pipeline sweep moves runs whose steps ended or whose snooze is over. @default 1s (env OVERSEER_PIPELINE_SWEEP_INTERVAL_MS) */
+  pipelineSweepIntervalMs: number;
+  /** How often the schedule loop looks for due ticks. @default 1s (env OVERSEER_SCHEDULE_INTERVAL_MS) */
+  scheduleIntervalMs: number;
+  /** Directory of pipeline template files (`*.json`) stored at start-up; none when empty. @default "" (env OVERSEER_TEMPLATES_DIR) */
+  templatesDir: string;
   /** Pino log level. @default "info" (env LOG_LEVEL) */
   logLevel: string;
   /** Where embedded services keep data. @default ".overseer" (env OVERSEER_DATA_DIR) */
@@ -194,6 +200,9 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     metricsMaxAgentSeries: int("OVERSEER_METRICS_MAX_AGENT_SERIES", 500, 0, 100_000),
     shutdownGraceMs: duration("OVERSEER_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     leaderLeaseMs: duration("OVERSEER_LEADER_LEASE_MS", 5_000, 100, 600_000),
+    pipelineSweepIntervalMs: duration("OVERSEER_PIPELINE_SWEEP_INTERVAL_MS", 1_000, 10, 3_600_000),
+    scheduleIntervalMs: duration("OVERSEER_SCHEDULE_INTERVAL_MS", 1_000, 10, 60_000),
+    templatesDir: env.OVERSEER_TEMPLATES_DIR ?? "",
     tokens: {
       admin: secret("OVERSEER_ADMIN_TOKEN"),
       operator: secret("OVERSEER_OPERATOR_TOKEN"),

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { Agent } from "../../sdk/agent.ts";
 import { TaskError } from "../../sdk/task-error.ts";
 import type { TaskHandler } from "../../sdk/task-run.ts";
+import { PIPELINE_ROLES, pipelineHandlers } from "./pipeline-agents.ts";
 
 /**
  * The demo fleet: real SDK agents doing simulated work through the real agent protocol. Every
@@ -57,6 +58,21 @@ export async function startDemoAgents(
       await agent.start();
       agents.push(agent);
     }
+  }
+  // One agent per pipeline role, so the built-in `mission` and `story` templates run out of the box.
+  const steps = pipelineHandlers();
+  for (const spec of PIPELINE_ROLES) {
+    const agent = new Agent({
+      url,
+      agentSecret,
+      name: `${spec.role}-1`,
+      role: spec.role,
+      handlers: Object.fromEntries(spec.capabilities.map((c) => [c, steps[c as keyof typeof steps]])),
+      concurrency: 4,
+      logger: logger.child({ agent: `${spec.role}-1` }),
+    });
+    await agent.start();
+    agents.push(agent);
   }
   return async () => {
     await Promise.all(agents.map((a) => a.stop({ graceMs: 2_000 })));

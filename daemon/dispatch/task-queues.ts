@@ -1,4 +1,4 @@
-import { type Job, Queue, Worker } from "bullmq";
+import { Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 
 /** API priority runs 0..1000, higher first; BullMQ runs 1..2^21, lower first. Every job gets one, so all are ordered. */
@@ -107,6 +107,13 @@ export class TaskQueues {
     await this.queue(type)
       .remove(taskId)
       .catch(() => 0);
+  }
+
+  /** Changes a waiting job's priority; a job already taken (or gone) is left alone. */
+  async changePriority(type: string, taskId: string, priority: number): Promise<void> {
+    const job = await Job.fromId(this.queue(type), taskId);
+    if (!job) return;
+    await job.changePriority({ priority: toBullPriority(priority) }).catch(() => {});
   }
 
   /** Closes every queue and worker; idempotent. */

@@ -40,6 +40,45 @@ export interface EventPayloads {
   "task.dead_lettered": { taskId: string; taskType: string; reason: string };
   "task.failed_permanently": { taskId: string; taskType: string; reason: string };
   "task.retried_by_operator": { taskId: string; taskType: string };
+  "task.cancelled": { taskId: string; taskType: string; reason: string };
+  "pipeline.template.saved": { template: string; version: number; source: string };
+  "pipeline.run.started": { runId: string; template: string; version: number; priority: number };
+  "pipeline.run.completed": { runId: string; template: string; durationMs: number };
+  "pipeline.run.failed": { runId: string; template: string; durationMs: number; failedSteps: string[] };
+  "pipeline.run.cancelled": { runId: string; template: string; durationMs: number; reason: string };
+  "pipeline.run.paused": { runId: string; template: string };
+  "pipeline.run.resumed": { runId: string; template: string };
+  "pipeline.run.snoozed": { runId: string; template: string; until: string };
+  "pipeline.run.escalated": { runId: string; template: string; priority: number };
+  "pipeline.run.progress": { runId: string; template: string; percent: number };
+  "pipeline.step.started": { runId: string; template: string; stepId: string; taskId: string | null };
+  "pipeline.step.progress": {
+    runId: string;
+    template: string;
+    stepId: string;
+    percent?: number;
+    message?: string;
+  };
+  "pipeline.step.completed": { runId: string; template: string; stepId: string; durationMs: number };
+  "pipeline.step.failed": {
+    runId: string;
+    template: string;
+    stepId: string;
+    durationMs: number;
+    reason: string;
+  };
+  "pipeline.step.skipped": { runId: string; template: string; stepId: string; reason: string };
+  "pipeline.step.retried": { runId: string; template: string; stepId: string; generation: number };
+  "pipeline.step.input_modified": { runId: string; template: string; stepId: string };
+  "pipeline.artifact.created": { runId: string; artifactId: string; stepId: string | null; type: string };
+  "conversation.opened": { runId: string; conversationId: string; stepId: string };
+  "conversation.message": { runId: string; conversationId: string; role: string };
+  "conversation.completed": { runId: string; conversationId: string; stepId: string };
+  "schedule.saved": { scheduleId: string; name: string; template: string };
+  "schedule.state_changed": { scheduleId: string; name: string; state: string };
+  "schedule.deleted": { scheduleId: string; name: string };
+  "schedule.fired": { scheduleId: string; name: string; template: string; runId: string; tickAt: string };
+  "operator.action": { actor: string; action: string; targetKind: string; targetId: string };
   "lease.conflict": { taskId: string; operation: "progress" | "complete" | "fail" | "release" };
   "leader.acquired": { epoch: number };
   "leader.lost": { epoch: number };
@@ -73,6 +112,33 @@ export const EVENT_TYPES = [
   "task.dead_lettered",
   "task.failed_permanently",
   "task.retried_by_operator",
+  "task.cancelled",
+  "pipeline.template.saved",
+  "pipeline.run.started",
+  "pipeline.run.completed",
+  "pipeline.run.failed",
+  "pipeline.run.cancelled",
+  "pipeline.run.paused",
+  "pipeline.run.resumed",
+  "pipeline.run.snoozed",
+  "pipeline.run.escalated",
+  "pipeline.run.progress",
+  "pipeline.step.started",
+  "pipeline.step.progress",
+  "pipeline.step.completed",
+  "pipeline.step.failed",
+  "pipeline.step.skipped",
+  "pipeline.step.retried",
+  "pipeline.step.input_modified",
+  "pipeline.artifact.created",
+  "conversation.opened",
+  "conversation.message",
+  "conversation.completed",
+  "schedule.saved",
+  "schedule.state_changed",
+  "schedule.deleted",
+  "schedule.fired",
+  "operator.action",
   "lease.conflict",
   "leader.acquired",
   "leader.lost",

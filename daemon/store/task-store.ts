@@ -21,7 +21,7 @@ export interface AttemptEnd {
   type: string;
   agentId: string;
   attempt: number;
-  outcome: Exclude<AttemptOutcome, "completed">;
+  outcome: Exclude<AttemptOutcome, "completed" | "cancelled">;
   category: string;
   retryable: boolean;
   durationMs: number;
@@ -45,6 +45,9 @@ interface LockedTask {
   claimed_at: Date;
 }
 
+/** A pool or a transaction's client. */
+export type Queryable = Pick<pg.PoolClient, "query">;
+
 /** Postgres access for tasks and attempts: every lease check is a conditional write here. */
 export class TaskStore {
   constructor(
@@ -52,9 +55,15 @@ export class TaskStore {
     private readonly retry: RetryPolicy,
   ) {}
 
-  /** Inserts a task, or returns the existing one for a repeated idempotency key. Committed on return. */
-  async insert(task: NewTask): Promise<{ id: string; created: boolean; state: TaskState }> {
-    const inserted = await this.db.query<{ id: string }>(
+  /**
+   * Inserts a task, or returns the existing one for a repeated idempotency key. Committed on return,
+   * unless `q` is a transaction's client (a pipeline step's task commits with the step).
+   */
+  async insert(
+    task: NewTask,
+    q: Queryable = this.db,
+  ): Promise<{ id: string; created: boolean; state: TaskState }> {
+    const inserted = await q.query<{ id: string }>(
       `INSERT INTO tasks (id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, state)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued')
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
@@ -69,7 +78,7 @@ export class TaskStore {
       ],
     );
     if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true, state: "queued" };
-    const existing = await this.db.query<{ id: string; state: TaskState }>(
+    const existing = await q.query<{ id: string; state: TaskState }>(
       "SELECT id, state FROM tasks WHERE idempotency_key = $1",
       [task.idempotencyKey],
     );
@@ -119,6 +128,35 @@ export class TaskStore {
       timeoutMs: row.timeout_ms,
       queueWaitMs: Math.round(row.wait_ms),
     };
+  }
+
+  /**
+   * Cancels a queued or active task inside the caller's transaction: an active lease is revoked (its
+   * attempt ends `cancelled`, a late complete gets 409). Returns null when the task had already ended.
+   * The caller removes the dispatch entry and tells the agent after commit.
+   */
+  async cancel(
+    client: pg.PoolClient,
+    taskId: string,
+    reason: string,
+  ): Promise<{ taskId: string; type: string; agentId: string | null } | null> {
+    const result = await client.query<{ type: string; lease_agent_id: string | null }>(
+      `WITH old AS (
+         SELECT id, type, lease_token, lease_agent_id FROM tasks
+         WHERE id = $1 AND state IN ('queued', 'active') FOR UPDATE
+       ), t AS (
+         UPDATE tasks SET state = 'cancelled', lease_token = NULL, lease_agent_id = NULL, lease_expires_at = NULL,
+           finished_at = now(), updated_at = now(), error = $2
+         FROM old WHERE tasks.id = old.id RETURNING tasks.id
+       ), a AS (
+         UPDATE task_attempts SET outcome = 'cancelled', finished_at = now()
+         FROM old WHERE task_attempts.task_id = old.id AND task_attempts.lease_token = old.lease_token
+       )
+       SELECT old.type, old.lease_agent_id FROM old`,
+      [taskId, JSON.stringify({ message: reason, category: "cancelled", retryable: false })],
+    );
+    const row = result.rows[0];
+    return row ? { taskId, type: row.type, agentId: row.lease_agent_id } : null;
   }
 
   /** The enqueue order for a task that is queued now, or null when it is in any other state. */
@@ -297,7 +335,7 @@ export class TaskStore {
   private async endAttempt(
     client: pg.PoolClient,
     task: LockedTask,
-    outcome: Exclude<AttemptOutcome, "completed">,
+    outcome: Exclude<AttemptOutcome, "completed" | "cancelled">,
     error: { message: string; category: string; retryable: boolean } | null,
   ): Promise<AttemptEnd> {
     const counts = outcome !== "released";

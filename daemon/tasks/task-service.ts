@@ -266,6 +266,42 @@ export class TaskService {
     await this.dispatch(orders);
   }
 
+  /**
+   * After a cancellation committed: drop the dispatch entry, tell the agent (its handler's
+   * AbortSignal fires with the next heartbeat) and forget the lease.
+   */
+  async afterCancel(
+    cancels: Array<{ taskId: string; type: string; agentId: string | null }>,
+    reason: string,
+  ): Promise<void> {
+    for (const c of cancels) {
+      this.bus.emit("task.cancelled", { taskId: c.taskId, taskType: c.type, reason });
+      await this.queues.remove(c.type, c.taskId);
+      if (c.agentId) {
+        await this.liveness
+          .pushCommand(c.agentId, { type: "cancel", taskId: c.taskId, reason })
+          .catch((e) => this.onError(e, "push cancel"));
+        await this.liveness.removeLease(c.agentId, c.taskId).catch((e) => this.onError(e, "forget lease"));
+      }
+    }
+  }
+
+  /** Announces tasks created inside another transaction (pipeline steps) and queues them. */
+  async afterInsert(tasks: Array<{ id: string; type: string; priority: number }>): Promise<void> {
+    for (const t of tasks)
+      this.bus.emit("task.submitted", { taskId: t.id, taskType: t.type, priority: t.priority });
+    await this.dispatch(tasks.map((t) => ({ ...t, delayMs: 0 })));
+  }
+
+  /** Moves waiting dispatch entries to a new priority (Postgres already has it). */
+  async reprioritize(tasks: Array<{ id: string; type: string; priority: number }>): Promise<void> {
+    for (const t of tasks) {
+      await this.queues
+        .changePriority(t.type, t.id, t.priority)
+        .catch((e) => this.onError(e, "reprioritize"));
+    }
+  }
+
   /** Puts tasks on their queues and wakes claims; failures are left to the reconciler. */
   async dispatch(orders: EnqueueOrder[]): Promise<void> {
     const ready = new Map<string, number>();

@@ -90,6 +90,46 @@ export const METRICS = {
     help: "HTTP request duration by route template",
     labels: ["method", "route", "status_code"],
   },
+  pipelineRunsStarted: {
+    name: "overseer_pipeline_runs_started_total",
+    help: "Pipeline runs started, by template",
+    labels: ["template"],
+  },
+  pipelineRunsFinished: {
+    name: "overseer_pipeline_runs_finished_total",
+    help: "Pipeline runs that ended, by template and final state (completed, failed, cancelled)",
+    labels: ["template", "state"],
+  },
+  pipelineRunDuration: {
+    name: "overseer_pipeline_run_duration_seconds",
+    help: "Pipeline run duration from start to its final state",
+    labels: ["template", "state"],
+  },
+  pipelineStepDuration: {
+    name: "overseer_pipeline_step_duration_seconds",
+    help: "Pipeline step duration from start to completion or failure (step ids come from templates: bounded)",
+    labels: ["template", "step", "outcome"],
+  },
+  pipelineStepRetries: {
+    name: "overseer_pipeline_step_retries_total",
+    help: "Pipeline step retries: automatic attempt retries and operator retries",
+    labels: ["template", "step", "kind"],
+  },
+  pipelineRuns: {
+    name: "overseer_pipeline_runs",
+    help: "Pipeline runs not yet finished, by template and state (read from Postgres at scrape)",
+    labels: ["template", "state"],
+  },
+  scheduleFires: {
+    name: "overseer_schedule_fires_total",
+    help: "Schedule ticks that started a run (each tick once across replicas)",
+    labels: ["template"],
+  },
+  operatorActions: {
+    name: "overseer_operator_actions_total",
+    help: "Audited operator actions",
+    labels: ["action"],
+  },
   reconcileRepairs: {
     name: "overseer_reconcile_repairs_total",
     help: "Drift the reconciler repaired",

@@ -32,6 +32,14 @@ export class OverseerMetrics {
   readonly taskDuration: Histogram;
   readonly httpDuration: Histogram;
   readonly reconcileRepairs: Counter;
+  readonly pipelineRunsStarted: Counter;
+  readonly pipelineRunsFinished: Counter;
+  readonly pipelineRunDuration: Histogram;
+  readonly pipelineStepDuration: Histogram;
+  readonly pipelineStepRetries: Counter;
+  readonly pipelineRuns: Gauge;
+  readonly scheduleFires: Counter;
+  readonly operatorActions: Counter;
   readonly loopErrors: Counter;
   readonly dependencyUp: Gauge;
 
@@ -68,6 +76,22 @@ export class OverseerMetrics {
       registers: r,
     });
     this.reconcileRepairs = new Counter({ ...spec("reconcileRepairs"), registers: r });
+    this.pipelineRunsStarted = new Counter({ ...spec("pipelineRunsStarted"), registers: r });
+    this.pipelineRunsFinished = new Counter({ ...spec("pipelineRunsFinished"), registers: r });
+    this.pipelineRunDuration = new Histogram({
+      ...spec("pipelineRunDuration"),
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: r,
+    });
+    this.pipelineStepDuration = new Histogram({
+      ...spec("pipelineStepDuration"),
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: r,
+    });
+    this.pipelineStepRetries = new Counter({ ...spec("pipelineStepRetries"), registers: r });
+    this.pipelineRuns = new Gauge({ ...spec("pipelineRuns"), registers: r });
+    this.scheduleFires = new Counter({ ...spec("scheduleFires"), registers: r });
+    this.operatorActions = new Counter({ ...spec("operatorActions"), registers: r });
     this.loopErrors = new Counter({ ...spec("loopErrors"), registers: r });
     this.dependencyUp = new Gauge({ ...spec("dependencyUp"), registers: r });
   }
@@ -125,6 +149,38 @@ export class OverseerMetrics {
         break;
       case "reconcile.repaired":
         this.reconcileRepairs.inc({ kind: e.kind }, e.count);
+        break;
+      case "pipeline.run.started":
+        this.pipelineRunsStarted.inc({ template: e.template });
+        break;
+      case "pipeline.run.completed":
+      case "pipeline.run.failed":
+      case "pipeline.run.cancelled": {
+        const state = e.type.slice("pipeline.run.".length);
+        this.pipelineRunsFinished.inc({ template: e.template, state });
+        this.pipelineRunDuration.observe({ template: e.template, state }, e.durationMs / 1000);
+        break;
+      }
+      case "pipeline.step.completed":
+        this.pipelineStepDuration.observe(
+          { template: e.template, step: e.stepId, outcome: "completed" },
+          e.durationMs / 1000,
+        );
+        break;
+      case "pipeline.step.failed":
+        this.pipelineStepDuration.observe(
+          { template: e.template, step: e.stepId, outcome: "failed" },
+          e.durationMs / 1000,
+        );
+        break;
+      case "pipeline.step.retried":
+        this.pipelineStepRetries.inc({ template: e.template, step: e.stepId, kind: "operator" });
+        break;
+      case "schedule.fired":
+        this.scheduleFires.inc({ template: e.template });
+        break;
+      case "operator.action":
+        this.operatorActions.inc({ action: e.action });
         break;
       case "loop.error":
         this.loopErrors.inc({ loop: e.loop });

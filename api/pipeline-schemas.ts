@@ -1,0 +1,126 @@
+import { Type } from "typebox";
+import { MAX_PRIORITY } from "../daemon/dispatch/task-queues.ts";
+import { BUILTIN_STEPS } from "../daemon/pipelines/template-types.ts";
+import { Uuid } from "./schemas.ts";
+
+/** Schemas of the pipeline, artifact, conversation and schedule routes (shape only; meaning is checked in the daemon). */
+const Id64 = Type.String({ pattern: "^[a-z][a-z0-9_-]{0,63}$" });
+export const TemplateName = Type.String({ pattern: "^[a-z][a-z0-9._-]{0,63}$" });
+
+const Condition = Type.Object(
+  {
+    step: Id64,
+    path: Type.Optional(Type.String({ maxLength: 256 })),
+    op: Type.Union(["equals", "notEquals", "in", "exists", "truthy"].map((op) => Type.Literal(op))),
+    value: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+const Step = Type.Object(
+  {
+    id: Id64,
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    executor: Type.Union([
+      Type.Object(
+        {
+          kind: Type.Literal("agent"),
+          capability: Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" }),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Object(
+        { kind: Type.Literal("builtin"), name: Type.Union(BUILTIN_STEPS.map((n) => Type.Literal(n))) },
+        { additionalProperties: false },
+      ),
+    ]),
+    dependsOn: Type.Optional(Type.Array(Id64, { maxItems: 100 })),
+    band: Type.Optional(
+      Type.Tuple([Type.Number({ minimum: 0, maximum: 100 }), Type.Number({ minimum: 0, maximum: 100 })]),
+    ),
+    weight: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 7 * 86_400_000 })),
+    retry: Type.Optional(
+      Type.Object(
+        { maxAttempts: Type.Integer({ minimum: 1, maximum: 1_000 }) },
+        { additionalProperties: false },
+      ),
+    ),
+    condition: Type.Optional(Condition),
+    params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export const TemplateBody = Type.Object(
+  {
+    name: TemplateName,
+    description: Type.Optional(Type.String({ maxLength: 2_000 })),
+    parameters: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]{0,63}$" }),
+        Type.Object(
+          {
+            type: Type.Union(["string", "number", "boolean", "object", "array"].map((t) => Type.Literal(t))),
+            required: Type.Optional(Type.Boolean()),
+            default: Type.Optional(Type.Unknown()),
+            description: Type.Optional(Type.String({ maxLength: 2_000 })),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
+    steps: Type.Array(Step, { minItems: 1, maxItems: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+export const TemplateParams = Type.Object({ template: TemplateName });
+export const TemplateVersionQuery = Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) });
+
+export const ExecuteBody = Type.Object(
+  {
+    input: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PRIORITY })),
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+export const ExecuteReply = Type.Object({ id: Uuid, deduplicated: Type.Boolean() });
+
+const RunStateName = Type.Union(
+  ["running", "paused", "snoozed", "completed", "failed", "cancelled"].map((s) => Type.Literal(s)),
+);
+export const RunListQuery = Type.Object({
+  template: Type.Optional(TemplateName),
+  state: Type.Optional(RunStateName),
+  from: Type.Optional(Type.String({ format: "date-time" })),
+  to: Type.Optional(Type.String({ format: "date-time" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+});
+
+export const StepParams = Type.Object({ id: Uuid, stepId: Id64 });
+export const ReasonBody = Type.Object(
+  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2_000 })) },
+  { additionalProperties: false },
+);
+export const SkipBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 2_000 }) },
+  { additionalProperties: false },
+);
+export const SnoozeBody = Type.Object(
+  { until: Type.String({ format: "date-time" }) },
+  { additionalProperties: false },
+);
+export const EscalateBody = Type.Object(
+  {
+    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PRIORITY })),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2_000 })),
+  },
+  { additionalProperties: false },
+);
+export const ModifyInputBody = Type.Object(
+  { params: Type.Record(Type.String(), Type.Unknown()) },
+  { additionalProperties: false },
+);

@@ -1,0 +1,320 @@
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import type { EventBus } from "../events/event-bus.ts";
+import { type Db, withTransaction } from "../store/pg-pool.ts";
+import type { TaskStore } from "../store/task-store.ts";
+import type { TaskDefaults, TaskService } from "../tasks/task-service.ts";
+import { runBuiltin } from "./builtin-steps.ts";
+import { isTerminalRun, planRun, type StepStatus } from "./run-plan.ts";
+import { runPercent, type StepProgress } from "./run-progress.ts";
+import { type RunRow, runSql, type StepRow } from "./run-store.ts";
+import type { TemplateStore } from "./template-store.ts";
+import type { StepDefinition, StoredTemplate } from "./template-types.ts";
+import { ancestors, topologicalOrder } from "./template-validation.ts";
+
+/** Work to do once the transaction has committed (queueing, agent commands, bus events). */
+export interface AfterCommit {
+  inserted: Array<{ id: string; type: string; priority: number }>;
+  cancelled: Array<{ taskId: string; type: string; agentId: string | null }>;
+  reprioritized: Array<{ id: string; type: string; priority: number }>;
+  emit: Array<() => void>;
+}
+
+export const newAfterCommit = (): AfterCommit => ({
+  inserted: [],
+  cancelled: [],
+  reprioritized: [],
+  emit: [],
+});
+
+/**
+ * Moves runs forward. `advance` is level-triggered and idempotent: it reads the run, its steps and
+ * their tasks under the run's row lock, settles finished steps, starts what the plan says, and
+ * records percent and current step, all in one transaction. Any replica may call it at any time.
+ */
+export class PipelineEngine {
+  constructor(
+    private readonly db: Db,
+    private readonly templates: TemplateStore,
+    private readonly taskStore: TaskStore,
+    private readonly tasks: TaskService,
+    private readonly bus: EventBus,
+    private readonly defaults: TaskDefaults,
+    private readonly newId: () => string = randomUUID,
+  ) {}
+
+  async advance(runId: string): Promise<void> {
+    const after = newAfterCommit();
+    await withTransaction(this.db, (c) => this.advanceIn(c, runId, after));
+    await this.flush(after);
+  }
+
+  async flush(after: AfterCommit): Promise<void> {
+    if (after.cancelled.length > 0) await this.tasks.afterCancel(after.cancelled, "pipeline");
+    if (after.inserted.length > 0) await this.tasks.afterInsert(after.inserted);
+    if (after.reprioritized.length > 0) await this.tasks.reprioritize(after.reprioritized);
+    for (const emit of after.emit) emit();
+  }
+
+  async template(run: Pick<RunRow, "template" | "template_version">): Promise<StoredTemplate> {
+    const t = await this.templates.version(run.template, run.template_version);
+    if (!t) throw new Error(`template ${run.template}@${run.template_version} is missing`);
+    return t;
+  }
+
+  /** The template's steps in a topological order (the order every pass walks them). */
+  ordered(t: StoredTemplate): StepDefinition[] {
+    return topologicalOrder(t.definition.steps) ?? t.definition.steps;
+  }
+
+  /** One pass over a run inside the caller's transaction (which holds or takes the run's lock). */
+  async advanceIn(c: pg.PoolClient, runId: string, after: AfterCommit): Promise<void> {
+    const run = await runSql.lock(c, runId);
+    if (!run || isTerminalRun(run.state)) return;
+    const tpl = await this.template(run);
+    const steps = this.ordered(tpl);
+    const byId = new Map(steps.map((s) => [s.id, s]));
+    const rows = new Map((await runSql.steps(c, runId)).map((r) => [r.step_id, r]));
+    const base = { runId, template: run.template };
+
+    let state = run.state;
+    if (state === "snoozed" && run.snoozed_until && run.snoozed_until.getTime() <= Date.now()) {
+      state = "running";
+      await runSql.updateRun(c, runId, { state, snoozed_until: null });
+      await runSql.event(c, runId, "run.resumed", null, { reason: "snooze ended" });
+      after.emit.push(() => this.bus.emit("pipeline.run.resumed", base));
+    }
+
+    // 1. Settle agent steps whose task has ended.
+    for (const row of rows.values()) {
+      if (row.state !== "running" || !row.task_id) continue;
+      const durationMs = row.started_at ? Date.now() - row.started_at.getTime() : 0;
+      if (row.task_state === "completed") {
+        await this.finishStep(c, row, "completed", { output: row.task_result }, durationMs, after, base);
+      } else if (row.task_state === "failed" || row.task_state === "dead" || row.task_state === "cancelled") {
+        await this.finishStep(c, row, "failed", { error: row.task_error }, durationMs, after, base);
+      } else if (row.task_agent_id && row.task_agent_id !== row.agent_id) {
+        await runSql.updateStep(c, runId, row.step_id, { agent_id: row.task_agent_id });
+        row.agent_id = row.task_agent_id;
+      }
+    }
+
+    // 2. Start what the plan allows; built-in steps finish inline, which may unblock more.
+    for (let pass = 0; pass <= steps.length; pass++) {
+      const status = new Map<string, StepStatus>(
+        [...rows.values()].map((r) => [r.step_id, { id: r.step_id, state: r.state, output: r.output }]),
+      );
+      const plan = planRun(steps, status, state);
+      for (const skip of plan.skip) {
+        const row = rows.get(skip.id) as StepRow;
+        await runSql.updateStep(c, runId, skip.id, {
+          state: "skipped",
+          skip_reason: skip.reason,
+          finished_at: new Date(),
+        });
+        row.state = "skipped";
+        await runSql.event(c, runId, "step.skipped", skip.id, { reason: skip.reason });
+        after.emit.push(() =>
+          this.bus.emit("pipeline.step.skipped", { ...base, stepId: skip.id, reason: skip.reason }),
+        );
+      }
+      let inline = false;
+      for (const id of plan.start) {
+        const def = byId.get(id) as StepDefinition;
+        const row = rows.get(id) as StepRow;
+        if (def.executor.kind === "builtin") {
+          inline = true;
+          await this.runBuiltinStep(c, run, def, row, rows, after, base);
+        } else {
+          await this.startAgentStep(c, run, steps, def, row, rows, after, base);
+        }
+      }
+      if (plan.finish && plan.start.length === 0 && plan.skip.length === 0) {
+        await this.finishRun(c, run, plan.finish.state, plan.finish.failedSteps, rows, after);
+        return;
+      }
+      if (!inline && plan.skip.length === 0) break;
+    }
+
+    // 3. Progress and the current step.
+    const progress = new Map<string, StepProgress>(
+      [...rows.values()].map((r) => [r.step_id, { id: r.step_id, state: r.state, percent: r.task_progress }]),
+    );
+    const percent = runPercent(steps, progress, run.percent, false);
+    const current = steps.find((s) => rows.get(s.id)?.state === "running");
+    const currentRow = current ? rows.get(current.id) : undefined;
+    await runSql.updateRun(c, runId, {
+      percent,
+      current_step: current?.id ?? null,
+      message: currentRow?.task_message ?? null,
+    });
+    if (percent !== run.percent) {
+      after.emit.push(() => this.bus.emit("pipeline.run.progress", { ...base, percent }));
+    }
+  }
+
+  private async finishStep(
+    c: pg.PoolClient,
+    row: StepRow,
+    outcome: "completed" | "failed",
+    result: { output?: unknown; error?: unknown },
+    durationMs: number,
+    after: AfterCommit,
+    base: { runId: string; template: string },
+  ): Promise<void> {
+    await runSql.updateStep(c, row.run_id, row.step_id, {
+      state: outcome,
+      output: outcome === "completed" ? (result.output ?? null) : null,
+      error: outcome === "failed" ? (result.error ?? { message: "step failed" }) : null,
+      finished_at: new Date(),
+      duration_ms: durationMs,
+      progress: outcome === "completed" ? 100 : row.task_progress,
+    });
+    row.state = outcome;
+    row.output = result.output;
+    await runSql.event(c, row.run_id, `step.${outcome}`, row.step_id, { durationMs });
+    const stepId = row.step_id;
+    if (outcome === "completed") {
+      after.emit.push(() => this.bus.emit("pipeline.step.completed", { ...base, stepId, durationMs }));
+    } else {
+      const reason = (result.error as { message?: string } | null)?.message ?? "step failed";
+      after.emit.push(() => this.bus.emit("pipeline.step.failed", { ...base, stepId, durationMs, reason }));
+    }
+  }
+
+  private stepParams(def: StepDefinition, row: StepRow): Record<string, unknown> {
+    return { ...(def.params ?? {}), ...(row.input_override ?? {}) };
+  }
+
+  /** Outputs of the steps this one depends on, directly or not (what it may build on). */
+  private upstream(
+    def: StepDefinition,
+    steps: StepDefinition[],
+    rows: Map<string, StepRow>,
+  ): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const id of ancestors(steps, def.id)) {
+      if (rows.get(id)?.state === "completed") out[id] = rows.get(id)?.output ?? null;
+    }
+    return out;
+  }
+
+  private async startAgentStep(
+    c: pg.PoolClient,
+    run: RunRow,
+    steps: StepDefinition[],
+    def: StepDefinition,
+    row: StepRow,
+    rows: Map<string, StepRow>,
+    after: AfterCommit,
+    base: { runId: string; template: string },
+  ): Promise<void> {
+    if (def.executor.kind !== "agent") return;
+    const task = {
+      id: this.newId(),
+      type: def.executor.capability,
+      payload: {
+        pipeline: { runId: run.id, stepId: def.id, template: run.template, version: run.template_version },
+        input: run.input,
+        params: this.stepParams(def, row),
+        upstream: this.upstream(def, steps, rows),
+      },
+      priority: run.priority,
+      maxAttempts: def.retry?.maxAttempts ?? this.defaults.maxAttempts,
+      timeoutMs: def.timeoutMs ?? this.defaults.timeoutMs,
+      // One task per step generation: a pass repeated after a crash finds the same task.
+      idempotencyKey: `pipeline:${run.id}:${def.id}:${row.generation}`,
+    };
+    const inserted = await this.taskStore.insert(task, c);
+    if (inserted.created) after.inserted.push({ id: inserted.id, type: task.type, priority: task.priority });
+    await runSql.updateStep(c, run.id, def.id, {
+      state: "running",
+      task_id: inserted.id,
+      started_at: new Date(),
+      finished_at: null,
+      error: null,
+    });
+    row.state = "running";
+    row.task_id = inserted.id;
+    await runSql.event(c, run.id, "step.started", def.id, { taskId: inserted.id, capability: task.type });
+    after.emit.push(() =>
+      this.bus.emit("pipeline.step.started", { ...base, stepId: def.id, taskId: inserted.id }),
+    );
+  }
+
+  private async runBuiltinStep(
+    c: pg.PoolClient,
+    run: RunRow,
+    def: StepDefinition,
+    row: StepRow,
+    rows: Map<string, StepRow>,
+    after: AfterCommit,
+    base: { runId: string; template: string },
+  ): Promise<void> {
+    if (def.executor.kind !== "builtin") return;
+    await runSql.event(c, run.id, "step.started", def.id, { builtin: def.executor.name });
+    after.emit.push(() => this.bus.emit("pipeline.step.started", { ...base, stepId: def.id, taskId: null }));
+    const outputs: Record<string, unknown> = {};
+    for (const r of rows.values()) if (r.state === "completed") outputs[r.step_id] = r.output;
+    const started = Date.now();
+    const result = runBuiltin(def.executor.name, {
+      runId: run.id,
+      template: run.template,
+      input: run.input,
+      params: this.stepParams(def, row),
+      outputs,
+    });
+    await runSql.updateStep(c, run.id, def.id, { started_at: new Date(started) });
+    row.started_at = new Date(started);
+    if (result.ok && result.artifact) {
+      const artifactId = this.newId();
+      await c.query(
+        `INSERT INTO artifacts (id, run_id, step_id, type, title, content, created_by) VALUES ($1, $2, $3, $4, $5, $6, 'daemon')`,
+        [artifactId, run.id, def.id, result.artifact.type, result.artifact.title, result.artifact.content],
+      );
+      const type = result.artifact.type;
+      after.emit.push(() =>
+        this.bus.emit("pipeline.artifact.created", { runId: run.id, artifactId, stepId: def.id, type }),
+      );
+    }
+    await this.finishStep(
+      c,
+      row,
+      result.ok ? "completed" : "failed",
+      result.ok ? { output: result.output } : { error: { ...result.error, retryable: false } },
+      Date.now() - started,
+      after,
+      base,
+    );
+  }
+
+  private async finishRun(
+    c: pg.PoolClient,
+    run: RunRow,
+    state: "completed" | "failed",
+    failedSteps: string[],
+    rows: Map<string, StepRow>,
+    after: AfterCommit,
+  ): Promise<void> {
+    const outputs: Record<string, unknown> = {};
+    for (const r of rows.values()) if (r.state === "completed") outputs[r.step_id] = r.output;
+    const durationMs = Date.now() - run.created_at.getTime();
+    await runSql.updateRun(c, run.id, {
+      state,
+      percent: state === "completed" ? 100 : run.percent,
+      current_step: null,
+      message: null,
+      finished_at: new Date(),
+      output: state === "completed" ? outputs : null,
+      error:
+        state === "failed" ? { message: `step(s) failed: ${failedSteps.join(", ")}`, failedSteps } : null,
+    });
+    await runSql.event(c, run.id, `run.${state}`, null, { durationMs, failedSteps });
+    const base = { runId: run.id, template: run.template, durationMs };
+    after.emit.push(() =>
+      state === "completed"
+        ? this.bus.emit("pipeline.run.completed", base)
+        : this.bus.emit("pipeline.run.failed", { ...base, failedSteps }),
+    );
+  }
+}

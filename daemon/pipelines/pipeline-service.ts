@@ -1,0 +1,508 @@
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import { MAX_PRIORITY } from "../dispatch/task-queues.ts";
+import { OverseerError } from "../errors/overseer-error.ts";
+import type { EventBus } from "../events/event-bus.ts";
+import { type Db, withTransaction } from "../store/pg-pool.ts";
+import type { TaskStore } from "../store/task-store.ts";
+import { BUILTIN_TEMPLATES } from "./builtin-templates.ts";
+import { type AfterCommit, newAfterCommit, type PipelineEngine } from "./pipeline-engine.ts";
+import { isTerminalRun, type RunState } from "./run-plan.ts";
+import { estimateEta, runPercent, type StepProgress } from "./run-progress.ts";
+import { type RunRow, runSql, type StepRow } from "./run-store.ts";
+import type { TemplateStore } from "./template-store.ts";
+import type { StoredTemplate, TemplateDefinition } from "./template-types.ts";
+import { resolveInput, validateTemplate } from "./template-validation.ts";
+
+export interface ExecuteInput {
+  input?: unknown;
+  priority?: number;
+  idempotencyKey?: string;
+  scheduleId?: string | null;
+}
+
+export type RunAction =
+  | { kind: "pause" }
+  | { kind: "resume" }
+  | { kind: "cancel"; reason?: string }
+  | { kind: "retry-step"; stepId: string }
+  | { kind: "skip-step"; stepId: string; reason: string }
+  | { kind: "snooze"; until: Date }
+  | { kind: "escalate"; priority?: number; reason?: string }
+  | { kind: "modify-input"; stepId: string; params: Record<string, unknown> };
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+/** Pipelines as supervised jobs: templates, execution, reads and operator actions. */
+export class PipelineService {
+  private capabilities: Set<string> = new Set();
+
+  constructor(
+    private readonly db: Db,
+    private readonly templates: TemplateStore,
+    private readonly engine: PipelineEngine,
+    private readonly taskStore: TaskStore,
+    private readonly bus: EventBus,
+    private readonly onError: (error: unknown, context: string) => void,
+    private readonly newId: () => string = randomUUID,
+  ) {
+    // Agent steps are foundation tasks: their outcomes and progress move the run.
+    bus.subscribe((e) => {
+      if (
+        e.type === "task.completed" ||
+        e.type === "task.failed_permanently" ||
+        e.type === "task.dead_lettered" ||
+        e.type === "task.progress"
+      ) {
+        if (this.capabilities.has(e.taskType)) void this.advanceRunOfTask(e.taskId);
+      }
+    });
+  }
+
+  /** Stores the built-in templates (a new version only if they changed) and any from files. */
+  async start(fileTemplates: TemplateDefinition[] = []): Promise<void> {
+    for (const def of BUILTIN_TEMPLATES) await this.saveTemplate(def, "builtin");
+    for (const def of fileTemplates) await this.saveTemplate(def, "file");
+    this.capabilities = await this.templates.capabilities();
+  }
+
+  async saveTemplate(
+    def: TemplateDefinition,
+    source: StoredTemplate["source"],
+  ): Promise<{ template: StoredTemplate; created: boolean }> {
+    validateTemplate(def);
+    if (source === "api" && BUILTIN_TEMPLATES.some((b) => b.name === def.name)) {
+      throw new OverseerError(
+        "OVS_ERR_TEMPLATE_BUILTIN",
+        `${def.name} is built in; save your variant under another name`,
+      );
+    }
+    const saved = await this.templates.save(def, source);
+    for (const s of def.steps) if (s.executor.kind === "agent") this.capabilities.add(s.executor.capability);
+    if (saved.created) {
+      this.bus.emit("pipeline.template.saved", {
+        template: def.name,
+        version: saved.template.version,
+        source,
+      });
+    }
+    return saved;
+  }
+
+  async getTemplate(name: string, version?: number): Promise<StoredTemplate> {
+    const t = version ? await this.templates.version(name, version) : await this.templates.latest(name);
+    if (!t)
+      throw new OverseerError(
+        "OVS_ERR_TEMPLATE_NOT_FOUND",
+        `no template ${name}${version ? `@${version}` : ""}`,
+      );
+    return t;
+  }
+
+  listTemplates() {
+    return this.templates.list();
+  }
+
+  /** Commits the run (and its pending steps) before answering; the first pass follows at once. */
+  async execute(template: string, req: ExecuteInput): Promise<{ id: string; created: boolean }> {
+    const tpl = await this.getTemplate(template);
+    const input = resolveInput(tpl.definition, req.input);
+    const id = this.newId();
+    const created = await withTransaction(this.db, async (c) => {
+      const r = await runSql.create(
+        c,
+        {
+          id,
+          template: tpl.name,
+          version: tpl.version,
+          input,
+          priority: req.priority ?? 0,
+          idempotencyKey: req.idempotencyKey ?? null,
+          scheduleId: req.scheduleId ?? null,
+        },
+        this.engine.ordered(tpl).map((s) => s.id),
+      );
+      if (r.created) await runSql.event(c, id, "run.started", null, { version: tpl.version });
+      return r;
+    });
+    if (created.created) {
+      this.bus.emit("pipeline.run.started", {
+        runId: id,
+        template: tpl.name,
+        version: tpl.version,
+        priority: req.priority ?? 0,
+      });
+      // Not awaited: the 202 does not wait for the first step. The sweep catches a pass that fails.
+      void this.advance(id);
+    }
+    return created;
+  }
+
+  /** Inside another transaction (a schedule tick): the run commits with the caller's writes. */
+  async executeIn(
+    c: pg.PoolClient,
+    template: string,
+    req: ExecuteInput,
+  ): Promise<{ id: string; template: StoredTemplate }> {
+    const tpl = await this.getTemplate(template);
+    const input = resolveInput(tpl.definition, req.input);
+    const id = this.newId();
+    await runSql.create(
+      c,
+      {
+        id,
+        template: tpl.name,
+        version: tpl.version,
+        input,
+        priority: req.priority ?? 0,
+        idempotencyKey: req.idempotencyKey ?? null,
+        scheduleId: req.scheduleId ?? null,
+      },
+      this.engine.ordered(tpl).map((s) => s.id),
+    );
+    await runSql.event(c, id, "run.started", null, { version: tpl.version, scheduleId: req.scheduleId });
+    return { id, template: tpl };
+  }
+
+  /** After `executeIn` committed. */
+  started(id: string, tpl: StoredTemplate, priority: number): void {
+    this.bus.emit("pipeline.run.started", { runId: id, template: tpl.name, version: tpl.version, priority });
+    void this.advance(id);
+  }
+
+  async advance(runId: string): Promise<void> {
+    await this.engine.advance(runId).catch((e) => this.onError(e, `advance run ${runId}`));
+  }
+
+  private async advanceRunOfTask(taskId: string): Promise<void> {
+    try {
+      const runId = await runSql.runOfTask(this.db, taskId);
+      if (runId) await this.engine.advance(runId);
+    } catch (error) {
+      this.onError(error, `advance run of task ${taskId}`);
+    }
+  }
+
+  /** Supervision pass (leader): moves runs whose steps ended or whose snooze is over. */
+  async sweep(limit = 200): Promise<number> {
+    const ids = await runSql.needingAttention(this.db, limit);
+    for (const id of ids) await this.advance(id);
+    return ids.length;
+  }
+
+  /** A run as clients show it: state, percent, current step, elapsed, ETA and the step timeline. */
+  async view(id: string) {
+    const run = await runSql.get(this.db, id);
+    if (!run) throw new OverseerError("OVS_ERR_RUN_NOT_FOUND", `no run ${id}`);
+    const tpl = await this.engine.template(run);
+    const steps = this.engine.ordered(tpl);
+    const rows = new Map((await runSql.steps(this.db, id)).map((r) => [r.step_id, r]));
+    const terminal = isTerminalRun(run.state);
+    const now = Date.now();
+    const elapsedMs = (run.finished_at?.getTime() ?? now) - run.created_at.getTime();
+    const progress = new Map<string, StepProgress>(
+      [...rows.values()].map((r) => [r.step_id, { id: r.step_id, state: r.state, percent: r.task_progress }]),
+    );
+    const percent = run.state === "completed" ? 100 : runPercent(steps, progress, run.percent, false);
+    const eta = terminal
+      ? { remainingMs: 0, method: "none" as const }
+      : estimateEta({
+          steps,
+          states: new Map(
+            [...rows.values()].map((r) => [
+              r.step_id,
+              { state: r.state, elapsedMs: r.started_at ? now - r.started_at.getTime() : 0 },
+            ]),
+          ),
+          history: await runSql.stepHistory(this.db, run.template, run.template_version),
+          elapsedMs,
+          percent,
+        });
+    const current = steps.find((s) => rows.get(s.id)?.state === "running");
+    const events = await this.db.query<{
+      id: string;
+      at: Date;
+      type: string;
+      step_id: string | null;
+      data: unknown;
+    }>(
+      "SELECT id, at, type, step_id, data FROM pipeline_events WHERE run_id = $1 ORDER BY id DESC LIMIT 200",
+      [id],
+    );
+    return {
+      ...this.summary(run),
+      percent,
+      elapsedMs,
+      eta: {
+        remainingMs: eta.remainingMs,
+        at: eta.remainingMs === null ? null : new Date(now + eta.remainingMs).toISOString(),
+        method: eta.method,
+      },
+      currentStep: current
+        ? { id: current.id, name: current.name, message: rows.get(current.id)?.task_message ?? null }
+        : null,
+      steps: steps.map((s) => this.stepView(s.id, s.name, rows.get(s.id) as StepRow, s.executor)),
+      events: events.rows.reverse().map((e) => ({
+        id: Number(e.id),
+        at: e.at.toISOString(),
+        type: e.type,
+        stepId: e.step_id,
+        data: e.data,
+      })),
+    };
+  }
+
+  summary(run: RunRow) {
+    return {
+      id: run.id,
+      template: run.template,
+      templateVersion: run.template_version,
+      state: run.state,
+      percent: run.percent,
+      priority: run.priority,
+      escalated: run.escalated,
+      input: run.input,
+      output: run.output ?? null,
+      error: run.error ?? null,
+      scheduleId: run.schedule_id,
+      snoozedUntil: iso(run.snoozed_until),
+      createdAt: run.created_at.toISOString(),
+      updatedAt: run.updated_at.toISOString(),
+      finishedAt: iso(run.finished_at),
+    };
+  }
+
+  private stepView(id: string, name: string, r: StepRow, executor: unknown) {
+    return {
+      id,
+      name,
+      executor,
+      state: r.state,
+      generation: r.generation,
+      taskId: r.task_id,
+      agentId: r.task_agent_id ?? r.agent_id,
+      attempts: r.task_attempts ?? (r.started_at ? 1 : 0),
+      progress: r.state === "completed" ? 100 : (r.task_progress ?? null),
+      message: r.task_message ?? r.message,
+      inputOverride: r.input_override,
+      output: r.output ?? null,
+      error: r.error ?? null,
+      skipReason: r.skip_reason,
+      startedAt: iso(r.started_at),
+      finishedAt: iso(r.finished_at),
+      durationMs: r.duration_ms,
+    };
+  }
+
+  async list(filter: {
+    template?: string;
+    state?: RunState;
+    from?: string;
+    to?: string;
+    limit: number;
+    offset: number;
+  }) {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (sql: string, v: unknown) => {
+      args.push(v);
+      where.push(sql.replace("?", `$${args.length}`));
+    };
+    if (filter.template) add("template = ?", filter.template);
+    if (filter.state) add("state = ?", filter.state);
+    if (filter.from) add("created_at >= ?", filter.from);
+    if (filter.to) add("created_at < ?", filter.to);
+    const cond = where.length ? `WHERE ${where.join(" AND ")}` : "";
+    const total = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pipeline_runs ${cond}`,
+      args,
+    );
+    const rows = await this.db.query<RunRow>(
+      `SELECT * FROM pipeline_runs ${cond} ORDER BY created_at DESC, id LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+      [...args, filter.limit, filter.offset],
+    );
+    return {
+      total: total.rows[0]?.n ?? 0,
+      limit: filter.limit,
+      offset: filter.offset,
+      runs: rows.rows.map((r) => this.summary(r)),
+    };
+  }
+
+  /**
+   * An operator action on a run: checked against the run's state, applied with its timeline event
+   * and audit record in one transaction, then the run is advanced.
+   */
+  async act(
+    runId: string,
+    action: RunAction,
+    actor: string,
+  ): Promise<ReturnType<PipelineService["summary"]>> {
+    const after = newAfterCommit();
+    const run = await withTransaction(this.db, async (c) => {
+      const run = await runSql.lock(c, runId);
+      if (!run) throw new OverseerError("OVS_ERR_RUN_NOT_FOUND", `no run ${runId}`);
+      await this.apply(c, run, action, after);
+      const { kind, ...data } = action;
+      await runSql.audit(c, {
+        actor,
+        action: `run.${kind}`,
+        targetKind: "pipeline_run",
+        targetId: runId,
+        reason: "reason" in action ? action.reason : undefined,
+        data,
+      });
+      await runSql.event(c, runId, `action.${kind}`, "stepId" in action ? action.stepId : null, {
+        actor,
+        ...data,
+      });
+      after.emit.push(() =>
+        this.bus.emit("operator.action", {
+          actor,
+          action: `run.${kind}`,
+          targetKind: "pipeline_run",
+          targetId: runId,
+        }),
+      );
+      return (await runSql.get(c, runId)) as RunRow;
+    });
+    await this.engine.flush(after);
+    if (!isTerminalRun(run.state)) await this.advance(runId);
+    return this.summary((await runSql.get(this.db, runId)) ?? run);
+  }
+
+  private async apply(c: pg.PoolClient, run: RunRow, action: RunAction, after: AfterCommit): Promise<void> {
+    const base = { runId: run.id, template: run.template };
+    const conflict = (why: string) =>
+      new OverseerError("OVS_ERR_RUN_STATE_CONFLICT", `cannot ${action.kind} run ${run.id}: ${why}`);
+    const needState = (...states: RunState[]) => {
+      if (!states.includes(run.state)) throw conflict(`it is ${run.state}`);
+    };
+    const step = async (stepId: string): Promise<StepRow> => {
+      const rows = await runSql.steps(c, run.id);
+      const row = rows.find((r) => r.step_id === stepId);
+      if (!row) throw new OverseerError("OVS_ERR_STEP_NOT_FOUND", `run ${run.id} has no step ${stepId}`);
+      return row;
+    };
+    switch (action.kind) {
+      case "pause":
+        needState("running", "snoozed");
+        await runSql.updateRun(c, run.id, { state: "paused", snoozed_until: null });
+        after.emit.push(() => this.bus.emit("pipeline.run.paused", base));
+        return;
+      case "resume":
+        needState("paused", "snoozed");
+        await runSql.updateRun(c, run.id, { state: "running", snoozed_until: null });
+        after.emit.push(() => this.bus.emit("pipeline.run.resumed", base));
+        return;
+      case "snooze":
+        needState("running", "paused");
+        if (action.until.getTime() <= Date.now()) {
+          throw new OverseerError("OVS_ERR_VALIDATION", "snooze until must be in the future");
+        }
+        await runSql.updateRun(c, run.id, { state: "snoozed", snoozed_until: action.until });
+        after.emit.push(() =>
+          this.bus.emit("pipeline.run.snoozed", { ...base, until: action.until.toISOString() }),
+        );
+        return;
+      case "cancel": {
+        if (isTerminalRun(run.state)) throw conflict(`it is ${run.state}`);
+        const reason = action.reason ?? "cancelled by operator";
+        for (const row of await runSql.steps(c, run.id)) {
+          if (row.state === "running" && row.task_id) {
+            const cancelled = await this.taskStore.cancel(c, row.task_id, reason);
+            if (cancelled) after.cancelled.push(cancelled);
+          }
+          if (row.state === "running" || row.state === "pending") {
+            await runSql.updateStep(c, run.id, row.step_id, { state: "cancelled", finished_at: new Date() });
+          }
+        }
+        await runSql.updateRun(c, run.id, {
+          state: "cancelled",
+          finished_at: new Date(),
+          current_step: null,
+          error: { message: reason },
+        });
+        const durationMs = Date.now() - run.created_at.getTime();
+        after.emit.push(() => this.bus.emit("pipeline.run.cancelled", { ...base, durationMs, reason }));
+        return;
+      }
+      case "retry-step": {
+        if (run.state === "completed" || run.state === "cancelled") throw conflict(`it is ${run.state}`);
+        const row = await step(action.stepId);
+        if (row.state !== "failed") throw conflict(`step ${action.stepId} is ${row.state}, not failed`);
+        const generation = row.generation + 1;
+        await runSql.updateStep(c, run.id, row.step_id, {
+          state: "pending",
+          generation,
+          task_id: null,
+          error: null,
+          output: null,
+          started_at: null,
+          finished_at: null,
+          duration_ms: null,
+        });
+        if (run.state === "failed") await this.reopen(c, run);
+        after.emit.push(() =>
+          this.bus.emit("pipeline.step.retried", { ...base, stepId: row.step_id, generation }),
+        );
+        return;
+      }
+      case "skip-step": {
+        if (isTerminalRun(run.state) && run.state !== "failed") throw conflict(`it is ${run.state}`);
+        const row = await step(action.stepId);
+        if (!["pending", "running", "failed"].includes(row.state)) {
+          throw conflict(`step ${action.stepId} is ${row.state}`);
+        }
+        if (row.state === "running" && row.task_id) {
+          const cancelled = await this.taskStore.cancel(c, row.task_id, `step skipped: ${action.reason}`);
+          if (cancelled) after.cancelled.push(cancelled);
+        }
+        await runSql.updateStep(c, run.id, row.step_id, {
+          state: "skipped",
+          skip_reason: action.reason,
+          finished_at: new Date(),
+        });
+        if (run.state === "failed") await this.reopen(c, run);
+        after.emit.push(() =>
+          this.bus.emit("pipeline.step.skipped", { ...base, stepId: row.step_id, reason: action.reason }),
+        );
+        return;
+      }
+      case "escalate": {
+        if (isTerminalRun(run.state)) throw conflict(`it is ${run.state}`);
+        const priority = Math.min(MAX_PRIORITY, action.priority ?? run.priority + 100);
+        await runSql.updateRun(c, run.id, { priority, escalated: true });
+        // Queued step tasks move up their queue now; later steps inherit the run's priority.
+        const moved = await c.query<{ id: string; type: string }>(
+          `UPDATE tasks SET priority = $2, updated_at = now() WHERE state = 'queued'
+             AND id IN (SELECT task_id FROM pipeline_steps WHERE run_id = $1 AND state = 'running')
+           RETURNING id, type`,
+          [run.id, priority],
+        );
+        // Their waiting BullMQ jobs get the new priority after commit.
+        for (const t of moved.rows) after.reprioritized.push({ id: t.id, type: t.type, priority });
+        after.emit.push(() => this.bus.emit("pipeline.run.escalated", { ...base, priority }));
+        return;
+      }
+      case "modify-input": {
+        if (isTerminalRun(run.state)) throw conflict(`it is ${run.state}`);
+        const row = await step(action.stepId);
+        if (row.state !== "pending")
+          throw conflict(`step ${action.stepId} has already started (${row.state})`);
+        await runSql.updateStep(c, run.id, row.step_id, {
+          input_override: { ...(row.input_override ?? {}), ...action.params },
+        });
+        after.emit.push(() =>
+          this.bus.emit("pipeline.step.input_modified", { ...base, stepId: row.step_id }),
+        );
+        return;
+      }
+    }
+  }
+
+  private async reopen(c: pg.PoolClient, run: RunRow): Promise<void> {
+    await runSql.updateRun(c, run.id, { state: "running", finished_at: null, error: null });
+    run.state = "running";
+  }
+}
