@@ -76,7 +76,10 @@ export const TemplateBody = Type.Object(
 );
 
 export const TemplateParams = Type.Object({ template: TemplateName });
-export const TemplateVersionQuery = Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) });
+/** Query strings are not coerced (a number arrives as text), so numbers are patterns here. */
+export const PositiveIntText = Type.String({ pattern: "^[1-9][0-9]{0,8}$" });
+export const NonNegativeIntText = Type.String({ pattern: "^(0|[1-9][0-9]{0,8})$" });
+export const TemplateVersionQuery = Type.Object({ version: Type.Optional(PositiveIntText) });
 
 export const ExecuteBody = Type.Object(
   {
@@ -88,7 +91,7 @@ export const ExecuteBody = Type.Object(
 );
 export const ExecuteReply = Type.Object({ id: Uuid, deduplicated: Type.Boolean() });
 
-const RunStateName = Type.Union(
+export const RunStateName = Type.Union(
   ["running", "paused", "snoozed", "completed", "failed", "cancelled"].map((s) => Type.Literal(s)),
 );
 export const RunListQuery = Type.Object({
@@ -96,8 +99,8 @@ export const RunListQuery = Type.Object({
   state: Type.Optional(RunStateName),
   from: Type.Optional(Type.String({ format: "date-time" })),
   to: Type.Optional(Type.String({ format: "date-time" })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+  limit: Type.Optional(PositiveIntText),
+  offset: Type.Optional(NonNegativeIntText),
 });
 
 export const StepParams = Type.Object({ id: Uuid, stepId: Id64 });

@@ -52,7 +52,11 @@ export function pipelineRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           response: { 200: AnyJson, ...errors },
         },
       },
-      async (request) => p.getTemplate(request.params.template, request.query.version),
+      async (request) =>
+        p.getTemplate(
+          request.params.template,
+          request.query.version ? Number(request.query.version) : undefined,
+        ),
     );
 
     app.put(
@@ -106,7 +110,11 @@ export function pipelineRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const q = request.query;
-        return p.list({ ...q, limit: q.limit ?? 50, offset: q.offset ?? 0 } as Parameters<typeof p.list>[0]);
+        return p.list({
+          ...q,
+          limit: Math.min(500, Number(q.limit ?? 50)),
+          offset: Number(q.offset ?? 0),
+        } as Parameters<typeof p.list>[0]);
       },
     );
 

@@ -15,7 +15,7 @@ import { ancestors, topologicalOrder } from "./template-validation.ts";
 /** Work to do once the transaction has committed (queueing, agent commands, bus events). */
 export interface AfterCommit {
   inserted: Array<{ id: string; type: string; priority: number }>;
-  cancelled: Array<{ taskId: string; type: string; agentId: string | null }>;
+  cancelled: Array<{ taskId: string; type: string; agentId: string | null; reason: string }>;
   reprioritized: Array<{ id: string; type: string; priority: number }>;
   emit: Array<() => void>;
 }
@@ -50,7 +50,7 @@ export class PipelineEngine {
   }
 
   async flush(after: AfterCommit): Promise<void> {
-    if (after.cancelled.length > 0) await this.tasks.afterCancel(after.cancelled, "pipeline");
+    if (after.cancelled.length > 0) await this.tasks.afterCancel(after.cancelled);
     if (after.inserted.length > 0) await this.tasks.afterInsert(after.inserted);
     if (after.reprioritized.length > 0) await this.tasks.reprioritize(after.reprioritized);
     for (const emit of after.emit) emit();

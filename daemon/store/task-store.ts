@@ -139,7 +139,7 @@ export class TaskStore {
     client: pg.PoolClient,
     taskId: string,
     reason: string,
-  ): Promise<{ taskId: string; type: string; agentId: string | null } | null> {
+  ): Promise<{ taskId: string; type: string; agentId: string | null; reason: string } | null> {
     const result = await client.query<{ type: string; lease_agent_id: string | null }>(
       `WITH old AS (
          SELECT id, type, lease_token, lease_agent_id FROM tasks
@@ -156,7 +156,7 @@ export class TaskStore {
       [taskId, JSON.stringify({ message: reason, category: "cancelled", retryable: false })],
     );
     const row = result.rows[0];
-    return row ? { taskId, type: row.type, agentId: row.lease_agent_id } : null;
+    return row ? { taskId, type: row.type, agentId: row.lease_agent_id, reason } : null;
   }
 
   /** The enqueue order for a task that is queued now, or null when it is in any other state. */

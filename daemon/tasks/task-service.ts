@@ -271,10 +271,10 @@ export class TaskService {
    * AbortSignal fires with the next heartbeat) and forget the lease.
    */
   async afterCancel(
-    cancels: Array<{ taskId: string; type: string; agentId: string | null }>,
-    reason: string,
+    cancels: Array<{ taskId: string; type: string; agentId: string | null; reason: string }>,
   ): Promise<void> {
     for (const c of cancels) {
+      const reason = c.reason;
       this.bus.emit("task.cancelled", { taskId: c.taskId, taskType: c.type, reason });
       await this.queues.remove(c.type, c.taskId);
       if (c.agentId) {

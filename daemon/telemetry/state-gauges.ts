@@ -34,11 +34,17 @@ export class StateGauges {
   private async read(): Promise<void> {
     const m = this.metrics;
     try {
-      const [counts, queues, live] = await Promise.all([
+      const [counts, queues, live, runs] = await Promise.all([
         this.agents.countsByStateAndRole(),
         readQueueStats(this.db),
         this.agents.list({ includeEnded: false, limit: 100_000 }),
+        this.db.query<{ template: string; state: string; n: number }>(
+          `SELECT template, state, count(*)::int AS n FROM pipeline_runs
+           WHERE state IN ('running', 'paused', 'snoozed') GROUP BY template, state`,
+        ),
       ]);
+      m.pipelineRuns.reset();
+      for (const r of runs.rows) m.pipelineRuns.set({ template: r.template, state: r.state }, r.n);
       m.agents.reset();
       for (const c of counts) m.agents.set({ state: c.state, role: c.role }, c.count);
       m.queueDepth.reset();
@@ -69,6 +75,7 @@ export class StateGauges {
       }
     } catch {
       m.agents.reset();
+      m.pipelineRuns.reset();
       m.queueDepth.reset();
       m.queueOldestAge.reset();
       m.dependencyUp.set({ dependency: "postgres" }, 0);
