@@ -1,7 +1,9 @@
 import type { AgentService } from "../daemon/agents/agent-service.ts";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
 import type { DashboardReads } from "../daemon/dashboard/dashboard-reads.ts";
+import type { ArtifactService } from "../daemon/pipelines/artifact-service.ts";
 import type { PipelineService } from "../daemon/pipelines/pipeline-service.ts";
+import type { WorkflowReads } from "../daemon/pipelines/workflow-reads.ts";
 import type { TaskService } from "../daemon/tasks/task-service.ts";
 import type { OverseerMetrics } from "../daemon/telemetry/metrics.ts";
 import type { Authenticator } from "./auth.ts";
@@ -14,6 +16,8 @@ export interface ApiDeps {
   agents: AgentService;
   tasks: TaskService;
   pipelines: PipelineService;
+  artifacts: ArtifactService;
+  workflow: WorkflowReads;
   dashboard: DashboardReads;
   metrics: OverseerMetrics;
   /** Refreshes state gauges and renders Prometheus text. */

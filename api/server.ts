@@ -15,10 +15,12 @@ import { type AuthRequirement, allows, type Principal } from "./auth.ts";
 import { errorHandler } from "./error-handler.ts";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./request-guards.ts";
 import { agentRoutes } from "./routes/agent-routes.ts";
+import { artifactRoutes } from "./routes/artifact-routes.ts";
 import { dashboardRoutes } from "./routes/dashboard-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
 import { pipelineRoutes } from "./routes/pipeline-routes.ts";
 import { taskRoutes } from "./routes/task-routes.ts";
+import { workflowRoutes } from "./routes/workflow-routes.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -109,6 +111,8 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(taskRoutes(deps), { prefix: "/api" });
   await app.register(dashboardRoutes(deps), { prefix: "/api/dashboard" });
   await app.register(pipelineRoutes(deps), { prefix: "/api" });
+  await app.register(artifactRoutes(deps), { prefix: "/api" });
+  await app.register(workflowRoutes(deps), { prefix: "/api" });
   return app;
 }
 

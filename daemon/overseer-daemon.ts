@@ -19,10 +19,12 @@ import { IntervalLoop } from "./lifecycle/interval-loop.ts";
 import { Lifecycle } from "./lifecycle/lifecycle.ts";
 import { HeartbeatStore } from "./liveness/heartbeat-store.ts";
 import { sweepLiveness } from "./liveness/liveness-sweeper.ts";
+import { ArtifactService } from "./pipelines/artifact-service.ts";
 import { PipelineEngine } from "./pipelines/pipeline-engine.ts";
 import { PipelineService } from "./pipelines/pipeline-service.ts";
 import { readTemplateFiles } from "./pipelines/template-files.ts";
 import { TemplateStore } from "./pipelines/template-store.ts";
+import { WorkflowReads } from "./pipelines/workflow-reads.ts";
 import { AgentStore } from "./store/agent-store.ts";
 import { migrate } from "./store/migrate.ts";
 import { createPool, type Db } from "./store/pg-pool.ts";
@@ -180,6 +182,8 @@ export class OverseerDaemon {
         agents,
         tasks,
         pipelines,
+        artifacts: new ArtifactService(db, engine, taskStore, this.bus),
+        workflow: new WorkflowReads(db, pipelines),
         dashboard: new DashboardReads(db, agentStore, liveness, {
           heartbeatIntervalMs: config.heartbeatIntervalMs,
           staleAfterMs: config.agentStaleAfterMs,
