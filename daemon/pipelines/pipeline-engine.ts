@@ -93,9 +93,22 @@ export class PipelineEngine {
         await this.finishStep(c, row, "completed", { output: row.task_result }, durationMs, after, base);
       } else if (row.task_state === "failed" || row.task_state === "dead" || row.task_state === "cancelled") {
         await this.finishStep(c, row, "failed", { error: row.task_error }, durationMs, after, base);
-      } else if (row.task_agent_id && row.task_agent_id !== row.agent_id) {
-        await runSql.updateStep(c, runId, row.step_id, { agent_id: row.task_agent_id });
-        row.agent_id = row.task_agent_id;
+      } else {
+        const moved = row.task_progress !== row.progress || row.task_message !== row.message;
+        if (moved || (row.task_agent_id && row.task_agent_id !== row.agent_id)) {
+          await runSql.updateStep(c, runId, row.step_id, {
+            agent_id: row.task_agent_id ?? row.agent_id,
+            progress: row.task_progress,
+            message: row.task_message,
+          });
+          row.agent_id = row.task_agent_id ?? row.agent_id;
+        }
+        if (moved) {
+          const stepId = row.step_id;
+          const percent = row.task_progress ?? undefined;
+          const message = row.task_message ?? undefined;
+          after.emit.push(() => this.bus.emit("pipeline.step.progress", { ...base, stepId, percent, message }));
+        }
       }
     }
 
@@ -129,7 +142,12 @@ export class PipelineEngine {
           await this.startAgentStep(c, run, steps, def, row, rows, after, base);
         }
       }
-      if (plan.finish && plan.start.length === 0 && plan.skip.length === 0) {
+      // planRun fails a paused or snoozed run once nothing is running, even when another branch is
+      // ready (it starts nothing while paused): that run must wait for resume, not fail before the
+      // branch has had its turn (test/pipelines/run-actions.test.ts, "a paused run whose step fails").
+      const waitsForResume =
+        plan.finish?.state === "failed" && state !== "running" && planRun(steps, status, "running").start.length > 0;
+      if (plan.finish && plan.start.length === 0 && plan.skip.length === 0 && !waitsForResume) {
         await this.finishRun(c, run, plan.finish.state, plan.finish.failedSteps, rows, after);
         return;
       }
