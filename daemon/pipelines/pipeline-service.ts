@@ -33,9 +33,18 @@ export type RunAction =
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
+/** JSON with object keys sorted, so that a definition read back from jsonb equals the one sent. */
+const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+
 /** Pipelines as supervised jobs: templates, execution, reads and operator actions. */
 export class PipelineService {
   private capabilities: Set<string> = new Set();
+  private readonly passes = new Map<string, { again: boolean; done: Promise<void> }>();
 
   constructor(
     private readonly db: Db,
@@ -77,7 +86,15 @@ export class PipelineService {
         `${def.name} is built in; save your variant under another name`,
       );
     }
-    const saved = await this.templates.save(def, source);
+    // TemplateStore.save compares JSON.stringify of the stored definition, but jsonb does not keep key
+    // order: the same definition compared unequal, so a repeated PUT made a new version and every
+    // daemon start stored each built-in template again (resetting its ETA history). Compare
+    // key-order-free here first (test/pipelines/run-actions.test.ts, "user templates").
+    const latest = await this.templates.latest(def.name);
+    const saved =
+      latest && canonicalJson(latest.definition) === canonicalJson(def)
+        ? { template: latest, created: false }
+        : await this.templates.save(def, source);
     for (const s of def.steps) if (s.executor.kind === "agent") this.capabilities.add(s.executor.capability);
     if (saved.created) {
       this.bus.emit("pipeline.template.saved", {
@@ -170,14 +187,35 @@ export class PipelineService {
     void this.advance(id);
   }
 
-  async advance(runId: string): Promise<void> {
-    await this.engine.advance(runId).catch((e) => this.onError(e, `advance run ${runId}`));
+  /**
+   * One pass over a run at a time per process: a trigger that arrives during a pass asks for one
+   * more pass instead of queueing on the run's row lock with a pooled connection held.
+   */
+  advance(runId: string): Promise<void> {
+    const current = this.passes.get(runId);
+    if (current) {
+      current.again = true;
+      return current.done;
+    }
+    const entry = { again: false, done: Promise.resolve() };
+    this.passes.set(runId, entry);
+    entry.done = (async () => {
+      try {
+        do {
+          entry.again = false;
+          await this.engine.advance(runId).catch((e) => this.onError(e, `advance run ${runId}`));
+        } while (entry.again);
+      } finally {
+        this.passes.delete(runId);
+      }
+    })();
+    return entry.done;
   }
 
   private async advanceRunOfTask(taskId: string): Promise<void> {
     try {
       const runId = await runSql.runOfTask(this.db, taskId);
-      if (runId) await this.engine.advance(runId);
+      if (runId) await this.advance(runId);
     } catch (error) {
       this.onError(error, `advance run of task ${taskId}`);
     }
