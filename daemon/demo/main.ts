@@ -1,10 +1,12 @@
 import { configOrExit, runDaemon } from "../main.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { startCrashingAgent, startDemoAgents, startTaskStream } from "./demo-fleet.ts";
+import { startPipelineStream } from "./pipeline-agents.ts";
 
 /**
  * `npm run demo`: the daemon plus a fleet of demo agents working through a stream of tasks (some
- * fail and retry; one agent process is killed every 45 s and replaced), so /metrics moves at once.
+ * fail and retry; one agent process is killed every 45 s and replaced) and a `mission` or `story`
+ * pipeline run every 5 s, so /metrics and the workflow reads move at once.
  */
 const config = configOrExit();
 const log = createLogger(config.logLevel).child({ component: "demo" });
@@ -20,8 +22,10 @@ const stopStream = startTaskStream(
   log,
 );
 const stopCrashing = startCrashingAgent(url, config.agentSecret, 45_000, log);
+const stopRuns = startPipelineStream(url, config.tokens.operator, 5_000, log);
 stopDemo = async () => {
   stopStream();
+  stopRuns();
   await Promise.all([stopCrashing(), stopAgents()]);
 };
 
@@ -33,6 +37,7 @@ process.stdout.write(
     `  API docs:   ${url}/docs`,
     `  agents:     curl -H 'Authorization: Bearer ${config.tokens.viewer}' ${url}/api/dashboard/agents/status`,
     `  queues:     curl -H 'Authorization: Bearer ${config.tokens.viewer}' ${url}/api/dashboard/tasks/queue`,
+    `  pipelines:  curl -H 'Authorization: Bearer ${config.tokens.viewer}' ${url}/api/workflow/statistics`,
     `  operator token: ${config.tokens.operator}`,
     "  Ctrl-C drains and stops.",
     "",

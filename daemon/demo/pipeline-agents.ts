@@ -66,3 +66,42 @@ export const PIPELINE_ROLES: Array<{ role: string; capabilities: string[] }> = [
   { role: "tester", capabilities: ["story.tester"] },
   { role: "reviewer", capabilities: ["story.reviewer"] },
 ];
+
+/** Starts a `mission` run every `everyMs` and a `story` run every third time, through the API. */
+export function startPipelineStream(
+  url: string,
+  operatorToken: string,
+  everyMs: number,
+  logger: { warn(obj: object, msg: string): void },
+): () => void {
+  let stopped = false;
+  let n = 0;
+  const requests = [
+    "summarize the incident report",
+    "search the runbooks for redis failover",
+    "draft a status update",
+  ];
+  void (async () => {
+    while (!stopped) {
+      n++;
+      const [template, input] =
+        n % 3 === 0
+          ? ["story", { story: `story ${n}: users can export their data` }]
+          : ["mission", { request: requests[n % requests.length] as string }];
+      try {
+        const r = await fetch(`${url}/api/pipelines/${template}/runs`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${operatorToken}`, "content-type": "application/json" },
+          body: JSON.stringify({ input }),
+        });
+        if (r.status !== 202) logger.warn({ status: r.status, template }, "demo: run refused");
+      } catch (error) {
+        if (!stopped) logger.warn({ err: error }, "demo: run submission failed");
+      }
+      await delay(everyMs);
+    }
+  })();
+  return () => {
+    stopped = true;
+  };
+}
