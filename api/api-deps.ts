@@ -4,6 +4,7 @@ import type { DashboardReads } from "../daemon/dashboard/dashboard-reads.ts";
 import type { ArtifactService } from "../daemon/pipelines/artifact-service.ts";
 import type { PipelineService } from "../daemon/pipelines/pipeline-service.ts";
 import type { WorkflowReads } from "../daemon/pipelines/workflow-reads.ts";
+import type { ScheduleService } from "../daemon/schedules/schedule-service.ts";
 import type { TaskService } from "../daemon/tasks/task-service.ts";
 import type { OverseerMetrics } from "../daemon/telemetry/metrics.ts";
 import type { Authenticator } from "./auth.ts";
@@ -16,6 +17,7 @@ export interface ApiDeps {
   agents: AgentService;
   tasks: TaskService;
   pipelines: PipelineService;
+  schedules: ScheduleService;
   artifacts: ArtifactService;
   workflow: WorkflowReads;
   dashboard: DashboardReads;

@@ -3,7 +3,7 @@ import { MAX_PRIORITY } from "../daemon/dispatch/task-queues.ts";
 import { BUILTIN_STEPS } from "../daemon/pipelines/template-types.ts";
 import { Uuid } from "./schemas.ts";
 
-/** Schemas of the pipeline, artifact, conversation and schedule routes (shape only; meaning is checked in the daemon). */
+/** Schemas of the pipeline template, run and run-action routes (shape only; meaning is checked in the daemon). */
 const Id64 = Type.String({ pattern: "^[a-z][a-z0-9_-]{0,63}$" });
 export const TemplateName = Type.String({ pattern: "^[a-z][a-z0-9._-]{0,63}$" });
 

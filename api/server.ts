@@ -19,6 +19,7 @@ import { artifactRoutes } from "./routes/artifact-routes.ts";
 import { dashboardRoutes } from "./routes/dashboard-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
 import { pipelineRoutes } from "./routes/pipeline-routes.ts";
+import { scheduleRoutes } from "./routes/schedule-routes.ts";
 import { taskRoutes } from "./routes/task-routes.ts";
 import { workflowRoutes } from "./routes/workflow-routes.ts";
 
@@ -111,6 +112,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(taskRoutes(deps), { prefix: "/api" });
   await app.register(dashboardRoutes(deps), { prefix: "/api/dashboard" });
   await app.register(pipelineRoutes(deps), { prefix: "/api" });
+  await app.register(scheduleRoutes(deps), { prefix: "/api" });
   await app.register(artifactRoutes(deps), { prefix: "/api" });
   await app.register(workflowRoutes(deps), { prefix: "/api" });
   return app;

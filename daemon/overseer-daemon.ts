@@ -25,6 +25,7 @@ import { PipelineService } from "./pipelines/pipeline-service.ts";
 import { readTemplateFiles } from "./pipelines/template-files.ts";
 import { TemplateStore } from "./pipelines/template-store.ts";
 import { WorkflowReads } from "./pipelines/workflow-reads.ts";
+import { ScheduleService } from "./schedules/schedule-service.ts";
 import { AgentStore } from "./store/agent-store.ts";
 import { migrate } from "./store/migrate.ts";
 import { createPool, type Db } from "./store/pg-pool.ts";
@@ -155,6 +156,7 @@ export class OverseerDaemon {
       });
       const pipelines = new PipelineService(db, templateStore, engine, taskStore, this.bus, onError);
       await pipelines.start(await readTemplateFiles(config.templatesDir));
+      const schedules = new ScheduleService(db, pipelines, this.bus, onError);
 
       this.startLoops(agents, tasks, reconciler, liveness, config);
       const leader = this.leader;
@@ -169,6 +171,19 @@ export class OverseerDaemon {
       );
       this.loops.push(pipelineLoop);
       pipelineLoop.start();
+      // On every replica, not only the leader: the row lock and the tick's primary key make each
+      // tick fire once however many replicas look.
+      const scheduleLoop = new IntervalLoop(
+        "schedules",
+        config.scheduleIntervalMs,
+        async () => {
+          await schedules.tick();
+        },
+        (error, loop) =>
+          this.bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) }),
+      );
+      this.loops.push(scheduleLoop);
+      scheduleLoop.start();
 
       const auth = new Authenticator({
         tokens: config.tokens,
@@ -182,6 +197,7 @@ export class OverseerDaemon {
         agents,
         tasks,
         pipelines,
+        schedules,
         artifacts: new ArtifactService(db, engine, taskStore, this.bus),
         workflow: new WorkflowReads(db, pipelines),
         dashboard: new DashboardReads(db, agentStore, liveness, {

@@ -36,6 +36,10 @@ export const ERROR_CODES = {
     message: "The schedule is not valid (cron expression, time zone or time)",
   },
   OVS_ERR_SCHEDULE_CONFLICT: { status: 409, message: "A schedule with this name already exists" },
+  OVS_ERR_SCHEDULE_STATE_CONFLICT: {
+    status: 409,
+    message: "The schedule is not in a state that allows this (a one-off that already fired)",
+  },
   OVS_ERR_BODY_TOO_LARGE: { status: 413, message: "The request body is larger than the limit" },
   OVS_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Send the body as application/json" },
   OVS_ERR_DEPENDENCY_UNAVAILABLE: { status: 503, message: "Redis or Postgres is not reachable; retry later" },

@@ -107,7 +107,9 @@ export class PipelineEngine {
           const stepId = row.step_id;
           const percent = row.task_progress ?? undefined;
           const message = row.task_message ?? undefined;
-          after.emit.push(() => this.bus.emit("pipeline.step.progress", { ...base, stepId, percent, message }));
+          after.emit.push(() =>
+            this.bus.emit("pipeline.step.progress", { ...base, stepId, percent, message }),
+          );
         }
       }
     }
@@ -142,12 +144,7 @@ export class PipelineEngine {
           await this.startAgentStep(c, run, steps, def, row, rows, after, base);
         }
       }
-      // planRun fails a paused or snoozed run once nothing is running, even when another branch is
-      // ready (it starts nothing while paused): that run must wait for resume, not fail before the
-      // branch has had its turn (test/pipelines/run-actions.test.ts, "a paused run whose step fails").
-      const waitsForResume =
-        plan.finish?.state === "failed" && state !== "running" && planRun(steps, status, "running").start.length > 0;
-      if (plan.finish && plan.start.length === 0 && plan.skip.length === 0 && !waitsForResume) {
+      if (plan.finish && plan.start.length === 0 && plan.skip.length === 0) {
         await this.finishRun(c, run, plan.finish.state, plan.finish.failedSteps, rows, after);
         return;
       }

@@ -33,14 +33,6 @@ export type RunAction =
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-/** JSON with object keys sorted, so that a definition read back from jsonb equals the one sent. */
-const canonicalJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-
 /** Pipelines as supervised jobs: templates, execution, reads and operator actions. */
 export class PipelineService {
   private capabilities: Set<string> = new Set();
@@ -86,15 +78,7 @@ export class PipelineService {
         `${def.name} is built in; save your variant under another name`,
       );
     }
-    // TemplateStore.save compares JSON.stringify of the stored definition, but jsonb does not keep key
-    // order: the same definition compared unequal, so a repeated PUT made a new version and every
-    // daemon start stored each built-in template again (resetting its ETA history). Compare
-    // key-order-free here first (test/pipelines/run-actions.test.ts, "user templates").
-    const latest = await this.templates.latest(def.name);
-    const saved =
-      latest && canonicalJson(latest.definition) === canonicalJson(def)
-        ? { template: latest, created: false }
-        : await this.templates.save(def, source);
+    const saved = await this.templates.save(def, source);
     for (const s of def.steps) if (s.executor.kind === "agent") this.capabilities.add(s.executor.capability);
     if (saved.created) {
       this.bus.emit("pipeline.template.saved", {
@@ -160,11 +144,13 @@ export class PipelineService {
     c: pg.PoolClient,
     template: string,
     req: ExecuteInput,
-  ): Promise<{ id: string; template: StoredTemplate }> {
-    const tpl = await this.getTemplate(template);
+  ): Promise<{ id: string; template: StoredTemplate; created: boolean }> {
+    // Read through the caller's transaction: a second pooled connection per tick could starve a small pool.
+    const tpl = await this.templates.latest(template, c);
+    if (!tpl) throw new OverseerError("OVS_ERR_TEMPLATE_NOT_FOUND", `no template ${template}`);
     const input = resolveInput(tpl.definition, req.input);
     const id = this.newId();
-    await runSql.create(
+    const made = await runSql.create(
       c,
       {
         id,
@@ -177,8 +163,9 @@ export class PipelineService {
       },
       this.engine.ordered(tpl).map((s) => s.id),
     );
+    if (!made.created) return { id: made.id, template: tpl, created: false };
     await runSql.event(c, id, "run.started", null, { version: tpl.version, scheduleId: req.scheduleId });
-    return { id, template: tpl };
+    return { id, template: tpl, created: true };
   }
 
   /** After `executeIn` committed. */

@@ -40,6 +40,9 @@ export function planRun(
 
   // Skips cascade within one plan: a skipped step may unblock another whose condition is false too.
   const effective = new Map([...status].map(([id, st]) => [id, st.state]));
+  // Ready to start if the run were running: a paused run starts nothing, but must not fail while a
+  // branch still waits for its turn.
+  const startable: string[] = [];
   let changed = true;
   while (changed) {
     changed = false;
@@ -51,17 +54,18 @@ export function planRun(
         plan.skip.push({ id: step.id, reason: `condition on ${step.condition.step} not met` });
         effective.set(step.id, "skipped");
         changed = true;
-      } else if (runState === "running" && !plan.start.includes(step.id)) {
-        plan.start.push(step.id);
+      } else if (!startable.includes(step.id)) {
+        startable.push(step.id);
       }
     }
   }
 
+  if (runState === "running") plan.start = startable;
   const states = [...effective.values()];
   const failed = steps.filter((s) => effective.get(s.id) === "failed").map((s) => s.id);
   if (states.every((s) => DONE.includes(s))) {
     plan.finish = { state: "completed", failedSteps: [] };
-  } else if (failed.length > 0 && !states.includes("running") && plan.start.length === 0) {
+  } else if (failed.length > 0 && !states.includes("running") && startable.length === 0) {
     // A failed step blocks its dependants (their dependencies are never all done); once the other
     // branches have finished, the run has failed.
     plan.finish = { state: "failed", failedSteps: failed };

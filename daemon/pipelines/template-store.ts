@@ -17,6 +17,14 @@ const toStored = (r: TemplateRow): StoredTemplate => ({
   createdAt: r.created_at.toISOString(),
 });
 
+/** JSON with object keys sorted: jsonb does not keep key order, so a stored definition reads back reordered. */
+export const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+
 /** Versioned templates in Postgres. Versions are immutable, so they are cached forever. */
 export class TemplateStore {
   private readonly cache = new Map<string, StoredTemplate>();
@@ -33,7 +41,7 @@ export class TemplateStore {
   ): Promise<{ template: StoredTemplate; created: boolean }> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const latest = await this.latest(def.name);
-      if (latest && JSON.stringify(latest.definition) === JSON.stringify(def)) {
+      if (latest && canonicalJson(latest.definition) === canonicalJson(def)) {
         return { template: latest, created: false };
       }
       const inserted = await this.db.query<TemplateRow>(
@@ -46,8 +54,8 @@ export class TemplateStore {
     throw new Error(`could not store template ${def.name}: concurrent updates kept winning`);
   }
 
-  async latest(name: string): Promise<StoredTemplate | null> {
-    const r = await this.db.query<TemplateRow>(
+  async latest(name: string, q: Pick<Db, "query"> = this.db): Promise<StoredTemplate | null> {
+    const r = await q.query<TemplateRow>(
       "SELECT * FROM pipeline_templates WHERE name = $1 ORDER BY version DESC LIMIT 1",
       [name],
     );

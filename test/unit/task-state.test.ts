@@ -101,8 +101,8 @@ describe("decideAfterAttempt", () => {
     expect([...COUNTED_OUTCOMES].sort()).toEqual(["failed", "lost", "timed_out"]);
   });
 
-  it("terminal states are completed, failed and dead", () => {
-    expect([...TERMINAL_TASK_STATES].sort()).toEqual(["completed", "dead", "failed"]);
+  it("terminal states are completed, failed, dead and cancelled", () => {
+    expect([...TERMINAL_TASK_STATES].sort()).toEqual(["cancelled", "completed", "dead", "failed"]);
     for (const s of TERMINAL_TASK_STATES) expect(TASK_STATES).toContain(s);
   });
 });
