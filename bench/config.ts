@@ -1,4 +1,6 @@
 import { envIntReader } from "../daemon/config/env-int.ts";
+import type { EtaParams } from "./scenarios/eta-accuracy.ts";
+import type { PipelineRunsParams } from "./scenarios/pipeline-runs.ts";
 import type { ThroughputParams } from "./scenarios/throughput-overseer.ts";
 
 export interface ReassignConfig {
@@ -54,6 +56,45 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     reassignJitter: true,
     full: /^(1|true|yes|on)$/i.test(env["BENCH_FULL"] ?? ""),
     redisBenchmarkRequests: int("BENCH_REDIS_REQUESTS", 100_000, 0, 10_000_000),
+  };
+  if (problems.length > 0) throw new Error(`bad bench settings:\n  - ${problems.join("\n  - ")}`);
+  return config;
+}
+
+export interface PipelineBenchConfig {
+  runs: PipelineRunsParams;
+  eta: EtaParams;
+}
+
+/**
+ * Settings of the pipeline scenarios (`npm run bench -- pipelines`), from the environment:
+ *   BENCH_PIPELINE_RUNS (1000)              `mission` runs fired
+ *   BENCH_PIPELINE_CLIENTS (50)             execute requests (and Queue.add / INSERT calls) in flight
+ *   BENCH_PIPELINE_AGENT_CONCURRENCY (50)   slots of each pipeline role's agent
+ *   BENCH_ETA_HISTORY_RUNS (20)             completed runs that seed the history
+ *   BENCH_ETA_RUNS (10)                     measured runs per method (rate, then history)
+ */
+export function pipelineBenchConfig(env: NodeJS.ProcessEnv = process.env): PipelineBenchConfig {
+  const problems: string[] = [];
+  const int = envIntReader(env, problems);
+  const runs = int("BENCH_PIPELINE_RUNS", 1_000, 1, 100_000);
+  const config: PipelineBenchConfig = {
+    runs: {
+      runs,
+      clients: int("BENCH_PIPELINE_CLIENTS", 50, 1, 1_000),
+      agentConcurrency: int("BENCH_PIPELINE_AGENT_CONCURRENCY", 50, 1, 1_000),
+      workMs: [5, 20],
+      warmup: 20,
+      // Generous: below 5 runs/s to completion is broken, not slow.
+      timeoutMs: Math.max(60_000, runs * 200),
+    },
+    eta: {
+      historyRuns: int("BENCH_ETA_HISTORY_RUNS", 20, 3, 1_000),
+      runs: int("BENCH_ETA_RUNS", 10, 1, 1_000),
+      stepMs: [150, 300, 100],
+      jitter: 0.1,
+      runTimeoutMs: 30_000,
+    },
   };
   if (problems.length > 0) throw new Error(`bad bench settings:\n  - ${problems.join("\n  - ")}`);
   return config;

@@ -1,10 +1,16 @@
 // `npm run bench`: runs every scenario beside its baseline on this machine, prints the results,
 // writes bench/results/latest.json and regenerates the results block of docs/performance.md.
 // Settings: see bench/config.ts (BENCH_TASKS, BENCH_REASSIGN_SAMPLES, BENCH_FULL, ...).
+// `npm run bench -- <scenario>...` runs only the named pipeline scenarios and prints them (nothing is
+// written): `pipeline-runs`, `eta-accuracy`, or `pipelines` for both (settings: BENCH_PIPELINE_*,
+// BENCH_ETA_*).
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { benchConfig } from "./config.ts";
-import { resultsMarkdown, updateDoc, writeJson } from "./report.ts";
+import { benchConfig, type PipelineBenchConfig, pipelineBenchConfig } from "./config.ts";
+import { describeMachine } from "./machine.ts";
+import { machineLine, resultsMarkdown, updateDoc, writeJson } from "./report.ts";
+import { etaAccuracy, etaMarkdown } from "./scenarios/eta-accuracy.ts";
+import { pipelineRuns, pipelineRunsMarkdown } from "./scenarios/pipeline-runs.ts";
 import { runSuite } from "./suite.ts";
 import { killAllChildren } from "./support/children.ts";
 import { runEmergencyCleanups } from "./support/emergency.ts";
@@ -20,7 +26,51 @@ function format(files: string[]): void {
     process.stderr.write(`[bench] biome format failed (lint may complain): ${r.stderr || r.error}\n`);
 }
 
+/** The scenarios `npm run bench -- <name>` selects; each prints its own Markdown. */
+const SELECTABLE: Record<string, { title: string; run: (c: PipelineBenchConfig) => Promise<string> }> = {
+  "pipeline-runs": {
+    title: "Pipeline runs: execute latency under load, time to completion",
+    run: async (c) => pipelineRunsMarkdown(await pipelineRuns(c.runs)),
+  },
+  "eta-accuracy": {
+    title: "Pipeline ETA accuracy",
+    run: async (c) => etaMarkdown(await etaAccuracy(c.eta)),
+  },
+};
+const GROUPS: Record<string, string[]> = { pipelines: ["pipeline-runs", "eta-accuracy"] };
+
+/** The selected scenarios, in order, without repeats; throws on an unknown name. */
+function selection(args: string[]): string[] {
+  const names = args.flatMap((a) => GROUPS[a] ?? [a]);
+  const unknown = names.filter((n) => !(n in SELECTABLE));
+  if (unknown.length > 0) {
+    const known = [...Object.keys(SELECTABLE), ...Object.keys(GROUPS)].join(", ");
+    throw new Error(`unknown scenario(s): ${unknown.join(", ")} (known: ${known})`);
+  }
+  return [...new Set(names)];
+}
+
+async function runSelected(names: string[], log: (line: string) => void): Promise<void> {
+  const config = pipelineBenchConfig();
+  process.stdout.write(`\nMachine: ${machineLine(await describeMachine())}.\n`);
+  for (const name of names) {
+    const scenario = SELECTABLE[name];
+    if (!scenario) continue;
+    const t0 = Date.now();
+    log(`${name} …`);
+    try {
+      const markdown = await scenario.run(config);
+      log(`${name}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      process.stdout.write(`\n### ${scenario.title}\n\n${markdown}\n`);
+    } catch (error) {
+      log(`${name}: ${(error as Error)?.stack ?? String(error)}`);
+      process.exitCode = 1;
+    }
+  }
+}
+
 async function main(): Promise<void> {
+  const selected = selection(process.argv.slice(2).filter((a) => a !== "--"));
   const config = benchConfig();
   let interrupted = false;
   const interrupt = (signal: string) => {
@@ -36,6 +86,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const log = (line: string) =>
     process.stderr.write(`[bench +${String(Math.round((Date.now() - t0) / 1000)).padStart(3)} s] ${line}\n`);
+  if (selected.length > 0) return runSelected(selected, log);
   const results = await runSuite(config, log);
 
   process.stdout.write(`\n${resultsMarkdown(results)}\n\n`);
