@@ -93,24 +93,10 @@ export class PipelineEngine {
         await this.finishStep(c, row, "completed", { output: row.task_result }, durationMs, after, base);
       } else if (row.task_state === "failed" || row.task_state === "dead" || row.task_state === "cancelled") {
         await this.finishStep(c, row, "failed", { error: row.task_error }, durationMs, after, base);
-      } else {
-        const moved = row.task_progress !== row.progress || row.task_message !== row.message;
-        if (moved || (row.task_agent_id && row.task_agent_id !== row.agent_id)) {
-          await runSql.updateStep(c, runId, row.step_id, {
-            agent_id: row.task_agent_id ?? row.agent_id,
-            progress: row.task_progress,
-            message: row.task_message,
-          });
-          row.agent_id = row.task_agent_id ?? row.agent_id;
-        }
-        if (moved) {
-          const stepId = row.step_id;
-          const percent = row.task_progress ?? undefined;
-          const message = row.task_message ?? undefined;
-          after.emit.push(() =>
-            this.bus.emit("pipeline.step.progress", { ...base, stepId, percent, message }),
-          );
-        }
+      } else if (row.task_agent_id && row.task_agent_id !== row.agent_id) {
+        // Step progress itself is written by PipelineService.noteProgress, without a full pass.
+        await runSql.updateStep(c, runId, row.step_id, { agent_id: row.task_agent_id });
+        row.agent_id = row.task_agent_id;
       }
     }
 
@@ -153,7 +139,7 @@ export class PipelineEngine {
 
     // 3. Progress and the current step.
     const progress = new Map<string, StepProgress>(
-      [...rows.values()].map((r) => [r.step_id, { id: r.step_id, state: r.state, percent: r.task_progress }]),
+      [...rows.values()].map((r) => [r.step_id, { id: r.step_id, state: r.state, percent: r.progress }]),
     );
     const percent = runPercent(steps, progress, run.percent, false);
     const current = steps.find((s) => rows.get(s.id)?.state === "running");
@@ -161,7 +147,7 @@ export class PipelineEngine {
     await runSql.updateRun(c, runId, {
       percent,
       current_step: current?.id ?? null,
-      message: currentRow?.task_message ?? null,
+      message: currentRow?.message ?? null,
     });
     if (percent !== run.percent) {
       after.emit.push(() => this.bus.emit("pipeline.run.progress", { ...base, percent }));
@@ -183,7 +169,8 @@ export class PipelineEngine {
       error: outcome === "failed" ? (result.error ?? { message: "step failed" }) : null,
       finished_at: new Date(),
       duration_ms: durationMs,
-      progress: outcome === "completed" ? 100 : row.task_progress,
+      progress: outcome === "completed" ? 100 : row.progress,
+      agent_id: row.last_agent_id ?? row.agent_id,
     });
     row.state = outcome;
     row.output = result.output;

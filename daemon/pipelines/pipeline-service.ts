@@ -52,10 +52,11 @@ export class PipelineService {
       if (
         e.type === "task.completed" ||
         e.type === "task.failed_permanently" ||
-        e.type === "task.dead_lettered" ||
-        e.type === "task.progress"
+        e.type === "task.dead_lettered"
       ) {
         if (this.capabilities.has(e.taskType)) void this.advanceRunOfTask(e.taskId);
+      } else if (e.type === "task.progress") {
+        if (this.capabilities.has(e.taskType)) void this.noteProgress(e.taskId, e.percent, e.message);
       }
     });
   }
@@ -106,26 +107,24 @@ export class PipelineService {
 
   /** Commits the run (and its pending steps) before answering; the first pass follows at once. */
   async execute(template: string, req: ExecuteInput): Promise<{ id: string; created: boolean }> {
-    const tpl = await this.getTemplate(template);
+    const tpl = await this.templates.latestWithin(template, 1_000);
+    if (!tpl) throw new OverseerError("OVS_ERR_TEMPLATE_NOT_FOUND", `no template ${template}`);
     const input = resolveInput(tpl.definition, req.input);
     const id = this.newId();
-    const created = await withTransaction(this.db, async (c) => {
-      const r = await runSql.create(
-        c,
-        {
-          id,
-          template: tpl.name,
-          version: tpl.version,
-          input,
-          priority: req.priority ?? 0,
-          idempotencyKey: req.idempotencyKey ?? null,
-          scheduleId: req.scheduleId ?? null,
-        },
-        this.engine.ordered(tpl).map((s) => s.id),
-      );
-      if (r.created) await runSql.event(c, id, "run.started", null, { version: tpl.version });
-      return r;
-    });
+    const created = await runSql.create(
+      this.db,
+      {
+        id,
+        template: tpl.name,
+        version: tpl.version,
+        input,
+        priority: req.priority ?? 0,
+        idempotencyKey: req.idempotencyKey ?? null,
+        scheduleId: req.scheduleId ?? null,
+      },
+      this.engine.ordered(tpl).map((s) => s.id),
+      { version: tpl.version },
+    );
     if (created.created) {
       this.bus.emit("pipeline.run.started", {
         runId: id,
@@ -162,9 +161,9 @@ export class PipelineService {
         scheduleId: req.scheduleId ?? null,
       },
       this.engine.ordered(tpl).map((s) => s.id),
+      { version: tpl.version, scheduleId: req.scheduleId },
     );
     if (!made.created) return { id: made.id, template: tpl, created: false };
-    await runSql.event(c, id, "run.started", null, { version: tpl.version, scheduleId: req.scheduleId });
     return { id, template: tpl, created: true };
   }
 
@@ -208,6 +207,40 @@ export class PipelineService {
     }
   }
 
+  /**
+   * A step's progress report: one statement, no pass over the run (progress changes nothing the
+   * planner decides on). Step progress only rises within a generation, so the run's percent, which
+   * is computed from it, never goes down between passes.
+   */
+  private async noteProgress(
+    taskId: string,
+    percent: number | undefined,
+    message: string | undefined,
+  ): Promise<void> {
+    try {
+      const r = await this.db.query<{ run_id: string; step_id: string; template: string }>(
+        `UPDATE pipeline_steps s SET progress = GREATEST(COALESCE(s.progress, 0), COALESCE($2, s.progress, 0)),
+           message = COALESCE($3, s.message)
+         FROM pipeline_runs r
+         WHERE s.task_id = $1 AND s.state = 'running' AND r.id = s.run_id
+         RETURNING s.run_id, s.step_id, r.template`,
+        [taskId, percent ?? null, message ?? null],
+      );
+      const row = r.rows[0];
+      if (row) {
+        this.bus.emit("pipeline.step.progress", {
+          runId: row.run_id,
+          template: row.template,
+          stepId: row.step_id,
+          percent,
+          message,
+        });
+      }
+    } catch (error) {
+      this.onError(error, `note progress of task ${taskId}`);
+    }
+  }
+
   /** Supervision pass (leader): moves runs whose steps ended or whose snooze is over. */
   async sweep(limit = 200): Promise<number> {
     const ids = await runSql.needingAttention(this.db, limit);
@@ -226,7 +259,7 @@ export class PipelineService {
     const now = Date.now();
     const elapsedMs = (run.finished_at?.getTime() ?? now) - run.created_at.getTime();
     const progress = new Map<string, StepProgress>(
-      [...rows.values()].map((r) => [r.step_id, { id: r.step_id, state: r.state, percent: r.task_progress }]),
+      [...rows.values()].map((r) => [r.step_id, { id: r.step_id, state: r.state, percent: r.progress }]),
     );
     const percent = run.state === "completed" ? 100 : runPercent(steps, progress, run.percent, false);
     const eta = terminal
@@ -264,7 +297,7 @@ export class PipelineService {
         method: eta.method,
       },
       currentStep: current
-        ? { id: current.id, name: current.name, message: rows.get(current.id)?.task_message ?? null }
+        ? { id: current.id, name: current.name, message: rows.get(current.id)?.message ?? null }
         : null,
       steps: steps.map((s) => this.stepView(s.id, s.name, rows.get(s.id) as StepRow, s.executor)),
       events: events.rows.reverse().map((e) => ({
@@ -305,10 +338,10 @@ export class PipelineService {
       state: r.state,
       generation: r.generation,
       taskId: r.task_id,
-      agentId: r.task_agent_id ?? r.agent_id,
+      agentId: r.task_agent_id ?? r.last_agent_id ?? r.agent_id,
       attempts: r.task_attempts ?? (r.started_at ? 1 : 0),
-      progress: r.state === "completed" ? 100 : (r.task_progress ?? null),
-      message: r.task_message ?? r.message,
+      progress: r.state === "completed" ? 100 : (r.progress ?? null),
+      message: r.message,
       inputOverride: r.input_override,
       output: r.output ?? null,
       error: r.error ?? null,

@@ -33,7 +33,8 @@ export function runPercent(
     const p = progress.get(s.id);
     if (!p) continue;
     if (p.state === "completed" || p.state === "skipped") done += w;
-    else if (p.state === "running" && p.percent != null)
+    // A failed step keeps the progress it made: the stored percent must not drop when it fails.
+    else if ((p.state === "running" || p.state === "failed") && p.percent != null)
       done += (w * Math.min(100, Math.max(0, p.percent))) / 100;
   }
   const computed = total > 0 ? (100 * done) / total : 0;

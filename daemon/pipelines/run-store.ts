@@ -48,6 +48,8 @@ export interface StepRow {
   task_message: string | null;
   task_agent_id: string | null;
   task_attempts: number | null;
+  /** The agent of the step task's latest attempt (the lease is cleared once the task ends). */
+  last_agent_id: string | null;
 }
 
 export interface NewRun {
@@ -62,11 +64,28 @@ export interface NewRun {
 
 /** SQL for runs, steps and their timeline. Callers hold the transaction; this only speaks SQL. */
 export const runSql = {
-  /** Inserts the run and its steps (all pending); an existing idempotency key returns that run. */
-  async create(c: pg.PoolClient, run: NewRun, stepIds: string[]): Promise<{ id: string; created: boolean }> {
-    const inserted = await c.query<{ id: string }>(
-      `INSERT INTO pipeline_runs (id, template, template_version, input, state, priority, idempotency_key, schedule_id)
-       VALUES ($1, $2, $3, $4, 'running', $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+  /**
+   * Inserts the run, its steps (all pending) and its `run.started` event in one statement, so an
+   * accepted run costs one round trip and is never half-written. An existing idempotency key
+   * returns that run instead.
+   */
+  async create(
+    q: Queryable,
+    run: NewRun,
+    stepIds: string[],
+    startedData: Record<string, unknown>,
+  ): Promise<{ id: string; created: boolean }> {
+    const inserted = await q.query<{ id: string }>(
+      `WITH r AS (
+         INSERT INTO pipeline_runs (id, template, template_version, input, state, priority, idempotency_key, schedule_id)
+         VALUES ($1, $2, $3, $4, 'running', $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
+       ), s AS (
+         INSERT INTO pipeline_steps (run_id, step_id, position, state)
+         SELECT r.id, x.step_id, x.ord::int - 1, 'pending' FROM r, unnest($8::text[]) WITH ORDINALITY AS x(step_id, ord)
+       ), e AS (
+         INSERT INTO pipeline_events (run_id, type, data) SELECT r.id, 'run.started', $9 FROM r
+       )
+       SELECT id FROM r`,
       [
         run.id,
         run.template,
@@ -75,21 +94,16 @@ export const runSql = {
         run.priority,
         run.idempotencyKey,
         run.scheduleId,
+        stepIds,
+        JSON.stringify(startedData),
       ],
     );
-    if (!inserted.rows[0]) {
-      const existing = await c.query<{ id: string }>(
-        "SELECT id FROM pipeline_runs WHERE idempotency_key = $1",
-        [run.idempotencyKey],
-      );
-      return { id: existing.rows[0]?.id as string, created: false };
-    }
-    await c.query(
-      `INSERT INTO pipeline_steps (run_id, step_id, position, state)
-       SELECT $1, step_id, ord::int - 1, 'pending' FROM unnest($2::text[]) WITH ORDINALITY AS s(step_id, ord)`,
-      [run.id, stepIds],
+    if (inserted.rows[0]) return { id: run.id, created: true };
+    const existing = await q.query<{ id: string }>(
+      "SELECT id FROM pipeline_runs WHERE idempotency_key = $1",
+      [run.idempotencyKey],
     );
-    return { id: run.id, created: true };
+    return { id: existing.rows[0]?.id as string, created: false };
   },
 
   async lock(c: pg.PoolClient, id: string): Promise<RunRow | null> {
@@ -106,7 +120,9 @@ export const runSql = {
     const r = await q.query<StepRow>(
       `SELECT s.*, t.state AS task_state, t.result AS task_result, t.error AS task_error,
          t.progress_percent AS task_progress, t.progress_message AS task_message,
-         t.lease_agent_id AS task_agent_id, t.attempts AS task_attempts
+         t.lease_agent_id AS task_agent_id, t.attempts AS task_attempts,
+         (SELECT a.agent_id FROM task_attempts a WHERE a.task_id = s.task_id ORDER BY a.attempt DESC LIMIT 1)
+           AS last_agent_id
        FROM pipeline_steps s LEFT JOIN tasks t ON t.id = s.task_id
        WHERE s.run_id = $1 ORDER BY s.position`,
       [runId],

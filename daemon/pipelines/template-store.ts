@@ -28,6 +28,7 @@ export const canonicalJson = (value: unknown): string =>
 /** Versioned templates in Postgres. Versions are immutable, so they are cached forever. */
 export class TemplateStore {
   private readonly cache = new Map<string, StoredTemplate>();
+  private readonly latestSeen = new Map<string, { template: StoredTemplate; at: number }>();
 
   constructor(private readonly db: Db) {}
 
@@ -49,7 +50,11 @@ export class TemplateStore {
          ON CONFLICT (name, version) DO NOTHING RETURNING *`,
         [def.name, (latest?.version ?? 0) + 1, JSON.stringify(def), source],
       );
-      if (inserted.rows[0]) return { template: this.remember(toStored(inserted.rows[0])), created: true };
+      if (inserted.rows[0]) {
+        const template = this.remember(toStored(inserted.rows[0]));
+        this.latestSeen.set(template.name, { template, at: Date.now() });
+        return { template, created: true };
+      }
     }
     throw new Error(`could not store template ${def.name}: concurrent updates kept winning`);
   }
@@ -60,6 +65,18 @@ export class TemplateStore {
       [name],
     );
     return r.rows[0] ? this.remember(toStored(r.rows[0])) : null;
+  }
+
+  /**
+   * The latest version as read at most `maxAgeMs` ago (execute's hot path). A version saved on this
+   * replica is seen at once; one saved on another replica within `maxAgeMs`.
+   */
+  async latestWithin(name: string, maxAgeMs: number, now = Date.now()): Promise<StoredTemplate | null> {
+    const seen = this.latestSeen.get(name);
+    if (seen && now - seen.at <= maxAgeMs) return seen.template;
+    const t = await this.latest(name);
+    if (t) this.latestSeen.set(name, { template: t, at: now });
+    return t;
   }
 
   async version(name: string, version: number): Promise<StoredTemplate | null> {

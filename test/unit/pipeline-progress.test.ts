@@ -64,9 +64,13 @@ describe("runPercent", () => {
     expect(
       runPercent(mission, progress({ verification: "completed", intent: ["running", -10] }), 0, false),
     ).toBe(5);
-    // Progress of a step that is not running (a failed one, say) does not count.
+    // A failed step keeps the progress it made (the stored percent must not drop when it fails);
+    // a pending one has none.
     expect(
       runPercent(mission, progress({ verification: "completed", intent: ["failed", 80] }), 0, false),
+    ).toBe(25);
+    expect(
+      runPercent(mission, progress({ verification: "completed", intent: ["pending", 80] }), 0, false),
     ).toBe(5);
   });
 
