@@ -71,6 +71,7 @@ export interface PipelineBenchConfig {
  *   BENCH_PIPELINE_RUNS (1000)              `mission` runs fired
  *   BENCH_PIPELINE_CLIENTS (50)             execute requests (and Queue.add / INSERT calls) in flight
  *   BENCH_PIPELINE_AGENT_CONCURRENCY (50)   slots of each pipeline role's agent
+ *   BENCH_PIPELINE_PROBE_CALLS (100)        one-at-a-time execute calls while the runs are in flight
  *   BENCH_ETA_HISTORY_RUNS (20)             completed runs that seed the history
  *   BENCH_ETA_RUNS (10)                     measured runs per method (rate, then history)
  */
@@ -87,6 +88,7 @@ export function pipelineBenchConfig(env: NodeJS.ProcessEnv = process.env): Pipel
       warmup: 20,
       // Generous: below 5 runs/s to completion is broken, not slow.
       timeoutMs: Math.max(60_000, runs * 200),
+      probeCalls: int("BENCH_PIPELINE_PROBE_CALLS", 100, 1, 10_000),
     },
     eta: {
       historyRuns: int("BENCH_ETA_HISTORY_RUNS", 20, 3, 1_000),

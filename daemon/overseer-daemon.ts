@@ -56,6 +56,7 @@ export class OverseerDaemon {
   app: FastifyInstance | null = null;
   url = "";
   private db: Db | null = null;
+  private intakeDb: Db | undefined;
   private redises: Redis[] = [];
   private queues: TaskQueues | null = null;
   private ready: ReadySignal | null = null;
@@ -101,6 +102,16 @@ export class OverseerDaemon {
       );
       db.on("error", (error) => log.warn({ err: error }, "postgres pool error"));
       this.db = db;
+      // Accepting work stays fast under a backlog: pipeline executes commit through their own small
+      // pool instead of queueing behind supervision passes for the main one. (Embedded PGlite takes
+      // one connection at a time, so there it is the same pool.)
+      const intake = services.pgPoolOptions
+        ? db
+        : createPool(services.databaseUrl, config.namespace, { max: config.pgIntakePoolSize });
+      if (intake !== db) {
+        intake.on("error", (error) => log.warn({ err: error }, "postgres intake pool error"));
+        this.intakeDb = intake;
+      }
       await migrate(db, config.namespace, (msg) => log.debug({ migration: msg }, "migration"));
 
       const redis = this.redis(services.redisUrl, { maxRetriesPerRequest: 2 });
@@ -154,7 +165,7 @@ export class OverseerDaemon {
         maxAttempts: config.defaultMaxAttempts,
         timeoutMs: config.defaultTaskTimeoutMs,
       });
-      const pipelines = new PipelineService(db, templateStore, engine, taskStore, this.bus, onError);
+      const pipelines = new PipelineService(db, templateStore, engine, taskStore, this.bus, onError, intake);
       await pipelines.start(await readTemplateFiles(config.templatesDir));
       const schedules = new ScheduleService(db, pipelines, this.bus, onError);
 
@@ -368,7 +379,7 @@ export class OverseerDaemon {
         ["ready-signal", async () => this.ready?.stop()],
         ["queues", async () => this.queues?.close()],
         ["redis", () => Promise.allSettled(this.redises.map((r) => r.quit()))],
-        ["postgres", async () => this.db?.end()],
+        ["postgres", async () => Promise.all([this.db?.end(), this.intakeDb?.end()])],
         ["embedded-services", () => this.stopServices()],
       ],
       this.options.config.shutdownGraceMs,

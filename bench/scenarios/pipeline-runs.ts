@@ -45,6 +45,8 @@ export interface PipelineRunsParams {
   warmup: number;
   /** Upper bound of the wait for all N runs to complete. */
   timeoutMs: number;
+  /** Sequential execute calls (each followed by a raw INSERT) made while the N runs are in flight. */
+  probeCalls: number;
 }
 
 export interface Latency {
@@ -73,6 +75,15 @@ export interface PipelineRunsResult {
     inFlightDuringSubmit: { samples: number; mean: number; max: number };
     /** Runs not yet completed when the last 202 came back. */
     inFlightAtLastAccept: number;
+    /** One caller, while the N runs are in flight: execute vs a raw INSERT, alternating. */
+    loadedProbe: {
+      calls: number;
+      ms: number;
+      inFlightAtStart: number;
+      inFlightAtEnd: number;
+      execute: Latency;
+      insert: Latency;
+    };
     /** First execute call → the last of the N runs finished (finished_at in Postgres). */
     completion: { ms: number; runsPerSec: number };
     /** Per run: created_at → finished_at. */
@@ -223,7 +234,34 @@ async function overseerSide(p: PipelineRunsParams): Promise<PipelineRunsResult["
     }
     const submitMs = performance.now() - s0;
     const atLastAccept = await byState(ids);
-    await waitCompleted(ids, p.timeoutMs, `${p.runs} pipeline runs to complete`);
+
+    // While those runs are still being worked: one execute at a time, alternating with a raw
+    // one-row INSERT on its own connection, so both see the same machine load. This is the latency
+    // one caller sees with 1,000 runs in flight (the burst above is bounded by the 50 callers).
+    await client.query("CREATE TABLE bench_probe (id uuid PRIMARY KEY, input jsonb NOT NULL)");
+    const probeIds: string[] = [];
+    const probeExecute: number[] = [];
+    const probeInsert: number[] = [];
+    const inFlightAtProbe = await client.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pipeline_runs WHERE state = 'running'",
+    );
+    const probeStarted = performance.now();
+    for (let i = 0; i < p.probeCalls; i++) {
+      let t = performance.now();
+      await execute(probeIds, "probe")(i);
+      probeExecute.push(performance.now() - t);
+      t = performance.now();
+      await client.query("INSERT INTO bench_probe (id, input) VALUES ($1, $2)", [
+        randomUUID(),
+        JSON.stringify({ request: `probe ${i}: summarize the bench results` }),
+      ]);
+      probeInsert.push(performance.now() - t);
+    }
+    const probeMs = performance.now() - probeStarted;
+    const inFlightAfterProbe = await client.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pipeline_runs WHERE state = 'running'",
+    );
+    await waitCompleted([...ids, ...probeIds], p.timeoutMs, `${p.runs} pipeline runs to complete`);
 
     const timing = await client.query<{ last: Date; durations: number[] }>(
       `SELECT max(finished_at) AS last,
@@ -253,6 +291,14 @@ async function overseerSide(p: PipelineRunsParams): Promise<PipelineRunsResult["
         max: inFlight.length ? Math.max(...inFlight) : 0,
       },
       inFlightAtLastAccept: p.runs - (atLastAccept["completed"] ?? 0),
+      loadedProbe: {
+        calls: p.probeCalls,
+        ms: Math.round(probeMs),
+        inFlightAtStart: inFlightAtProbe.rows[0]?.n ?? 0,
+        inFlightAtEnd: inFlightAfterProbe.rows[0]?.n ?? 0,
+        execute: latency(probeExecute),
+        insert: latency(probeInsert),
+      },
       completion: { ms: completionMs, runsPerSec: round(perSecond(p.runs, completionMs), 1) },
       runDurationMs: latency(row.durations),
       checks: {
@@ -377,6 +423,11 @@ export function pipelineRunsMarkdown(r: PipelineRunsResult): string {
     `- N = ${n} \`${TEMPLATE}\` runs (3 agent steps, 3 built-in steps each), ${p.clients} calls in flight on every ` +
       `row; agents: one per pipeline role × ${p.agentConcurrency} slots, ${p.workMs[0]}–${p.workMs[1]} ms of ` +
       `simulated work per step; ${p.warmup} warm-up calls first on every row. Ratios below 1× favour Overseer.`,
+    `- **One caller while the runs are in flight** (${o.loadedProbe.calls} executes, each followed by a raw one-row INSERT on its own connection; ` +
+      `${int(o.loadedProbe.inFlightAtStart)} → ${int(o.loadedProbe.inFlightAtEnd)} runs in flight): execute p50 ${ms1(o.loadedProbe.execute.p50)} ms, ` +
+      `p95 ${ms1(o.loadedProbe.execute.p95)}, p99 ${ms1(o.loadedProbe.execute.p99)}; raw INSERT p50 ${ms1(o.loadedProbe.insert.p50)} ms, ` +
+      `p99 ${ms1(o.loadedProbe.insert.p99)}; ratio p50 ${x(ratio(o.loadedProbe.execute.p50, o.loadedProbe.insert.p50))}, ` +
+      `p99 ${x(ratio(o.loadedProbe.execute.p99, o.loadedProbe.insert.p99))}.`,
     `- Runs in flight (accepted, not yet completed) while the ${n} calls went on: mean ${int(o.inFlightDuringSubmit.mean)}, ` +
       `max ${int(o.inFlightDuringSubmit.max)} (${o.inFlightDuringSubmit.samples} samples, every 250 ms); ` +
       `${int(o.inFlightAtLastAccept)} when the last 202 came back.`,

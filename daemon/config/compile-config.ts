@@ -57,6 +57,8 @@ export interface OverseerConfig {
   generatedSecrets: string[];
   /** Shared secret agents register with; also keys agent tokens. Generated when unset. */
   agentSecret: string;
+  /** Postgres connections reserved for accepting pipeline runs (besides OVERSEER_PG_POOL_SIZE). @default 2 (env OVERSEER_PG_INTAKE_POOL_SIZE) */
+  pgIntakePoolSize: number;
   /** How often the leader's pipeline sweep moves runs whose steps ended or whose snooze is over. @default 1s (env OVERSEER_PIPELINE_SWEEP_INTERVAL_MS) */
   pipelineSweepIntervalMs: number;
   /** How often the schedule loop looks for due ticks. @default 1s (env OVERSEER_SCHEDULE_INTERVAL_MS) */
@@ -180,6 +182,7 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     ]),
     databaseUrlExplicit: Boolean(env.DATABASE_URL),
     pgPoolSize: int("OVERSEER_PG_POOL_SIZE", 10, 1, 1_000),
+    pgIntakePoolSize: int("OVERSEER_PG_INTAKE_POOL_SIZE", 2, 1, 100),
     namespace,
     heartbeatIntervalMs,
     agentStaleAfterMs,

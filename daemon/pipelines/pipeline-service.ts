@@ -45,6 +45,8 @@ export class PipelineService {
     private readonly taskStore: TaskStore,
     private readonly bus: EventBus,
     private readonly onError: (error: unknown, context: string) => void,
+    /** Where executes commit: a small pool of its own, so intake never waits behind passes. */
+    private readonly intakeDb: Db = db,
     private readonly newId: () => string = randomUUID,
   ) {
     // Agent steps are foundation tasks: their outcomes and progress move the run.
@@ -112,7 +114,7 @@ export class PipelineService {
     const input = resolveInput(tpl.definition, req.input);
     const id = this.newId();
     const created = await runSql.create(
-      this.db,
+      this.intakeDb,
       {
         id,
         template: tpl.name,

@@ -19,6 +19,7 @@ const RUNS: PipelineRunsParams = {
   workMs: [5, 20],
   warmup: 0,
   timeoutMs: 30_000,
+  probeCalls: 5,
 };
 const ETA: EtaParams = { historyRuns: 3, runs: 3, stepMs: [60, 120, 40], jitter: 0.1, runTimeoutMs: 10_000 };
 

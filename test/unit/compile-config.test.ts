@@ -51,6 +51,7 @@ describe("compileConfig", () => {
       databaseUrl: "postgres://postgres@127.0.0.1:5432/postgres",
       databaseUrlExplicit: false,
       pgPoolSize: 10,
+      pgIntakePoolSize: 2,
       namespace: "default",
       heartbeatIntervalMs: 1_000,
       agentStaleAfterMs: 2_000,
