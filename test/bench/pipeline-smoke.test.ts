@@ -69,8 +69,12 @@ it("runs the pipeline scenarios at small sizes, with finite numbers and ratios, 
   expect(o.runDurationMs.n).toBe(20);
   expect(o.runDurationMs.p50).toSatisfy(positive);
   expect(o.inFlightAtLastAccept).toSatisfy(finite);
-  // 3 agent steps per run, each one task completed on its first attempt.
-  expect(o.checks).toMatchObject({ runs: 20, tasksByState: { completed: 60 }, taskAttempts: 60 });
+  // 3 agent steps per run (the 20 measured and the 5 probe runs), each one task completed on its
+  // first attempt.
+  expect(o.checks).toMatchObject({ runs: 20, tasksByState: { completed: 75 }, taskAttempts: 75 });
+  expect(o.loadedProbe.calls).toBe(5);
+  expect(o.loadedProbe.execute.p50).toSatisfy(positive);
+  expect(o.loadedProbe.insert.p50).toSatisfy(positive);
   expect(pipelineRunsMarkdown(r)).toMatch(/\d\.\d\d×/);
 
   const e = await etaAccuracy(ETA);
