@@ -273,6 +273,9 @@ it("two replicas on one namespace fire each tick of an every-second schedule exa
     ),
   ).toBe(0);
   expect((fired.get("d1") ?? 0) + (fired.get("d2") ?? 0)).toBe(ticks.rows.length);
+  console.log(
+    `schedules: ${ticks.rows.length} ticks, ${ticks.rows.length} runs, fired by replica d1 ${fired.get("d1") ?? 0} / d2 ${fired.get("d2") ?? 0}`,
+  );
   const view = await d.api("GET", `/api/schedules/${id}`, { token: TOKENS.viewer });
   expect(view.body.ticks).toHaveLength(Math.min(20, ticks.rows.length));
   expect(view.body.lastTickAt).toBe(ticks.rows.at(-1)?.tick_at.toISOString());
