@@ -175,6 +175,7 @@ export class OverseerDaemon {
         "pipelines",
         config.pipelineSweepIntervalMs,
         async () => {
+          await pipelines.refreshCapabilities();
           if (leader.epoch > 0) await pipelines.sweep();
         },
         (error, loop) =>

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
 import type { ApiDeps } from "../api-deps.ts";
 import {
   ArtifactBody,
@@ -8,6 +9,10 @@ import {
 } from "../artifact-schemas.ts";
 import { AnyJson, ErrorBody, IdParams } from "../schemas.ts";
 import { actorOf } from "./pipeline-routes.ts";
+
+/** Agents are restricted to steps they hold; operators are not. */
+const callerOf = (request: FastifyRequest) =>
+  request.principal?.kind === "agent" ? { agentId: request.principal.agentId } : {};
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
@@ -24,7 +29,9 @@ export function artifactRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         schema: { tags, params: IdParams, body: ArtifactBody, response: { 201: AnyJson, ...errors } },
       },
       async (request, reply) =>
-        reply.code(201).send(await a.createArtifact(request.params.id, request.body, actorOf(request))),
+        reply
+          .code(201)
+          .send(await a.createArtifact(request.params.id, request.body, actorOf(request), callerOf(request))),
     );
     app.get(
       "/pipelines/runs/:id/artifacts",
@@ -50,7 +57,7 @@ export function artifactRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         schema: { tags, params: IdParams, body: ConversationBody, response: { 201: AnyJson, ...errors } },
       },
       async (request, reply) =>
-        reply.code(201).send(await a.openConversation(request.params.id, request.body)),
+        reply.code(201).send(await a.openConversation(request.params.id, request.body, callerOf(request))),
     );
     app.get(
       "/pipelines/runs/:id/conversations",
@@ -75,7 +82,9 @@ export function artifactRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         schema: { tags, params: IdParams, body: MessageBody, response: { 201: AnyJson, ...errors } },
       },
       async (request, reply) =>
-        reply.code(201).send(await a.addMessage(request.params.id, request.body, actorOf(request))),
+        reply
+          .code(201)
+          .send(await a.addMessage(request.params.id, request.body, actorOf(request), callerOf(request))),
     );
     app.post(
       "/conversations/:id/complete",
@@ -88,7 +97,8 @@ export function artifactRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           response: { 200: AnyJson, ...errors },
         },
       },
-      async (request) => a.completeConversation(request.params.id, request.body.summary, actorOf(request)),
+      async (request) =>
+        a.completeConversation(request.params.id, request.body.summary, actorOf(request), callerOf(request)),
     );
   };
 }

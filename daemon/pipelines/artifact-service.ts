@@ -7,6 +7,11 @@ import { newAfterCommit, type PipelineEngine } from "./pipeline-engine.ts";
 import { isTerminalRun } from "./run-plan.ts";
 import { runSql } from "./run-store.ts";
 
+/** Who calls: an agent (restricted to its own steps) or an operator (no agentId). */
+export interface Caller {
+  agentId?: string;
+}
+
 export interface NewArtifact {
   stepId?: string;
   type: string;
@@ -91,8 +96,31 @@ export class ArtifactService {
     }
   }
 
-  async createArtifact(runId: string, a: NewArtifact, actor: string) {
+  /**
+   * Agents act only on themselves: an agent may write to a run only for a step whose current task
+   * it holds the lease on. Operators may write anywhere.
+   */
+  private async checkAgent(caller: Caller, runId: string, stepId: string | undefined): Promise<void> {
+    if (!caller.agentId) return;
+    if (!stepId) {
+      throw new OverseerError("OVS_ERR_FORBIDDEN", "an agent must name the step (stepId) it is working on");
+    }
+    const r = await this.db.query(
+      `SELECT 1 FROM pipeline_steps s JOIN tasks t ON t.id = s.task_id
+       WHERE s.run_id = $1 AND s.step_id = $2 AND t.state = 'active' AND t.lease_agent_id = $3`,
+      [runId, stepId, caller.agentId],
+    );
+    if (r.rows.length === 0) {
+      throw new OverseerError(
+        "OVS_ERR_FORBIDDEN",
+        `agent ${caller.agentId} does not hold the lease of step ${stepId} of run ${runId}`,
+      );
+    }
+  }
+
+  async createArtifact(runId: string, a: NewArtifact, actor: string, caller: Caller = {}) {
     await this.stepOf(runId, a.stepId);
+    await this.checkAgent(caller, runId, a.stepId);
     const id = this.newId();
     const row = await withTransaction(this.db, async (c) => {
       const r = await c.query<ArtifactRow>(
@@ -119,7 +147,7 @@ export class ArtifactService {
   async listArtifacts(runId: string) {
     await this.stepOf(runId, undefined);
     const r = await this.db.query<ArtifactRow>(
-      "SELECT * FROM artifacts WHERE run_id = $1 ORDER BY created_at, id",
+      "SELECT * FROM artifacts WHERE run_id = $1 ORDER BY created_at, id LIMIT 1000",
       [runId],
     );
     return { artifacts: r.rows.map((row) => artifactView(row, false)) };
@@ -131,8 +159,13 @@ export class ArtifactService {
     return artifactView(r.rows[0], true);
   }
 
-  async openConversation(runId: string, c: { stepId: string; title: string; completesStep?: boolean }) {
+  async openConversation(
+    runId: string,
+    c: { stepId: string; title: string; completesStep?: boolean },
+    caller: Caller = {},
+  ) {
     await this.stepOf(runId, c.stepId);
+    await this.checkAgent(caller, runId, c.stepId);
     const id = this.newId();
     const row = await withTransaction(this.db, async (tx) => {
       const r = await tx.query<ConversationRow>(
@@ -175,9 +208,19 @@ export class ArtifactService {
       content: string;
       metadata: unknown;
       at: Date;
-    }>("SELECT * FROM conversation_messages WHERE conversation_id = $1 ORDER BY id", [id]);
+    }>(
+      // The latest 500 (oldest first); `messageCount` says how many there are in all.
+      `SELECT * FROM (SELECT * FROM conversation_messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT 500) m
+       ORDER BY id`,
+      [id],
+    );
+    const total = await this.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM conversation_messages WHERE conversation_id = $1",
+      [id],
+    );
     return {
       ...conversationView(conv),
+      messageCount: total.rows[0]?.n ?? 0,
       messages: m.rows.map((r) => ({
         id: Number(r.id),
         role: r.role,
@@ -193,7 +236,10 @@ export class ArtifactService {
     id: string,
     msg: { role: string; content: string; metadata?: Record<string, unknown> },
     actor: string,
+    caller: Caller = {},
   ) {
+    const found = await this.conversation(this.db, id);
+    await this.checkAgent(caller, found.run_id, found.step_id);
     const out = await withTransaction(this.db, async (c) => {
       const conv = await this.conversation(c, id, true);
       if (conv.state !== "open")
@@ -214,7 +260,9 @@ export class ArtifactService {
    * with the thread as its output and the step task's lease is revoked (a late agent complete gets
    * 409), all in the run's transaction.
    */
-  async completeConversation(id: string, summary: string | undefined, actor: string) {
+  async completeConversation(id: string, summary: string | undefined, actor: string, caller: Caller = {}) {
+    const found = await this.conversation(this.db, id);
+    await this.checkAgent(caller, found.run_id, found.step_id);
     const after = newAfterCommit();
     const conv = await withTransaction(this.db, async (c) => {
       const first = await this.conversation(c, id);
@@ -251,7 +299,7 @@ export class ArtifactService {
             state: "completed",
             output: { conversationId: id, summary: summary ?? null, messages: messages.rows[0]?.n ?? 0 },
             finished_at: new Date(),
-            duration_ms: durationMs,
+            duration_ms: Math.min(durationMs, 2_147_483_647),
             progress: 100,
           });
           await runSql.event(c, conv.run_id, "step.completed", conv.step_id, {

@@ -67,6 +67,24 @@ export class PipelineEngine {
     return topologicalOrder(t.definition.steps) ?? t.definition.steps;
   }
 
+  /**
+   * Stores the run's percent as it stands (never lower than before). Called before an operator
+   * action changes step states, so what a client was shown stays the floor afterwards.
+   */
+  async notePercent(c: pg.PoolClient, run: RunRow): Promise<void> {
+    if (isTerminalRun(run.state)) return;
+    const steps = this.ordered(await this.template(run));
+    const rows = await runSql.steps(c, run.id);
+    const progress = new Map<string, StepProgress>(
+      rows.map((r) => [r.step_id, { id: r.step_id, state: r.state, percent: r.progress }]),
+    );
+    const percent = runPercent(steps, progress, run.percent, false);
+    if (percent !== run.percent) {
+      await runSql.updateRun(c, run.id, { percent });
+      run.percent = percent;
+    }
+  }
+
   /** One pass over a run inside the caller's transaction (which holds or takes the run's lock). */
   async advanceIn(c: pg.PoolClient, runId: string, after: AfterCommit): Promise<void> {
     const run = await runSql.lock(c, runId);
@@ -168,7 +186,8 @@ export class PipelineEngine {
       output: outcome === "completed" ? (result.output ?? null) : null,
       error: outcome === "failed" ? (result.error ?? { message: "step failed" }) : null,
       finished_at: new Date(),
-      duration_ms: durationMs,
+      // The column is an integer: a step that waited for weeks must not make every pass fail.
+      duration_ms: Math.min(durationMs, 2_147_483_647),
       progress: outcome === "completed" ? 100 : row.progress,
       agent_id: row.last_agent_id ?? row.agent_id,
     });

@@ -63,6 +63,19 @@ export class PipelineService {
     });
   }
 
+  private capabilitiesReadAt = 0;
+
+  /**
+   * Re-reads which capabilities templates use (at most every 5 s): a template saved on another
+   * replica must not have its step events ignored here.
+   */
+  async refreshCapabilities(now = Date.now()): Promise<void> {
+    if (now - this.capabilitiesReadAt < 5_000) return;
+    this.capabilitiesReadAt = now;
+    const fresh = await this.templates.capabilities();
+    for (const c of fresh) this.capabilities.add(c);
+  }
+
   /** Stores the built-in templates (a new version only if they changed) and any from files. */
   async start(fileTemplates: TemplateDefinition[] = []): Promise<void> {
     for (const def of BUILTIN_TEMPLATES) await this.saveTemplate(def, "builtin");
@@ -191,7 +204,14 @@ export class PipelineService {
       try {
         do {
           entry.again = false;
-          await this.engine.advance(runId).catch((e) => this.onError(e, `advance run ${runId}`));
+          await this.engine.advance(runId).catch(async (e) => {
+            this.onError(e, `advance run ${runId}`);
+            // A run whose pass keeps failing goes to the back of the sweep's queue, so it cannot
+            // hold the front of every sweep while other runs wait.
+            await this.db
+              .query("UPDATE pipeline_runs SET updated_at = now() WHERE id = $1", [runId])
+              .catch(() => {});
+          });
         } while (entry.again);
       } finally {
         this.passes.delete(runId);
@@ -402,6 +422,7 @@ export class PipelineService {
     const run = await withTransaction(this.db, async (c) => {
       const run = await runSql.lock(c, runId);
       if (!run) throw new OverseerError("OVS_ERR_RUN_NOT_FOUND", `no run ${runId}`);
+      await this.engine.notePercent(c, run);
       await this.apply(c, run, action, after);
       const { kind, ...data } = action;
       await runSql.audit(c, {
@@ -457,8 +478,8 @@ export class PipelineService {
         return;
       case "snooze":
         needState("running", "paused");
-        if (action.until.getTime() <= Date.now()) {
-          throw new OverseerError("OVS_ERR_VALIDATION", "snooze until must be in the future");
+        if (!Number.isFinite(action.until.getTime()) || action.until.getTime() <= Date.now()) {
+          throw new OverseerError("OVS_ERR_VALIDATION", "snooze until must be a valid time in the future");
         }
         await runSql.updateRun(c, run.id, { state: "snoozed", snoozed_until: action.until });
         after.emit.push(() =>
@@ -468,7 +489,12 @@ export class PipelineService {
       case "cancel": {
         if (isTerminalRun(run.state)) throw conflict(`it is ${run.state}`);
         const reason = action.reason ?? "cancelled by operator";
-        for (const row of await runSql.steps(c, run.id)) {
+        const steps = await runSql.steps(c, run.id);
+        await this.taskStore.lockInOrder(
+          c,
+          steps.filter((r) => r.state === "running" && r.task_id).map((r) => r.task_id as string),
+        );
+        for (const row of steps) {
           if (row.state === "running" && row.task_id) {
             const cancelled = await this.taskStore.cancel(c, row.task_id, reason);
             if (cancelled) after.cancelled.push(cancelled);
@@ -534,6 +560,11 @@ export class PipelineService {
         const priority = Math.min(MAX_PRIORITY, action.priority ?? run.priority + 100);
         await runSql.updateRun(c, run.id, { priority, escalated: true });
         // Queued step tasks move up their queue now; later steps inherit the run's priority.
+        const running = (await runSql.steps(c, run.id)).filter((r) => r.state === "running" && r.task_id);
+        await this.taskStore.lockInOrder(
+          c,
+          running.map((r) => r.task_id as string),
+        );
         const moved = await c.query<{ id: string; type: string }>(
           `UPDATE tasks SET priority = $2, updated_at = now() WHERE state = 'queued'
              AND id IN (SELECT task_id FROM pipeline_steps WHERE run_id = $1 AND state = 'running')

@@ -33,8 +33,8 @@ export function runPercent(
     const p = progress.get(s.id);
     if (!p) continue;
     if (p.state === "completed" || p.state === "skipped") done += w;
-    // A failed step keeps the progress it made: the stored percent must not drop when it fails.
-    else if ((p.state === "running" || p.state === "failed") && p.percent != null)
+    // A failed or cancelled step keeps the progress it made: percent must not drop when it ends.
+    else if ((p.state === "running" || p.state === "failed" || p.state === "cancelled") && p.percent != null)
       done += (w * Math.min(100, Math.max(0, p.percent))) / 100;
   }
   const computed = total > 0 ? (100 * done) / total : 0;

@@ -53,7 +53,22 @@ export function validateTemplate(def: TemplateDefinition): StepDefinition[] {
       if (!(from >= 0 && to <= 100 && from < to))
         problems.push(`${where}: band must satisfy 0 <= from < to <= 100`);
     }
-    if (s.weight !== undefined && !(s.weight > 0)) problems.push(`${where}: weight must be positive`);
+    if (s.weight !== undefined && !(Number.isFinite(s.weight) && s.weight > 0)) {
+      problems.push(`${where}: weight must be a positive number`);
+    }
+    // The same ranges the API schema enforces: template files are checked here only.
+    if (
+      s.timeoutMs !== undefined &&
+      !(Number.isInteger(s.timeoutMs) && s.timeoutMs >= 100 && s.timeoutMs <= 604_800_000)
+    ) {
+      problems.push(`${where}: timeoutMs must be an integer from 100 to 604800000`);
+    }
+    if (
+      s.retry !== undefined &&
+      !(Number.isInteger(s.retry?.maxAttempts) && s.retry.maxAttempts >= 1 && s.retry.maxAttempts <= 1_000)
+    ) {
+      problems.push(`${where}: retry.maxAttempts must be an integer from 1 to 1000`);
+    }
   }
   const order = topologicalOrder(steps);
   if (!order) problems.push("steps form a cycle (dependsOn must be a DAG)");

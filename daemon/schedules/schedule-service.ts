@@ -251,6 +251,9 @@ export class ScheduleService {
       await c.query("RELEASE SAVEPOINT schedule_run");
       return run;
     } catch (error) {
+      // Only a refusal (unknown template, input that no longer fits) is final for this tick. Anything
+      // else (a deadlock, a lost connection) rolls the whole tick back, so it is tried again.
+      if (!(error instanceof OverseerError)) throw error;
       await c.query("ROLLBACK TO SAVEPOINT schedule_run");
       this.onError(error, `schedule ${s.name}: tick ${tickAt.toISOString()} started no run`);
       return null;

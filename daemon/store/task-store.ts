@@ -140,23 +140,39 @@ export class TaskStore {
     taskId: string,
     reason: string,
   ): Promise<{ taskId: string; type: string; agentId: string | null; reason: string } | null> {
-    const result = await client.query<{ type: string; lease_agent_id: string | null }>(
-      `WITH old AS (
-         SELECT id, type, lease_token, lease_agent_id FROM tasks
-         WHERE id = $1 AND state IN ('queued', 'active') FOR UPDATE
-       ), t AS (
-         UPDATE tasks SET state = 'cancelled', lease_token = NULL, lease_agent_id = NULL, lease_expires_at = NULL,
-           finished_at = now(), updated_at = now(), error = $2
-         FROM old WHERE tasks.id = old.id RETURNING tasks.id
-       ), a AS (
-         UPDATE task_attempts SET outcome = 'cancelled', finished_at = now()
-         FROM old WHERE task_attempts.task_id = old.id AND task_attempts.lease_token = old.lease_token
-       )
-       SELECT old.type, old.lease_agent_id FROM old`,
+    // Lock and read first, in a statement of its own: under READ COMMITTED the next statement then
+    // sees an attempt row that a claim committed while this one waited for the lock.
+    const locked = await client.query<{
+      type: string;
+      lease_token: string | null;
+      lease_agent_id: string | null;
+    }>(
+      "SELECT type, lease_token, lease_agent_id FROM tasks WHERE id = $1 AND state IN ('queued', 'active') FOR UPDATE",
+      [taskId],
+    );
+    const row = locked.rows[0];
+    if (!row) return null;
+    await client.query(
+      `UPDATE tasks SET state = 'cancelled', lease_token = NULL, lease_agent_id = NULL, lease_expires_at = NULL,
+         finished_at = now(), updated_at = now(), error = $2 WHERE id = $1`,
       [taskId, JSON.stringify({ message: reason, category: "cancelled", retryable: false })],
     );
-    const row = result.rows[0];
-    return row ? { taskId, type: row.type, agentId: row.lease_agent_id, reason } : null;
+    if (row.lease_token) {
+      await client.query(
+        "UPDATE task_attempts SET outcome = 'cancelled', finished_at = now() WHERE task_id = $1 AND lease_token = $2",
+        [taskId, row.lease_token],
+      );
+    }
+    return { taskId, type: row.type, agentId: row.lease_agent_id, reason };
+  }
+
+  /**
+   * Locks tasks in id order, the order the agent-death path uses, so a transaction that goes on to
+   * change several of them cannot deadlock with it.
+   */
+  async lockInOrder(client: pg.PoolClient, taskIds: string[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await client.query("SELECT id FROM tasks WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", [taskIds]);
   }
 
   /** The enqueue order for a task that is queued now, or null when it is in any other state. */

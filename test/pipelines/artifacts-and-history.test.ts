@@ -181,3 +181,64 @@ it("workflow reads: history, details, statistics, performance and the pending qu
   expect(metrics).toMatch(/overseer_operator_actions_total\{action="run.escalate"\} 1/);
   await d.api("POST", `/api/pipelines/runs/${waiting}/cancel`, { body: { reason: "test over" } });
 });
+
+it("an agent writes artifacts and conversations only for a step whose task it holds", async () => {
+  const template = {
+    name: "own-steps",
+    steps: [{ id: "work", name: "Work", executor: { kind: "agent", capability: "own.step" } }],
+  };
+  expect((await d.api("PUT", "/api/pipelines/templates/own-steps", { body: template })).status).toBe(201);
+  const holder = await d.registerAgent("holder", ["own.step"]);
+  const other = await d.registerAgent("other", ["own.step"]);
+  const { id } = (await d.api("POST", "/api/pipelines/own-steps/runs", { body: {} })).body;
+  const lease = (
+    await d.api("POST", `/api/agents/${holder.id}/claim`, { token: holder.token, body: { waitMs: 2_000 } })
+  ).body.tasks[0];
+  expect(lease.payload.pipeline).toMatchObject({ runId: id, stepId: "work" });
+  const artifact = { stepId: "work", type: "text/plain", title: "t", content: "c" };
+
+  const mine = await d.api("POST", `/api/pipelines/runs/${id}/artifacts`, {
+    token: holder.token,
+    body: artifact,
+  });
+  expect(mine.status).toBe(201);
+  expect(mine.body.createdBy).toBe(`agent:${holder.id}`);
+  const theirs = await d.api("POST", `/api/pipelines/runs/${id}/artifacts`, {
+    token: other.token,
+    body: artifact,
+  });
+  expect(theirs.status).toBe(403);
+  const noStep = await d.api("POST", `/api/pipelines/runs/${id}/artifacts`, {
+    token: holder.token,
+    body: { type: "t", title: "t", content: "c" },
+  });
+  expect(noStep.status).toBe(403);
+
+  const conv = await d.api("POST", `/api/pipelines/runs/${id}/conversations`, {
+    token: holder.token,
+    body: { stepId: "work", title: "mine", completesStep: true },
+  });
+  expect(conv.status).toBe(201);
+  const intrude = await d.api("POST", `/api/conversations/${conv.body.id}/messages`, {
+    token: other.token,
+    body: { role: "user", content: "hi" },
+  });
+  expect(intrude.status).toBe(403);
+  expect(
+    (await d.api("POST", `/api/conversations/${conv.body.id}/complete`, { token: other.token, body: {} }))
+      .status,
+  ).toBe(403);
+  // The holder completes its own step through the conversation; its lease is then revoked.
+  expect(
+    (await d.api("POST", `/api/conversations/${conv.body.id}/complete`, { token: holder.token, body: {} }))
+      .status,
+  ).toBe(200);
+  await runUntil(d, id, (r) => r.state === "completed", "the run to complete through its conversation");
+  const late = await d.api("POST", `/api/tasks/${lease.id}/complete`, {
+    token: holder.token,
+    body: { leaseToken: lease.leaseToken },
+  });
+  expect(late.status).toBe(409);
+  holder.silence();
+  other.silence();
+});

@@ -168,7 +168,7 @@ describe("validateTemplate", () => {
         "either every step has a progress band or none does",
         'step "b" depends on unknown step "ghost"',
         'step "b" depends on itself',
-        'step "b": weight must be positive',
+        'step "b": weight must be a positive number',
         expect.stringMatching(/^step "c": unknown built-in step "nope"/),
         "steps form a cycle (dependsOn must be a DAG)",
         'parameter "n": default is not a number',
@@ -292,5 +292,43 @@ describe("resolveInput", () => {
   it("takes an empty input for a template without required parameters", () => {
     expect(resolveInput(tpl([agent("a")]), undefined)).toEqual({});
     expect(resolveInput(tpl([agent("a")]), {})).toEqual({});
+  });
+});
+
+describe("ranges the API schema also enforces (template files are checked only here)", () => {
+  it("rejects bad timeoutMs, retry.maxAttempts and weight", () => {
+    const bad = {
+      name: "ranges",
+      steps: [
+        { id: "a", name: "A", executor: { kind: "agent" as const, capability: "x" }, timeoutMs: 3e9 },
+        { id: "b", name: "B", executor: { kind: "agent" as const, capability: "x" }, timeoutMs: 1.5 },
+        {
+          id: "c",
+          name: "C",
+          executor: { kind: "agent" as const, capability: "x" },
+          retry: { maxAttempts: 0 },
+        },
+        {
+          id: "e",
+          name: "E",
+          executor: { kind: "agent" as const, capability: "x" },
+          weight: Number.POSITIVE_INFINITY,
+        },
+      ],
+    };
+    const error = (() => {
+      try {
+        validateTemplate(bad);
+      } catch (e) {
+        return e as { details: { problems: string[] } };
+      }
+      throw new Error("expected a validation error");
+    })();
+    expect(error.details.problems).toEqual([
+      'step "a": timeoutMs must be an integer from 100 to 604800000',
+      'step "b": timeoutMs must be an integer from 100 to 604800000',
+      'step "c": retry.maxAttempts must be an integer from 1 to 1000',
+      'step "e": weight must be a positive number',
+    ]);
   });
 });

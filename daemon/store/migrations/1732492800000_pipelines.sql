@@ -44,6 +44,10 @@ CREATE INDEX pipeline_runs_open_idx ON pipeline_runs (state, updated_at)
   WHERE state IN ('running', 'paused', 'snoozed');
 CREATE INDEX pipeline_runs_template_idx ON pipeline_runs (template, created_at);
 CREATE INDEX pipeline_runs_created_idx ON pipeline_runs (created_at);
+-- ETA history (latest completed runs of a version) and the workflow history (newest finished first).
+CREATE INDEX pipeline_runs_history_idx ON pipeline_runs (template, template_version, finished_at DESC)
+  WHERE state = 'completed';
+CREATE INDEX pipeline_runs_finished_idx ON pipeline_runs (finished_at DESC) WHERE finished_at IS NOT NULL;
 
 -- One row per step of a run: its current execution. `generation` counts operator retries; each
 -- generation of an agent step is one foundation task (its attempts are that task's attempts).
@@ -168,6 +172,9 @@ DROP TABLE pipeline_events;
 DROP TABLE pipeline_steps;
 DROP TABLE pipeline_runs;
 DROP TABLE pipeline_templates;
+-- Cancelled tasks and attempts have no place in the older schema: they become failed ones.
+UPDATE task_attempts SET outcome = 'failed' WHERE outcome = 'cancelled';
+UPDATE tasks SET state = 'failed' WHERE state = 'cancelled';
 ALTER TABLE task_attempts DROP CONSTRAINT task_attempts_outcome_check;
 ALTER TABLE task_attempts ADD CONSTRAINT task_attempts_outcome_check
   CHECK (outcome IN ('completed', 'failed', 'timed_out', 'lost', 'released'));
