@@ -29,6 +29,7 @@ export {
   type RequestOptions,
   type RetryPolicy,
 } from "./http-client.ts";
+export * from "./llm/index.ts";
 export { type Clock, type LogFn, type Logger, noopLogger, systemClock, type TimerHandle } from "./runtime.ts";
 export { type TaskAbortCause, TaskAbortedError, TaskError } from "./task-error.ts";
 export type { LeaseOwner, LostReason, TaskContext, TaskHandler, TaskOutcome } from "./task-run.ts";

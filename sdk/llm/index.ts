@@ -1,0 +1,24 @@
+// Public face of the SDK's LLM client; see docs/llm-client.md.
+export {
+  DEFAULT_LLM_RETRIES,
+  DEFAULT_LLM_TIMEOUT_MS,
+  LlmClient,
+  type LlmClientOptions,
+  type LlmEnv,
+  llmClientFromEnv,
+  llmOptionsFromEnv,
+} from "./llm-client.ts";
+export {
+  isLlmError,
+  LLM_PROVIDERS,
+  LlmError,
+  type LlmErrorType,
+  type LlmMessage,
+  type LlmProviderName,
+  type LlmRequest,
+  type LlmResult,
+  type LlmRole,
+  type LlmUsage,
+} from "./llm-types.ts";
+export { OFFLINE_MODEL, offlineReply } from "./offline-provider.ts";
+export { CHARS_PER_TOKEN, countMessageTokens, countTokens, TOKENS_PER_MESSAGE } from "./token-counter.ts";
