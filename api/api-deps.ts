@@ -1,6 +1,7 @@
 import type { AgentService } from "../daemon/agents/agent-service.ts";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
 import type { DashboardReads } from "../daemon/dashboard/dashboard-reads.ts";
+import type { LlmCallService } from "../daemon/llm/llm-call-service.ts";
 import type { ArtifactService } from "../daemon/pipelines/artifact-service.ts";
 import type { PipelineService } from "../daemon/pipelines/pipeline-service.ts";
 import type { WorkflowReads } from "../daemon/pipelines/workflow-reads.ts";
@@ -21,6 +22,7 @@ export interface ApiDeps {
   artifacts: ArtifactService;
   workflow: WorkflowReads;
   dashboard: DashboardReads;
+  llmCalls: LlmCallService;
   metrics: OverseerMetrics;
   /** Refreshes state gauges and renders Prometheus text. */
   renderMetrics(): Promise<string>;

@@ -18,6 +18,7 @@ import { agentRoutes } from "./routes/agent-routes.ts";
 import { artifactRoutes } from "./routes/artifact-routes.ts";
 import { dashboardRoutes } from "./routes/dashboard-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
+import { llmRoutes } from "./routes/llm-routes.ts";
 import { pipelineRoutes } from "./routes/pipeline-routes.ts";
 import { scheduleRoutes } from "./routes/schedule-routes.ts";
 import { taskRoutes } from "./routes/task-routes.ts";
@@ -115,6 +116,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(scheduleRoutes(deps), { prefix: "/api" });
   await app.register(artifactRoutes(deps), { prefix: "/api" });
   await app.register(workflowRoutes(deps), { prefix: "/api" });
+  await app.register(llmRoutes(deps), { prefix: "/api" });
   return app;
 }
 

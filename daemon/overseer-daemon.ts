@@ -19,6 +19,7 @@ import { IntervalLoop } from "./lifecycle/interval-loop.ts";
 import { Lifecycle } from "./lifecycle/lifecycle.ts";
 import { HeartbeatStore } from "./liveness/heartbeat-store.ts";
 import { sweepLiveness } from "./liveness/liveness-sweeper.ts";
+import { LlmCallService } from "./llm/llm-call-service.ts";
 import { ArtifactService } from "./pipelines/artifact-service.ts";
 import { PipelineEngine } from "./pipelines/pipeline-engine.ts";
 import { PipelineService } from "./pipelines/pipeline-service.ts";
@@ -217,6 +218,7 @@ export class OverseerDaemon {
           staleAfterMs: config.agentStaleAfterMs,
           deadAfterMs: config.agentDeadAfterMs,
         }),
+        llmCalls: new LlmCallService(db, this.bus, config.llmPricing),
         metrics: this.metrics,
         renderMetrics: async () => {
           await gauges.refresh();

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { type PriceTable, parsePricing } from "../llm/pricing.ts";
 import { parseDurationMs } from "./duration.ts";
 import { envIntReader } from "./env-int.ts";
 
@@ -65,6 +66,8 @@ export interface OverseerConfig {
   scheduleIntervalMs: number;
   /** Directory of pipeline template files (`*.json`) stored at start-up; none when empty. @default "" (env OVERSEER_TEMPLATES_DIR) */
   templatesDir: string;
+  /** LLM prices in USD per million tokens by model, over the self-hosted defaults (env OVERSEER_LLM_PRICING) */
+  llmPricing: PriceTable;
   /** Pino log level. @default "info" (env LOG_LEVEL) */
   logLevel: string;
   /** Where embedded services keep data. @default ".overseer" (env OVERSEER_DATA_DIR) */
@@ -171,6 +174,9 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     );
   }
 
+  const pricing = parsePricing(env.OVERSEER_LLM_PRICING);
+  problems.push(...pricing.problems);
+
   const config: OverseerConfig = {
     port: int("PORT", 8080, 0, 65_535),
     host: env.HOST || "0.0.0.0",
@@ -213,6 +219,7 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     },
     agentSecret: secret("OVERSEER_AGENT_SECRET"),
     generatedSecrets,
+    llmPricing: pricing.prices,
     logLevel,
     dataDir: env.OVERSEER_DATA_DIR || ".overseer",
     allowEmbedded: bool("OVERSEER_EMBEDDED", true),

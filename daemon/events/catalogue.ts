@@ -78,6 +78,24 @@ export interface EventPayloads {
   "schedule.state_changed": { scheduleId: string; name: string; state: string };
   "schedule.deleted": { scheduleId: string; name: string };
   "schedule.fired": { scheduleId: string; name: string; template: string; runId: string; tickAt: string };
+  "llm.call": {
+    callId: string;
+    agentId: string;
+    role: string;
+    provider: string;
+    model: string;
+    source: string;
+    status: "ok" | "error";
+    errorType: string | null;
+    inputTokens: number;
+    outputTokens: number;
+    costUsd: number;
+    priced: boolean;
+    latencyMs: number;
+    timeToFirstTokenMs: number | null;
+    taskId: string | null;
+    runId: string | null;
+  };
   "operator.action": { actor: string; action: string; targetKind: string; targetId: string };
   "lease.conflict": { taskId: string; operation: "progress" | "complete" | "fail" | "release" };
   "leader.acquired": { epoch: number };
@@ -138,6 +156,7 @@ export const EVENT_TYPES = [
   "schedule.state_changed",
   "schedule.deleted",
   "schedule.fired",
+  "llm.call",
   "operator.action",
   "lease.conflict",
   "leader.acquired",

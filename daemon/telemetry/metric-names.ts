@@ -130,6 +130,31 @@ export const METRICS = {
     help: "Audited operator actions",
     labels: ["action"],
   },
+  llmTokens: {
+    name: "overseer_llm_tokens_total",
+    help: "Tokens of recorded LLM calls, by model, agent role and type (input or output)",
+    labels: ["model", "role", "type"],
+  },
+  llmCost: {
+    name: "overseer_llm_cost_usd_total",
+    help: "Cost in USD of recorded LLM calls (unpriced models count 0)",
+    labels: ["model", "role"],
+  },
+  llmCallDuration: {
+    name: "overseer_llm_call_duration_seconds",
+    help: "Wall time of recorded LLM calls, retries and backoff included",
+    labels: ["model"],
+  },
+  llmTimeToFirstToken: {
+    name: "overseer_llm_time_to_first_token_seconds",
+    help: "Time to the first token of recorded streaming LLM calls",
+    labels: ["model"],
+  },
+  llmErrors: {
+    name: "overseer_llm_errors_total",
+    help: "Recorded LLM calls that failed, by model and error type",
+    labels: ["model", "error_type"],
+  },
   reconcileRepairs: {
     name: "overseer_reconcile_repairs_total",
     help: "Drift the reconciler repaired",

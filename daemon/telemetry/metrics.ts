@@ -41,6 +41,11 @@ export class OverseerMetrics {
   readonly scheduleFires: Counter;
   readonly operatorActions: Counter;
   readonly loopErrors: Counter;
+  readonly llmTokens: Counter;
+  readonly llmCost: Counter;
+  readonly llmCallDuration: Histogram;
+  readonly llmTimeToFirstToken: Histogram;
+  readonly llmErrors: Counter;
   readonly dependencyUp: Gauge;
 
   constructor(registry = new Registry()) {
@@ -94,6 +99,19 @@ export class OverseerMetrics {
     this.operatorActions = new Counter({ ...spec("operatorActions"), registers: r });
     this.loopErrors = new Counter({ ...spec("loopErrors"), registers: r });
     this.dependencyUp = new Gauge({ ...spec("dependencyUp"), registers: r });
+    this.llmTokens = new Counter({ ...spec("llmTokens"), registers: r });
+    this.llmCost = new Counter({ ...spec("llmCost"), registers: r });
+    this.llmCallDuration = new Histogram({
+      ...spec("llmCallDuration"),
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: r,
+    });
+    this.llmTimeToFirstToken = new Histogram({
+      ...spec("llmTimeToFirstToken"),
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: r,
+    });
+    this.llmErrors = new Counter({ ...spec("llmErrors"), registers: r });
   }
 
   /** The metrics sink of the event bus: counters and histograms move only through events. */
@@ -184,6 +202,16 @@ export class OverseerMetrics {
         break;
       case "loop.error":
         this.loopErrors.inc({ loop: e.loop });
+        break;
+      case "llm.call":
+        this.llmTokens.inc({ model: e.model, role: e.role, type: "input" }, e.inputTokens);
+        this.llmTokens.inc({ model: e.model, role: e.role, type: "output" }, e.outputTokens);
+        this.llmCost.inc({ model: e.model, role: e.role }, e.costUsd);
+        this.llmCallDuration.observe({ model: e.model }, e.latencyMs / 1000);
+        if (e.timeToFirstTokenMs !== null) {
+          this.llmTimeToFirstToken.observe({ model: e.model }, e.timeToFirstTokenMs / 1000);
+        }
+        if (e.status === "error") this.llmErrors.inc({ model: e.model, error_type: e.errorType ?? "other" });
         break;
       default:
         break;

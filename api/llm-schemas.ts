@@ -1,0 +1,53 @@
+import { Type } from "typebox";
+import { LLM_CALL_ERROR_TYPES } from "../daemon/llm/llm-call-service.ts";
+import { Uuid } from "./schemas.ts";
+
+const Slug = Type.String({ pattern: "^[a-z][a-z0-9._-]{0,31}$" });
+const Tokens = Type.Integer({ minimum: 0, maximum: 100_000_000 });
+const Millis = Type.Integer({ minimum: 0, maximum: 86_400_000 });
+
+/** One LLM call as the SDK client reports it (`LlmResult` or `LlmError`, plus where it was made). */
+export const LlmCallRecord = Type.Object(
+  {
+    /** A uuid the client generates per call: the row id, so a retried batch is idempotent. */
+    clientCallId: Uuid,
+    /** The configured provider, e.g. openai, ollama. */
+    provider: Slug,
+    model: Type.String({ minLength: 1, maxLength: 256 }),
+    /** The provider that answered (offline after a fallback). */
+    source: Slug,
+    usage: Type.Object(
+      {
+        inputTokens: Tokens,
+        outputTokens: Tokens,
+        counted: Type.Boolean({ description: "true when the tokens were estimated, not reported" }),
+      },
+      { additionalProperties: false },
+    ),
+    latencyMs: Millis,
+    timeToFirstTokenMs: Type.Optional(Type.Union([Millis, Type.Null()])),
+    status: Type.Union([Type.Literal("ok"), Type.Literal("error")]),
+    errorType: Type.Optional(Type.Union(LLM_CALL_ERROR_TYPES.map((t) => Type.Literal(t)))),
+    taskId: Type.Optional(Uuid),
+    runId: Type.Optional(Uuid),
+    stepId: Type.Optional(Type.String({ pattern: "^[a-z][a-z0-9_-]{0,63}$" })),
+    conversationId: Type.Optional(Uuid),
+    prompt: Type.Optional(Type.Unknown({ description: "the request (e.g. its messages); stored as JSON" })),
+    response: Type.Optional(Type.String({ maxLength: 1_000_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const LlmCallsBody = Type.Object(
+  {
+    /** Required for operators; an agent may omit it (or must send its own id). */
+    agentId: Type.Optional(Uuid),
+    calls: Type.Array(LlmCallRecord, { minItems: 1, maxItems: 1000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const LlmCallsReply = Type.Object({
+  recorded: Type.Integer({ description: "new rows" }),
+  duplicates: Type.Integer({ description: "calls whose clientCallId was already recorded" }),
+});
