@@ -1,6 +1,8 @@
 import type { AgentService } from "../daemon/agents/agent-service.ts";
+import type { KpiReads } from "../daemon/analytics/kpi-reads.ts";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
 import type { DashboardReads } from "../daemon/dashboard/dashboard-reads.ts";
+import type { CostReads } from "../daemon/llm/cost-reads.ts";
 import type { LlmCallService } from "../daemon/llm/llm-call-service.ts";
 import type { ArtifactService } from "../daemon/pipelines/artifact-service.ts";
 import type { PipelineService } from "../daemon/pipelines/pipeline-service.ts";
@@ -21,6 +23,8 @@ export interface ApiDeps {
   schedules: ScheduleService;
   artifacts: ArtifactService;
   workflow: WorkflowReads;
+  costs: CostReads;
+  kpis: KpiReads;
   dashboard: DashboardReads;
   llmCalls: LlmCallService;
   metrics: OverseerMetrics;

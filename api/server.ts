@@ -16,6 +16,7 @@ import { errorHandler } from "./error-handler.ts";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./request-guards.ts";
 import { agentRoutes } from "./routes/agent-routes.ts";
 import { artifactRoutes } from "./routes/artifact-routes.ts";
+import { costRoutes } from "./routes/cost-routes.ts";
 import { dashboardRoutes } from "./routes/dashboard-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
 import { llmRoutes } from "./routes/llm-routes.ts";
@@ -116,6 +117,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(scheduleRoutes(deps), { prefix: "/api" });
   await app.register(artifactRoutes(deps), { prefix: "/api" });
   await app.register(workflowRoutes(deps), { prefix: "/api" });
+  await app.register(costRoutes(deps), { prefix: "/api" });
   await app.register(llmRoutes(deps), { prefix: "/api" });
   return app;
 }

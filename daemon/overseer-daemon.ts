@@ -6,6 +6,7 @@ import type { ApiDeps } from "../api/api-deps.ts";
 import { Authenticator } from "../api/auth.ts";
 import { buildServer } from "../api/server.ts";
 import { AgentService } from "./agents/agent-service.ts";
+import { KpiReads } from "./analytics/kpi-reads.ts";
 import type { OverseerConfig } from "./config/compile-config.ts";
 import { DashboardReads } from "./dashboard/dashboard-reads.ts";
 import { ReadySignal } from "./dispatch/ready-signal.ts";
@@ -19,6 +20,7 @@ import { IntervalLoop } from "./lifecycle/interval-loop.ts";
 import { Lifecycle } from "./lifecycle/lifecycle.ts";
 import { HeartbeatStore } from "./liveness/heartbeat-store.ts";
 import { sweepLiveness } from "./liveness/liveness-sweeper.ts";
+import { CostReads } from "./llm/cost-reads.ts";
 import { LlmCallService } from "./llm/llm-call-service.ts";
 import { ArtifactService } from "./pipelines/artifact-service.ts";
 import { PipelineEngine } from "./pipelines/pipeline-engine.ts";
@@ -213,6 +215,8 @@ export class OverseerDaemon {
         schedules,
         artifacts: new ArtifactService(db, engine, taskStore, this.bus),
         workflow: new WorkflowReads(db, pipelines),
+        costs: new CostReads(db),
+        kpis: new KpiReads(db),
         dashboard: new DashboardReads(db, agentStore, liveness, {
           heartbeatIntervalMs: config.heartbeatIntervalMs,
           staleAfterMs: config.agentStaleAfterMs,

@@ -1,4 +1,6 @@
 import type { RetryPolicy } from "./http-client.ts";
+import type { CallRecorderOptions } from "./llm/call-recorder.ts";
+import type { LlmClient } from "./llm/llm-client.ts";
 import type { Clock, Logger } from "./runtime.ts";
 import type { LostReason, TaskHandler } from "./task-run.ts";
 import type { TaskFailure } from "./types.ts";
@@ -46,6 +48,18 @@ export interface AgentOptions {
   retry?: Partial<RetryPolicy>;
   /** Per-request timeout (claims get claimWaitMs on top); default 15 s. */
   requestTimeoutMs?: number;
+  /**
+   * LLM client for handlers: gives them `ctx.llm`, whose calls are recorded with the task and sent
+   * to the daemon (`POST /api/llm/calls`) in the background. See docs/llm-client.md, "Recording calls".
+   */
+  llm?: LlmClient;
+  /** Include prompts (messages) and response texts in the call records; default false (metadata only). */
+  recordLlmContent?: boolean;
+  /** Tuning of the call recorder: flushMs (1 s), maxBuffered (10,000), maxBatchRecords (200), maxBatchBytes (512 KiB). */
+  llmRecording?: Pick<
+    CallRecorderOptions,
+    "flushMs" | "maxBuffered" | "maxBatchRecords" | "maxBatchBytes" | "newId" | "retry"
+  >;
 }
 
 /** Identifies a task in events; `agentId` is the registration that holds the lease. */

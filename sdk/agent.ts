@@ -2,6 +2,9 @@ import { EventEmitter } from "node:events";
 import type { AgentEvents, AgentLifecycleState, AgentOptions, AgentStats } from "./agent-types.ts";
 import { Deadline } from "./deadline.ts";
 import { ApiError, HttpClient, isApiError } from "./http-client.ts";
+import { CallRecorder } from "./llm/call-recorder.ts";
+import type { LlmClient } from "./llm/llm-client.ts";
+import { taskLlm } from "./llm/task-llm.ts";
 import { type Clock, errorMessage, type Logger, noopLogger, sleep, systemClock } from "./runtime.ts";
 import { SerialTimer } from "./serial-timer.ts";
 import { installSignalHandlers } from "./signals.ts";
@@ -30,6 +33,10 @@ const MIN_CLAIM_INTERVAL_MS = 100;
 // Loops back off on errors, but not so far that recovery after an outage is slow to notice.
 const MAX_ERROR_BACKOFF_MS = 5_000;
 const HEARTBEAT_RETRY = { maxAttempts: 3 };
+// stop() sends the buffered LLM call records for at least this long, even when the grace time is used up...
+const MIN_LLM_FLUSH_MS = 1_000;
+// ...and at most this long, even under an unbounded grace time (a drain command).
+const MAX_LLM_FLUSH_MS = 30_000;
 
 /** Supervised worker: registers with the Overseer daemon, heartbeats, claims tasks and runs their handlers. */
 export class Agent extends EventEmitter<AgentEvents> {
@@ -47,6 +54,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly requestTimeoutMs: number;
   private readonly registration: RegisterRequest;
   private readonly agentSecret: string;
+  private readonly llm: LlmClient | undefined;
+  private readonly recordLlmContent: boolean;
+  private readonly recorder: CallRecorder | undefined;
 
   private lifecycle: AgentLifecycleState = "INITIALIZED";
   private session: Session | undefined;
@@ -99,6 +109,17 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.claimWaitMs = Math.max(0, opts.claimWaitMs ?? 10_000);
     this.shutdownGraceMs = Math.max(0, opts.shutdownGraceMs ?? 10_000);
     this.agentSecret = opts.agentSecret;
+    this.llm = opts.llm;
+    this.recordLlmContent = opts.recordLlmContent ?? false;
+    if (opts.llm) {
+      this.recorder = new CallRecorder({
+        ...opts.llmRecording,
+        http: this.http,
+        token: () => this.session?.token,
+        logger: this.logger,
+        clock: this.clock,
+      });
+    }
     this.registration = {
       name: opts.name,
       role: opts.role,
@@ -125,6 +146,11 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Counters of task outcomes (a live object). */
   get stats(): AgentStats {
     return this.tasks.stats;
+  }
+
+  /** Records of the calls handlers made through `ctx.llm`; undefined without AgentOptions.llm. */
+  get llmCalls(): CallRecorder | undefined {
+    return this.recorder;
   }
 
   /** Registers, then heartbeats and claims in the background; rejects (state FAILED) when registration fails. */
@@ -160,6 +186,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.stopController.signal.aborted) return;
     this.setState("RUNNING");
     this.heartbeat.schedule();
+    this.recorder?.start();
     this.claimLoopDone = this.claimLoop().catch((err: unknown) =>
       this.reportError(err, "claim loop crashed"),
     );
@@ -281,10 +308,25 @@ export class Agent extends EventEmitter<AgentEvents> {
       return;
     }
     const handler = this.handlers[task.type] ?? unsupported(task.type);
+    const llm = this.llm;
+    const recorder = this.recorder;
     const run = new TaskRun(task, { agentId: session.id, token: session.token }, handler, {
       http: this.http,
       logger: this.logger,
       clock: this.clock,
+      llm:
+        llm && recorder
+          ? ({ taskId, payload, signal }) =>
+              taskLlm({
+                client: llm,
+                recorder,
+                clock: this.clock,
+                taskId,
+                payload,
+                signal,
+                recordContent: this.recordLlmContent,
+              })
+          : undefined,
     });
     this.tasks.add(run);
     if (handBack || this.stopController.signal.aborted) {
@@ -380,9 +422,21 @@ export class Agent extends EventEmitter<AgentEvents> {
     // Reports already under way (complete/fail) finish on their own.
     await this.tasks.idle();
     await this.claimLoopDone;
+    await this.flushLlmCalls();
     await this.heartbeat.stop();
     await this.deregister(this.session);
     this.finishStop();
+  }
+
+  /** Sends the buffered LLM call records while the token is still valid, bounded by the grace time. */
+  private async flushLlmCalls(): Promise<void> {
+    const recorder = this.recorder;
+    if (!recorder) return;
+    recorder.stop();
+    const timeoutMs = Math.min(MAX_LLM_FLUSH_MS, Math.max(MIN_LLM_FLUSH_MS, this.grace.remaining()));
+    if (!(await recorder.flush({ timeoutMs }))) {
+      this.logger.warn({ ...recorder.stats(), timeoutMs }, "stopping with undelivered LLM call records");
+    }
   }
 
   private async deregister(session: Session): Promise<void> {
@@ -397,6 +451,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private finishStop(): void {
     void this.heartbeat.stop();
+    this.recorder?.stop();
     this.grace.dispose();
     this.setState("STOPPED");
     if (this.restartRequested) this.safeEmit("restart");
@@ -407,6 +462,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.setState("FAILED");
     this.stopController.abort();
     void this.heartbeat.stop();
+    this.recorder?.stop();
     this.wake();
     for (const run of this.tasks.running()) void run.release();
     this.reportError(err, "agent failed");

@@ -28,6 +28,11 @@ export class Deadline {
     this.timer = this.clock.setTimeout(() => this.reach(), Math.max(0, ms));
   }
 
+  /** Milliseconds until the deadline (0 once reached; Infinity while unset). */
+  remaining(): number {
+    return Math.max(0, this.at - this.clock.now());
+  }
+
   /** Cancels the pending timer. */
   dispose(): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);

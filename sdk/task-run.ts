@@ -1,4 +1,5 @@
 import { type HttpClient, isApiError } from "./http-client.ts";
+import type { TaskLlm } from "./llm/task-llm.ts";
 import { type Clock, errorMessage, type Logger, type TimerHandle, withBindings } from "./runtime.ts";
 import { normalizeFailure, type TaskAbortCause, TaskAbortedError, toTaskFailure } from "./task-error.ts";
 import type { ClaimedTask, TaskFailure } from "./types.ts";
@@ -14,6 +15,11 @@ export interface TaskContext {
   /** Reports progress; also checks the lease (on loss `signal` aborts). Never rejects. */
   progress(percent?: number, message?: string): Promise<void>;
   readonly log: Logger;
+  /**
+   * The agent's LLM client (AgentOptions.llm) bound to `signal`; every call is recorded with this
+   * task (and its pipeline run and step). Undefined when the agent has no LLM client.
+   */
+  readonly llm?: TaskLlm;
 }
 
 /** Runs one task; the return value is the result, a throw fails the task (see TaskError). */
@@ -44,6 +50,8 @@ export interface TaskRunDeps {
   http: HttpClient;
   logger: Logger;
   clock: Clock;
+  /** Builds `ctx.llm` for a run; absent when the agent has no LLM client. */
+  llm?: (run: { taskId: string; payload: unknown; signal: AbortSignal }) => TaskLlm;
 }
 
 // Answers meaning "this lease is not yours (any more)".
@@ -102,6 +110,15 @@ export class TaskRun {
       signal: this.controller.signal,
       progress: (percent, message) => this.progress(percent, message),
       log: this.log,
+      ...(this.deps.llm
+        ? {
+            llm: this.deps.llm({
+              taskId: this.task.id,
+              payload: this.task.payload,
+              signal: this.controller.signal,
+            }),
+          }
+        : {}),
     };
     // A microtask hop lets the caller finish its bookkeeping before a synchronous handler runs.
     Promise.resolve()

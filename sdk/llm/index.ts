@@ -1,5 +1,15 @@
 // Public face of the SDK's LLM client; see docs/llm-client.md.
 export {
+  CallRecorder,
+  type CallRecorderOptions,
+  type CallRecorderStats,
+  DEFAULT_LLM_FLUSH_MS,
+  DEFAULT_LLM_RECORDER_BUFFER,
+  type FlushOptions,
+  type LlmCallEntry,
+  type LlmCallRecord,
+} from "./call-recorder.ts";
+export {
   DEFAULT_LLM_RETRIES,
   DEFAULT_LLM_TIMEOUT_MS,
   LlmClient,
@@ -21,4 +31,5 @@ export {
   type LlmUsage,
 } from "./llm-types.ts";
 export { OFFLINE_MODEL, offlineReply } from "./offline-provider.ts";
+export type { TaskLlm } from "./task-llm.ts";
 export { CHARS_PER_TOKEN, countMessageTokens, countTokens, TOKENS_PER_MESSAGE } from "./token-counter.ts";

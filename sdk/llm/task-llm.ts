@@ -1,0 +1,94 @@
+// `ctx.llm` in a task handler: the agent's LlmClient bound to the task's AbortSignal, recording every
+// call (ok or failed) with the task, and the pipeline run and step when the task belongs to one.
+
+import type { Clock } from "../runtime.ts";
+import type { CallRecorder, LlmCallEntry } from "./call-recorder.ts";
+import type { LlmClient } from "./llm-client.ts";
+import { isLlmError, type LlmRequest, type LlmResult } from "./llm-types.ts";
+
+/** The LLM client as a task handler sees it. */
+export interface TaskLlm {
+  /** LlmClient.complete under the task's signal (and the request's, if any); the call is recorded. */
+  complete(request: LlmRequest): Promise<LlmResult>;
+}
+
+export interface TaskLlmOptions {
+  client: LlmClient;
+  recorder: CallRecorder;
+  clock: Clock;
+  taskId: string;
+  payload: unknown;
+  signal: AbortSignal;
+  /** Include the messages (prompt) and the answer text (response) in records. */
+  recordContent: boolean;
+}
+
+// Mirrors the daemon's record schema: a value it would reject must not sink a whole batch.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STEP_ID = /^[a-z][a-z0-9_-]{0,63}$/;
+const MAX_MILLIS = 86_400_000;
+const MAX_RESPONSE_CHARS = 1_000_000;
+
+/** Builds `ctx.llm` for one task run. */
+export function taskLlm(opts: TaskLlmOptions): TaskLlm {
+  const context = callContext(opts.taskId, opts.payload);
+  return {
+    async complete(request) {
+      const signal = request.signal ? AbortSignal.any([opts.signal, request.signal]) : opts.signal;
+      const startedAt = opts.clock.now();
+      const base = {
+        provider: opts.client.provider,
+        ...context,
+        ...(opts.recordContent ? { prompt: request.messages } : {}),
+      };
+      let result: LlmResult;
+      try {
+        result = await opts.client.complete({ ...request, signal });
+      } catch (err) {
+        // A TypeError before any request (bad messages) is a caller bug, not a call.
+        if (isLlmError(err) || signal.aborted) {
+          const entry: LlmCallEntry = {
+            ...base,
+            model: (request.model || opts.client.model).slice(0, 256),
+            source: opts.client.provider,
+            usage: { inputTokens: 0, outputTokens: 0, counted: true },
+            latencyMs: millis(opts.clock.now() - startedAt),
+            status: "error",
+            errorType: isLlmError(err) ? err.type : "other",
+          };
+          opts.recorder.record(entry);
+        }
+        throw err;
+      }
+      opts.recorder.record({
+        ...base,
+        model: (result.model || request.model || opts.client.model).slice(0, 256),
+        source: result.source,
+        usage: result.usage,
+        latencyMs: millis(result.latencyMs),
+        timeToFirstTokenMs: result.timeToFirstTokenMs === null ? null : millis(result.timeToFirstTokenMs),
+        status: "ok",
+        ...(opts.recordContent ? { response: result.text.slice(0, MAX_RESPONSE_CHARS) } : {}),
+      });
+      return result;
+    },
+  };
+}
+
+/** taskId, plus runId and stepId from a pipeline task's `payload.pipeline`. */
+function callContext(taskId: string, payload: unknown): { taskId?: string; runId?: string; stepId?: string } {
+  const context: { taskId?: string; runId?: string; stepId?: string } = {};
+  if (!UUID.test(taskId)) return context;
+  context.taskId = taskId;
+  const pipeline = (payload as { pipeline?: { runId?: unknown; stepId?: unknown } } | null)?.pipeline;
+  if (typeof pipeline?.runId === "string" && UUID.test(pipeline.runId)) {
+    context.runId = pipeline.runId;
+    if (typeof pipeline.stepId === "string" && STEP_ID.test(pipeline.stepId))
+      context.stepId = pipeline.stepId;
+  }
+  return context;
+}
+
+function millis(ms: number): number {
+  return Math.min(MAX_MILLIS, Math.max(0, Math.round(ms)));
+}

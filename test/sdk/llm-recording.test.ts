@@ -1,0 +1,320 @@
+// ctx.llm records every LLM call a handler makes, and the agent's recorder delivers the records to
+// the real daemon exactly once: through outages, lost answers and stop().
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Agent } from "../../sdk/agent.ts";
+import type { AgentOptions } from "../../sdk/agent-types.ts";
+import { HttpClient } from "../../sdk/http-client.ts";
+import { CallRecorder, type LlmCallEntry } from "../../sdk/llm/call-recorder.ts";
+import { LlmClient } from "../../sdk/llm/llm-client.ts";
+import { taskLlm } from "../../sdk/llm/task-llm.ts";
+import { systemClock } from "../../sdk/runtime.ts";
+import type { TaskContext } from "../../sdk/task-run.ts";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
+import { namespaceDb } from "../helpers/namespace-cleanup.ts";
+import { TOKENS } from "../helpers/test-env.ts";
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const offline = () => new LlmClient({ provider: "offline", model: "offline" });
+
+let d: TestDaemon;
+let db: pg.Client;
+const agents: Agent[] = [];
+
+beforeAll(async () => {
+  d = await startTestDaemon();
+  db = await namespaceDb(d.namespace);
+});
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop({ graceMs: 0 })));
+});
+afterAll(async () => {
+  await db?.end();
+  await d?.close();
+});
+
+/** What the fetch in front of `POST /api/llm/calls` does: pass, fail like a dead daemon, or deliver and lose the answer. */
+interface Gate {
+  down: boolean;
+  loseAnswers: number;
+  attempts: number;
+}
+
+function gatedFetch(gate: Gate): typeof fetch {
+  return async (input, init) => {
+    if (!String(input).endsWith("/api/llm/calls")) return fetch(input, init);
+    gate.attempts++;
+    if (gate.down) throw new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } });
+    const res = await fetch(input, init);
+    if (gate.loseAnswers > 0) {
+      gate.loseAnswers--;
+      await res.text();
+      throw new TypeError("fetch failed", { cause: { code: "ECONNRESET" } });
+    }
+    return res;
+  };
+}
+
+async function startAgent(
+  type: string,
+  handler: (ctx: TaskContext) => Promise<unknown>,
+  opts: Partial<AgentOptions> = {},
+): Promise<Agent> {
+  const agent = new Agent({
+    url: d.url,
+    agentSecret: TOKENS.agentSecret,
+    name: `${type}-agent`,
+    role: "worker",
+    handlers: { [type]: handler },
+    claimWaitMs: 500,
+    logger: quiet,
+    llm: offline(),
+    llmRecording: { flushMs: 100 },
+    ...opts,
+  });
+  agents.push(agent);
+  await agent.start();
+  return agent;
+}
+
+/** Submits a task and resolves with its id once the agent completed it. */
+async function runTask(agent: Agent, type: string, payload: unknown = {}): Promise<string> {
+  const done = new Promise<string>((resolve, reject) => {
+    agent.on("task:completed", (info) => resolve(info.taskId));
+    agent.on("task:failed", (info) => reject(new Error(info.error.message)));
+  });
+  const submitted = await d.api("POST", "/api/tasks", { body: { type, payload } });
+  expect(submitted.status).toBe(202);
+  const id = await done;
+  expect(id).toBe(submitted.body.id);
+  return id;
+}
+
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const rowsOf = async (taskId: string) =>
+  (
+    await db.query(
+      "SELECT id, task_id, provider, model, source, status, prompt, response FROM llm_calls WHERE task_id = $1",
+      [taskId],
+    )
+  ).rows;
+
+const ask = (ctx: TaskContext, n: number) =>
+  ctx.llm!.complete({ messages: [{ role: "user", content: `question ${n} of ${ctx.id}` }] });
+
+describe("ctx.llm against the real daemon", () => {
+  it("records every call a handler makes with its task id", async () => {
+    const agent = await startAgent("rec.three", async (ctx) => {
+      for (let i = 1; i <= 3; i++) await ask(ctx, i);
+      return { ok: true };
+    });
+    const taskId = await runTask(agent, "rec.three");
+    await until("delivery", () => agent.llmCalls!.stats().sent === 3);
+    const rows = await rowsOf(taskId);
+    expect(rows.every((r) => r.status === "ok" && r.provider === "offline" && r.source === "offline")).toBe(
+      true,
+    );
+    // Content is off by default.
+    expect(rows.every((r) => r.prompt === null && r.response === null)).toBe(true);
+    expect(agent.llmCalls!.stats()).toMatchObject({ buffered: 0, sent: 3, duplicates: 0, dropped: 0 });
+  });
+
+  it("keeps records through an outage and a lost answer: delivered once each, none lost", async () => {
+    const gate: Gate = { down: true, loseAnswers: 0, attempts: 0 };
+    const agent = await startAgent(
+      "rec.outage",
+      async (ctx) => {
+        for (let i = 1; i <= 4; i++) await ask(ctx, i);
+      },
+      { fetch: gatedFetch(gate), recordLlmContent: true, retry: { baseDelayMs: 20, maxDelayMs: 50 } },
+    );
+    const taskId = await runTask(agent, "rec.outage");
+    await until("a few failed flushes", () => agent.llmCalls!.stats().sendErrors >= 2);
+    expect(await rowsOf(taskId)).toHaveLength(0);
+    expect(agent.llmCalls!.stats()).toMatchObject({ buffered: 4, sent: 0, dropped: 0 });
+
+    // Back up, but the first answer is lost after the daemon stored the batch: the resend is a duplicate.
+    gate.down = false;
+    gate.loseAnswers = 1;
+    await until("delivery", () => agent.llmCalls!.stats().buffered === 0);
+    const rows = await rowsOf(taskId);
+    expect(rows).toHaveLength(4);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(4);
+    expect(agent.llmCalls!.stats()).toMatchObject({ sent: 4, duplicates: 4, dropped: 0, failedBatches: 0 });
+    // recordLlmContent: prompt and response are stored.
+    expect(rows[0].prompt).toEqual([{ role: "user", content: expect.stringMatching(/^question \d of /) }]);
+    expect(rows[0].response).toMatch(/^\[offline simulated reply/);
+  });
+
+  it("drops and counts a batch the daemon rejects with 400", async () => {
+    const agent = await startAgent("rec.bad", async () => {}, { llmRecording: { flushMs: 60_000 } });
+    const bad: LlmCallEntry = {
+      provider: "offline",
+      model: "offline",
+      source: "offline",
+      usage: { inputTokens: 1, outputTokens: 1, counted: true },
+      latencyMs: 1,
+      status: "ok",
+      stepId: "NOT A STEP",
+    };
+    agent.llmCalls!.record(bad);
+    expect(await agent.llmCalls!.flush()).toBe(true);
+    expect(agent.llmCalls!.stats()).toMatchObject({ buffered: 0, sent: 0, failedBatches: 1, rejected: 1 });
+  });
+
+  it("stop() flushes what the loop has not sent yet", async () => {
+    const agent = await startAgent(
+      "rec.stop",
+      async (ctx) => {
+        await ask(ctx, 1);
+        await ask(ctx, 2);
+      },
+      { llmRecording: { flushMs: 60_000 } },
+    );
+    const taskId = await runTask(agent, "rec.stop");
+    expect(agent.llmCalls!.stats().buffered).toBe(2);
+    expect(await rowsOf(taskId)).toHaveLength(0);
+    await agent.stop();
+    expect(agent.state).toBe("STOPPED");
+    expect(await rowsOf(taskId)).toHaveLength(2);
+    expect(agent.llmCalls!.stats()).toMatchObject({ buffered: 0, sent: 2 });
+  });
+});
+
+describe("ctx.llm records (unit)", () => {
+  const recorded: LlmCallEntry[] = [];
+  const recorder = { record: (e: LlmCallEntry) => recorded.push(e) } as unknown as CallRecorder;
+  const taskId = randomUUID();
+  const runId = randomUUID();
+  afterEach(() => {
+    recorded.length = 0;
+  });
+
+  it("adds run and step from payload.pipeline, content only when asked", async () => {
+    const llm = taskLlm({
+      client: offline(),
+      recorder,
+      clock: systemClock,
+      taskId,
+      payload: { pipeline: { runId, stepId: "draft" } },
+      signal: new AbortController().signal,
+      recordContent: false,
+    });
+    await llm.complete({ messages: [{ role: "user", content: "hi" }] });
+    expect(recorded).toEqual([
+      expect.objectContaining({ taskId, runId, stepId: "draft", status: "ok", provider: "offline" }),
+    ]);
+    expect(recorded[0]).not.toHaveProperty("prompt");
+    expect(recorded[0]).not.toHaveProperty("response");
+  });
+
+  it("records a failed call with its error type and rethrows", async () => {
+    const client = new LlmClient({
+      provider: "openai",
+      model: "m",
+      baseUrl: "http://127.0.0.1:9",
+      retries: 0,
+      fetch: async () => new Response("{}", { status: 400 }),
+    });
+    const llm = taskLlm({
+      client,
+      recorder,
+      clock: systemClock,
+      taskId,
+      payload: { pipeline: { runId: "not-a-uuid", stepId: "x" } },
+      signal: new AbortController().signal,
+      recordContent: true,
+    });
+    await expect(llm.complete({ messages: [{ role: "user", content: "hi" }] })).rejects.toMatchObject({
+      type: "bad_request",
+    });
+    expect(recorded).toEqual([
+      expect.objectContaining({
+        taskId,
+        status: "error",
+        errorType: "bad_request",
+        provider: "openai",
+        model: "m",
+        prompt: [{ role: "user", content: "hi" }],
+      }),
+    ]);
+    expect(recorded[0]).not.toHaveProperty("runId");
+  });
+});
+
+describe("CallRecorder (unit)", () => {
+  const entry = (n: number): LlmCallEntry => ({
+    clientCallId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+    provider: "offline",
+    model: "offline",
+    source: "offline",
+    usage: { inputTokens: n, outputTokens: 0, counted: true },
+    latencyMs: 1,
+    status: "ok",
+  });
+
+  it("drops the oldest when full, batches by count and size, and retries 5xx batches later", async () => {
+    const bodies: Array<{ calls: Array<{ clientCallId: string }> }> = [];
+    let failNext = 1;
+    const http = new HttpClient({
+      urls: ["http://daemon"],
+      retry: { maxAttempts: 1 },
+      fetch: async (_url, init) => {
+        bodies.push(JSON.parse(String(init?.body)));
+        if (failNext-- > 0) return new Response("{}", { status: 503 });
+        return Response.json({ recorded: 2, duplicates: 0 }, { status: 202 });
+      },
+    });
+    const rec = new CallRecorder({
+      http,
+      token: () => "t",
+      maxBuffered: 4,
+      maxBatchRecords: 2,
+      retry: { maxAttempts: 1 },
+    });
+    for (let n = 1; n <= 6; n++) rec.record(entry(n));
+    expect(rec.stats()).toMatchObject({ buffered: 4, dropped: 2 });
+    expect(await rec.flush()).toBe(false); // 503: kept
+    expect(rec.stats()).toMatchObject({ buffered: 4, sendErrors: 1, failedBatches: 0 });
+    expect(await rec.flush()).toBe(true);
+    const ids = bodies.map((b) => b.calls.map((c) => Number(c.clientCallId.slice(-2))));
+    expect(ids).toEqual([
+      [3, 4],
+      [3, 4],
+      [5, 6],
+    ]);
+    expect(rec.stats()).toMatchObject({ buffered: 0, sent: 4, dropped: 2 });
+  });
+
+  it("pauses without a token and splits batches by size", async () => {
+    const sizes: number[] = [];
+    let token: string | undefined;
+    const http = new HttpClient({
+      urls: ["http://daemon"],
+      fetch: async (_url, init) => {
+        sizes.push(JSON.parse(String(init?.body)).calls.length);
+        return Response.json({ recorded: 1, duplicates: 0 }, { status: 202 });
+      },
+    });
+    const rec = new CallRecorder({ http, token: () => token, maxBatchBytes: 400 });
+    for (let n = 1; n <= 3; n++) rec.record(entry(n));
+    expect(await rec.flush()).toBe(false);
+    expect(sizes).toEqual([]);
+    token = "t";
+    expect(await rec.flush()).toBe(true);
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(3);
+  });
+});
