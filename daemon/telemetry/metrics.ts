@@ -8,6 +8,9 @@ const spec = <K extends keyof typeof METRICS>(k: K) => {
   return { name: m.name, help: m.help, labelNames: [...m.labels] as string[] };
 };
 
+/** Distinct LLM model names exported as label values; the rest become `other`. */
+export const LLM_MODEL_LABELS_MAX = 100;
+
 /** Every metric the daemon exports, on an injected registry (never the global one). */
 export class OverseerMetrics {
   readonly registry: Registry;
@@ -114,6 +117,19 @@ export class OverseerMetrics {
     this.llmErrors = new Counter({ ...spec("llmErrors"), registers: r });
   }
 
+  private readonly llmModels = new Set<string>();
+
+  /**
+   * Model names come from agents, so the label is capped: the first LLM_MODEL_LABELS_MAX distinct
+   * models keep their name, later ones are counted as `other` (Postgres keeps every name).
+   */
+  private modelLabel(model: string): string {
+    if (this.llmModels.has(model)) return model;
+    if (this.llmModels.size >= LLM_MODEL_LABELS_MAX) return "other";
+    this.llmModels.add(model);
+    return model;
+  }
+
   /** The metrics sink of the event bus: counters and histograms move only through events. */
   readonly onEvent = (e: OverseerEvent): void => {
     switch (e.type) {
@@ -203,16 +219,18 @@ export class OverseerMetrics {
       case "loop.error":
         this.loopErrors.inc({ loop: e.loop });
         break;
-      case "llm.call":
-        this.llmTokens.inc({ model: e.model, role: e.role, type: "input" }, e.inputTokens);
-        this.llmTokens.inc({ model: e.model, role: e.role, type: "output" }, e.outputTokens);
-        this.llmCost.inc({ model: e.model, role: e.role }, e.costUsd);
-        this.llmCallDuration.observe({ model: e.model }, e.latencyMs / 1000);
+      case "llm.call": {
+        const model = this.modelLabel(e.model);
+        this.llmTokens.inc({ model, role: e.role, type: "input" }, e.inputTokens);
+        this.llmTokens.inc({ model, role: e.role, type: "output" }, e.outputTokens);
+        this.llmCost.inc({ model, role: e.role }, e.costUsd);
+        this.llmCallDuration.observe({ model }, e.latencyMs / 1000);
         if (e.timeToFirstTokenMs !== null) {
-          this.llmTimeToFirstToken.observe({ model: e.model }, e.timeToFirstTokenMs / 1000);
+          this.llmTimeToFirstToken.observe({ model }, e.timeToFirstTokenMs / 1000);
         }
-        if (e.status === "error") this.llmErrors.inc({ model: e.model, error_type: e.errorType ?? "other" });
+        if (e.status === "error") this.llmErrors.inc({ model, error_type: e.errorType ?? "other" });
         break;
+      }
       default:
         break;
     }

@@ -27,7 +27,9 @@ export interface TaskLlmOptions {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STEP_ID = /^[a-z][a-z0-9_-]{0,63}$/;
 const MAX_MILLIS = 86_400_000;
-const MAX_RESPONSE_CHARS = 1_000_000;
+const MAX_RESPONSE_CHARS = 200_000;
+/** Prompt bytes above which a record keeps its metadata only (the daemon's body limit is 1 MiB). */
+const MAX_CONTENT_BYTES = 256 * 1024;
 
 /** Builds `ctx.llm` for one task run. */
 export function taskLlm(opts: TaskLlmOptions): TaskLlm {
@@ -36,10 +38,11 @@ export function taskLlm(opts: TaskLlmOptions): TaskLlm {
     async complete(request) {
       const signal = request.signal ? AbortSignal.any([opts.signal, request.signal]) : opts.signal;
       const startedAt = opts.clock.now();
+      const prompt = opts.recordContent ? storableContent(request.messages) : undefined;
       const base = {
         provider: opts.client.provider,
         ...context,
-        ...(opts.recordContent ? { prompt: request.messages } : {}),
+        ...(prompt !== undefined ? { prompt } : {}),
       };
       let result: LlmResult;
       try {
@@ -68,11 +71,29 @@ export function taskLlm(opts: TaskLlmOptions): TaskLlm {
         latencyMs: millis(result.latencyMs),
         timeToFirstTokenMs: result.timeToFirstTokenMs === null ? null : millis(result.timeToFirstTokenMs),
         status: "ok",
-        ...(opts.recordContent ? { response: result.text.slice(0, MAX_RESPONSE_CHARS) } : {}),
+        ...(opts.recordContent && prompt !== undefined
+          ? { response: postgresText(result.text).slice(0, MAX_RESPONSE_CHARS) }
+          : {}),
       });
       return result;
     },
   };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Text Postgres stores: no NUL characters, no lone surrogates (either would reject the whole batch). */
+function postgresText(text: string): string {
+  return text.replaceAll(String.fromCharCode(0), "").replace(LONE_SURROGATE, "\uFFFD");
+}
+
+/**
+ * The prompt as it can be recorded, or undefined when it is too large to send: then the call is still
+ * recorded (tokens, cost, latency), without its content, rather than lost with an oversized batch.
+ */
+function storableContent(messages: LlmRequest["messages"]): LlmRequest["messages"] | undefined {
+  const clean = messages.map((m) => ({ ...m, content: postgresText(m.content) }));
+  return Buffer.byteLength(JSON.stringify(clean)) <= MAX_CONTENT_BYTES ? clean : undefined;
 }
 
 /** taskId, plus runId and stepId from a pipeline task's `payload.pipeline`. */

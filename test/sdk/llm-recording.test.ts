@@ -106,7 +106,7 @@ async function until(
 const rowsOf = async (taskId: string) =>
   (
     await db.query(
-      "SELECT id, task_id, provider, model, source, status, prompt, response FROM llm_calls WHERE task_id = $1",
+      "SELECT id, task_id, provider, model, source, status, prompt, response, input_tokens FROM llm_calls WHERE task_id = $1",
       [taskId],
     )
   ).rows;
@@ -156,6 +156,41 @@ describe("ctx.llm against the real daemon", () => {
     // recordLlmContent: prompt and response are stored.
     expect(rows[0].prompt).toEqual([{ role: "user", content: expect.stringMatching(/^question \d of /) }]);
     expect(rows[0].response).toMatch(/^\[offline simulated reply/);
+  });
+
+  it("records content Postgres cannot store as text (NUL, lone surrogates) cleaned, without sinking the batch", async () => {
+    const agent = await startAgent(
+      "rec.dirty",
+      async (ctx) => {
+        await ctx.llm!.complete({
+          messages: [{ role: "user", content: `a${String.fromCharCode(0)}b\uD800c` }],
+        });
+        await ask(ctx, 2);
+      },
+      { recordLlmContent: true },
+    );
+    const taskId = await runTask(agent, "rec.dirty");
+    await until("delivery", () => agent.llmCalls!.stats().sent === 2);
+    const rows = await rowsOf(taskId);
+    expect(rows).toHaveLength(2);
+    expect(rows.map((r) => r.prompt[0].content)).toContain("ab\uFFFDc");
+    expect(agent.llmCalls!.stats()).toMatchObject({ failedBatches: 0, dropped: 0 });
+  });
+
+  it("keeps a call's metadata but not its content when the prompt is too large to send", async () => {
+    const agent = await startAgent(
+      "rec.huge",
+      async (ctx) => {
+        await ctx.llm!.complete({ messages: [{ role: "user", content: "x".repeat(600_000) }] });
+      },
+      { recordLlmContent: true },
+    );
+    const taskId = await runTask(agent, "rec.huge");
+    await until("delivery", () => agent.llmCalls!.stats().sent === 1);
+    const rows = await rowsOf(taskId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ prompt: null, response: null, status: "ok" });
+    expect(rows[0].input_tokens).toBeGreaterThan(100_000);
   });
 
   it("drops and counts a batch the daemon rejects with 400", async () => {
