@@ -1,6 +1,7 @@
+import { type AddressInfo, createServer } from "node:net";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { getFreePort } from "../../daemon/embedded/free-port.ts";
 import * as probe from "../../daemon/embedded/probe.ts";
 import { type ResolvedServices, resolveServices } from "../../daemon/embedded/resolve-services.ts";
@@ -66,7 +67,12 @@ describe("resolveServices", () => {
   });
 
   it("starts embedded Redis and PGlite when the defaults do not answer", { timeout: 20_000 }, async () => {
-    const closed = await getFreePort();
+    // The "default" port is held by a listener that hangs up at once: nothing there answers, and the
+    // embedded servers cannot be handed the same port (a merely free port once was, in CI).
+    const blocker = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    const closed = (blocker.address() as AddressInfo).port;
     const redisDefault = `redis://127.0.0.1:${closed}`;
     const pgDefault = `postgres://postgres@127.0.0.1:${closed}/postgres`;
     const logger = recordingLogger();
