@@ -71,10 +71,9 @@ export class PipelineEngine {
    * Stores the run's percent as it stands (never lower than before). Called before an operator
    * action changes step states, so what a client was shown stays the floor afterwards.
    */
-  async notePercent(c: pg.PoolClient, run: RunRow): Promise<void> {
+  async notePercent(c: pg.PoolClient, run: RunRow, rows: StepRow[]): Promise<void> {
     if (isTerminalRun(run.state)) return;
     const steps = this.ordered(await this.template(run));
-    const rows = await runSql.steps(c, run.id);
     const progress = new Map<string, StepProgress>(
       rows.map((r) => [r.step_id, { id: r.step_id, state: r.state, percent: r.progress }]),
     );

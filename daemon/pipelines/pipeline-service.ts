@@ -4,7 +4,7 @@ import { MAX_PRIORITY } from "../dispatch/task-queues.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
-import type { TaskStore } from "../store/task-store.ts";
+import type { Queryable, TaskStore } from "../store/task-store.ts";
 import { BUILTIN_TEMPLATES } from "./builtin-templates.ts";
 import { type AfterCommit, newAfterCommit, type PipelineEngine } from "./pipeline-engine.ts";
 import { isTerminalRun, type RunState } from "./run-plan.ts";
@@ -123,34 +123,9 @@ export class PipelineService {
   /** Commits the run (and its pending steps) before answering; the first pass follows at once. */
   async execute(template: string, req: ExecuteInput): Promise<{ id: string; created: boolean }> {
     const tpl = await this.templates.latestWithin(template, 1_000);
-    if (!tpl) throw new OverseerError("OVS_ERR_TEMPLATE_NOT_FOUND", `no template ${template}`);
-    const input = resolveInput(tpl.definition, req.input);
-    const id = this.newId();
-    const created = await runSql.create(
-      this.intakeDb,
-      {
-        id,
-        template: tpl.name,
-        version: tpl.version,
-        input,
-        priority: req.priority ?? 0,
-        idempotencyKey: req.idempotencyKey ?? null,
-        scheduleId: req.scheduleId ?? null,
-      },
-      this.engine.ordered(tpl).map((s) => s.id),
-      { version: tpl.version },
-    );
-    if (created.created) {
-      this.bus.emit("pipeline.run.started", {
-        runId: id,
-        template: tpl.name,
-        version: tpl.version,
-        priority: req.priority ?? 0,
-      });
-      // Not awaited: the 202 does not wait for the first step. The sweep catches a pass that fails.
-      void this.advance(id);
-    }
-    return created;
+    const made = await this.createRun(this.intakeDb, template, tpl, req);
+    if (made.created) this.started(made.id, made.template, req.priority ?? 0);
+    return { id: made.id, created: made.created };
   }
 
   /** Inside another transaction (a schedule tick): the run commits with the caller's writes. */
@@ -161,13 +136,22 @@ export class PipelineService {
   ): Promise<{ id: string; template: StoredTemplate; created: boolean }> {
     // Read through the caller's transaction: a second pooled connection per tick could starve a small pool.
     const tpl = await this.templates.latest(template, c);
-    if (!tpl) throw new OverseerError("OVS_ERR_TEMPLATE_NOT_FOUND", `no template ${template}`);
+    return this.createRun(c, template, tpl, req);
+  }
+
+  /** Checks the input against the template and inserts the run with its steps and first event. */
+  private async createRun(
+    q: Queryable,
+    name: string,
+    tpl: StoredTemplate | null,
+    req: ExecuteInput,
+  ): Promise<{ id: string; created: boolean; template: StoredTemplate }> {
+    if (!tpl) throw new OverseerError("OVS_ERR_TEMPLATE_NOT_FOUND", `no template ${name}`);
     const input = resolveInput(tpl.definition, req.input);
-    const id = this.newId();
     const made = await runSql.create(
-      c,
+      q,
       {
-        id,
+        id: this.newId(),
         template: tpl.name,
         version: tpl.version,
         input,
@@ -178,11 +162,10 @@ export class PipelineService {
       this.engine.ordered(tpl).map((s) => s.id),
       { version: tpl.version, scheduleId: req.scheduleId },
     );
-    if (!made.created) return { id: made.id, template: tpl, created: false };
-    return { id, template: tpl, created: true };
+    return { ...made, template: tpl };
   }
 
-  /** After `executeIn` committed. */
+  /** After a run was created (by `execute`, or by `executeIn` once the caller committed). */
   started(id: string, tpl: StoredTemplate, priority: number): void {
     this.bus.emit("pipeline.run.started", { runId: id, template: tpl.name, version: tpl.version, priority });
     void this.advance(id);
@@ -422,8 +405,10 @@ export class PipelineService {
     const run = await withTransaction(this.db, async (c) => {
       const run = await runSql.lock(c, runId);
       if (!run) throw new OverseerError("OVS_ERR_RUN_NOT_FOUND", `no run ${runId}`);
-      await this.engine.notePercent(c, run);
-      await this.apply(c, run, action, after);
+      // One read of the steps, under the run's lock, serves the percent floor and the action.
+      const rows = await runSql.steps(c, run.id);
+      await this.engine.notePercent(c, run, rows);
+      await this.apply(c, run, rows, action, after);
       const { kind, ...data } = action;
       await runSql.audit(c, {
         actor,
@@ -452,15 +437,20 @@ export class PipelineService {
     return this.summary((await runSql.get(this.db, runId)) ?? run);
   }
 
-  private async apply(c: pg.PoolClient, run: RunRow, action: RunAction, after: AfterCommit): Promise<void> {
+  private async apply(
+    c: pg.PoolClient,
+    run: RunRow,
+    rows: StepRow[],
+    action: RunAction,
+    after: AfterCommit,
+  ): Promise<void> {
     const base = { runId: run.id, template: run.template };
     const conflict = (why: string) =>
       new OverseerError("OVS_ERR_RUN_STATE_CONFLICT", `cannot ${action.kind} run ${run.id}: ${why}`);
     const needState = (...states: RunState[]) => {
       if (!states.includes(run.state)) throw conflict(`it is ${run.state}`);
     };
-    const step = async (stepId: string): Promise<StepRow> => {
-      const rows = await runSql.steps(c, run.id);
+    const step = (stepId: string): StepRow => {
       const row = rows.find((r) => r.step_id === stepId);
       if (!row) throw new OverseerError("OVS_ERR_STEP_NOT_FOUND", `run ${run.id} has no step ${stepId}`);
       return row;
@@ -489,12 +479,11 @@ export class PipelineService {
       case "cancel": {
         if (isTerminalRun(run.state)) throw conflict(`it is ${run.state}`);
         const reason = action.reason ?? "cancelled by operator";
-        const steps = await runSql.steps(c, run.id);
         await this.taskStore.lockInOrder(
           c,
-          steps.filter((r) => r.state === "running" && r.task_id).map((r) => r.task_id as string),
+          rows.filter((r) => r.state === "running" && r.task_id).map((r) => r.task_id as string),
         );
-        for (const row of steps) {
+        for (const row of rows) {
           if (row.state === "running" && row.task_id) {
             const cancelled = await this.taskStore.cancel(c, row.task_id, reason);
             if (cancelled) after.cancelled.push(cancelled);
@@ -515,7 +504,7 @@ export class PipelineService {
       }
       case "retry-step": {
         if (run.state === "completed" || run.state === "cancelled") throw conflict(`it is ${run.state}`);
-        const row = await step(action.stepId);
+        const row = step(action.stepId);
         if (row.state !== "failed") throw conflict(`step ${action.stepId} is ${row.state}, not failed`);
         const generation = row.generation + 1;
         await runSql.updateStep(c, run.id, row.step_id, {
@@ -536,7 +525,7 @@ export class PipelineService {
       }
       case "skip-step": {
         if (isTerminalRun(run.state) && run.state !== "failed") throw conflict(`it is ${run.state}`);
-        const row = await step(action.stepId);
+        const row = step(action.stepId);
         if (!["pending", "running", "failed"].includes(row.state)) {
           throw conflict(`step ${action.stepId} is ${row.state}`);
         }
@@ -560,7 +549,7 @@ export class PipelineService {
         const priority = Math.min(MAX_PRIORITY, action.priority ?? run.priority + 100);
         await runSql.updateRun(c, run.id, { priority, escalated: true });
         // Queued step tasks move up their queue now; later steps inherit the run's priority.
-        const running = (await runSql.steps(c, run.id)).filter((r) => r.state === "running" && r.task_id);
+        const running = rows.filter((r) => r.state === "running" && r.task_id);
         await this.taskStore.lockInOrder(
           c,
           running.map((r) => r.task_id as string),
@@ -578,7 +567,7 @@ export class PipelineService {
       }
       case "modify-input": {
         if (isTerminalRun(run.state)) throw conflict(`it is ${run.state}`);
-        const row = await step(action.stepId);
+        const row = step(action.stepId);
         if (row.state !== "pending")
           throw conflict(`step ${action.stepId} has already started (${row.state})`);
         await runSql.updateStep(c, run.id, row.step_id, {
