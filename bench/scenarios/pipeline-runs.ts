@@ -18,7 +18,7 @@ import type { AgentStats } from "../../sdk/agent-types.ts";
 import type { TaskHandler } from "../../sdk/task-run.ts";
 import { namespaceDb } from "../../test/helpers/namespace-cleanup.ts";
 import { percentile, perSecond, ratio } from "../stats.ts";
-import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
+import { type Child, nextMessage, send, spawnTs, stopChild, stopFleet } from "../support/children.ts";
 import { type BenchDaemon, startBenchDaemon } from "../support/daemon.ts";
 import { onEmergency } from "../support/emergency.ts";
 import {
@@ -275,13 +275,7 @@ async function overseerSide(p: PipelineRunsParams): Promise<PipelineRunsResult["
     const tasks = await client.query<{ state: string; n: number; attempts: number }>(
       "SELECT state, count(*)::int AS n, sum(attempts)::int AS attempts FROM tasks GROUP BY state ORDER BY state",
     );
-    send(fleet, { type: "stop" });
-    const stopped = await nextMessage<{ type: string; stats: AgentStats; errors: Record<string, number> }>(
-      fleet,
-      (m) => m.type === "stopped",
-      20_000,
-      "pipeline agents stopped",
-    );
+    const stopped = await stopFleet<AgentStats>(fleet, "pipeline agents");
     return {
       namespace,
       execute: series(p.runs, submitMs, latencies),

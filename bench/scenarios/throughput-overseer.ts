@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { namespaceDb } from "../../test/helpers/namespace-cleanup.ts";
 import { perSecond, type Summary, summarize } from "../stats.ts";
-import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
+import { type Child, nextMessage, send, spawnTs, stopChild, stopFleet } from "../support/children.ts";
 import { cpuDelta, cpuSnapshot } from "../support/cpu.ts";
 import { type BenchDaemon, startBenchDaemon } from "../support/daemon.ts";
 import {
@@ -139,13 +139,7 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
        FROM task_attempts a JOIN tasks t ON t.id = a.task_id WHERE t.type = $1`,
       [TYPE],
     );
-    send(fleet, { type: "stop" });
-    const stopped = await nextMessage<{ type: string; stats: unknown; errors: Record<string, number> }>(
-      fleet,
-      (m) => m.type === "stopped",
-      20_000,
-      "agents stopped",
-    );
+    const stopped = await stopFleet<unknown>(fleet, "agents");
     return {
       submit: {
         ms: round(submitMs),

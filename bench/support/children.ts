@@ -127,6 +127,20 @@ export function send(child: Child, message: Message): void {
   child.proc.send(message);
 }
 
+/** Asks an agent fleet child to stop and waits for its final `stopped` report (stats and errors). */
+export function stopFleet<S>(
+  fleet: Child,
+  what: string,
+): Promise<{ stats: S; errors: Record<string, number> }> {
+  send(fleet, { type: "stop" });
+  return nextMessage<{ type: string; stats: S; errors: Record<string, number> }>(
+    fleet,
+    (m) => m.type === "stopped",
+    20_000,
+    `${what} stopped`,
+  );
+}
+
 /** Records every IPC message of `type` from `child` by `key` (e.g. picks by task id), as they come. */
 export function collect<T extends Message>(child: Child, type: string, key: string): Map<string, T> {
   const seen = new Map<string, T>();
