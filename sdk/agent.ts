@@ -322,6 +322,7 @@ export class Agent extends EventEmitter<AgentEvents> {
                 recorder,
                 clock: this.clock,
                 taskId,
+                agentId: session.id,
                 payload,
                 signal,
                 recordContent: this.recordLlmContent,

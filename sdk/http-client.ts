@@ -25,18 +25,21 @@ export class ApiError extends Error {
   readonly retryAfterMs: number | undefined;
   /** "METHOD url" of the failed call, for logs. */
   readonly request: string | undefined;
+  /** The body's `error.details`, when it had any: where the fault is (e.g. `{index, field}` of a bad record). */
+  readonly details: unknown;
 
   constructor(
     status: number,
     code: string,
     message: string,
-    opts?: { cause?: unknown; retryAfterMs?: number; request?: string },
+    opts?: { cause?: unknown; retryAfterMs?: number; request?: string; details?: unknown },
   ) {
     super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     this.status = status;
     this.code = code;
     this.retryAfterMs = opts?.retryAfterMs;
     this.request = opts?.request;
+    this.details = opts?.details;
   }
 
   /** True for failures worth retrying: network errors, 429, 502, 503, 504. */
@@ -211,14 +214,20 @@ function parseSuccess<T>(status: number, text: string, request: string): T {
 function toApiError(status: number, text: string, retryAfter: string | null, request: string): ApiError {
   let code = `HTTP_${status}`;
   let message = text.trim().slice(0, 500) || `HTTP ${status}`;
+  let details: unknown;
   try {
-    const body = JSON.parse(text) as Partial<ErrorBody>;
-    if (typeof body.error?.code === "string") code = body.error.code;
-    if (typeof body.error?.message === "string") message = body.error.message;
+    const body = JSON.parse(text) as Partial<ErrorBody> | null;
+    if (typeof body?.error?.code === "string") code = body.error.code;
+    if (typeof body?.error?.message === "string") message = body.error.message;
+    details = body?.error?.details ?? undefined;
   } catch {
     // Not the documented error shape (a proxy page, say): keep the raw text.
   }
-  return new ApiError(status, code, message, { retryAfterMs: parseRetryAfter(retryAfter), request });
+  return new ApiError(status, code, message, {
+    retryAfterMs: parseRetryAfter(retryAfter),
+    request,
+    details,
+  });
 }
 
 function parseRetryAfter(value: string | null): number | undefined {

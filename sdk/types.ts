@@ -106,5 +106,6 @@ export interface ReleaseRequest {
 
 /** Shape of every error body the daemon sends. */
 export interface ErrorBody {
-  error: { code: string; message: string };
+  /** `details` is whatever the daemon adds to locate the fault, e.g. `{index, field?}` for a batch. */
+  error: { code: string; message: string; details?: unknown };
 }

@@ -2,10 +2,11 @@
 // `record()` only appends to a bounded buffer; a flush loop sends batches in the background. A batch
 // that fails in transit stays buffered and is sent again later; the daemon deduplicates by
 // clientCallId, so the net effect is exactly one row per call as long as the buffer does not
-// overflow. See docs/llm-client.md, "Recording calls".
+// overflow. A batch the daemon rejects for one record it names loses only that record. See
+// docs/llm-client.md, "Recording calls".
 
 import { randomUUID } from "node:crypto";
-import { type HttpClient, isApiError, type RetryPolicy } from "../http-client.ts";
+import { type ApiError, type HttpClient, isApiError, type RetryPolicy } from "../http-client.ts";
 import { type Clock, type Logger, noopLogger, sleep, systemClock, type TimerHandle } from "../runtime.ts";
 import type { LlmErrorType, LlmUsage } from "./llm-types.ts";
 
@@ -41,9 +42,9 @@ export interface CallRecorderStats {
   duplicates: number;
   /** Records dropped because the buffer was full (the oldest go first). */
   dropped: number;
-  /** Batches the daemon rejected with a 4xx other than 401/429; their records are gone. */
+  /** Batches the daemon rejected with a 4xx other than 401/429 without naming one bad record; dropped whole. */
   failedBatches: number;
-  /** Records in those rejected batches. */
+  /** Records gone because the daemon rejected them: single records it named, plus those in failed batches. */
   rejected: number;
   /** Sends that failed in transit (network, 5xx, 429, 401) and were kept for later. */
   sendErrors: number;
@@ -212,7 +213,9 @@ export class CallRecorder {
       if (token === undefined || signal?.aborted) return false;
       const batch = this.take();
       this.inFlight = batch.length;
-      let outcome: "sent" | "keep" | "reject";
+      let outcome: "sent" | "keep" | "reject" | "split";
+      /** Index of the one record the daemon blamed, when it named one. */
+      let bad = -1;
       try {
         const res = await this.http.request<{ recorded?: number; duplicates?: number }>("POST", PATH, {
           token,
@@ -224,19 +227,36 @@ export class CallRecorder {
         this.counters.duplicates += typeof res?.duplicates === "number" ? res.duplicates : 0;
         outcome = "sent";
       } catch (err) {
-        outcome = isPermanent(err) ? "reject" : "keep";
-        if (outcome === "reject") {
+        bad = isPermanent(err) ? badRecordIndex(err, batch.length) : -1;
+        if (!isPermanent(err)) {
+          outcome = "keep";
+          this.counters.sendErrors++;
+          this.logger.warn(
+            { err, records: batch.length, buffered: this.buffer.length + batch.length },
+            "could not deliver LLM call records; will retry",
+          );
+        } else if (bad >= 0) {
+          outcome = "split";
+          const { record } = batch[bad]!;
+          this.counters.rejected++;
+          this.logger.error(
+            {
+              clientCallId: record.clientCallId,
+              taskId: record.taskId,
+              status: err.status,
+              code: err.code,
+              reason: err.message,
+              details: err.details,
+            },
+            "daemon rejected an LLM call record; dropped it, sending the rest of its batch again",
+          );
+        } else {
+          outcome = "reject";
           this.counters.failedBatches++;
           this.counters.rejected += batch.length;
           this.logger.error(
             { err, records: batch.length, first: batch[0]?.record.clientCallId },
             "daemon rejected a batch of LLM call records; dropped",
-          );
-        } else {
-          this.counters.sendErrors++;
-          this.logger.warn(
-            { err, records: batch.length, buffered: this.buffer.length + batch.length },
-            "could not deliver LLM call records; will retry",
           );
         }
       } finally {
@@ -247,6 +267,13 @@ export class CallRecorder {
         this.buffer = batch.concat(this.buffer);
         this.trim();
         return false;
+      }
+      if (outcome === "split") {
+        // The daemon takes a batch all or nothing, so the others were not stored: they go again in
+        // this pass. Each round drops one record, so a batch of n bad records ends after n sends.
+        batch.splice(bad, 1);
+        this.buffer = batch.concat(this.buffer);
+        this.trim();
       }
     }
     return true;
@@ -287,6 +314,16 @@ export class CallRecorder {
  * An answer that would never change for the same batch: any 4xx except 429 (busy) and 401 (the
  * agent's token is stale; it registers again and the batch goes with the new token).
  */
-function isPermanent(err: unknown): boolean {
+function isPermanent(err: unknown): err is ApiError {
   return isApiError(err) && err.status >= 400 && err.status < 500 && err.status !== 429 && err.status !== 401;
+}
+
+/**
+ * The index of the one record the daemon blamed (`error.details.index`), or -1 when the batch must go
+ * whole: no usable index, or a batch of one (dropping the record is dropping the batch).
+ */
+function badRecordIndex(err: ApiError, batchLength: number): number {
+  const index = (err.details as { index?: unknown } | null | undefined)?.index;
+  if (batchLength < 2 || typeof index !== "number" || !Number.isInteger(index)) return -1;
+  return index >= 0 && index < batchLength ? index : -1;
 }

@@ -10,6 +10,13 @@ export {
   type LlmCallRecord,
 } from "./call-recorder.ts";
 export {
+  ATTR as LLM_SPAN_ATTRIBUTES,
+  chatSpanName,
+  EVENT as LLM_SPAN_EVENTS,
+  GENAI_PROVIDER,
+  TRACER_NAME,
+} from "./genai-attributes.ts";
+export {
   DEFAULT_LLM_RETRIES,
   DEFAULT_LLM_TIMEOUT_MS,
   LlmClient,
@@ -21,6 +28,7 @@ export {
 export {
   isLlmError,
   LLM_PROVIDERS,
+  type LlmCallContext,
   LlmError,
   type LlmErrorType,
   type LlmMessage,

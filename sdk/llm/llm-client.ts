@@ -4,10 +4,17 @@
 //   const llm = llmClientFromEnv(process.env, { logger });
 //   const res = await llm.complete({ messages: [{ role: "user", content: "Summarize: ..." }], stream: true });
 //   res.text; res.source; res.usage; res.latencyMs; res.timeToFirstTokenMs;
+//
+// Every call is one OpenTelemetry span (llm-span.ts), a no-op unless the host registered an SDK.
 
+import { context, type Tracer, trace } from "@opentelemetry/api";
 import { type Clock, errorMessage, type Logger, noopLogger, sleep, systemClock } from "../runtime.ts";
+import { SDK_VERSION } from "../version.ts";
+import { TRACER_NAME } from "./genai-attributes.ts";
+import { LlmSpan } from "./llm-span.ts";
 import {
   LLM_PROVIDERS,
+  type LlmCallContext,
   LlmError,
   type LlmErrorType,
   type LlmProviderName,
@@ -42,6 +49,8 @@ export interface LlmClientOptions {
   logger?: Logger;
   /** Source of jitter, in [0, 1). */
   random?: () => number;
+  /** Tracer for call spans; default `trace.getTracer("overseer-sdk", version)` (the global provider). */
+  tracer?: Tracer;
 }
 
 export const DEFAULT_LLM_TIMEOUT_MS = 60_000;
@@ -73,6 +82,9 @@ export class LlmClient {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly random: () => number;
+  private readonly tracer: Tracer;
+  /** `server.address` and `server.port` of the spans; undefined offline. */
+  private readonly server: { address: string; port: number } | undefined;
 
   constructor(opts: LlmClientOptions) {
     if (!LLM_PROVIDERS.includes(opts.provider)) {
@@ -96,9 +108,12 @@ export class LlmClient {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? noopLogger;
     this.random = opts.random ?? Math.random;
+    // A proxy tracer: it follows a provider registered later, so building a client early is fine.
+    this.tracer = opts.tracer ?? trace.getTracer(TRACER_NAME, SDK_VERSION);
     const baseUrl =
       opts.baseUrl === undefined || opts.baseUrl === "" ? DEFAULT_BASE_URLS[opts.provider] : opts.baseUrl;
     this.baseUrl = opts.provider === "offline" ? undefined : baseUrl;
+    this.server = this.baseUrl === undefined ? undefined : serverOf(this.baseUrl);
     this.impl =
       opts.provider === "openai"
         ? new OpenAiProvider(baseUrl, opts.apiKey)
@@ -107,13 +122,35 @@ export class LlmClient {
           : this.offline;
   }
 
-  /** One chat completion. Rejects with LlmError (its `attempts` set), or the signal's reason when aborted. */
-  async complete(request: LlmRequest): Promise<LlmResult> {
+  /**
+   * One chat completion. Rejects with LlmError (its `attempts` set), or the signal's reason when aborted.
+   * `call` says who the call is for; it only goes on the trace span.
+   */
+  async complete(request: LlmRequest, call: LlmCallContext = {}): Promise<LlmResult> {
     if (!Array.isArray(request.messages) || request.messages.length === 0) {
       throw new TypeError("LlmClient.complete: messages must be a non-empty array");
     }
-    const startedAt = this.clock.now();
     const model = request.model ?? this.model;
+    const span = new LlmSpan(this.tracer, {
+      provider: this.provider,
+      model,
+      request,
+      server: this.server,
+      call,
+    });
+    try {
+      const result = await context.with(span.context, () => this.run(request, model, span));
+      span.succeed(result);
+      return result;
+    } catch (err) {
+      span.fail(err, request.signal?.aborted === true);
+      throw err;
+    }
+  }
+
+  /** Attempts, retries and fallback of one call. */
+  private async run(request: LlmRequest, model: string, span: LlmSpan): Promise<LlmResult> {
+    const startedAt = this.clock.now();
     for (let attempts = 1; ; attempts++) {
       try {
         const answer = await this.attempt(this.impl, request, model, startedAt);
@@ -137,6 +174,7 @@ export class LlmClient {
             },
             "retrying LLM call",
           );
+          span.retry(attempts, err, delayMs);
           if (!(await sleep(this.clock, delayMs, request.signal))) throw request.signal?.reason;
           continue;
         }
@@ -147,6 +185,7 @@ export class LlmClient {
           { provider: this.provider, model, attempts, type: err.type, status: err.status, err: err.message },
           "LLM provider failed; answering offline",
         );
+        span.fallback(err, attempts);
         const answer = await this.attempt(this.offline, request, model, startedAt);
         return this.result(answer, "offline", request, startedAt, attempts, true);
       }
@@ -219,6 +258,18 @@ export class LlmClient {
     const ceiling = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** round);
     // Equal jitter: keeps a floor so retries cannot bunch up at zero delay.
     return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+  }
+}
+
+/** Host and port requests go to; the scheme's port when the URL names none. */
+function serverOf(baseUrl: string): { address: string; port: number } | undefined {
+  try {
+    const url = new URL(baseUrl);
+    const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
+    // URL keeps IPv6 literals bracketed; server.address wants the bare address.
+    return { address: url.hostname.replace(/^\[(.*)\]$/, "$1"), port };
+  } catch {
+    return undefined;
   }
 }
 

@@ -24,6 +24,20 @@ export interface LlmRequest {
   signal?: AbortSignal;
 }
 
+/**
+ * Who a call is made for. Only the call's trace span carries it (see docs/llm-client.md, "Traces");
+ * `ctx.llm` fills in the agent, task, run and step.
+ */
+export interface LlmCallContext {
+  /** The agent's id at the daemon: `gen_ai.agent.id`. */
+  agentId?: string;
+  /** `gen_ai.conversation.id`. */
+  conversationId?: string;
+  taskId?: string;
+  runId?: string;
+  stepId?: string;
+}
+
 export interface LlmUsage {
   inputTokens: number;
   outputTokens: number;

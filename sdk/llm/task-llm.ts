@@ -1,10 +1,11 @@
 // `ctx.llm` in a task handler: the agent's LlmClient bound to the task's AbortSignal, recording every
-// call (ok or failed) with the task, and the pipeline run and step when the task belongs to one.
+// call (ok or failed) with the task, and the pipeline run and step when the task belongs to one. The
+// same ids (and the agent's) go on the call's trace span.
 
 import type { Clock } from "../runtime.ts";
 import type { CallRecorder, LlmCallEntry } from "./call-recorder.ts";
 import type { LlmClient } from "./llm-client.ts";
-import { isLlmError, type LlmRequest, type LlmResult } from "./llm-types.ts";
+import { isLlmError, type LlmCallContext, type LlmRequest, type LlmResult } from "./llm-types.ts";
 
 /** The LLM client as a task handler sees it. */
 export interface TaskLlm {
@@ -17,6 +18,8 @@ export interface TaskLlmOptions {
   recorder: CallRecorder;
   clock: Clock;
   taskId: string;
+  /** The agent's current id at the daemon, for the span's `gen_ai.agent.id`. */
+  agentId?: string;
   payload: unknown;
   signal: AbortSignal;
   /** Include the messages (prompt) and the answer text (response) in records. */
@@ -34,6 +37,9 @@ const MAX_CONTENT_BYTES = 256 * 1024;
 /** Builds `ctx.llm` for one task run. */
 export function taskLlm(opts: TaskLlmOptions): TaskLlm {
   const context = callContext(opts.taskId, opts.payload);
+  // The task id as the daemon gave it, even one the record must leave out: a span has no schema.
+  const traced: LlmCallContext = { ...context, taskId: opts.taskId };
+  if (opts.agentId !== undefined) traced.agentId = opts.agentId;
   return {
     async complete(request) {
       const signal = request.signal ? AbortSignal.any([opts.signal, request.signal]) : opts.signal;
@@ -46,7 +52,7 @@ export function taskLlm(opts: TaskLlmOptions): TaskLlm {
       };
       let result: LlmResult;
       try {
-        result = await opts.client.complete({ ...request, signal });
+        result = await opts.client.complete({ ...request, signal }, traced);
       } catch (err) {
         // A TypeError before any request (bad messages) is a caller bug, not a call.
         if (isLlmError(err) || signal.aborted) {

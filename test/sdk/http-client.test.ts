@@ -47,6 +47,16 @@ describe("HttpClient", () => {
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ status: 422, code: "INVALID", message: "bad field", transient: false });
     expect(fetch.urls).toHaveLength(1);
+    expect((err as ApiError).details).toBeUndefined();
+  });
+
+  it("carries the error body's details", async () => {
+    const details = { index: 2, field: "stepId" };
+    const fetch = scriptedFetch([
+      json(400, { error: { code: "OVS_ERR_VALIDATION", message: "m", details } }),
+    ]);
+    const client = new HttpClient({ urls: ["http://x"], fetch, retry: fast });
+    await expect(client.request("POST", "/api/x")).rejects.toMatchObject({ status: 400, details });
   });
 
   it("keeps raw text for non-JSON error bodies", async () => {

@@ -14,6 +14,7 @@ import type { TaskContext } from "../../sdk/task-run.ts";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { namespaceDb } from "../helpers/namespace-cleanup.ts";
 import { TOKENS } from "../helpers/test-env.ts";
+import { memoryLogger } from "./helpers.ts";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const offline = () => new LlmClient({ provider: "offline", model: "offline" });
@@ -209,6 +210,55 @@ describe("ctx.llm against the real daemon", () => {
     expect(agent.llmCalls!.stats()).toMatchObject({ buffered: 0, sent: 0, failedBatches: 1, rejected: 1 });
   });
 
+  it("drops only the record a rejection names and delivers the rest of its batch", async () => {
+    const logger = memoryLogger();
+    const agent = await startAgent("rec.split", async () => {}, {
+      logger,
+      llmRecording: { flushMs: 60_000 },
+    });
+    const taskId = await runTask(agent, "rec.split");
+    const entry = (n: number, extra: Partial<LlmCallEntry> = {}): LlmCallEntry => ({
+      provider: "offline",
+      model: "offline",
+      source: "offline",
+      usage: { inputTokens: n, outputTokens: 1, counted: true },
+      latencyMs: 1,
+      status: "ok",
+      taskId,
+      ...extra,
+    });
+    // Record 2 names a task this agent never held (403); the others are good.
+    const ids = [0, 1, 2, 3, 4].map((n) =>
+      agent.llmCalls!.record(entry(n, n === 2 ? { taskId: randomUUID() } : {})),
+    );
+    expect(await agent.llmCalls!.flush()).toBe(true);
+    const rows = await rowsOf(taskId);
+    expect(rows.map((r) => r.id).sort()).toEqual([ids[0], ids[1], ids[3], ids[4]].sort());
+    expect(agent.llmCalls!.stats()).toMatchObject({ buffered: 0, sent: 4, rejected: 1, failedBatches: 0 });
+    const logged = logger.entries.filter((e) => e.level === "error");
+    expect(logged).toEqual([
+      expect.objectContaining({
+        obj: expect.objectContaining({
+          clientCallId: ids[2],
+          status: 403,
+          reason: expect.stringContaining("calls[2]"),
+        }),
+      }),
+    ]);
+
+    // Two bad records of different kinds in one batch: a schema error (400) and a foreign task (403).
+    const more = [0, 1, 2, 3].map((n) =>
+      agent.llmCalls!.record(
+        entry(10 + n, n === 0 ? { stepId: "NOT A STEP" } : n === 3 ? { taskId: randomUUID() } : {}),
+      ),
+    );
+    expect(await agent.llmCalls!.flush()).toBe(true);
+    const after = (await rowsOf(taskId)).map((r) => r.id);
+    expect(after).toHaveLength(6);
+    expect(after).toEqual(expect.arrayContaining([more[1], more[2]]));
+    expect(agent.llmCalls!.stats()).toMatchObject({ buffered: 0, sent: 6, rejected: 3, failedBatches: 0 });
+  });
+
   it("stop() flushes what the loop has not sent yet", async () => {
     const agent = await startAgent(
       "rec.stop",
@@ -331,6 +381,47 @@ describe("CallRecorder (unit)", () => {
       [5, 6],
     ]);
     expect(rec.stats()).toMatchObject({ buffered: 0, sent: 4, dropped: 2 });
+  });
+
+  it("drops one named record and resends the rest; without a usable index, drops the batch", async () => {
+    const bodies: string[][] = [];
+    /** The error details for a batch holding the bad record at index `i`. */
+    let detailsFor: (i: number) => unknown = (i) => ({ index: i });
+    const http = new HttpClient({
+      urls: ["http://daemon"],
+      fetch: async (_url, init) => {
+        const ids = (JSON.parse(String(init?.body)).calls as Array<{ clientCallId: string }>).map((c) =>
+          c.clientCallId.slice(-1),
+        );
+        bodies.push(ids);
+        // Record 2 is the bad one, wherever it sits in the batch.
+        if (ids.includes("2")) {
+          return Response.json(
+            { error: { code: "OVS_ERR_FORBIDDEN", message: "no", details: detailsFor(ids.indexOf("2")) } },
+            { status: 403 },
+          );
+        }
+        return Response.json({ recorded: ids.length, duplicates: 0 }, { status: 202 });
+      },
+    });
+    const rec = new CallRecorder({ http, token: () => "t", maxBatchRecords: 3 });
+    for (let n = 1; n <= 4; n++) rec.record(entry(n));
+    expect(await rec.flush()).toBe(true);
+    expect(bodies).toEqual([
+      ["1", "2", "3"],
+      ["1", "3", "4"],
+    ]);
+    expect(rec.stats()).toMatchObject({ buffered: 0, sent: 3, rejected: 1, failedBatches: 0 });
+
+    for (const bad of [undefined, { index: 7 }, { index: "1" }, { index: -1 }, { field: "x" }]) {
+      bodies.length = 0;
+      detailsFor = () => bad;
+      rec.record(entry(1));
+      rec.record(entry(2));
+      expect(await rec.flush()).toBe(true);
+      expect(bodies).toEqual([["1", "2"]]);
+    }
+    expect(rec.stats()).toMatchObject({ buffered: 0, sent: 3, rejected: 11, failedBatches: 5 });
   });
 
   it("pauses without a token and splits batches by size", async () => {
