@@ -1,0 +1,222 @@
+import { OverseerError } from "../errors/overseer-error.ts";
+import type { Db } from "../store/pg-pool.ts";
+import { EXPORT_FORMATS, type ExportFormat, type ExportRow, encodePages } from "./export-format.ts";
+import { redactJson, redactText } from "./redaction.ts";
+
+export const EXPORT_STATUSES = ["ok", "error"] as const;
+export const EXPORT_PAGE_SIZE = 1000;
+
+/** The export's query as it arrives (query-string text); every field is optional. */
+export interface ExportQuery {
+  format?: string;
+  from?: string;
+  to?: string;
+  role?: string;
+  model?: string;
+  status?: string;
+  minScore?: string;
+  redact?: string;
+  limit?: string;
+}
+
+export interface ExportFilter {
+  format: ExportFormat;
+  from: Date | null;
+  to: Date | null;
+  role: string | null;
+  model: string | null;
+  status: (typeof EXPORT_STATUSES)[number] | null;
+  minScore: number | null;
+  redact: boolean;
+  limit: number | null;
+}
+
+const bad = (message: string, field: string) => new OverseerError("OVS_ERR_VALIDATION", message, { field });
+
+function date(text: string | undefined, field: string): Date | null {
+  if (text === undefined) return null;
+  const d = new Date(text);
+  // With an offset: a time without one would be read in the daemon's own time zone.
+  if (
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(text) ||
+    Number.isNaN(d.getTime())
+  ) {
+    throw bad(`${field} must be an ISO 8601 date-time with an offset, such as 2026-11-01T00:00:00Z`, field);
+  }
+  return d;
+}
+
+/** Checks and resolves the query; every problem is a 400 naming the field. Defaults: jsonl, redacted. */
+export function resolveExportQuery(q: ExportQuery): ExportFilter {
+  const format = (q.format ?? "jsonl") as ExportFormat;
+  if (!EXPORT_FORMATS.includes(format)) {
+    throw bad(`format must be one of ${EXPORT_FORMATS.join(", ")}`, "format");
+  }
+  const from = date(q.from, "from");
+  const to = date(q.to, "to");
+  if (from && to && from.getTime() >= to.getTime()) throw bad("from must be before to", "from");
+  const status = (q.status ?? null) as ExportFilter["status"];
+  if (status !== null && !EXPORT_STATUSES.includes(status)) {
+    throw bad(`status must be one of ${EXPORT_STATUSES.join(", ")}`, "status");
+  }
+  let minScore: number | null = null;
+  if (q.minScore !== undefined) {
+    minScore = /^\d(\.\d{1,3})?$/.test(q.minScore) ? Number(q.minScore) : Number.NaN;
+    if (!(minScore >= 1 && minScore <= 5)) throw bad("minScore must be a number from 1 to 5", "minScore");
+  }
+  if (q.redact !== undefined && q.redact !== "true" && q.redact !== "false") {
+    throw bad("redact must be true or false", "redact");
+  }
+  let limit: number | null = null;
+  if (q.limit !== undefined) {
+    limit = /^[1-9]\d{0,8}$/.test(q.limit) ? Number(q.limit) : Number.NaN;
+    if (Number.isNaN(limit)) throw bad("limit must be an integer from 1 to 999999999", "limit");
+  }
+  if (q.role !== undefined && q.role.length === 0) throw bad("role must not be empty", "role");
+  if (q.model !== undefined && q.model.length === 0) throw bad("model must not be empty", "model");
+  return {
+    format,
+    from,
+    to,
+    role: q.role ?? null,
+    model: q.model ?? null,
+    status,
+    minScore,
+    redact: q.redact !== "false",
+    limit,
+  };
+}
+
+// The effective score: the call's own ratings, else its step's, else its run's (averages).
+const SCORE = `(SELECT coalesce(
+    (SELECT avg(f.score) FROM feedback f WHERE f.target_kind = 'llm_call' AND f.call_id = c.id),
+    (SELECT avg(f.score) FROM feedback f
+      WHERE f.target_kind = 'step' AND f.run_id = c.run_id AND f.step_id = c.step_id),
+    (SELECT avg(f.score) FROM feedback f WHERE f.target_kind = 'run' AND f.run_id = c.run_id)
+  )::float8 AS score)`;
+
+interface CallRow {
+  id: string;
+  at: Date;
+  /** `at` at full (microsecond) precision, for the keyset cursor: a Date would round it to ms. */
+  at_key: string;
+  agent_id: string;
+  role: string;
+  provider: string;
+  model: string;
+  source: string;
+  status: string;
+  error_type: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  tokens_counted: boolean;
+  cost_usd: string;
+  priced: boolean;
+  latency_ms: number;
+  ttft_ms: number | null;
+  task_id: string | null;
+  run_id: string | null;
+  step_id: string | null;
+  conversation_id: string | null;
+  prompt: unknown;
+  response: string | null;
+  score: number | null;
+}
+
+function toExportRow(r: CallRow, redact: boolean): ExportRow {
+  return {
+    id: r.id,
+    at: r.at.toISOString(),
+    agentId: r.agent_id,
+    role: r.role,
+    provider: r.provider,
+    model: r.model,
+    source: r.source,
+    status: r.status,
+    errorType: r.error_type,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    tokensCounted: r.tokens_counted,
+    costUsd: Number(r.cost_usd),
+    priced: r.priced,
+    latencyMs: r.latency_ms,
+    ttftMs: r.ttft_ms,
+    taskId: r.task_id,
+    runId: r.run_id,
+    stepId: r.step_id,
+    conversationId: r.conversation_id,
+    feedbackScore: r.score,
+    prompt: redact ? redactJson(r.prompt) : r.prompt,
+    response: r.response !== null && redact ? redactText(r.response) : r.response,
+  };
+}
+
+/**
+ * Recorded LLM calls as training data. Reads `llm_calls` in pages of `(at, id)` keyset order, each
+ * page its own short query (no transaction held for the whole export, no OFFSET rescans), so memory
+ * stays at about two pages however many rows match: the one being sent and the next, fetched
+ * meanwhile. Rows stored during the export after its cursor are included; that is the price of not
+ * holding a snapshot open for minutes.
+ */
+export class TrainingExport {
+  constructor(
+    private readonly db: Db,
+    private readonly pageSize = EXPORT_PAGE_SIZE,
+  ) {}
+
+  /** The encoded export as string chunks (one per page). Stops querying once `signal` aborts. */
+  chunks(filter: ExportFilter, signal?: AbortSignal): AsyncGenerator<string> {
+    return encodePages(filter.format, this.pages(filter, signal));
+  }
+
+  /** Pages of rows in (at, id) order; the next page is fetched while the caller handles this one. */
+  async *pages(filter: ExportFilter, signal?: AbortSignal): AsyncGenerator<ExportRow[]> {
+    let remaining = filter.limit ?? Number.POSITIVE_INFINITY;
+    let next: Promise<CallRow[]> | null = this.page(filter, null, Math.min(this.pageSize, remaining));
+    try {
+      while (next) {
+        const rows = await next;
+        next = null;
+        remaining -= rows.length;
+        const last = rows.at(-1);
+        const full = rows.length === this.pageSize;
+        if (last && full && remaining > 0 && !signal?.aborted) {
+          next = this.page(filter, last, Math.min(this.pageSize, remaining));
+        }
+        if (signal?.aborted) return;
+        yield rows.map((r) => toExportRow(r, filter.redact));
+      }
+    } finally {
+      // Abandoned early: the prefetched page is dropped, and its failure must not go unhandled.
+      next?.catch(() => {});
+    }
+  }
+
+  private async page(filter: ExportFilter, after: CallRow | null, size: number): Promise<CallRow[]> {
+    const args: unknown[] = [];
+    const where: string[] = [];
+    const arg = (v: unknown) => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    if (after) where.push(`(c.at, c.id) > (${arg(after.at_key)}::timestamptz, ${arg(after.id)}::uuid)`);
+    if (filter.from) where.push(`c.at >= ${arg(filter.from)}`);
+    if (filter.to) where.push(`c.at < ${arg(filter.to)}`);
+    if (filter.role) where.push(`c.role = ${arg(filter.role)}`);
+    if (filter.model) where.push(`c.model = ${arg(filter.model)}`);
+    if (filter.status) where.push(`c.status = ${arg(filter.status)}`);
+    if (filter.minScore !== null) where.push(`s.score >= ${arg(filter.minScore)}`);
+    const r = await this.db.query<CallRow>(
+      `SELECT c.id, c.at, c.at::text AS at_key, c.agent_id, c.role, c.provider, c.model, c.source,
+         c.status, c.error_type, c.input_tokens, c.output_tokens, c.tokens_counted, c.cost_usd, c.priced,
+         c.latency_ms, c.ttft_ms, c.task_id, c.run_id, c.step_id, c.conversation_id, c.prompt,
+         c.response, s.score
+       FROM llm_calls c CROSS JOIN LATERAL ${SCORE} s
+       ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY c.at, c.id
+       LIMIT ${arg(size)}`,
+      args,
+    );
+    return r.rows;
+  }
+}
