@@ -1,9 +1,12 @@
 import type { AgentService } from "../daemon/agents/agent-service.ts";
 import type { KpiReads } from "../daemon/analytics/kpi-reads.ts";
+import type { BudgetService } from "../daemon/budgets/budget-service.ts";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
 import type { DashboardReads } from "../daemon/dashboard/dashboard-reads.ts";
+import type { FeedbackService } from "../daemon/feedback/feedback-service.ts";
 import type { CostReads } from "../daemon/llm/cost-reads.ts";
 import type { LlmCallService } from "../daemon/llm/llm-call-service.ts";
+import type { TrainingExport } from "../daemon/llm/training-export.ts";
 import type { ArtifactService } from "../daemon/pipelines/artifact-service.ts";
 import type { PipelineService } from "../daemon/pipelines/pipeline-service.ts";
 import type { WorkflowReads } from "../daemon/pipelines/workflow-reads.ts";
@@ -27,6 +30,9 @@ export interface ApiDeps {
   kpis: KpiReads;
   dashboard: DashboardReads;
   llmCalls: LlmCallService;
+  budgets: BudgetService;
+  feedback: FeedbackService;
+  trainingExport: TrainingExport;
   metrics: OverseerMetrics;
   /** Refreshes state gauges and renders Prometheus text. */
   renderMetrics(): Promise<string>;

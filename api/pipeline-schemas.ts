@@ -108,6 +108,10 @@ export const ReasonBody = Type.Object(
   { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2_000 })) },
   { additionalProperties: false },
 );
+export const BudgetDecisionBody = Type.Object(
+  { comment: Type.Optional(Type.String({ minLength: 1, maxLength: 2_000 })) },
+  { additionalProperties: false },
+);
 export const SkipBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 2_000 }) },
   { additionalProperties: false },

@@ -16,8 +16,11 @@ import { errorHandler } from "./error-handler.ts";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./request-guards.ts";
 import { agentRoutes } from "./routes/agent-routes.ts";
 import { artifactRoutes } from "./routes/artifact-routes.ts";
+import { budgetRoutes } from "./routes/budget-routes.ts";
 import { costRoutes } from "./routes/cost-routes.ts";
 import { dashboardRoutes } from "./routes/dashboard-routes.ts";
+import { exportRoutes } from "./routes/export-routes.ts";
+import { feedbackRoutes } from "./routes/feedback-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
 import { llmRoutes } from "./routes/llm-routes.ts";
 import { pipelineRoutes } from "./routes/pipeline-routes.ts";
@@ -119,6 +122,9 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(workflowRoutes(deps), { prefix: "/api" });
   await app.register(costRoutes(deps), { prefix: "/api" });
   await app.register(llmRoutes(deps), { prefix: "/api" });
+  await app.register(budgetRoutes(deps), { prefix: "/api" });
+  await app.register(feedbackRoutes(deps), { prefix: "/api" });
+  await app.register(exportRoutes(deps), { prefix: "/api" });
   return app;
 }
 

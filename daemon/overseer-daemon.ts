@@ -7,6 +7,7 @@ import { Authenticator } from "../api/auth.ts";
 import { buildServer } from "../api/server.ts";
 import { AgentService } from "./agents/agent-service.ts";
 import { KpiReads } from "./analytics/kpi-reads.ts";
+import { BudgetService } from "./budgets/budget-service.ts";
 import type { OverseerConfig } from "./config/compile-config.ts";
 import { DashboardReads } from "./dashboard/dashboard-reads.ts";
 import { ReadySignal } from "./dispatch/ready-signal.ts";
@@ -14,6 +15,7 @@ import { redisKeys } from "./dispatch/redis-keys.ts";
 import { TaskQueues } from "./dispatch/task-queues.ts";
 import { resolveServices } from "./embedded/resolve-services.ts";
 import { EventBus } from "./events/event-bus.ts";
+import { FeedbackService } from "./feedback/feedback-service.ts";
 import { LeaderLease } from "./leader/leader-lease.ts";
 import { runBoundedSteps } from "./lifecycle/bounded-steps.ts";
 import { IntervalLoop } from "./lifecycle/interval-loop.ts";
@@ -22,6 +24,7 @@ import { HeartbeatStore } from "./liveness/heartbeat-store.ts";
 import { sweepLiveness } from "./liveness/liveness-sweeper.ts";
 import { CostReads } from "./llm/cost-reads.ts";
 import { LlmCallService } from "./llm/llm-call-service.ts";
+import { TrainingExport } from "./llm/training-export.ts";
 import { ArtifactService } from "./pipelines/artifact-service.ts";
 import { PipelineEngine } from "./pipelines/pipeline-engine.ts";
 import { PipelineService } from "./pipelines/pipeline-service.ts";
@@ -153,7 +156,15 @@ export class OverseerDaemon {
         onError,
       );
       const reconciler = new Reconciler(taskStore, agentStore, this.queues, liveness, tasks, this.bus);
-      const gauges = new StateGauges(this.metrics, db, agentStore, liveness, config.metricsMaxAgentSeries);
+      const budgets = new BudgetService(db, this.bus);
+      const gauges = new StateGauges(
+        this.metrics,
+        db,
+        agentStore,
+        liveness,
+        config.metricsMaxAgentSeries,
+        budgets,
+      );
       this.leader = new LeaderLease(
         redis,
         keys.leader,
@@ -164,10 +175,15 @@ export class OverseerDaemon {
       this.metrics.buildInfo.set({ version: VERSION, namespace: config.namespace }, 1);
 
       const templateStore = new TemplateStore(db);
-      const engine = new PipelineEngine(db, templateStore, taskStore, tasks, this.bus, {
-        maxAttempts: config.defaultMaxAttempts,
-        timeoutMs: config.defaultTaskTimeoutMs,
-      });
+      const engine = new PipelineEngine(
+        db,
+        templateStore,
+        taskStore,
+        tasks,
+        this.bus,
+        { maxAttempts: config.defaultMaxAttempts, timeoutMs: config.defaultTaskTimeoutMs },
+        budgets,
+      );
       const pipelines = new PipelineService(db, templateStore, engine, taskStore, this.bus, onError, intake);
       await pipelines.start(await readTemplateFiles(config.templatesDir));
       const schedules = new ScheduleService(db, pipelines, this.bus, onError);
@@ -216,13 +232,16 @@ export class OverseerDaemon {
         artifacts: new ArtifactService(db, engine, taskStore, this.bus),
         workflow: new WorkflowReads(db, pipelines),
         costs: new CostReads(db),
-        kpis: new KpiReads(db),
+        kpis: new KpiReads(db, budgets),
         dashboard: new DashboardReads(db, agentStore, liveness, {
           heartbeatIntervalMs: config.heartbeatIntervalMs,
           staleAfterMs: config.agentStaleAfterMs,
           deadAfterMs: config.agentDeadAfterMs,
         }),
         llmCalls: new LlmCallService(db, this.bus, config.llmPricing),
+        budgets,
+        feedback: new FeedbackService(db, this.bus),
+        trainingExport: new TrainingExport(db),
         metrics: this.metrics,
         renderMetrics: async () => {
           await gauges.refresh();

@@ -4,6 +4,7 @@ import type { RunAction } from "../../daemon/pipelines/pipeline-service.ts";
 import type { TemplateDefinition } from "../../daemon/pipelines/template-types.ts";
 import type { ApiDeps } from "../api-deps.ts";
 import {
+  BudgetDecisionBody,
   EscalateBody,
   ExecuteBody,
   ExecuteReply,
@@ -188,5 +189,20 @@ export function pipelineRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       }),
       StepParams,
     );
+    for (const [path, kind] of [
+      ["approve-budget", "approve-budget"],
+      ["reject-budget", "reject-budget"],
+    ] as const) {
+      action(
+        `steps/:stepId/${path}`,
+        BudgetDecisionBody,
+        (r) => ({
+          kind,
+          stepId: (r.params as { stepId: string }).stepId,
+          ...(r as unknown as B<{ comment?: string }>).body,
+        }),
+        StepParams,
+      );
+    }
   };
 }

@@ -1,3 +1,4 @@
+import type { BudgetStatus } from "../budgets/budget-decision.ts";
 import type { Db } from "../store/pg-pool.ts";
 
 export const KPI_RANGES = ["7days", "30days", "90days", "all"] as const;
@@ -22,6 +23,9 @@ export interface Kpis {
   totalTokens: number;
   avgTaskDurationMs: number | null;
   avgRunDurationMs: number | null;
+  /** Ratings recorded in the period (runs, steps and calls) and their mean score (1..5). */
+  feedbackCount: number;
+  feedbackAvgScore: number | null;
 }
 
 /** The KPIs compared with the previous period (all but the `*Active` snapshots). */
@@ -38,6 +42,8 @@ const COMPARED = [
   "totalTokens",
   "avgTaskDurationMs",
   "avgRunDurationMs",
+  "feedbackCount",
+  "feedbackAvgScore",
 ] as const;
 
 export interface Change {
@@ -58,22 +64,31 @@ export function change(current: number | null, previous: number | null): Change 
   };
 }
 
+/** Spend against the budgets defined now (BudgetService.status). */
+export interface BudgetStatusReads {
+  status(now: Date): Promise<BudgetStatus[]>;
+}
+
 /**
  * The headline KPIs for a range ending now, and the same measures over the previous period of the
  * same length. Computed from Postgres at request time; an empty system answers zeros and nulls.
- * There is no budget: spending limits are not built, so `budget` is always null.
+ * `budget` is null while no budget is defined: never a made-up limit.
  */
 export class KpiReads {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly budgets: BudgetStatusReads,
+  ) {}
 
   async kpis(range: KpiRange, now = new Date()) {
     const to = now;
     const from = range === "all" ? null : new Date(to.getTime() - DAYS[range] * DAY_MS);
     const previous =
       from === null ? null : { from: new Date(from.getTime() - (to.getTime() - from.getTime())), to: from };
-    const [current, before] = await Promise.all([
+    const [current, before, budgets] = await Promise.all([
       this.period(from, to, true),
       previous ? this.period(previous.from, previous.to, false) : Promise.resolve(null),
+      this.budgets.status(now),
     ]);
     return {
       range,
@@ -85,8 +100,26 @@ export class KpiReads {
           ? { from: previous.from.toISOString(), to: previous.to.toISOString(), ...before }
           : null,
       change: before ? Object.fromEntries(COMPARED.map((k) => [k, change(current[k], before[k])])) : null,
-      // Budgets are not built: never a made-up figure.
-      budget: null,
+      budget:
+        budgets.length === 0
+          ? null
+          : {
+              defined: budgets.length,
+              exceeded: budgets.filter((b) => b.state === "exceeded").length,
+              warning: budgets.filter((b) => b.state === "warning").length,
+              budgets: budgets.map((b) => ({
+                id: b.id,
+                scope: b.scope,
+                target: b.target,
+                period: b.period,
+                spentUsd: b.spentUsd,
+                softLimitUsd: b.softLimitUsd,
+                hardLimitUsd: b.hardLimitUsd,
+                hardUsed: b.hardUsed,
+                burnRate: b.burnRate,
+                state: b.state,
+              })),
+            },
     };
   }
 
@@ -104,6 +137,8 @@ export class KpiReads {
       output_tokens: string;
       task_ms: number | null;
       run_ms: number | null;
+      feedback_n: number;
+      feedback_avg: number | null;
     }>(
       `WITH t AS (
          SELECT count(*) FILTER (WHERE state = 'completed')::int AS completed,
@@ -119,6 +154,9 @@ export class KpiReads {
                 coalesce(sum(input_tokens), 0)::text AS input_tokens,
                 coalesce(sum(output_tokens), 0)::text AS output_tokens
          FROM llm_calls WHERE at < $2 AND ($1::timestamptz IS NULL OR at >= $1)
+       ), f AS (
+         SELECT count(*)::int AS n, avg(score)::float8 AS avg
+         FROM feedback WHERE at < $2 AND ($1::timestamptz IS NULL OR at >= $1)
        ), a AS (
          SELECT avg(EXTRACT(EPOCH FROM (finished_at - claimed_at)) * 1000)::float8 AS ms
          FROM task_attempts WHERE outcome = 'completed' AND finished_at < $2
@@ -128,8 +166,9 @@ export class KpiReads {
               (SELECT count(*)::int FROM tasks WHERE state IN ('queued', 'active')) AS tasks_active,
               r.completed AS runs_completed, r.failed AS runs_failed,
               (SELECT count(*)::int FROM pipeline_runs WHERE state IN ('running', 'paused', 'snoozed')) AS runs_active,
-              c.usd, c.input_tokens, c.output_tokens, a.ms AS task_ms, r.ms AS run_ms
-       FROM t, r, c, a`,
+              c.usd, c.input_tokens, c.output_tokens, a.ms AS task_ms, r.ms AS run_ms,
+              f.n AS feedback_n, f.avg AS feedback_avg
+       FROM t, r, c, a, f`,
       [from, to],
     );
     const row = r.rows[0];
@@ -151,6 +190,8 @@ export class KpiReads {
       totalTokens: input + output,
       avgTaskDurationMs: row.task_ms === null ? null : Math.round(row.task_ms),
       avgRunDurationMs: row.run_ms === null ? null : Math.round(row.run_ms),
+      feedbackCount: row.feedback_n,
+      feedbackAvgScore: row.feedback_avg === null ? null : Math.round(row.feedback_avg * 1000) / 1000,
     };
   }
 }

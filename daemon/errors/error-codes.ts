@@ -30,6 +30,15 @@ export const ERROR_CODES = {
   OVS_ERR_ARTIFACT_NOT_FOUND: { status: 404, message: "No artifact with this id" },
   OVS_ERR_CONVERSATION_NOT_FOUND: { status: 404, message: "No conversation with this id" },
   OVS_ERR_CONVERSATION_CLOSED: { status: 409, message: "The conversation is already completed" },
+  OVS_ERR_BUDGET_NOT_FOUND: { status: 404, message: "No budget with this id" },
+  OVS_ERR_BUDGET_CONFLICT: {
+    status: 409,
+    message: "A budget for this scope, target and period already exists",
+  },
+  OVS_ERR_FEEDBACK_TARGET_NOT_FOUND: {
+    status: 404,
+    message: "The run, step or LLM call being rated does not exist",
+  },
   OVS_ERR_SCHEDULE_NOT_FOUND: { status: 404, message: "No schedule with this id" },
   OVS_ERR_SCHEDULE_INVALID: {
     status: 400,

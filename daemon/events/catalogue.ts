@@ -96,6 +96,17 @@ export interface EventPayloads {
     taskId: string | null;
     runId: string | null;
   };
+  "budget.saved": { budgetId: string; scope: string; target: string; period: string };
+  "budget.deleted": { budgetId: string; scope: string; target: string; period: string };
+  /** A mission budget step's verdict: pass (maybe with warnings), block, or await an operator. */
+  "budget.step": {
+    runId: string;
+    template: string;
+    stepId: string;
+    outcome: "pass" | "warn" | "block" | "await_approval" | "approved" | "rejected";
+    reason: string | null;
+  };
+  "feedback.recorded": { feedbackId: string; targetKind: "run" | "step" | "llm_call"; score: number };
   "operator.action": { actor: string; action: string; targetKind: string; targetId: string };
   "lease.conflict": { taskId: string; operation: "progress" | "complete" | "fail" | "release" };
   "leader.acquired": { epoch: number };
@@ -157,6 +168,10 @@ export const EVENT_TYPES = [
   "schedule.deleted",
   "schedule.fired",
   "llm.call",
+  "budget.saved",
+  "budget.deleted",
+  "budget.step",
+  "feedback.recorded",
   "operator.action",
   "lease.conflict",
   "leader.acquired",

@@ -1,6 +1,9 @@
+import type { BudgetVerdict } from "../budgets/budget-decision.ts";
 import type { BuiltinStepName } from "./template-types.ts";
 
 export interface BuiltinContext {
+  /** The budget step's verdict, decided from recorded spend before the step runs. */
+  budget?: BudgetVerdict;
   runId: string;
   template: string;
   input: Record<string, unknown>;
@@ -11,21 +14,9 @@ export interface BuiltinContext {
 
 export type BuiltinResult =
   | { ok: true; output: unknown; artifact?: { type: string; title: string; content: string } }
-  | { ok: false; error: { message: string; category: string } };
-
-/** Sums `costUsd` figures the earlier steps reported in their outputs (what agents measured). */
-function reportedCostUsd(outputs: Record<string, unknown>): { spentUsd: number; reports: number } {
-  let spentUsd = 0;
-  let reports = 0;
-  for (const out of Object.values(outputs)) {
-    const cost = (out as { costUsd?: unknown } | null)?.costUsd;
-    if (typeof cost === "number" && Number.isFinite(cost) && cost >= 0) {
-      spentUsd += cost;
-      reports++;
-    }
-  }
-  return { spentUsd, reports };
-}
+  | { ok: false; error: { message: string; category: string }; output?: unknown }
+  /** Not done yet: the step stays running with this message, and a later pass decides again. */
+  | { ok: "wait"; message: string; output: unknown };
 
 /**
  * Steps the daemon runs itself: quick, deterministic, no agent needed. Pure: the engine records the
@@ -44,18 +35,17 @@ export function runBuiltin(name: BuiltinStepName, ctx: BuiltinContext): BuiltinR
       return { ok: true, output: { verified: true, requestLength: request.length } };
     }
     case "budget-check": {
-      const { spentUsd, reports } = reportedCostUsd(ctx.outputs);
-      const limit = typeof ctx.input.budgetUsd === "number" ? ctx.input.budgetUsd : null;
-      if (limit !== null && spentUsd > limit) {
-        return {
-          ok: false,
-          error: { message: `spent ${spentUsd} USD of a ${limit} USD budget`, category: "budget_exceeded" },
-        };
+      const verdict = ctx.budget;
+      if (!verdict) {
+        return { ok: false, error: { message: "budget verdict missing (daemon bug)", category: "internal" } };
       }
-      // No limit given: nothing to enforce, and the output says so rather than pretend.
+      if (verdict.kind === "pass") return { ok: true, output: verdict.output };
+      if (verdict.kind === "await_approval")
+        return { ok: "wait", message: verdict.message, output: verdict.output };
       return {
-        ok: true,
-        output: { budgetUsd: limit, spentUsd, costReports: reports, enforced: limit !== null },
+        ok: false,
+        error: { message: verdict.message, category: "budget_exceeded" },
+        output: verdict.output,
       };
     }
     case "finalize": {

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { type BudgetStepInput, type BudgetVerdict, decideBudgetStep } from "../budgets/budget-decision.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { TaskStore } from "../store/task-store.ts";
 import type { TaskDefaults, TaskService } from "../tasks/task-service.ts";
-import { runBuiltin } from "./builtin-steps.ts";
+import { type BuiltinResult, runBuiltin } from "./builtin-steps.ts";
 import { isTerminalRun, planRun, type StepStatus } from "./run-plan.ts";
 import { runPercent, type StepProgress } from "./run-progress.ts";
 import { type RunRow, runSql, type StepRow } from "./run-store.ts";
@@ -18,6 +19,23 @@ export interface AfterCommit {
   cancelled: Array<{ taskId: string; type: string; agentId: string | null; reason: string }>;
   reprioritized: Array<{ id: string; type: string; priority: number }>;
   emit: Array<() => void>;
+}
+
+/** Reads what a mission's budget step decides on (BudgetService.stepInput). */
+export interface BudgetInputs {
+  stepInput(
+    q: pg.PoolClient,
+    run: { id: string; template: string; input: Record<string, unknown> },
+    step: { stepId: string; generation: number },
+    capabilities: string[],
+    now: Date,
+  ): Promise<BudgetStepInput>;
+  /** Opens a step generation's approval request; true only the first time. */
+  requestApproval(
+    q: pg.PoolClient,
+    key: { runId: string; stepId: string; generation: number },
+    reason: unknown,
+  ): Promise<boolean>;
 }
 
 export const newAfterCommit = (): AfterCommit => ({
@@ -40,6 +58,7 @@ export class PipelineEngine {
     private readonly tasks: TaskService,
     private readonly bus: EventBus,
     private readonly defaults: TaskDefaults,
+    private readonly budgets: BudgetInputs,
     private readonly newId: () => string = randomUUID,
   ) {}
 
@@ -117,6 +136,17 @@ export class PipelineEngine {
       }
     }
 
+    // A built-in step left running is waiting (for a budget approval): decide again, level-triggered,
+    // so an approval, a raised limit or a new period lets it through without anyone poking it.
+    if (state === "running") {
+      for (const row of rows.values()) {
+        const def = byId.get(row.step_id);
+        if (row.state === "running" && !row.task_id && def?.executor.kind === "builtin") {
+          await this.runBuiltinStep(c, run, steps, def, row, rows, after, base);
+        }
+      }
+    }
+
     // 2. Start what the plan allows; built-in steps finish inline, which may unblock more.
     for (let pass = 0; pass <= steps.length; pass++) {
       const status = new Map<string, StepStatus>(
@@ -142,7 +172,7 @@ export class PipelineEngine {
         const row = rows.get(id) as StepRow;
         if (def.executor.kind === "builtin") {
           inline = true;
-          await this.runBuiltinStep(c, run, def, row, rows, after, base);
+          await this.runBuiltinStep(c, run, steps, def, row, rows, after, base);
         } else {
           await this.startAgentStep(c, run, steps, def, row, rows, after, base);
         }
@@ -265,6 +295,7 @@ export class PipelineEngine {
   private async runBuiltinStep(
     c: pg.PoolClient,
     run: RunRow,
+    steps: StepDefinition[],
     def: StepDefinition,
     row: StepRow,
     rows: Map<string, StepRow>,
@@ -272,21 +303,37 @@ export class PipelineEngine {
     base: { runId: string; template: string },
   ): Promise<void> {
     if (def.executor.kind !== "builtin") return;
-    await runSql.event(c, run.id, "step.started", def.id, { builtin: def.executor.name });
-    after.emit.push(() => this.bus.emit("pipeline.step.started", { ...base, stepId: def.id, taskId: null }));
+    const waiting = row.state === "running";
+    if (!waiting) {
+      await runSql.event(c, run.id, "step.started", def.id, { builtin: def.executor.name });
+      after.emit.push(() =>
+        this.bus.emit("pipeline.step.started", { ...base, stepId: def.id, taskId: null }),
+      );
+    }
     const outputs: Record<string, unknown> = {};
     for (const r of rows.values()) if (r.state === "completed") outputs[r.step_id] = r.output;
-    const started = Date.now();
+    const started = waiting && row.started_at ? row.started_at.getTime() : Date.now();
+    const decided =
+      def.executor.name === "budget-check" ? await this.budgetVerdict(c, run, steps, row, rows) : undefined;
+    const budget = decided?.verdict;
     const result = runBuiltin(def.executor.name, {
       runId: run.id,
       template: run.template,
       input: run.input,
       params: this.stepParams(def, row),
       outputs,
+      ...(budget ? { budget } : {}),
     });
-    await runSql.updateStep(c, run.id, def.id, { started_at: new Date(started) });
-    row.started_at = new Date(started);
-    if (result.ok && result.artifact) {
+    if (decided) this.noteBudget(decided.verdict, decided.input, row, waiting, after, base);
+    if (result.ok === "wait") {
+      await this.holdStep(c, run, row, result, after, base, waiting);
+      return;
+    }
+    if (!waiting) {
+      await runSql.updateStep(c, run.id, def.id, { started_at: new Date(started) });
+      row.started_at = new Date(started);
+    }
+    if (result.ok === true && result.artifact) {
       const artifactId = this.newId();
       await c.query(
         `INSERT INTO artifacts (id, run_id, step_id, type, title, content, created_by) VALUES ($1, $2, $3, $4, $5, $6, 'daemon')`,
@@ -301,11 +348,107 @@ export class PipelineEngine {
       c,
       row,
       result.ok ? "completed" : "failed",
-      result.ok ? { output: result.output } : { error: { ...result.error, retryable: false } },
+      result.ok
+        ? { output: result.output }
+        : {
+            error: { ...result.error, retryable: false, ...(result.output ? { budget: result.output } : {}) },
+          },
       Date.now() - started,
       after,
       base,
     );
+  }
+
+  /** The budget step's verdict from recorded spend, the run's own limit and any approval. */
+  private async budgetVerdict(
+    c: pg.PoolClient,
+    run: RunRow,
+    steps: StepDefinition[],
+    row: StepRow,
+    rows: Map<string, StepRow>,
+  ): Promise<{ verdict: BudgetVerdict; input: BudgetStepInput }> {
+    // Role budgets cover the roles that may take what is left of the run.
+    const capabilities = steps
+      .filter(
+        (s) => s.executor.kind === "agent" && !["completed", "skipped"].includes(rows.get(s.id)?.state ?? ""),
+      )
+      .map((s) => (s.executor.kind === "agent" ? s.executor.capability : ""));
+    const input = await this.budgets.stepInput(
+      c,
+      run,
+      { stepId: row.step_id, generation: row.generation },
+      capabilities,
+      new Date(),
+    );
+    return { verdict: decideBudgetStep(input), input };
+  }
+
+  private noteBudget(
+    verdict: BudgetVerdict,
+    input: BudgetStepInput,
+    row: StepRow,
+    waiting: boolean,
+    after: AfterCommit,
+    base: { runId: string; template: string },
+  ): void {
+    const approved = verdict.kind === "pass" && (verdict.output as { approved?: unknown }).approved;
+    const outcome =
+      verdict.kind === "pass"
+        ? approved
+          ? "approved"
+          : verdict.warnings.length > 0
+            ? "warn"
+            : "pass"
+        : verdict.kind === "block" && input.approval?.state === "rejected"
+          ? "rejected"
+          : verdict.kind;
+    // A step that goes on waiting says so once, when it starts to wait.
+    if (outcome === "await_approval" && waiting) return;
+    const reason =
+      verdict.kind === "pass"
+        ? verdict.warnings.length > 0
+          ? verdict.warnings
+              .map((w) => `${w.scope}${w.target ? ` ${w.target}` : ""} ${w.period} soft limit`)
+              .join("; ")
+          : null
+        : verdict.message;
+    after.emit.push(() => this.bus.emit("budget.step", { ...base, stepId: row.step_id, outcome, reason }));
+  }
+
+  /** Keeps a built-in step running with a message, and opens its approval request once. */
+  private async holdStep(
+    c: pg.PoolClient,
+    run: RunRow,
+    row: StepRow,
+    result: Extract<BuiltinResult, { ok: "wait" }>,
+    after: AfterCommit,
+    base: { runId: string; template: string },
+    waiting: boolean,
+  ): Promise<void> {
+    const startedAt = row.started_at ?? new Date();
+    if (!waiting || row.message !== result.message) {
+      await runSql.updateStep(c, run.id, row.step_id, {
+        state: "running",
+        started_at: startedAt,
+        message: result.message,
+        output: result.output,
+      });
+    }
+    row.state = "running";
+    row.started_at = startedAt;
+    row.message = result.message;
+    const key = { runId: run.id, stepId: row.step_id, generation: row.generation };
+    if (await this.budgets.requestApproval(c, key, result.output)) {
+      await runSql.event(c, run.id, "step.waiting", row.step_id, { message: result.message });
+      after.emit.push(() =>
+        this.bus.emit("pipeline.step.progress", {
+          ...base,
+          stepId: row.step_id,
+          percent: row.progress ?? 0,
+          message: result.message,
+        }),
+      );
+    }
   }
 
   private async finishRun(

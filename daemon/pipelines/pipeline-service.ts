@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { budgetSql } from "../budgets/budget-store.ts";
 import { MAX_PRIORITY } from "../dispatch/task-queues.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
@@ -29,7 +30,9 @@ export type RunAction =
   | { kind: "skip-step"; stepId: string; reason: string }
   | { kind: "snooze"; until: Date }
   | { kind: "escalate"; priority?: number; reason?: string }
-  | { kind: "modify-input"; stepId: string; params: Record<string, unknown> };
+  | { kind: "modify-input"; stepId: string; params: Record<string, unknown> }
+  | { kind: "approve-budget"; stepId: string; comment?: string }
+  | { kind: "reject-budget"; stepId: string; comment?: string };
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
@@ -408,7 +411,7 @@ export class PipelineService {
       // One read of the steps, under the run's lock, serves the percent floor and the action.
       const rows = await runSql.steps(c, run.id);
       await this.engine.notePercent(c, run, rows);
-      await this.apply(c, run, rows, action, after);
+      await this.apply(c, run, rows, action, after, actor);
       const { kind, ...data } = action;
       await runSql.audit(c, {
         actor,
@@ -443,6 +446,7 @@ export class PipelineService {
     rows: StepRow[],
     action: RunAction,
     after: AfterCommit,
+    actor: string,
   ): Promise<void> {
     const base = { runId: run.id, template: run.template };
     const conflict = (why: string) =>
@@ -521,6 +525,22 @@ export class PipelineService {
         after.emit.push(() =>
           this.bus.emit("pipeline.step.retried", { ...base, stepId: row.step_id, generation }),
         );
+        return;
+      }
+      case "approve-budget":
+      case "reject-budget": {
+        // The next pass (right after this action) reads the decision and lets the step through or fails it.
+        const row = step(action.stepId);
+        const decided = await budgetSql.decide(
+          c,
+          { runId: run.id, stepId: row.step_id, generation: row.generation },
+          action.kind === "approve-budget" ? "approved" : "rejected",
+          actor,
+          action.comment ?? null,
+        );
+        if (!decided || row.state !== "running") {
+          throw conflict(`step ${action.stepId} is not waiting for a budget approval`);
+        }
         return;
       }
       case "skip-step": {

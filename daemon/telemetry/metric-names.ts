@@ -155,6 +155,41 @@ export const METRICS = {
     help: "Recorded LLM calls that failed, by model and error type",
     labels: ["model", "error_type"],
   },
+  llmBudgetSpent: {
+    name: "overseer_llm_budget_spent_usd",
+    help: "LLM spend in USD of each budget's scope in its current period (read from Postgres at scrape)",
+    labels: ["scope", "target", "period"],
+  },
+  llmBudgetLimit: {
+    name: "overseer_llm_budget_limit_usd",
+    help: "Each budget's soft and hard limits in USD",
+    labels: ["scope", "target", "period", "limit"],
+  },
+  llmBudgetUsed: {
+    name: "overseer_llm_budget_used_ratio",
+    help: "Spend divided by each limit of a budget (1 = the limit is used up)",
+    labels: ["scope", "target", "period", "limit"],
+  },
+  llmBudgetBurnRate: {
+    name: "overseer_llm_budget_burn_rate",
+    help: "Share of the limit spent divided by the share of the period gone (1 = on course to spend exactly the limit)",
+    labels: ["scope", "target", "period"],
+  },
+  budgetApprovalsPending: {
+    name: "overseer_budget_approvals_pending",
+    help: "Mission budget steps waiting for an operator's approval",
+    labels: [],
+  },
+  budgetSteps: {
+    name: "overseer_budget_step_outcomes_total",
+    help: "Verdicts of mission budget steps: pass, warn, block, await_approval, approved, rejected",
+    labels: ["template", "outcome"],
+  },
+  feedback: {
+    name: "overseer_feedback_total",
+    help: "Ratings recorded, by what was rated and score (1..5)",
+    labels: ["target", "score"],
+  },
   reconcileRepairs: {
     name: "overseer_reconcile_repairs_total",
     help: "Drift the reconciler repaired",

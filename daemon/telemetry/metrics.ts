@@ -50,6 +50,13 @@ export class OverseerMetrics {
   readonly llmTimeToFirstToken: Histogram;
   readonly llmErrors: Counter;
   readonly dependencyUp: Gauge;
+  readonly llmBudgetSpent: Gauge;
+  readonly llmBudgetLimit: Gauge;
+  readonly llmBudgetUsed: Gauge;
+  readonly llmBudgetBurnRate: Gauge;
+  readonly budgetApprovalsPending: Gauge;
+  readonly budgetSteps: Counter;
+  readonly feedback: Counter;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -115,6 +122,13 @@ export class OverseerMetrics {
       registers: r,
     });
     this.llmErrors = new Counter({ ...spec("llmErrors"), registers: r });
+    this.llmBudgetSpent = new Gauge({ ...spec("llmBudgetSpent"), registers: r });
+    this.llmBudgetLimit = new Gauge({ ...spec("llmBudgetLimit"), registers: r });
+    this.llmBudgetUsed = new Gauge({ ...spec("llmBudgetUsed"), registers: r });
+    this.llmBudgetBurnRate = new Gauge({ ...spec("llmBudgetBurnRate"), registers: r });
+    this.budgetApprovalsPending = new Gauge({ ...spec("budgetApprovalsPending"), registers: r });
+    this.budgetSteps = new Counter({ ...spec("budgetSteps"), registers: r });
+    this.feedback = new Counter({ ...spec("feedback"), registers: r });
   }
 
   private readonly llmModels = new Set<string>();
@@ -218,6 +232,12 @@ export class OverseerMetrics {
         break;
       case "loop.error":
         this.loopErrors.inc({ loop: e.loop });
+        break;
+      case "budget.step":
+        this.budgetSteps.inc({ template: e.template, outcome: e.outcome });
+        break;
+      case "feedback.recorded":
+        this.feedback.inc({ target: e.targetKind, score: String(e.score) });
         break;
       case "llm.call": {
         const model = this.modelLabel(e.model);

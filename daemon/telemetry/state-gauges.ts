@@ -1,3 +1,4 @@
+import type { BudgetStatus } from "../budgets/budget-decision.ts";
 import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import type { AgentStore } from "../store/agent-store.ts";
 import type { Db } from "../store/pg-pool.ts";
@@ -9,6 +10,12 @@ import type { OverseerMetrics } from "./metrics.ts";
  * `minIntervalMs`), never accumulated in memory. When a store is down the gauges are emptied and
  * overseer_dependency_up says why: no stale numbers are exported as if current.
  */
+/** The budget reads the gauges need (BudgetService). */
+export interface BudgetReads {
+  status(now: Date): Promise<BudgetStatus[]>;
+  pendingApprovals(): Promise<unknown[]>;
+}
+
 export class StateGauges {
   private last = 0;
   private inflight: Promise<void> | null = null;
@@ -19,6 +26,7 @@ export class StateGauges {
     private readonly agents: AgentStore,
     private readonly liveness: HeartbeatStore,
     private readonly maxAgentSeries: number,
+    private readonly budgets: BudgetReads,
     private readonly minIntervalMs = 1_000,
   ) {}
 
@@ -34,7 +42,7 @@ export class StateGauges {
   private async read(): Promise<void> {
     const m = this.metrics;
     try {
-      const [counts, queues, live, runs] = await Promise.all([
+      const [counts, queues, live, runs, budgets, approvals] = await Promise.all([
         this.agents.countsByStateAndRole(),
         readQueueStats(this.db),
         this.agents.list({ includeEnded: false, limit: 100_000 }),
@@ -42,7 +50,10 @@ export class StateGauges {
           `SELECT template, state, count(*)::int AS n FROM pipeline_runs
            WHERE state IN ('running', 'paused', 'snoozed') GROUP BY template, state`,
         ),
+        this.budgets.status(new Date()),
+        this.budgets.pendingApprovals(),
       ]);
+      this.setBudgets(budgets, approvals.length);
       m.pipelineRuns.reset();
       for (const r of runs.rows) m.pipelineRuns.set({ template: r.template, state: r.state }, r.n);
       m.agents.reset();
@@ -78,7 +89,36 @@ export class StateGauges {
       m.pipelineRuns.reset();
       m.queueDepth.reset();
       m.queueOldestAge.reset();
+      this.clearBudgets();
       m.dependencyUp.set({ dependency: "postgres" }, 0);
     }
+  }
+
+  private setBudgets(budgets: BudgetStatus[], pending: number): void {
+    const m = this.metrics;
+    this.clearBudgets();
+    for (const b of budgets) {
+      const labels = { scope: b.scope, target: b.target, period: b.period };
+      m.llmBudgetSpent.set(labels, b.spentUsd);
+      m.llmBudgetBurnRate.set(labels, b.burnRate);
+      for (const [limit, usd, used] of [
+        ["soft", b.softLimitUsd, b.softUsed],
+        ["hard", b.hardLimitUsd, b.hardUsed],
+      ] as const) {
+        if (usd === null || used === null) continue;
+        m.llmBudgetLimit.set({ ...labels, limit }, usd);
+        m.llmBudgetUsed.set({ ...labels, limit }, used);
+      }
+    }
+    m.budgetApprovalsPending.set(pending);
+  }
+
+  private clearBudgets(): void {
+    const m = this.metrics;
+    m.llmBudgetSpent.reset();
+    m.llmBudgetLimit.reset();
+    m.llmBudgetUsed.reset();
+    m.llmBudgetBurnRate.reset();
+    m.budgetApprovalsPending.reset();
   }
 }

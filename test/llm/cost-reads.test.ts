@@ -79,6 +79,8 @@ describe("an empty system", () => {
       totalTokens: 0,
       avgTaskDurationMs: null,
       avgRunDurationMs: null,
+      feedbackCount: 0,
+      feedbackAvgScore: null,
     };
     expect(kpis.body.current).toEqual({ ...zero, tasksActive: 0, runsActive: 0 });
     expect(kpis.body.previous).toMatchObject({ ...zero, tasksActive: null, runsActive: null });
@@ -287,6 +289,16 @@ describe("a known data set", () => {
     await task("failed", now - DAY);
     await task("dead", now - 2 * DAY);
     await task("completed", now - 10 * DAY, 5_000); // previous 7 days
+
+    // Ratings: 4 and 2 in the current 7 days, 5 in the 7 days before.
+    const rate = (at: number, score: number, stepId: string | null) =>
+      db.query(
+        `INSERT INTO feedback (id, at, target_kind, run_id, step_id, score, author) VALUES ($1, $2, $3, $4, $5, $6, 'test')`,
+        [randomUUID(), iso(at), stepId ? "step" : "run", runs.r1, stepId, score],
+      );
+    await rate(now - DAY, 4, null);
+    await rate(now - 2 * DAY, 2, "draft");
+    await rate(now - 10 * DAY, 5, null);
   });
 
   const q = `?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
@@ -498,6 +510,8 @@ describe("a known data set", () => {
       totalTokens: 5400,
       avgTaskDurationMs: 20_000, // (10 s + 30 s) / 2
       avgRunDurationMs: 90_000, // (60 s + 120 s) / 2
+      feedbackCount: 2,
+      feedbackAvgScore: 3, // (4 + 2) / 2
     });
     expect(r.body.previous).toMatchObject({
       tasksCompleted: 1,
@@ -514,6 +528,8 @@ describe("a known data set", () => {
       totalTokens: 4000,
       avgTaskDurationMs: 5_000,
       avgRunDurationMs: 30_000,
+      feedbackCount: 1,
+      feedbackAvgScore: 5,
     });
     const c = r.body.change;
     expect(c.tasksCompleted).toEqual({ absolute: 1, relative: 1 });
@@ -532,6 +548,8 @@ describe("a known data set", () => {
     expect(c.totalTokens.relative).toBeCloseTo(0.35, 12);
     expect(c.avgTaskDurationMs).toEqual({ absolute: 15_000, relative: 3 });
     expect(c.avgRunDurationMs).toEqual({ absolute: 60_000, relative: 2 });
+    expect(c.feedbackCount).toEqual({ absolute: 1, relative: 1 });
+    expect(c.feedbackAvgScore).toEqual({ absolute: -2, relative: -0.4 });
     expect(c).not.toHaveProperty("tasksActive");
     expect(r.body.budget).toBeNull();
   });

@@ -1,0 +1,41 @@
+import { Type } from "typebox";
+import { BUDGET_PERIODS, BUDGET_SCOPES } from "../daemon/budgets/budget-decision.ts";
+
+const Usd = Type.Number({ exclusiveMinimum: 0, maximum: 1e8, description: "US dollars" });
+const NullableUsd = Type.Union([Usd, Type.Null()]);
+const OnHard = Type.Union([Type.Literal("block"), Type.Literal("approval")], {
+  description:
+    "What the mission's budget step does over the hard limit: fail the run, or wait for an operator",
+});
+const Description = Type.Union([Type.String({ maxLength: 2_000 }), Type.Null()]);
+
+export const NewBudgetBody = Type.Object(
+  {
+    scope: Type.Union(BUDGET_SCOPES.map((s) => Type.Literal(s))),
+    target: Type.Optional(
+      Type.String({
+        pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description: "The template (scope template) or agent role (scope role); absent for global",
+      }),
+    ),
+    period: Type.Union(
+      BUDGET_PERIODS.map((p) => Type.Literal(p)),
+      { description: "UTC day or calendar month" },
+    ),
+    softLimitUsd: Type.Optional(NullableUsd),
+    hardLimitUsd: Type.Optional(NullableUsd),
+    onHard: Type.Optional(OnHard),
+    description: Type.Optional(Description),
+  },
+  { additionalProperties: false },
+);
+
+export const BudgetPatchBody = Type.Object(
+  {
+    softLimitUsd: Type.Optional(NullableUsd),
+    hardLimitUsd: Type.Optional(NullableUsd),
+    onHard: Type.Optional(OnHard),
+    description: Type.Optional(Description),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);

@@ -1,0 +1,199 @@
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import { OverseerError } from "../errors/overseer-error.ts";
+import type { EventBus } from "../events/event-bus.ts";
+import { runSql } from "../pipelines/run-store.ts";
+import { type Db, withTransaction } from "../store/pg-pool.ts";
+import type { Queryable } from "../store/task-store.ts";
+import {
+  type BudgetPeriod,
+  type BudgetScope,
+  type BudgetStatus,
+  type BudgetStepInput,
+  budgetStatus,
+  type OnHardLimit,
+} from "./budget-decision.ts";
+import { budgetSql, type StoredBudget } from "./budget-store.ts";
+
+export interface NewBudget {
+  scope: BudgetScope;
+  target?: string;
+  period: BudgetPeriod;
+  softLimitUsd?: number | null;
+  hardLimitUsd?: number | null;
+  onHard?: OnHardLimit;
+  description?: string | null;
+}
+
+export type BudgetPatch = Partial<
+  Pick<NewBudget, "softLimitUsd" | "hardLimitUsd" | "onHard" | "description">
+>;
+
+const invalid = (message: string, field?: string) =>
+  new OverseerError("OVS_ERR_VALIDATION", message, field ? { field } : undefined);
+
+/** The rules the table's CHECKs also hold, said as 400s a person can act on. */
+function checkLimits(b: {
+  softLimitUsd: number | null;
+  hardLimitUsd: number | null;
+  onHard: OnHardLimit;
+}): void {
+  if (b.softLimitUsd === null && b.hardLimitUsd === null) {
+    throw invalid("a budget needs a softLimitUsd, a hardLimitUsd, or both", "hardLimitUsd");
+  }
+  if (b.softLimitUsd !== null && b.hardLimitUsd !== null && b.softLimitUsd > b.hardLimitUsd) {
+    throw invalid("softLimitUsd must not be above hardLimitUsd", "softLimitUsd");
+  }
+  if (b.onHard === "approval" && b.hardLimitUsd === null) {
+    throw invalid("onHard 'approval' needs a hardLimitUsd", "onHard");
+  }
+}
+
+/**
+ * Spending limits on recorded LLM cost: CRUD with audit, the status the dashboards and metrics read,
+ * and the inputs of a mission's budget step. Spend is always summed from llm_calls at read time.
+ */
+export class BudgetService {
+  constructor(
+    private readonly db: Db,
+    private readonly bus: EventBus,
+    private readonly newId: () => string = randomUUID,
+  ) {}
+
+  list(): Promise<StoredBudget[]> {
+    return budgetSql.list(this.db);
+  }
+
+  async get(id: string): Promise<StoredBudget> {
+    const b = await budgetSql.get(this.db, id);
+    if (!b) throw new OverseerError("OVS_ERR_BUDGET_NOT_FOUND", `no budget ${id}`);
+    return b;
+  }
+
+  async create(input: NewBudget, actor: string): Promise<StoredBudget> {
+    const target = input.target ?? "";
+    if (input.scope === "global" && target !== "") throw invalid("a global budget has no target", "target");
+    if (input.scope !== "global" && target === "") {
+      throw invalid(`a ${input.scope} budget needs a target (the ${input.scope} name)`, "target");
+    }
+    const b = {
+      softLimitUsd: input.softLimitUsd ?? null,
+      hardLimitUsd: input.hardLimitUsd ?? null,
+      onHard: input.onHard ?? "block",
+    };
+    checkLimits(b);
+    const id = this.newId();
+    const saved = await withTransaction(this.db, async (c) => {
+      const r = await c.query(
+        `INSERT INTO budgets (id, scope, target, period, soft_limit_usd, hard_limit_usd, on_hard, description, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (scope, target, period) DO NOTHING`,
+        [
+          id,
+          input.scope,
+          target,
+          input.period,
+          b.softLimitUsd,
+          b.hardLimitUsd,
+          b.onHard,
+          input.description ?? null,
+          actor,
+        ],
+      );
+      if (r.rowCount === 0) {
+        throw new OverseerError(
+          "OVS_ERR_BUDGET_CONFLICT",
+          `a ${input.period} budget for ${input.scope}${target ? ` ${target}` : ""} already exists; change it instead`,
+        );
+      }
+      await this.audit(c, actor, "budget.create", id, { ...input, target });
+      return (await budgetSql.get(c, id)) as StoredBudget;
+    });
+    this.saved(saved, actor, "budget.create");
+    return saved;
+  }
+
+  async update(id: string, patch: BudgetPatch, actor: string): Promise<StoredBudget> {
+    const saved = await withTransaction(this.db, async (c) => {
+      const r = await c.query<{ id: string }>("SELECT id FROM budgets WHERE id = $1 FOR UPDATE", [id]);
+      if (r.rows.length === 0) throw new OverseerError("OVS_ERR_BUDGET_NOT_FOUND", `no budget ${id}`);
+      const current = (await budgetSql.get(c, id)) as StoredBudget;
+      const next = {
+        softLimitUsd: patch.softLimitUsd === undefined ? current.softLimitUsd : patch.softLimitUsd,
+        hardLimitUsd: patch.hardLimitUsd === undefined ? current.hardLimitUsd : patch.hardLimitUsd,
+        onHard: patch.onHard ?? current.onHard,
+        description: patch.description === undefined ? current.description : patch.description,
+      };
+      checkLimits(next);
+      await c.query(
+        `UPDATE budgets SET soft_limit_usd = $2, hard_limit_usd = $3, on_hard = $4, description = $5,
+           updated_at = now() WHERE id = $1`,
+        [id, next.softLimitUsd, next.hardLimitUsd, next.onHard, next.description],
+      );
+      await this.audit(c, actor, "budget.update", id, { before: current, patch });
+      return (await budgetSql.get(c, id)) as StoredBudget;
+    });
+    this.saved(saved, actor, "budget.update");
+    return saved;
+  }
+
+  async remove(id: string, actor: string): Promise<StoredBudget> {
+    const removed = await withTransaction(this.db, async (c) => {
+      const current = await budgetSql.get(c, id);
+      if (!current) throw new OverseerError("OVS_ERR_BUDGET_NOT_FOUND", `no budget ${id}`);
+      await c.query("DELETE FROM budgets WHERE id = $1", [id]);
+      await this.audit(c, actor, "budget.delete", id, { before: current });
+      return current;
+    });
+    const { scope, target, period } = removed;
+    this.bus.emit("budget.deleted", { budgetId: id, scope, target, period });
+    this.bus.emit("operator.action", { actor, action: "budget.delete", targetKind: "budget", targetId: id });
+    return removed;
+  }
+
+  /** Every budget with spend, use, burn rate and state now (the dashboards' and the metrics' view). */
+  async status(now = new Date()): Promise<Array<BudgetStatus & { description: string | null }>> {
+    const uses = await budgetSql.usage(this.db, now);
+    return uses.map((u) => ({ ...budgetStatus(u, now), description: u.description }));
+  }
+
+  pendingApprovals() {
+    return budgetSql.pendingApprovals(this.db);
+  }
+
+  /** What a run's budget step decides on, read inside the engine's transaction. */
+  async stepInput(
+    q: Queryable,
+    run: { id: string; template: string; input: Record<string, unknown> },
+    step: { stepId: string; generation: number },
+    capabilities: string[],
+    now: Date,
+  ): Promise<BudgetStepInput> {
+    const [budgets, runSpentUsd, approval] = await Promise.all([
+      budgetSql.forRun(q, run, capabilities, now),
+      budgetSql.runSpent(q, run.id),
+      budgetSql.approval(q, { runId: run.id, ...step }),
+    ]);
+    const limit = run.input.budgetUsd;
+    return {
+      now,
+      budgets,
+      runLimitUsd: typeof limit === "number" && Number.isFinite(limit) ? limit : null,
+      runSpentUsd,
+      approval,
+    };
+  }
+
+  /** Events go out after the commit, so no one hears of a change that rolled back. */
+  requestApproval(q: Queryable, key: { runId: string; stepId: string; generation: number }, reason: unknown) {
+    return budgetSql.requestApproval(q, key, reason);
+  }
+
+  private saved(b: StoredBudget, actor: string, action: string): void {
+    this.bus.emit("budget.saved", { budgetId: b.id, scope: b.scope, target: b.target, period: b.period });
+    this.bus.emit("operator.action", { actor, action, targetKind: "budget", targetId: b.id });
+  }
+
+  private async audit(c: pg.PoolClient, actor: string, action: string, id: string, data: unknown) {
+    await runSql.audit(c, { actor, action, targetKind: "budget", targetId: id, data });
+  }
+}
