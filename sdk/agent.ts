@@ -27,6 +27,8 @@ interface Session {
   leaseTimeoutMs: number | undefined;
 }
 
+/** How long a task's report waits for its LLM call records to reach the daemon. */
+const REPORT_FLUSH_MS = 2_000;
 const DEFAULT_HEARTBEAT_MS = 5_000;
 // Guards against a hot loop when the daemon answers claims at once instead of long-polling.
 const MIN_CLAIM_INTERVAL_MS = 100;
@@ -328,6 +330,7 @@ export class Agent extends EventEmitter<AgentEvents> {
                 recordContent: this.recordLlmContent,
               })
           : undefined,
+      ...(recorder ? { beforeReport: () => this.deliverCalls(recorder) } : {}),
     });
     this.tasks.add(run);
     if (handBack || this.stopController.signal.aborted) {
@@ -337,6 +340,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     this.safeEmit("task:start", eventInfo(run));
     run.start();
+  }
+
+  /** Sends buffered call records (bounded: an unreachable daemon must not hold a report for long). */
+  private async deliverCalls(recorder: CallRecorder): Promise<void> {
+    if (recorder.stats().buffered === 0) return;
+    if (!(await recorder.flush({ timeoutMs: REPORT_FLUSH_MS }))) {
+      this.logger.debug(recorder.stats(), "LLM call records not yet delivered; reporting the task anyway");
+    }
   }
 
   private async sendHeartbeat(): Promise<void> {

@@ -1,6 +1,7 @@
 import { type HttpClient, isApiError } from "./http-client.ts";
 import type { TaskLlm } from "./llm/task-llm.ts";
 import { type Clock, errorMessage, type Logger, type TimerHandle, withBindings } from "./runtime.ts";
+import { openConversation, pipelineStepOf, type TaskConversation } from "./task-conversation.ts";
 import { normalizeFailure, type TaskAbortCause, TaskAbortedError, toTaskFailure } from "./task-error.ts";
 import type { ClaimedTask, TaskFailure } from "./types.ts";
 
@@ -20,6 +21,11 @@ export interface TaskContext {
    * task (and its pipeline run and step). Undefined when the agent has no LLM client.
    */
   readonly llm?: TaskLlm;
+  /**
+   * Opens a conversation on the pipeline step this task runs for (rejects for a task that is not a
+   * pipeline step). Pass its id to `ctx.llm.complete(request, {conversationId})`.
+   */
+  conversation(title: string): Promise<TaskConversation>;
 }
 
 /** Runs one task; the return value is the result, a throw fails the task (see TaskError). */
@@ -52,6 +58,11 @@ export interface TaskRunDeps {
   clock: Clock;
   /** Builds `ctx.llm` for a run; absent when the agent has no LLM client. */
   llm?: (run: { taskId: string; payload: unknown; signal: AbortSignal }) => TaskLlm;
+  /**
+   * Runs before the result is reported: the agent delivers the task's LLM call records first, so
+   * whatever reads them next (a pipeline's budget step) sees the spend. Must not throw.
+   */
+  beforeReport?: () => Promise<void>;
 }
 
 // Answers meaning "this lease is not yours (any more)".
@@ -110,6 +121,15 @@ export class TaskRun {
       signal: this.controller.signal,
       progress: (percent, message) => this.progress(percent, message),
       log: this.log,
+      conversation: (title) => {
+        const step = pipelineStepOf(this.task.payload);
+        if (!step) return Promise.reject(new Error(`task ${this.task.id} is not a pipeline step`));
+        return openConversation(
+          { http: this.deps.http, token: this.owner.token, signal: this.controller.signal },
+          step,
+          title,
+        );
+      },
       ...(this.deps.llm
         ? {
             llm: this.deps.llm({
@@ -221,6 +241,7 @@ export class TaskRun {
   }
 
   private async report(action: string, body: unknown, success: TaskOutcome): Promise<void> {
+    if (this.deps.beforeReport) await this.deps.beforeReport();
     try {
       await this.deps.http.request("POST", this.path(action), { token: this.owner.token, body });
       this.finish(success);

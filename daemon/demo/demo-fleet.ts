@@ -3,6 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { Agent } from "../../sdk/agent.ts";
+import { llmClientFromEnv } from "../../sdk/llm/llm-client.ts";
 import { TaskError } from "../../sdk/task-error.ts";
 import type { TaskHandler } from "../../sdk/task-run.ts";
 import { PIPELINE_ROLES, pipelineHandlers } from "./pipeline-agents.ts";
@@ -60,9 +61,13 @@ export async function startDemoAgents(
     }
   }
   // One agent per pipeline role, so the built-in `mission` and `story` templates run out of the box.
+  // Their steps call a model through the SDK's LLM client: offline unless OVERSEER_LLM_* says otherwise.
   const steps = pipelineHandlers();
+  const llm = llmClientFromEnv();
+  logger.info({ provider: llm.provider, model: llm.model }, "demo pipeline agents' LLM client");
   for (const spec of PIPELINE_ROLES) {
     const agent = new Agent({
+      llm,
       url,
       agentSecret,
       name: `${spec.role}-1`,

@@ -1,10 +1,11 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { TaskHandler } from "../../sdk/task-run.ts";
+import type { TaskContext, TaskHandler } from "../../sdk/task-run.ts";
 
 /**
- * Demo handlers for the built-in `mission` and `story` templates: simulated work through the real
- * protocol (claims, progress, completion). Outputs say they are simulated; nothing pretends to be
- * a real tool or model.
+ * Demo handlers for the built-in `mission` and `story` templates: work through the real protocol
+ * (claims, progress, completion). Each step asks the agent's LLM client (`ctx.llm`: the offline
+ * provider unless OVERSEER_LLM_* names a real one), so every role's calls are recorded against the
+ * run and step; the reviewer holds its review as a conversation. Outputs say what produced them.
  */
 interface StepPayload {
   pipeline?: { runId: string; stepId: string; template: string };
@@ -13,23 +14,72 @@ interface StepPayload {
   upstream?: Record<string, unknown>;
 }
 
-function worker(workMs: () => number, produce: (p: StepPayload) => Record<string, unknown>): TaskHandler {
-  return async (ctx) => {
-    const payload = (ctx.payload ?? {}) as StepPayload;
-    const total = workMs();
-    for (let i = 1; i <= 4; i++) {
-      await delay(total / 4, undefined, { signal: ctx.signal });
-      await ctx.progress(25 * i, `${payload.pipeline?.stepId ?? "step"}: part ${i} of 4`);
-    }
-    return { simulated: true, ...produce(payload) };
-  };
+type Produce = (p: StepPayload, answer: LlmAnswer | null) => Record<string, unknown>;
+
+/** What a step keeps of its model's answer (the text is truncated; tokens and cost are in llm_calls). */
+interface LlmAnswer {
+  source: string;
+  model: string;
+  text: string;
 }
 
 const text = (p: StepPayload, key: string) => String(p.input?.[key] ?? "");
+const brief = (p: StepPayload) => text(p, "request") || text(p, "story");
+
+async function ask(ctx: TaskContext, system: string, user: string, conversationId?: string) {
+  if (!ctx.llm) return null;
+  const r = await ctx.llm.complete(
+    {
+      messages: [
+        { role: "system", content: system },
+        { role: "user", content: user },
+      ],
+      maxTokens: 256,
+    },
+    conversationId ? { conversationId } : undefined,
+  );
+  return { source: r.source, model: r.model, text: r.text.slice(0, 300) };
+}
+
+function worker(workMs: () => number, system: string, produce: Produce): TaskHandler {
+  return async (ctx) => {
+    const payload = (ctx.payload ?? {}) as StepPayload;
+    const step = payload.pipeline?.stepId ?? "step";
+    const total = workMs();
+    await delay(total / 2, undefined, { signal: ctx.signal });
+    await ctx.progress(50, `${step}: asking the model`);
+    const answer = await ask(ctx, system, `${step}: ${brief(payload).slice(0, 500)}`);
+    await delay(total / 2, undefined, { signal: ctx.signal });
+    await ctx.progress(100, `${step}: done`);
+    return { simulated: true, ...(answer ? { llm: answer } : {}), ...produce(payload, answer) };
+  };
+}
+
+/** The reviewer discusses the change in a conversation: two model turns, each recorded with it. */
+function reviewer(workMs: () => number): TaskHandler {
+  return async (ctx) => {
+    const payload = (ctx.payload ?? {}) as StepPayload;
+    const total = workMs();
+    const thread = ctx.llm ? await ctx.conversation(`review of ${brief(payload).slice(0, 100)}`) : null;
+    const turns: LlmAnswer[] = [];
+    for (const [i, question] of ["Review the implementation.", "Any blocking issue left?"].entries()) {
+      await delay(total / 2, undefined, { signal: ctx.signal });
+      await thread?.say("user", question);
+      const answer = await ask(ctx, "You review code changes.", question, thread?.id);
+      if (answer) {
+        turns.push(answer);
+        await thread?.say("assistant", answer.text);
+      }
+      await ctx.progress(50 * (i + 1), `review: turn ${i + 1} of 2`);
+    }
+    await thread?.complete("review finished");
+    return { simulated: true, approved: true, conversationId: thread?.id ?? null, turns: turns.length };
+  };
+}
 
 export function pipelineHandlers(workMs: () => number = () => 200 + Math.floor(Math.random() * 600)) {
   return {
-    "mission.classify": worker(workMs, (p) => {
+    "mission.classify": worker(workMs, "Classify the request's intent.", (p) => {
       const request = text(p, "request").toLowerCase();
       const intent = /report|summar/.test(request)
         ? "report"
@@ -38,20 +88,24 @@ export function pipelineHandlers(workMs: () => number = () => 200 + Math.floor(M
           : "general";
       return { intent };
     }),
-    "mission.select-tool": worker(workMs, (p) => {
+    "mission.select-tool": worker(workMs, "Pick a tool for the request.", (p) => {
       const intent = (p.upstream?.intent as { intent?: string } | undefined)?.intent;
       return { tool: intent === "search" ? "web-search" : "writer", params: p.params ?? {} };
     }),
-    "mission.run-tool": worker(workMs, (p) => ({
+    "mission.run-tool": worker(workMs, "Carry out the request with the tool.", (p, answer) => ({
       tool: (p.upstream?.tool_selection as { tool?: string } | undefined)?.tool ?? "writer",
-      result: `simulated output for: ${text(p, "request").slice(0, 200)}`,
+      result: answer?.text ?? `simulated output for: ${text(p, "request").slice(0, 200)}`,
     })),
-    "story.pm": worker(workMs, (p) => ({ requirements: [`As a user: ${text(p, "story").slice(0, 200)}`] })),
-    "story.architect": worker(workMs, (p) => ({ note: `architecture step ${p.pipeline?.stepId}` })),
-    "story.developer": worker(workMs, () => ({ changedFiles: 3 })),
-    "story.frontend": worker(workMs, () => ({ components: 2 })),
-    "story.tester": worker(workMs, () => ({ testsWritten: 5 })),
-    "story.reviewer": worker(workMs, () => ({ approved: true })),
+    "story.pm": worker(workMs, "Write requirements for the user story.", (p) => ({
+      requirements: [`As a user: ${text(p, "story").slice(0, 200)}`],
+    })),
+    "story.architect": worker(workMs, "Plan the architecture.", (p) => ({
+      note: `architecture step ${p.pipeline?.stepId}`,
+    })),
+    "story.developer": worker(workMs, "Implement the backend.", () => ({ changedFiles: 3 })),
+    "story.frontend": worker(workMs, "Implement the frontend.", () => ({ components: 2 })),
+    "story.tester": worker(workMs, "Write the tests.", () => ({ testsWritten: 5 })),
+    "story.reviewer": reviewer(workMs),
   } satisfies Record<string, TaskHandler>;
 }
 

@@ -9,8 +9,12 @@ import { isLlmError, type LlmCallContext, type LlmRequest, type LlmResult } from
 
 /** The LLM client as a task handler sees it. */
 export interface TaskLlm {
-  /** LlmClient.complete under the task's signal (and the request's, if any); the call is recorded. */
-  complete(request: LlmRequest): Promise<LlmResult>;
+  /**
+   * LlmClient.complete under the task's signal (and the request's, if any); the call is recorded.
+   * `conversationId` attaches the call to a conversation of the task's run (POST
+   * /api/pipelines/runs/:id/conversations).
+   */
+  complete(request: LlmRequest, call?: { conversationId?: string }): Promise<LlmResult>;
 }
 
 export interface TaskLlmOptions {
@@ -41,18 +45,23 @@ export function taskLlm(opts: TaskLlmOptions): TaskLlm {
   const traced: LlmCallContext = { ...context, taskId: opts.taskId };
   if (opts.agentId !== undefined) traced.agentId = opts.agentId;
   return {
-    async complete(request) {
+    async complete(request, call) {
+      const conversation =
+        call?.conversationId !== undefined && UUID.test(call.conversationId) && context.runId !== undefined
+          ? { conversationId: call.conversationId }
+          : {};
       const signal = request.signal ? AbortSignal.any([opts.signal, request.signal]) : opts.signal;
       const startedAt = opts.clock.now();
       const prompt = opts.recordContent ? storableContent(request.messages) : undefined;
       const base = {
         provider: opts.client.provider,
         ...context,
+        ...conversation,
         ...(prompt !== undefined ? { prompt } : {}),
       };
       let result: LlmResult;
       try {
-        result = await opts.client.complete({ ...request, signal }, traced);
+        result = await opts.client.complete({ ...request, signal }, { ...traced, ...conversation });
       } catch (err) {
         // A TypeError before any request (bad messages) is a caller bug, not a call.
         if (isLlmError(err) || signal.aborted) {

@@ -1,5 +1,6 @@
 import { PIPELINE_ROLES, pipelineHandlers } from "../../daemon/demo/pipeline-agents.ts";
 import { Agent } from "../../sdk/agent.ts";
+import type { LlmClient } from "../../sdk/llm/llm-client.ts";
 import type { TaskHandler } from "../../sdk/task-run.ts";
 import { eventually, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { TOKENS } from "../helpers/test-env.ts";
@@ -9,7 +10,15 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 /** In-process SDK agents for every pipeline role; `overrides` replaces handlers by capability. */
 export async function startPipelineAgents(
   d: TestDaemon,
-  opts: { workMs?: number; overrides?: Record<string, TaskHandler>; concurrency?: number } = {},
+  opts: {
+    workMs?: number;
+    overrides?: Record<string, TaskHandler>;
+    concurrency?: number;
+    /** Gives handlers `ctx.llm` (the demo handlers then ask it at every step). */
+    llm?: LlmClient;
+    /** Records' flush interval; the agents' default is 1 s. */
+    llmFlushMs?: number;
+  } = {},
 ): Promise<Agent[]> {
   const handlers = { ...pipelineHandlers(() => opts.workMs ?? 20), ...(opts.overrides ?? {}) } as Record<
     string,
@@ -24,6 +33,9 @@ export async function startPipelineAgents(
       role: spec.role,
       handlers: Object.fromEntries(spec.capabilities.map((c) => [c, handlers[c] as TaskHandler])),
       concurrency: opts.concurrency ?? 4,
+      ...(opts.llm
+        ? { llm: opts.llm, recordLlmContent: true, llmRecording: { flushMs: opts.llmFlushMs ?? 1_000 } }
+        : {}),
       claimWaitMs: 1_000,
       logger: quiet,
     });

@@ -259,7 +259,7 @@ describe("ctx.llm against the real daemon", () => {
     expect(agent.llmCalls!.stats()).toMatchObject({ buffered: 0, sent: 6, rejected: 3, failedBatches: 0 });
   });
 
-  it("stop() flushes what the loop has not sent yet", async () => {
+  it("a task's records reach the daemon before its completion does, without waiting for the loop", async () => {
     const agent = await startAgent(
       "rec.stop",
       async (ctx) => {
@@ -269,12 +269,27 @@ describe("ctx.llm against the real daemon", () => {
       { llmRecording: { flushMs: 60_000 } },
     );
     const taskId = await runTask(agent, "rec.stop");
-    expect(agent.llmCalls!.stats().buffered).toBe(2);
-    expect(await rowsOf(taskId)).toHaveLength(0);
-    await agent.stop();
-    expect(agent.state).toBe("STOPPED");
+    // Completed means reported, and the report waited for the records.
     expect(await rowsOf(taskId)).toHaveLength(2);
     expect(agent.llmCalls!.stats()).toMatchObject({ buffered: 0, sent: 2 });
+    await agent.stop();
+  });
+
+  it("stop() flushes what the loop has not sent yet", async () => {
+    const agent = await startAgent("rec.stop2", async () => undefined, { llmRecording: { flushMs: 60_000 } });
+    const id = agent.llmCalls!.record({
+      provider: "offline",
+      model: "offline",
+      source: "offline",
+      usage: { inputTokens: 1, outputTokens: 1, counted: true },
+      latencyMs: 1,
+      status: "ok",
+    });
+    expect(agent.llmCalls!.stats().buffered).toBe(1);
+    await agent.stop();
+    expect(agent.state).toBe("STOPPED");
+    expect((await db.query("SELECT 1 FROM llm_calls WHERE id = $1", [id])).rowCount).toBe(1);
+    expect(agent.llmCalls!.stats()).toMatchObject({ buffered: 0, sent: 1 });
   });
 });
 
