@@ -621,6 +621,14 @@ it("documents the endpoints in the OpenAPI document", async () => {
     "/api/metrics/costs/history",
     "/api/metrics/usage",
     "/api/analytics/kpis",
+    "/api/metrics/costs/budget",
+    "/api/budgets",
+    "/api/budgets/{id}",
+    "/api/budgets/approvals",
+    "/api/pipelines/runs/{id}/steps/{stepId}/approve-budget",
+    "/api/feedback",
+    "/api/llm/export",
+    "/api/llm/calls",
   ]) {
     expect(Object.keys(doc.body.paths)).toContain(path);
   }
