@@ -253,6 +253,7 @@ describe("the mission's budget step", () => {
       /^global daily budget: spent 3\.\d+ USD, hard limit 2 USD \(resets /,
     );
     expect(run.error.failedSteps).toEqual(["budget"]);
+    console.log(`llm-acceptance-3: run ${id} ${run.state} at step budget: ${budget.error.message}`);
     // Nothing after the budget step ran.
     for (const later of ["tool_selection", "tool_execution", "finalize"]) {
       expect(run.steps.find((s: { id: string }) => s.id === later).state).toBe("pending");
@@ -267,6 +268,7 @@ describe("the mission's budget step", () => {
     const run = await runUntil(d, id, (r) => r.state === "failed", "the run over its own limit to fail");
     const budget = run.steps.find((s: { id: string }) => s.id === "budget");
     expect(budget.error.message).toMatch(/^run budget: spent 0\.\d+ USD, limit 0\.001 USD/);
+    console.log(`llm-acceptance-3b: run ${id} ${run.state} at step budget: ${budget.error.message}`);
     const calls = await db.query<{ step_id: string; role: string; cost: string }>(
       "SELECT step_id, role, cost_usd::text AS cost FROM llm_calls WHERE run_id = $1",
       [id],

@@ -92,6 +92,9 @@ it("a story run records every role's calls against its step, and the reviewer's 
     ["review", conversations[0]?.id],
   ]);
 
+  console.log(
+    `llm-acceptance-2: story run ${id}: ${calls.rows.length} calls, ${[...perStep].map(([k, v]) => `${k}=${v}`).join(" ")}; review conversation ${conversations[0]?.id}; cost ${calls.rows.reduce((s, c) => s + Number(c.cost), 0).toFixed(8)} USD`,
+  );
   // The cost endpoints agree with the rows: by phase (step) for this template.
   const phase = await d.api("GET", "/api/metrics/costs/breakdown/phase?template=story", {
     token: TOKENS.viewer,
