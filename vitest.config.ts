@@ -10,6 +10,7 @@ const LOAD = [
   "test/acceptance/pipeline-kills.test.ts",
   "test/bench/bench-smoke.test.ts",
   "test/bench/pipeline-smoke.test.ts",
+  "test/grafana/panels-live.test.ts",
 ];
 
 const shared = { testTimeout: 60_000, hookTimeout: 60_000, pool: "forks" as const };

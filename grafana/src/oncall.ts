@@ -1,0 +1,166 @@
+import { DASHBOARD_UIDS } from "./config.ts";
+import { atLeast, atMost, type DashboardSpec, nonZeroIsBad } from "./panels.ts";
+import { q } from "./queries.ts";
+
+/** The first screen of a page: is work getting done, who is up, what is stuck, what is firing. */
+export const oncall: DashboardSpec = {
+  uid: DASHBOARD_UIDS.oncall,
+  title: "Overseer / On-call overview",
+  description:
+    "Task and run success, agents up, backlog, failures, firing alerts and the leader. Start here when paged.",
+  variables: ["role"],
+  rows: [
+    {
+      title: "Right now",
+      panels: [
+        {
+          kind: "stat",
+          title: "Task success (5m)",
+          description:
+            "Share of task attempts in the last 5 minutes that completed (failed includes timeouts and attempts lost with a dead agent).",
+          targets: [{ expr: q.attemptSuccess }],
+          unit: "percentunit",
+          steps: atLeast(0.8),
+          w: 4,
+        },
+        {
+          kind: "stat",
+          title: "Run success (1h)",
+          description:
+            "Share of pipeline runs that ended in the last hour and completed (not failed or cancelled).",
+          targets: [{ expr: q.runSuccess }],
+          unit: "percentunit",
+          steps: atLeast(0.8),
+          w: 4,
+        },
+        {
+          kind: "stat",
+          title: "Agents active",
+          description: "Agents in state active, all roles.",
+          targets: [{ expr: q.agentsActive }],
+          steps: atLeast(1),
+          w: 4,
+        },
+        {
+          kind: "stat",
+          title: "Ready backlog",
+          description: "Claimable tasks waiting for an agent, all types.",
+          targets: [{ expr: q.backlogReady }],
+          steps: atMost(100, 1000),
+          w: 4,
+        },
+        {
+          kind: "stat",
+          title: "Oldest ready task",
+          description: "How long the oldest claimable task has waited. See runbook queue-backlog.",
+          targets: [{ expr: q.oldestReady }],
+          unit: "s",
+          steps: atMost(60, 300),
+          noValue: "none waiting",
+          w: 4,
+        },
+        {
+          kind: "stat",
+          title: "Leaders",
+          description: "Replicas holding the leader lease: exactly 1 is healthy.",
+          targets: [{ expr: q.leaders }],
+          steps: [
+            [null, "red"],
+            [1, "green"],
+            [2, "red"],
+          ],
+          w: 4,
+        },
+        {
+          kind: "stat",
+          title: "Failed or dead tasks parked",
+          description: "Tasks in state failed or dead, waiting for an operator's retry.",
+          targets: [{ expr: q.parkedTasks }],
+          steps: nonZeroIsBad,
+          noValue: "0",
+          w: 6,
+        },
+        {
+          kind: "stat",
+          title: "Budget approvals pending",
+          description: "Mission budget steps waiting for an operator's approval.",
+          targets: [{ expr: q.approvalsPending }],
+          steps: nonZeroIsBad,
+          w: 6,
+        },
+        {
+          kind: "stat",
+          title: "Dependencies",
+          description: "Postgres and Redis as seen by the daemon's scrape-time reads.",
+          targets: [{ expr: q.dependencyUp, legend: "{{dependency}}" }],
+          valueText: { "0": { text: "down", color: "red" }, "1": { text: "up", color: "green" } },
+          steps: atLeast(1),
+          w: 6,
+        },
+        {
+          kind: "stat",
+          title: "Scrape targets up",
+          description: "Overseer replicas Prometheus can scrape (the `up` series of the selected jobs).",
+          targets: [{ expr: q.targetsUp }],
+          steps: atLeast(1),
+          w: 6,
+        },
+      ],
+    },
+    {
+      title: "Work",
+      panels: [
+        {
+          kind: "timeseries",
+          title: "Task success rate by type",
+          description: "Completed attempts / finished attempts, per task type.",
+          targets: [{ expr: q.attemptSuccessByAnyType, legend: "{{type}}" }],
+          unit: "percentunit",
+          min: 0,
+          max: 1,
+        },
+        {
+          kind: "timeseries",
+          title: "Agents active by role",
+          description: "Active agents per role.",
+          targets: [{ expr: q.agentsActiveByRole, legend: "{{role}}" }],
+          stacked: true,
+        },
+        {
+          kind: "timeseries",
+          title: "Ready backlog by type",
+          description:
+            "Claimable tasks per type (max across replicas: every replica reads the same Postgres).",
+          targets: [{ expr: q.backlogReadyByAnyType, legend: "{{type}}" }],
+          stacked: true,
+        },
+        {
+          kind: "timeseries",
+          title: "Failures by category",
+          description:
+            "Failed attempts per second by category: as reported by agents, `timeout`, `lost_heartbeat`.",
+          targets: [{ expr: q.failuresByCategory, legend: "{{category}}" }],
+          unit: "ops",
+          stacked: true,
+        },
+        {
+          kind: "table",
+          title: "Firing alerts",
+          description: "Alerts Prometheus is firing now (the `ALERTS` series). Empty is good.",
+          targets: [{ expr: q.firingAlerts }],
+          noValue: "No alerts firing",
+        },
+        {
+          kind: "timeseries",
+          title: "Agent deaths and leader epoch",
+          description:
+            "Agents declared dead per interval, and the leader lease's fencing epoch (a fast-rising epoch means leadership flaps).",
+          targets: [
+            { expr: q.agentDeaths, legend: "agent deaths" },
+            { expr: q.leaderEpoch, legend: "leader epoch" },
+          ],
+        },
+      ],
+    },
+  ],
+};

@@ -1,0 +1,428 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { Redis } from "ioredis";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDemoAgents, startTaskStream } from "../../daemon/demo/demo-fleet.ts";
+import { startPipelineStream } from "../../daemon/demo/pipeline-agents.ts";
+import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
+import { getFreePort } from "../../daemon/embedded/free-port.ts";
+import { createLogger } from "../../daemon/telemetry/logger.ts";
+import { eventually, startTestDaemon, type TestAgent, type TestDaemon } from "../helpers/daemon-harness.ts";
+import { namespaceDb } from "../helpers/namespace-cleanup.ts";
+import { REDIS_URL, TOKENS } from "../helpers/test-env.ts";
+import { runUntil } from "../pipelines/helpers.ts";
+import {
+  builtDashboards,
+  panelQueries,
+  substitute,
+  TEST_VARIABLES,
+  variableQueries,
+} from "./dashboard-queries.ts";
+
+/**
+ * Every panel of every dashboard, evaluated against a real Prometheus scraping a real daemon that
+ * runs the demo fleet. No Grafana server runs here: Grafana would send these same expressions to
+ * Prometheus, with its variables substituted as in TEST_VARIABLES (`$__rate_interval` = 15s, each
+ * label variable "All" = `.*`).
+ *
+ * What the demo alone does not produce is done through the API (or, for faults, by breaking the
+ * stores on purpose) so that no panel is empty: a budget, a schedule, a lease conflict, a
+ * dead-lettered and a failed task, a release, an agent death, a lost BullMQ job (reconciler repair),
+ * a background-loop error, a run failed by its budget and retried by an operator, feedback, and
+ * an LLM error and streamed calls recorded by an operator. `ALERTS` comes from one test-only rule
+ * that always fires, since the real alert rules fire only when something is wrong.
+ */
+
+const PROMETHEUS = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
+const JOB = "overseer";
+const PRICING = { offline: { inputPerMTok: 100, outputPerMTok: 100 } };
+const quiet = createLogger("silent");
+
+let d: TestDaemon;
+let db: pg.Client;
+let redis: Redis;
+let prom: ChildProcess | undefined;
+let promUrl = "";
+let promLog = "";
+let dataDir = "";
+const stops: Array<() => void | Promise<void>> = [];
+
+async function startPrometheus(targetUrl: string): Promise<void> {
+  dataDir = await mkdtemp(join(tmpdir(), "overseer-prom-"));
+  const target = new URL(targetUrl).host;
+  await writeFile(
+    join(dataDir, "prometheus.yml"),
+    [
+      "global: { scrape_interval: 1s, evaluation_interval: 1s }",
+      "rule_files: [rules.yml]",
+      "scrape_configs:",
+      `  - job_name: ${JOB}`,
+      `    static_configs: [{ targets: ["${target}"] }]`,
+      "",
+    ].join("\n"),
+  );
+  await writeFile(
+    join(dataDir, "rules.yml"),
+    [
+      "groups:",
+      "  - name: dashboard-test",
+      "    rules:",
+      "      - alert: DashboardTestAlwaysFiring",
+      `        expr: overseer_build_info{job="${JOB}"} > 0`,
+      "        labels: { severity: info }",
+      "",
+    ].join("\n"),
+  );
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await getFreePort();
+    promUrl = `http://127.0.0.1:${port}`;
+    promLog = "";
+    const child = spawn(
+      PROMETHEUS,
+      [
+        `--config.file=${join(dataDir, "prometheus.yml")}`,
+        `--storage.tsdb.path=${join(dataDir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--log.level=warn",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    prom = child;
+    child.stdout?.on("data", (b: Buffer) => (promLog += b.toString()));
+    child.stderr?.on("data", (b: Buffer) => (promLog += b.toString()));
+    const deadline = Date.now() + 20_000;
+    while (child.exitCode === null && Date.now() < deadline) {
+      const ready = await fetch(`${promUrl}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ready) return;
+      await delay(200);
+    }
+    child.kill("SIGKILL");
+  }
+  throw new Error(`prometheus did not start:\n${promLog.slice(-2000)}`);
+}
+
+async function stopPrometheus(): Promise<void> {
+  const child = prom;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await Promise.race([exited, delay(5_000).then(() => child.kill("SIGKILL"))]);
+}
+
+interface PromResult {
+  status: string;
+  error?: string;
+  data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+}
+
+async function promQuery(expr: string): Promise<PromResult> {
+  const r = await fetch(`${promUrl}/api/v1/query?${new URLSearchParams({ query: expr })}`);
+  const body = (await r.json().catch(() => ({ status: "error", error: `HTTP ${r.status}` }))) as PromResult;
+  return body;
+}
+
+/**
+ * Why `expr` fails (an error, no series, or only NaN, which Grafana draws as nothing: a quantile or
+ * ratio over a window without observations), or null when it returns data now.
+ */
+async function problemOf(expr: string): Promise<string | null> {
+  const r = await promQuery(expr);
+  if (r.status !== "success") return `error: ${r.error}`;
+  if (r.data?.resultType === "scalar" || r.data?.resultType === "string") return null;
+  const result = r.data?.result ?? [];
+  if (result.length === 0) return "no data";
+  return result.every((s) => s.value[1] === "NaN") ? "no data (only NaN)" : null;
+}
+
+async function metricsText(): Promise<string> {
+  return (await d.api("GET", "/metrics", { token: null })).text;
+}
+
+/** Waits until the daemon's own /metrics has a series matching `pattern`. */
+async function untilExported(pattern: RegExp, what: string, timeoutMs = 15_000): Promise<void> {
+  await eventually(async () => pattern.test(await metricsText()), timeoutMs, what);
+}
+
+const ok = (r: { status: number; text: string }, expected: number[], what: string) => {
+  if (!expected.includes(r.status)) throw new Error(`${what}: ${r.status} ${r.text}`);
+};
+
+async function claimOne(agent: TestAgent) {
+  const r = await d.api("POST", `/api/agents/${agent.id}/claim`, {
+    token: agent.token,
+    body: { max: 1, waitMs: 2_000 },
+  });
+  ok(r, [200], "claim");
+  const task = r.body.tasks[0];
+  if (!task) throw new Error("claim returned no task");
+  return task as { id: string; leaseToken: string; type: string };
+}
+
+async function submit(type: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const r = await d.api("POST", "/api/tasks", { body: { type, payload: {}, ...extra } });
+  ok(r, [202], `submit ${type}`);
+  return r.body.id as string;
+}
+
+/** Everything panels need that the demo fleet does not do by itself. */
+async function exercise(): Promise<void> {
+  // A task nobody can take, whose BullMQ job Redis then "loses": the reconciler re-dispatches it
+  // (missing_dispatch) once it is older than its 5 s settle time. It also keeps a ready backlog.
+  const lostId = await submit("dash.lost");
+  const lostAt = Date.now();
+
+  ok(
+    await d.api("POST", "/api/budgets", {
+      token: TOKENS.admin,
+      body: {
+        scope: "global",
+        period: "day",
+        softLimitUsd: 500,
+        hardLimitUsd: 1000,
+        description: "dashboards",
+      },
+    }),
+    [201],
+    "create budget",
+  );
+  ok(
+    await d.api("POST", "/api/schedules", {
+      body: {
+        name: "dash-every-3s",
+        template: "mission",
+        input: { request: "draft a status update" },
+        cron: "*/3 * * * * *",
+      },
+    }),
+    [201],
+    "create schedule",
+  );
+
+  const probe = await d.registerAgent(
+    "dash-probe",
+    ["dash.conflict", "dash.dead", "dash.failed", "dash.release"],
+    {
+      role: "probe",
+    },
+  );
+  // Lease conflict: a second completion with a lease that is not the task's.
+  await submit("dash.conflict");
+  const c = await claimOne(probe);
+  ok(
+    await d.api("POST", `/api/tasks/${c.id}/complete`, {
+      token: probe.token,
+      body: { leaseToken: c.leaseToken },
+    }),
+    [200],
+    "complete",
+  );
+  ok(
+    await d.api("POST", `/api/tasks/${c.id}/complete`, {
+      token: probe.token,
+      body: { leaseToken: "999999999" },
+    }),
+    [409],
+    "stale completion",
+  );
+  // Dead-lettered after its only attempt; failed for good by a non-retryable error.
+  await submit("dash.dead", { maxAttempts: 1 });
+  const dead = await claimOne(probe);
+  ok(
+    await d.api("POST", `/api/tasks/${dead.id}/fail`, {
+      token: probe.token,
+      body: { leaseToken: dead.leaseToken, error: { message: "tool broke", category: "tool_error" } },
+    }),
+    [200],
+    "fail (dead letter)",
+  );
+  await submit("dash.failed");
+  const failed = await claimOne(probe);
+  ok(
+    await d.api("POST", `/api/tasks/${failed.id}/fail`, {
+      token: probe.token,
+      body: {
+        leaseToken: failed.leaseToken,
+        error: { message: "bad input", category: "validation", retryable: false },
+      },
+    }),
+    [200],
+    "fail (terminal)",
+  );
+  // Released, then completed on the next claim.
+  await submit("dash.release");
+  const rel = await claimOne(probe);
+  ok(
+    await d.api("POST", `/api/tasks/${rel.id}/release`, {
+      token: probe.token,
+      body: { leaseToken: rel.leaseToken },
+    }),
+    [200],
+    "release",
+  );
+  const rel2 = await claimOne(probe);
+  ok(
+    await d.api("POST", `/api/tasks/${rel2.id}/complete`, {
+      token: probe.token,
+      body: { leaseToken: rel2.leaseToken },
+    }),
+    [200],
+    "complete",
+  );
+
+  // An agent that dies holding a lease: stale, dead, its task re-queued (agent_dead).
+  const dying = await d.registerAgent("dash-dying", ["dash.orphan"], { role: "probe" });
+  await submit("dash.orphan");
+  await claimOne(dying);
+  dying.silence();
+
+  // LLM calls recorded by an operator: a failed one and a streamed one (time to first token).
+  const call = (status: "ok" | "error") => ({
+    clientCallId: randomUUID(),
+    provider: "offline",
+    model: "offline",
+    source: "offline",
+    usage: { inputTokens: status === "ok" ? 20 : 0, outputTokens: status === "ok" ? 40 : 0, counted: false },
+    latencyMs: status === "ok" ? 300 : 1_500,
+    timeToFirstTokenMs: status === "ok" ? 80 : null,
+    status,
+    ...(status === "error" ? { errorType: "timeout" } : {}),
+  });
+  ok(
+    await d.api("POST", "/api/llm/calls", {
+      body: { agentId: probe.id, calls: [call("ok"), call("error")] },
+    }),
+    [202],
+    "record LLM calls",
+  );
+  // The demo's offline model does not stream: keep a streamed call arriving so the time-to-first-
+  // token quantile has observations in every rate window (otherwise it is NaN: an empty graph).
+  const streamer = setInterval(() => {
+    void d
+      .api("POST", "/api/llm/calls", { body: { agentId: probe.id, calls: [call("ok")] } })
+      .catch(() => {});
+  }, 2_000);
+  stops.push(() => clearInterval(streamer));
+
+  // A run over its own budget fails at the budget step; an operator retries the step; rates the run.
+  const run = await d.api("POST", "/api/pipelines/mission/runs", {
+    body: { input: { request: "draft a status update", budgetUsd: 0.000001 } },
+  });
+  ok(run, [202], "start mission");
+  const runId = run.body.id as string;
+  await runUntil(d, runId, (r) => r.state === "failed", "the over-budget run to fail", 30_000);
+  ok(
+    await d.api("POST", `/api/pipelines/runs/${runId}/steps/budget/retry`, {
+      body: { reason: "dashboards" },
+    }),
+    [200, 202],
+    "retry the budget step",
+  );
+  ok(await d.api("POST", "/api/feedback", { body: { runId, score: 4 } }), [201], "feedback");
+
+  // A background-loop error: the schedule loop's table disappears for a moment.
+  await db.query("ALTER TABLE schedules RENAME TO schedules_hidden_by_test");
+  try {
+    await untilExported(
+      /overseer_loop_errors_total\{loop="schedules"\} [1-9]/,
+      "a schedules loop error",
+      10_000,
+    );
+  } finally {
+    await db.query("ALTER TABLE schedules_hidden_by_test RENAME TO schedules");
+  }
+
+  // Redis "loses" the lost task's dispatch entry; the reconciler puts it back.
+  await delay(Math.max(0, lostAt + 5_500 - Date.now()));
+  await redis.del(`${redisKeys(d.namespace).bullPrefix}:dash.lost:${lostId}`);
+  await untilExported(
+    /overseer_reconcile_repairs_total\{kind="missing_dispatch"\} [1-9]/,
+    "a reconciler repair",
+  );
+  await untilExported(
+    /overseer_tasks_reassigned_total\{type="dash.orphan",reason="agent_dead"\} 1/,
+    "an agent death",
+  );
+  await untilExported(/overseer_schedule_fires_total\{template="mission"\} [1-9]/, "a schedule fire");
+}
+
+beforeAll(async () => {
+  d = await startTestDaemon({
+    OVERSEER_LLM_PRICING: JSON.stringify(PRICING),
+    OVERSEER_PIPELINE_SWEEP_INTERVAL_MS: "200",
+  });
+  db = await namespaceDb(d.namespace);
+  redis = new Redis(REDIS_URL);
+  await startPrometheus(d.url);
+  const stopAgents = await startDemoAgents(d.url, TOKENS.agentSecret, quiet);
+  stops.push(stopAgents);
+  stops.push(startTaskStream(d.url, TOKENS.operator, 5, quiet));
+  stops.push(startPipelineStream(d.url, TOKENS.operator, 2_000, quiet));
+}, 90_000);
+
+afterAll(async () => {
+  // Streams first, then agents (stops were pushed agents first).
+  for (const stop of [...stops].reverse()) await Promise.resolve(stop()).catch(() => {});
+  await stopPrometheus();
+  redis?.disconnect();
+  await db?.end().catch(() => {});
+  await d?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+describe("dashboards against a real Prometheus", () => {
+  it("every panel query (and every variable's label query) returns data, without errors", async () => {
+    await exercise();
+    // Enough scrapes that every 15 s rate window is full, after the last scenario event.
+    const settledAt = Date.now() + 16_000;
+    await eventually(
+      async () => {
+        const r = await promQuery(`count_over_time(up{job="${JOB}"}[1m])`);
+        const n = Number(r.data?.result[0]?.value[1] ?? 0);
+        return n >= 20 && Date.now() >= settledAt;
+      },
+      60_000,
+      `20 scrapes of the daemon by Prometheus${promLog ? `\n${promLog.slice(-1000)}` : ""}`,
+    );
+
+    const checks = panelQueries().map((q) => ({
+      name: `${q.dashboard} #${q.panelId} "${q.panel}" ${q.refId}`,
+      expr: substitute(q.expr),
+    }));
+    for (const dash of builtDashboards()) {
+      for (const v of variableQueries(dash)) {
+        const m = /^label_values\((.*),\s*(\w+)\)$/.exec(v.query);
+        if (m)
+          checks.push({
+            name: `${dash.uid} variable $${v.name}`,
+            expr: `count by (${m[2]}) (${substitute(m[1] as string)})`,
+          });
+      }
+    }
+    expect(checks.length).toBeGreaterThan(80);
+    expect(TEST_VARIABLES.__rate_interval).toBe("15s");
+
+    // A gauge read at scrape time can be empty for a moment (no run in flight just then): retry the
+    // failing queries a few times before reporting every one still failing.
+    let failing = checks;
+    let problems: string[] = [];
+    for (let round = 0; round < 10 && failing.length > 0; round++) {
+      if (round > 0) await delay(2_000);
+      const results = await Promise.all(failing.map(async (c) => ({ c, problem: await problemOf(c.expr) })));
+      failing = results.filter((r) => r.problem !== null).map((r) => r.c);
+      problems = results
+        .filter((r) => r.problem !== null)
+        .map((r) => `${r.c.name}: ${r.problem}\n    ${r.c.expr}`);
+      // An error will not go away by waiting.
+      if (problems.every((p) => p.includes(": error:"))) break;
+    }
+    expect(problems, "panels with an error or no data").toEqual([]);
+  }, 150_000);
+});
