@@ -10,6 +10,7 @@ const LOAD = [
   "test/acceptance/pipeline-kills.test.ts",
   "test/bench/bench-smoke.test.ts",
   "test/bench/pipeline-smoke.test.ts",
+  "test/alerts/page-e2e.test.ts",
   "test/grafana/panels-live.test.ts",
 ];
 
