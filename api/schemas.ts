@@ -53,6 +53,12 @@ export const ClaimedTask = Type.Object({
   attempt: Type.Integer(),
   leaseToken: Type.String(),
   timeoutMs: Type.Integer(),
+  traceparent: Type.Optional(
+    Type.String({
+      description:
+        "W3C traceparent of the daemon's span for this attempt, when the daemon traces: make the handler's span its child (docs/tracing.md)",
+    }),
+  ),
 });
 export const ClaimReply = Type.Object({ tasks: Type.Array(ClaimedTask) });
 
@@ -77,9 +83,19 @@ export const ProgressBody = Type.Object({
   percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
   message: Type.Optional(Type.String({ maxLength: 2_000 })),
 });
-export const CompleteBody = Type.Object({ leaseToken: LeaseToken, result: Type.Optional(Type.Unknown()) });
+// Optional on complete and fail: the agent's handler span, recorded on the attempt (docs/tracing.md).
+const Traceparent = Type.String({
+  maxLength: 256,
+  description: "W3C traceparent of the agent's span that handled the task",
+});
+export const CompleteBody = Type.Object({
+  leaseToken: LeaseToken,
+  result: Type.Optional(Type.Unknown()),
+  traceparent: Type.Optional(Traceparent),
+});
 export const FailBody = Type.Object({
   leaseToken: LeaseToken,
+  traceparent: Type.Optional(Traceparent),
   error: Type.Object({
     message: Type.String({ minLength: 1, maxLength: 10_000 }),
     category: Type.Optional(Type.String({ pattern: "^[a-z][a-z0-9_]{0,39}$" })),

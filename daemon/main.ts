@@ -1,6 +1,7 @@
 import { ConfigError, compileConfig, type OverseerConfig } from "./config/compile-config.ts";
 import { OverseerDaemon } from "./overseer-daemon.ts";
 import { createLogger } from "./telemetry/logger.ts";
+import { startTracing } from "./telemetry/tracing.ts";
 
 /**
  * `npm start`: runs the daemon until SIGTERM/SIGINT, then drains within the grace time and exits 0.
@@ -32,7 +33,16 @@ export async function runDaemon(
       "secrets not configured: generated for this run only (set them in the environment for production)",
     );
   }
-  const daemon = new OverseerDaemon({ config, logger: log });
+  // Before the daemon starts, so its first spans are kept; with no OTEL_* exporter nothing is registered.
+  const tracing = await startTracing(config.tracing, { namespace: config.namespace }).catch((error) => {
+    log.error({ err: error }, "tracing could not start: running without traces");
+    return null;
+  });
+  if (tracing) {
+    const { exporter, url, serviceName, sampler } = tracing.settings;
+    log.info({ exporter, url: exporter === "otlp" ? url : undefined, serviceName, sampler }, "tracing on");
+  }
+  const daemon = new OverseerDaemon({ config, logger: log, tracing });
   let exiting = false;
   const shutdown = async (signal: string, code: number) => {
     if (exiting) return;

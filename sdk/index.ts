@@ -33,4 +33,13 @@ export * from "./llm/index.ts";
 export { type Clock, type LogFn, type Logger, noopLogger, systemClock, type TimerHandle } from "./runtime.ts";
 export { type TaskAbortCause, TaskAbortedError, TaskError } from "./task-error.ts";
 export type { LeaseOwner, LostReason, TaskContext, TaskHandler, TaskOutcome } from "./task-run.ts";
+export { TASK_HANDLE_SPAN, TASK_SPAN_ATTR } from "./task-span.ts";
+export { formatTraceparent, parseTraceparent } from "./trace-context.ts";
+export {
+  type StartTracingOptions,
+  startTracing,
+  startTracingFromEnv,
+  type TracingHandle,
+} from "./tracing.ts";
+export { type TracingEnv, type TracingSettings, tracingSettings } from "./tracing-config.ts";
 export type * from "./types.ts";

@@ -3,6 +3,7 @@ import type { TaskLlm } from "./llm/task-llm.ts";
 import { type Clock, errorMessage, type Logger, type TimerHandle, withBindings } from "./runtime.ts";
 import { openConversation, pipelineStepOf, type TaskConversation } from "./task-conversation.ts";
 import { normalizeFailure, type TaskAbortCause, TaskAbortedError, toTaskFailure } from "./task-error.ts";
+import { TaskSpan } from "./task-span.ts";
 import type { ClaimedTask, TaskFailure } from "./types.ts";
 
 /** What a handler gets to work with. */
@@ -86,7 +87,9 @@ export class TaskRun {
   private readonly controller = new AbortController();
   private readonly handler: TaskHandler;
   private readonly deps: TaskRunDeps;
-  private readonly log: Logger;
+  private log: Logger;
+  /** The handler span (overseer.task.handle), from start(). */
+  private span: TaskSpan | undefined;
   private resolveOutcome!: (outcome: TaskOutcome) => void;
   private timeoutTimer: TimerHandle | undefined;
 
@@ -113,6 +116,10 @@ export class TaskRun {
     if (typeof timeoutMs === "number" && timeoutMs > 0) {
       this.timeoutTimer = this.deps.clock.setTimeout(() => this.onTimeout(timeoutMs), timeoutMs);
     }
+    const span = new TaskSpan(this.task, this.owner.agentId, pipelineStepOf(this.task.payload) ?? null);
+    this.span = span;
+    const bindings = span.logBindings();
+    if (bindings.trace_id) this.log = withBindings(this.log, bindings);
     const ctx: TaskContext = {
       id: this.task.id,
       type: this.task.type,
@@ -141,8 +148,9 @@ export class TaskRun {
         : {}),
     };
     // A microtask hop lets the caller finish its bookkeeping before a synchronous handler runs.
+    // The handler runs with its span active, so spans it makes (ctx.llm calls) are children of it.
     Promise.resolve()
-      .then(() => this.handler(ctx))
+      .then(() => span.run(() => this.handler(ctx)))
       .then(
         (result) => this.onReturned(result),
         (err: unknown) => this.onThrew(err),
@@ -191,6 +199,7 @@ export class TaskRun {
   }
 
   private onReturned(result: unknown): void {
+    this.span?.end(this.running ? "completed" : "dropped");
     if (!this.running) {
       this.log.debug("handler returned after the task ended; result dropped");
       return;
@@ -210,12 +219,16 @@ export class TaskRun {
     }
     const body =
       result === undefined
-        ? { leaseToken: this.task.leaseToken }
-        : { leaseToken: this.task.leaseToken, result };
+        ? { leaseToken: this.task.leaseToken, ...this.traceparent() }
+        : { leaseToken: this.task.leaseToken, result, ...this.traceparent() };
     void this.report("complete", body, { kind: "completed", result });
   }
 
   private onThrew(err: unknown): void {
+    this.span?.end(this.running ? "failed" : "dropped", {
+      err,
+      type: this.running ? (toTaskFailure(err).category ?? "unknown") : "aborted",
+    });
     if (!this.running) {
       this.log.debug({ err }, "handler threw after the task ended");
       return;
@@ -229,6 +242,7 @@ export class TaskRun {
     this.timeoutTimer = undefined;
     if (!this.running) return;
     const message = `task timed out after ${timeoutMs} ms`;
+    this.span?.end("timed_out", { err: new Error(message), type: "timeout" });
     this.abort("timeout", message);
     this.phase = "reporting";
     // The daemon revokes the lease too; whichever comes first wins and the other side sees 409.
@@ -237,7 +251,17 @@ export class TaskRun {
 
   private sendFailure(failure: TaskFailure): Promise<void> {
     const error = normalizeFailure(failure);
-    return this.report("fail", { leaseToken: this.task.leaseToken, error }, { kind: "failed", error });
+    return this.report(
+      "fail",
+      { leaseToken: this.task.leaseToken, error, ...this.traceparent() },
+      { kind: "failed", error },
+    );
+  }
+
+  /** The handler span's traceparent for complete/fail, recorded on the daemon's attempt. */
+  private traceparent(): { traceparent?: string } {
+    const traceparent = this.span?.traceparent();
+    return traceparent ? { traceparent } : {};
   }
 
   private async report(action: string, body: unknown, success: TaskOutcome): Promise<void> {
@@ -274,6 +298,8 @@ export class TaskRun {
   private finish(outcome: TaskOutcome): void {
     if (this.phase === "finished") return;
     this.phase = "finished";
+    // A handler still running when the run ended (cancelled, revoked, released) ends its span here.
+    this.span?.end(outcome.kind === "lost" ? outcome.reason : outcome.kind);
     this.clearTimeout();
     this.resolveOutcome(outcome);
   }

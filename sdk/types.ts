@@ -66,6 +66,11 @@ export interface ClaimedTask {
   /** Fencing token: every report about this task must carry it. */
   leaseToken: string;
   timeoutMs?: number;
+  /**
+   * W3C traceparent of the daemon's span for this attempt, when the daemon traces: make the
+   * handler's span its child so the work joins the run's trace. Absent when tracing is off.
+   */
+  traceparent?: string;
 }
 
 /** 200 answer of `POST /api/agents/:id/claim`. */
@@ -84,6 +89,8 @@ export interface ProgressRequest {
 export interface CompleteRequest {
   leaseToken: string;
   result?: unknown;
+  /** W3C traceparent of the agent's handler span; recorded on the attempt. */
+  traceparent?: string;
 }
 
 /** Error description sent with `POST /api/tasks/:id/fail`. */
@@ -97,6 +104,8 @@ export interface TaskFailure {
 export interface FailRequest {
   leaseToken: string;
   error: TaskFailure;
+  /** W3C traceparent of the agent's handler span; recorded on the attempt. */
+  traceparent?: string;
 }
 
 /** Body of `POST /api/tasks/:id/release`. */

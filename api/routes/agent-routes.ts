@@ -83,6 +83,7 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
             attempt: l.attempt,
             leaseToken: l.leaseToken,
             timeoutMs: l.timeoutMs,
+            ...(l.traceparent ? { traceparent: l.traceparent } : {}),
           })),
         };
       },

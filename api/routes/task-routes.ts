@@ -86,7 +86,13 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const b = request.body;
-        await deps.tasks.complete(request.params.id, b.leaseToken, agentOf(request.principal), b.result);
+        await deps.tasks.complete(
+          request.params.id,
+          b.leaseToken,
+          agentOf(request.principal),
+          b.result,
+          b.traceparent,
+        );
         return { ok: true };
       },
     );
@@ -99,7 +105,13 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const b = request.body;
-        await deps.tasks.fail(request.params.id, b.leaseToken, agentOf(request.principal), b.error);
+        await deps.tasks.fail(
+          request.params.id,
+          b.leaseToken,
+          agentOf(request.principal),
+          b.error,
+          b.traceparent,
+        );
         return { ok: true };
       },
     );

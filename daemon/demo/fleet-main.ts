@@ -1,4 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { startTracingFromEnv } from "../../sdk/tracing.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { startCrashingAgent, startDemoAgents, startTaskStream } from "./demo-fleet.ts";
 import { startPipelineStream } from "./pipeline-agents.ts";
@@ -35,6 +36,9 @@ for (let i = 0; ; i++) {
   await delay(2_000);
 }
 
+// With OTEL_* set (docs/tracing.md) the agents' handler and LLM spans join the daemon's run traces.
+const tracing = await startTracingFromEnv(process.env, { serviceName: "overseer-demo-fleet" });
+if (tracing) log.info({ url: tracing.settings.url }, "tracing on");
 const stopAgents = await startDemoAgents(url, agentSecret, log);
 const stopStream = startTaskStream(url, operatorToken, Number(process.env.DEMO_TASKS_PER_SECOND ?? 4), log);
 const stopCrashing = startCrashingAgent(url, agentSecret, 45_000, log);
@@ -48,6 +52,7 @@ const stop = async () => {
   stopStream();
   stopRuns();
   await Promise.all([stopCrashing(), stopAgents()]);
+  await tracing?.shutdown();
   process.exit(0);
 };
 process.on("SIGTERM", () => void stop());

@@ -3,6 +3,7 @@ import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { TaskStore } from "../store/task-store.ts";
+import { type StepSpanInfo, traceSpans } from "../telemetry/tracing.ts";
 import { newAfterCommit, type PipelineEngine } from "./pipeline-engine.ts";
 import { isTerminalRun } from "./run-plan.ts";
 import { runSql } from "./run-store.ts";
@@ -294,11 +295,12 @@ export class ArtifactService {
             "SELECT count(*)::int AS n FROM conversation_messages WHERE conversation_id = $1",
             [id],
           );
-          const durationMs = step.started_at ? Date.now() - step.started_at.getTime() : 0;
+          const finishedAt = new Date();
+          const durationMs = step.started_at ? finishedAt.getTime() - step.started_at.getTime() : 0;
           await runSql.updateStep(c, conv.run_id, conv.step_id, {
             state: "completed",
             output: { conversationId: id, summary: summary ?? null, messages: messages.rows[0]?.n ?? 0 },
-            finished_at: new Date(),
+            finished_at: finishedAt,
             duration_ms: Math.min(durationMs, 2_147_483_647),
             progress: 100,
           });
@@ -307,7 +309,22 @@ export class ArtifactService {
             by: "conversation",
           });
           const base = { runId: conv.run_id, template: run.template, stepId: conv.step_id, durationMs };
-          after.emit.push(() => this.bus.emit("pipeline.step.completed", base));
+          const span: StepSpanInfo = {
+            runId: conv.run_id,
+            template: run.template,
+            stepId: conv.step_id,
+            generation: step.generation,
+            state: "completed",
+            executor: step.task_id ? "agent" : "builtin",
+            startedAt: step.started_at,
+            finishedAt,
+            taskId: step.task_id,
+            agentId: step.agent_id,
+          };
+          after.emit.push(() => {
+            traceSpans.stepEnded(span);
+            this.bus.emit("pipeline.step.completed", base);
+          });
         }
       }
       return conv;

@@ -3,8 +3,10 @@ import type pg from "pg";
 import { type BudgetStepInput, type BudgetVerdict, decideBudgetStep } from "../budgets/budget-decision.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
-import type { TaskStore } from "../store/task-store.ts";
+import type { CancelledTask, TaskStore } from "../store/task-store.ts";
 import type { TaskDefaults, TaskService } from "../tasks/task-service.ts";
+import { stepTaskTraceParent } from "../telemetry/trace-ids.ts";
+import { traceSpans } from "../telemetry/tracing.ts";
 import { type BuiltinResult, runBuiltin } from "./builtin-steps.ts";
 import { isTerminalRun, planRun, type StepStatus } from "./run-plan.ts";
 import { runPercent, type StepProgress } from "./run-progress.ts";
@@ -16,7 +18,7 @@ import { ancestors, topologicalOrder } from "./template-validation.ts";
 /** Work to do once the transaction has committed (queueing, agent commands, bus events). */
 export interface AfterCommit {
   inserted: Array<{ id: string; type: string; priority: number }>;
-  cancelled: Array<{ taskId: string; type: string; agentId: string | null; reason: string }>;
+  cancelled: CancelledTask[];
   reprioritized: Array<{ id: string; type: string; priority: number }>;
   emit: Array<() => void>;
 }
@@ -155,16 +157,28 @@ export class PipelineEngine {
       const plan = planRun(steps, status, state);
       for (const skip of plan.skip) {
         const row = rows.get(skip.id) as StepRow;
+        const finishedAt = new Date();
         await runSql.updateStep(c, runId, skip.id, {
           state: "skipped",
           skip_reason: skip.reason,
-          finished_at: new Date(),
+          finished_at: finishedAt,
         });
         row.state = "skipped";
         await runSql.event(c, runId, "step.skipped", skip.id, { reason: skip.reason });
-        after.emit.push(() =>
-          this.bus.emit("pipeline.step.skipped", { ...base, stepId: skip.id, reason: skip.reason }),
-        );
+        const executor = byId.get(skip.id)?.executor.kind ?? "agent";
+        after.emit.push(() => {
+          traceSpans.stepEnded({
+            ...base,
+            stepId: skip.id,
+            generation: row.generation,
+            state: "skipped",
+            executor,
+            startedAt: null,
+            finishedAt,
+            skipReason: skip.reason,
+          });
+          this.bus.emit("pipeline.step.skipped", { ...base, stepId: skip.id, reason: skip.reason });
+        });
       }
       let inline = false;
       for (const id of plan.start) {
@@ -210,25 +224,50 @@ export class PipelineEngine {
     after: AfterCommit,
     base: { runId: string; template: string },
   ): Promise<void> {
+    const finishedAt = new Date();
+    const agentId = row.last_agent_id ?? row.agent_id;
     await runSql.updateStep(c, row.run_id, row.step_id, {
       state: outcome,
       output: outcome === "completed" ? (result.output ?? null) : null,
       error: outcome === "failed" ? (result.error ?? { message: "step failed" }) : null,
-      finished_at: new Date(),
+      finished_at: finishedAt,
       // The column is an integer: a step that waited for weeks must not make every pass fail.
       duration_ms: Math.min(durationMs, 2_147_483_647),
       progress: outcome === "completed" ? 100 : row.progress,
-      agent_id: row.last_agent_id ?? row.agent_id,
+      agent_id: agentId,
     });
     row.state = outcome;
     row.output = result.output;
     await runSql.event(c, row.run_id, `step.${outcome}`, row.step_id, { durationMs });
     const stepId = row.step_id;
+    const { generation, task_id: taskId } = row;
+    const startedAt = row.started_at ?? new Date(finishedAt.getTime() - durationMs);
+    const span = () =>
+      traceSpans.stepEnded({
+        ...base,
+        stepId,
+        generation,
+        state: outcome,
+        executor: taskId ? "agent" : "builtin",
+        startedAt,
+        finishedAt,
+        taskId,
+        agentId,
+        error: result.error,
+      });
+    // The step's events are logged in its span's context (trace and span ids on the line).
+    const inStep = (fn: () => void) => traceSpans.inStep(row.run_id, stepId, generation, fn);
     if (outcome === "completed") {
-      after.emit.push(() => this.bus.emit("pipeline.step.completed", { ...base, stepId, durationMs }));
+      after.emit.push(() => {
+        span();
+        inStep(() => this.bus.emit("pipeline.step.completed", { ...base, stepId, durationMs }));
+      });
     } else {
       const reason = (result.error as { message?: string } | null)?.message ?? "step failed";
-      after.emit.push(() => this.bus.emit("pipeline.step.failed", { ...base, stepId, durationMs, reason }));
+      after.emit.push(() => {
+        span();
+        inStep(() => this.bus.emit("pipeline.step.failed", { ...base, stepId, durationMs, reason }));
+      });
     }
   }
 
@@ -274,6 +313,8 @@ export class PipelineEngine {
       timeoutMs: def.timeoutMs ?? this.defaults.timeoutMs,
       // One task per step generation: a pass repeated after a crash finds the same task.
       idempotencyKey: `pipeline:${run.id}:${def.id}:${row.generation}`,
+      // Its attempts' spans hang under this step generation's span, in the run's trace.
+      traceParent: stepTaskTraceParent(run.id, def.id, row.generation),
     };
     const inserted = await this.taskStore.insert(task, c);
     if (inserted.created) after.inserted.push({ id: inserted.id, type: task.type, priority: task.priority });
@@ -461,23 +502,36 @@ export class PipelineEngine {
   ): Promise<void> {
     const outputs: Record<string, unknown> = {};
     for (const r of rows.values()) if (r.state === "completed") outputs[r.step_id] = r.output;
-    const durationMs = Date.now() - run.created_at.getTime();
+    const finishedAt = new Date();
+    const durationMs = finishedAt.getTime() - run.created_at.getTime();
     await runSql.updateRun(c, run.id, {
       state,
       percent: state === "completed" ? 100 : run.percent,
       current_step: null,
       message: null,
-      finished_at: new Date(),
+      finished_at: finishedAt,
       output: state === "completed" ? outputs : null,
       error:
         state === "failed" ? { message: `step(s) failed: ${failedSteps.join(", ")}`, failedSteps } : null,
     });
     await runSql.event(c, run.id, `run.${state}`, null, { durationMs, failedSteps });
     const base = { runId: run.id, template: run.template, durationMs };
-    after.emit.push(() =>
-      state === "completed"
-        ? this.bus.emit("pipeline.run.completed", base)
-        : this.bus.emit("pipeline.run.failed", { ...base, failedSteps }),
-    );
+    after.emit.push(() => {
+      traceSpans.runEnded({
+        runId: run.id,
+        template: run.template,
+        version: run.template_version,
+        state,
+        priority: run.priority,
+        createdAt: run.created_at,
+        finishedAt,
+        failedSteps,
+      });
+      traceSpans.inRun(run.id, () =>
+        state === "completed"
+          ? this.bus.emit("pipeline.run.completed", base)
+          : this.bus.emit("pipeline.run.failed", { ...base, failedSteps }),
+      );
+    });
   }
 }

@@ -6,6 +6,7 @@ import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { Queryable, TaskStore } from "../store/task-store.ts";
+import { type StepSpanInfo, traceSpans } from "../telemetry/tracing.ts";
 import { BUILTIN_TEMPLATES } from "./builtin-templates.ts";
 import { type AfterCommit, newAfterCommit, type PipelineEngine } from "./pipeline-engine.ts";
 import { isTerminalRun, type RunState } from "./run-plan.ts";
@@ -487,23 +488,40 @@ export class PipelineService {
           c,
           rows.filter((r) => r.state === "running" && r.task_id).map((r) => r.task_id as string),
         );
+        const finishedAt = new Date();
         for (const row of rows) {
           if (row.state === "running" && row.task_id) {
             const cancelled = await this.taskStore.cancel(c, row.task_id, reason);
             if (cancelled) after.cancelled.push(cancelled);
           }
           if (row.state === "running" || row.state === "pending") {
-            await runSql.updateStep(c, run.id, row.step_id, { state: "cancelled", finished_at: new Date() });
+            await runSql.updateStep(c, run.id, row.step_id, { state: "cancelled", finished_at: finishedAt });
+            const span = stepSpan(run, row, "cancelled", finishedAt);
+            after.emit.push(() => traceSpans.stepEnded(span));
           }
         }
         await runSql.updateRun(c, run.id, {
           state: "cancelled",
-          finished_at: new Date(),
+          finished_at: finishedAt,
           current_step: null,
           error: { message: reason },
         });
-        const durationMs = Date.now() - run.created_at.getTime();
-        after.emit.push(() => this.bus.emit("pipeline.run.cancelled", { ...base, durationMs, reason }));
+        const durationMs = finishedAt.getTime() - run.created_at.getTime();
+        after.emit.push(() => {
+          traceSpans.runEnded({
+            runId: run.id,
+            template: run.template,
+            version: run.template_version,
+            state: "cancelled",
+            priority: run.priority,
+            createdAt: run.created_at,
+            finishedAt,
+            reason,
+          });
+          traceSpans.inRun(run.id, () =>
+            this.bus.emit("pipeline.run.cancelled", { ...base, durationMs, reason }),
+          );
+        });
         return;
       }
       case "retry-step": {
@@ -553,11 +571,17 @@ export class PipelineService {
           const cancelled = await this.taskStore.cancel(c, row.task_id, `step skipped: ${action.reason}`);
           if (cancelled) after.cancelled.push(cancelled);
         }
+        const finishedAt = new Date();
         await runSql.updateStep(c, run.id, row.step_id, {
           state: "skipped",
           skip_reason: action.reason,
-          finished_at: new Date(),
+          finished_at: finishedAt,
         });
+        // A failed step's span was emitted when it failed; skipping it afterwards adds none.
+        if (row.state !== "failed") {
+          const span = { ...stepSpan(run, row, "skipped", finishedAt), skipReason: action.reason };
+          after.emit.push(() => traceSpans.stepEnded(span));
+        }
         if (run.state === "failed") await this.reopen(c, run);
         after.emit.push(() =>
           this.bus.emit("pipeline.step.skipped", { ...base, stepId: row.step_id, reason: action.reason }),
@@ -605,4 +629,20 @@ export class PipelineService {
     await runSql.updateRun(c, run.id, { state: "running", finished_at: null, error: null });
     run.state = "running";
   }
+}
+
+/** The span of a step that an operator action ended (docs/tracing.md). */
+function stepSpan(run: RunRow, row: StepRow, state: "skipped" | "cancelled", finishedAt: Date): StepSpanInfo {
+  return {
+    runId: run.id,
+    template: run.template,
+    stepId: row.step_id,
+    generation: row.generation,
+    state,
+    executor: row.task_id ? "agent" : "builtin",
+    startedAt: row.state === "running" ? row.started_at : null,
+    finishedAt,
+    taskId: row.task_id,
+    agentId: row.agent_id,
+  };
 }

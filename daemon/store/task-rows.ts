@@ -42,6 +42,10 @@ export interface Lease {
   timeoutMs: number;
   /** Milliseconds between the task becoming claimable and this claim. */
   queueWaitMs: number;
+  /** `tasks.trace_parent`: the step span of a pipeline step's task, null otherwise (docs/tracing.md). */
+  traceParent: string | null;
+  /** W3C traceparent of this attempt's span for the agent; set only while tracing is on. */
+  traceparent?: string;
 }
 
 /** A task the caller must put (back) on the queue after the transaction committed. */
@@ -60,6 +64,8 @@ export interface NewTask {
   maxAttempts: number;
   timeoutMs: number;
   idempotencyKey: string | null;
+  /** The span its attempts hang under (a pipeline step's); null or absent for a task of its own. */
+  traceParent?: string | null;
 }
 
 export const iso = (value: Date | null | undefined): string | null => (value ? value.toISOString() : null);

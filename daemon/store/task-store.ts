@@ -27,6 +27,25 @@ export interface AttemptEnd {
   durationMs: number;
   decision: FailureDecision;
   priority: number;
+  /** For the attempt's span (docs/tracing.md): Postgres times and the task's trace parent. */
+  claimedAt: Date;
+  finishedAt: Date;
+  createdAt: Date;
+  traceParent: string | null;
+  message: string | null;
+}
+
+/** A task cancelled inside a transaction; `attempt` is the lease it revoked, if it was active. */
+export interface CancelledTask {
+  taskId: string;
+  type: string;
+  agentId: string | null;
+  reason: string;
+  createdAt: Date;
+  finishedAt: Date;
+  traceParent: string | null;
+  attempts: number;
+  attempt: { attempt: number; claimedAt: Date } | null;
 }
 
 export interface RetryPolicy {
@@ -43,6 +62,24 @@ interface LockedTask {
   lease_token: string;
   lease_agent_id: string;
   claimed_at: Date;
+  created_at: Date;
+  trace_parent: string | null;
+}
+
+/** What a locked task's attempt end reads (`LockedTask`). */
+const LOCKED_COLUMNS =
+  "id, type, priority, attempts, failures, max_attempts, lease_token, lease_agent_id, claimed_at, created_at, trace_parent";
+
+/** A completion; the times and trace parent are for the attempt's span (absent for a repeat). */
+export interface CompletedTask {
+  type: string;
+  attempt: number;
+  durationMs: number;
+  repeated: boolean;
+  claimedAt?: Date;
+  finishedAt?: Date;
+  createdAt?: Date;
+  traceParent?: string | null;
 }
 
 /** A pool or a transaction's client. */
@@ -64,8 +101,8 @@ export class TaskStore {
     q: Queryable = this.db,
   ): Promise<{ id: string; created: boolean; state: TaskState }> {
     const inserted = await q.query<{ id: string }>(
-      `INSERT INTO tasks (id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, state)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued')
+      `INSERT INTO tasks (id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, trace_parent, state)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued')
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
       [
         task.id,
@@ -75,6 +112,7 @@ export class TaskStore {
         task.maxAttempts,
         task.timeoutMs,
         task.idempotencyKey,
+        task.traceParent ?? null,
       ],
     );
     if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true, state: "queued" };
@@ -101,6 +139,7 @@ export class TaskStore {
       lease_token: string;
       timeout_ms: number;
       wait_ms: number;
+      trace_parent: string | null;
     }>(
       `WITH t AS (
          UPDATE tasks SET state = 'active', attempts = attempts + 1, lease_token = nextval('lease_token_seq'),
@@ -108,13 +147,13 @@ export class TaskStore {
            progress_percent = NULL, progress_message = NULL, updated_at = now()
          WHERE id = $1 AND state = 'queued'
            AND EXISTS (SELECT 1 FROM agents WHERE id = $2 AND state IN ('active', 'stale'))
-         RETURNING id, type, payload, attempts, lease_token, timeout_ms, claimed_at,
+         RETURNING id, type, payload, attempts, lease_token, timeout_ms, claimed_at, trace_parent,
            GREATEST(0, EXTRACT(EPOCH FROM (claimed_at - ready_at)) * 1000)::float8 AS wait_ms
        ), a AS (
          INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token, claimed_at)
          SELECT id, attempts, $2, lease_token, claimed_at FROM t
        )
-       SELECT id, type, payload, attempts, lease_token, timeout_ms, wait_ms FROM t`,
+       SELECT id, type, payload, attempts, lease_token, timeout_ms, wait_ms, trace_parent FROM t`,
       [taskId, agentId],
     );
     const row = result.rows[0];
@@ -127,6 +166,7 @@ export class TaskStore {
       leaseToken: String(row.lease_token),
       timeoutMs: row.timeout_ms,
       queueWaitMs: Math.round(row.wait_ms),
+      traceParent: row.trace_parent,
     };
   }
 
@@ -135,26 +175,27 @@ export class TaskStore {
    * attempt ends `cancelled`, a late complete gets 409). Returns null when the task had already ended.
    * The caller removes the dispatch entry and tells the agent after commit.
    */
-  async cancel(
-    client: pg.PoolClient,
-    taskId: string,
-    reason: string,
-  ): Promise<{ taskId: string; type: string; agentId: string | null; reason: string } | null> {
+  async cancel(client: pg.PoolClient, taskId: string, reason: string): Promise<CancelledTask | null> {
     // Lock and read first, in a statement of its own: under READ COMMITTED the next statement then
     // sees an attempt row that a claim committed while this one waited for the lock.
     const locked = await client.query<{
       type: string;
       lease_token: string | null;
       lease_agent_id: string | null;
+      attempts: number;
+      claimed_at: Date | null;
+      created_at: Date;
+      trace_parent: string | null;
     }>(
-      "SELECT type, lease_token, lease_agent_id FROM tasks WHERE id = $1 AND state IN ('queued', 'active') FOR UPDATE",
+      `SELECT type, lease_token, lease_agent_id, attempts, claimed_at, created_at, trace_parent
+       FROM tasks WHERE id = $1 AND state IN ('queued', 'active') FOR UPDATE`,
       [taskId],
     );
     const row = locked.rows[0];
     if (!row) return null;
-    await client.query(
+    const ended = await client.query<{ finished_at: Date }>(
       `UPDATE tasks SET state = 'cancelled', lease_token = NULL, lease_agent_id = NULL, lease_expires_at = NULL,
-         finished_at = now(), updated_at = now(), error = $2 WHERE id = $1`,
+         finished_at = now(), updated_at = now(), error = $2 WHERE id = $1 RETURNING finished_at`,
       [taskId, JSON.stringify({ message: reason, category: "cancelled", retryable: false })],
     );
     if (row.lease_token) {
@@ -163,7 +204,18 @@ export class TaskStore {
         [taskId, row.lease_token],
       );
     }
-    return { taskId, type: row.type, agentId: row.lease_agent_id, reason };
+    return {
+      taskId,
+      type: row.type,
+      agentId: row.lease_agent_id,
+      reason,
+      createdAt: row.created_at,
+      finishedAt: ended.rows[0]?.finished_at ?? new Date(),
+      traceParent: row.trace_parent,
+      attempts: row.attempts,
+      attempt:
+        row.lease_token && row.claimed_at ? { attempt: row.attempts, claimedAt: row.claimed_at } : null,
+    };
   }
 
   /**
@@ -197,23 +249,44 @@ export class TaskStore {
     leaseToken: string,
     agentId: string,
     result: unknown,
-  ): Promise<{ type: string; attempt: number; durationMs: number; repeated: boolean }> {
-    const updated = await this.db.query<{ type: string; attempts: number; duration_ms: number }>(
+    traceparent: string | null = null,
+  ): Promise<CompletedTask> {
+    const updated = await this.db.query<{
+      type: string;
+      attempts: number;
+      duration_ms: number;
+      claimed_at: Date;
+      finished_at: Date;
+      created_at: Date;
+      trace_parent: string | null;
+    }>(
       `WITH t AS (
          UPDATE tasks SET state = 'completed', result = $4, finished_at = now(), updated_at = now(),
            lease_token = NULL, lease_agent_id = NULL, lease_expires_at = NULL, progress_percent = 100
          WHERE id = $1 AND state = 'active' AND lease_token = $2 AND lease_agent_id = $3
            AND lease_expires_at > now()
-         RETURNING id, type, attempts, claimed_at, finished_at
+         RETURNING id, type, attempts, claimed_at, finished_at, created_at, trace_parent
        ), a AS (
-         UPDATE task_attempts SET outcome = 'completed', finished_at = t.finished_at
+         UPDATE task_attempts SET outcome = 'completed', finished_at = t.finished_at, traceparent = $5
          FROM t WHERE task_attempts.task_id = t.id AND task_attempts.lease_token = $2
        )
-       SELECT type, attempts, (EXTRACT(EPOCH FROM (finished_at - claimed_at)) * 1000)::float8 AS duration_ms FROM t`,
-      [taskId, leaseToken, agentId, JSON.stringify(result ?? null)],
+       SELECT type, attempts, claimed_at, finished_at, created_at, trace_parent,
+         (EXTRACT(EPOCH FROM (finished_at - claimed_at)) * 1000)::float8 AS duration_ms FROM t`,
+      [taskId, leaseToken, agentId, JSON.stringify(result ?? null), traceparent],
     );
     const row = updated.rows[0];
-    if (row) return { type: row.type, attempt: row.attempts, durationMs: row.duration_ms, repeated: false };
+    if (row) {
+      return {
+        type: row.type,
+        attempt: row.attempts,
+        durationMs: row.duration_ms,
+        repeated: false,
+        claimedAt: row.claimed_at,
+        finishedAt: row.finished_at,
+        createdAt: row.created_at,
+        traceParent: row.trace_parent,
+      };
+    }
     // A retried completion whose first try landed (its answer was lost) is answered as a success,
     // without completing anything again.
     const earlier = await this.db.query<{ type: string; attempt: number }>(
@@ -259,16 +332,17 @@ export class TaskStore {
     agentId: string,
     outcome: "failed" | "released",
     error: { message: string; category: string; retryable: boolean } | null,
+    traceparent: string | null = null,
   ): Promise<AttemptEnd> {
     return withTransaction(this.db, async (client) => {
       const locked = await client.query<LockedTask>(
-        `SELECT id, type, priority, attempts, failures, max_attempts, lease_token, lease_agent_id, claimed_at
+        `SELECT ${LOCKED_COLUMNS}
          FROM tasks WHERE id = $1 AND state = 'active' AND lease_token = $2 AND lease_agent_id = $3 FOR UPDATE`,
         [taskId, leaseToken, agentId],
       );
       const task = locked.rows[0];
       if (!task) throw await this.leaseProblem(client, taskId, leaseToken, agentId);
-      return this.endAttempt(client, task, outcome, error);
+      return this.endAttempt(client, task, outcome, error, traceparent);
     });
   }
 
@@ -283,7 +357,7 @@ export class TaskStore {
     message: string,
   ): Promise<AttemptEnd[]> {
     const locked = await client.query<LockedTask>(
-      `SELECT id, type, priority, attempts, failures, max_attempts, lease_token, lease_agent_id, claimed_at
+      `SELECT ${LOCKED_COLUMNS}
        FROM tasks WHERE lease_agent_id = $1 AND state = 'active' ORDER BY id FOR UPDATE`,
       [agentId],
     );
@@ -304,7 +378,7 @@ export class TaskStore {
   async expireOverdueLeases(limit = 500): Promise<AttemptEnd[]> {
     return withTransaction(this.db, async (client) => {
       const locked = await client.query<LockedTask & { timeout_ms: number }>(
-        `SELECT id, type, priority, attempts, failures, max_attempts, lease_token, lease_agent_id, claimed_at, timeout_ms
+        `SELECT ${LOCKED_COLUMNS}, timeout_ms
          FROM tasks WHERE state = 'active' AND lease_expires_at < now()
          ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [limit],
@@ -353,6 +427,7 @@ export class TaskStore {
     task: LockedTask,
     outcome: Exclude<AttemptOutcome, "completed" | "cancelled">,
     error: { message: string; category: string; retryable: boolean } | null,
+    traceparent: string | null = null,
   ): Promise<AttemptEnd> {
     const counts = outcome !== "released";
     const failuresSoFar = task.failures + (counts ? 1 : 0);
@@ -365,11 +440,11 @@ export class TaskStore {
       delayMs: this.retry.delayMs,
     });
     const errorJson = error ? JSON.stringify(error) : null;
-    const ended = await client.query<{ duration_ms: number }>(
-      `UPDATE task_attempts SET outcome = $3, finished_at = now(), error = $4
+    const ended = await client.query<{ duration_ms: number; claimed_at: Date; finished_at: Date }>(
+      `UPDATE task_attempts SET outcome = $3, finished_at = now(), error = $4, traceparent = $5
        WHERE task_id = $1 AND lease_token = $2
-       RETURNING (EXTRACT(EPOCH FROM (finished_at - claimed_at)) * 1000)::float8 AS duration_ms`,
-      [task.id, task.lease_token, outcome, errorJson],
+       RETURNING claimed_at, finished_at, (EXTRACT(EPOCH FROM (finished_at - claimed_at)) * 1000)::float8 AS duration_ms`,
+      [task.id, task.lease_token, outcome, errorJson, traceparent],
     );
     const common = `lease_token = NULL, lease_agent_id = NULL, lease_expires_at = NULL, updated_at = now(),
       failures = $2, error = COALESCE($3, error)`;
@@ -396,6 +471,11 @@ export class TaskStore {
       durationMs: ended.rows[0]?.duration_ms ?? 0,
       decision,
       priority: task.priority,
+      claimedAt: ended.rows[0]?.claimed_at ?? task.claimed_at,
+      finishedAt: ended.rows[0]?.finished_at ?? new Date(),
+      createdAt: task.created_at,
+      traceParent: task.trace_parent,
+      message: error?.message ?? null,
     };
   }
 

@@ -6,7 +6,8 @@ import type { RequeueReason } from "../events/catalogue.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import type { EnqueueOrder, Lease, TaskView } from "../store/task-rows.ts";
-import type { AttemptEnd, TaskStore } from "../store/task-store.ts";
+import type { AttemptEnd, CancelledTask, TaskStore } from "../store/task-store.ts";
+import { traceSpans } from "../telemetry/tracing.ts";
 
 export interface SubmitInput {
   type: string;
@@ -108,14 +109,18 @@ export class TaskService {
           }
           continue;
         }
+        const traceparent = traceSpans.attemptTraceparent(lease.id, lease.traceParent, lease.attempt);
+        if (traceparent) lease.traceparent = traceparent;
         leases.push(lease);
-        this.bus.emit("task.claimed", {
-          taskId: lease.id,
-          taskType: lease.type,
-          agentId: agent.id,
-          attempt: lease.attempt,
-          queueWaitMs: lease.queueWaitMs,
-        });
+        traceSpans.inAttempt(lease.id, lease.traceParent, lease.attempt, () =>
+          this.bus.emit("task.claimed", {
+            taskId: lease.id,
+            taskType: lease.type,
+            agentId: agent.id,
+            attempt: lease.attempt,
+            queueWaitMs: lease.queueWaitMs,
+          }),
+        );
       }
     }
     return this.noteLeases(agent.id, leases);
@@ -149,17 +154,44 @@ export class TaskService {
     }
   }
 
-  async complete(id: string, leaseToken: string, agentId: string, result: unknown): Promise<void> {
+  async complete(
+    id: string,
+    leaseToken: string,
+    agentId: string,
+    result: unknown,
+    traceparent?: string,
+  ): Promise<void> {
     try {
-      const done = await this.store.complete(id, leaseToken, agentId, result);
+      const done = await this.store.complete(id, leaseToken, agentId, result, traceparent ?? null);
       if (done.repeated) return;
-      this.bus.emit("task.completed", {
-        taskId: id,
-        taskType: done.type,
-        agentId,
-        attempt: done.attempt,
-        durationMs: done.durationMs,
-      });
+      const traceParent = done.traceParent ?? null;
+      if (done.claimedAt && done.finishedAt && done.createdAt) {
+        const span = { taskId: id, type: done.type, traceParent, finishedAt: done.finishedAt };
+        traceSpans.attemptEnded({
+          ...span,
+          attempt: done.attempt,
+          agentId,
+          claimedAt: done.claimedAt,
+          outcome: "completed",
+          decision: "completed",
+          agentTraceparent: traceparent ?? null,
+        });
+        traceSpans.taskEnded({
+          ...span,
+          state: "completed",
+          attempts: done.attempt,
+          createdAt: done.createdAt,
+        });
+      }
+      traceSpans.inAttempt(id, traceParent, done.attempt, () =>
+        this.bus.emit("task.completed", {
+          taskId: id,
+          taskType: done.type,
+          agentId,
+          attempt: done.attempt,
+          durationMs: done.durationMs,
+        }),
+      );
       await this.liveness.removeLease(agentId, id).catch((e) => this.onError(e, "forget lease"));
     } catch (error) {
       this.noteConflict(error, id, "complete");
@@ -172,14 +204,22 @@ export class TaskService {
     leaseToken: string,
     agentId: string,
     error: { message: string; category?: string; retryable?: boolean },
+    traceparent?: string,
   ): Promise<AttemptEnd> {
     try {
-      const end = await this.store.endAttemptByLease(id, leaseToken, agentId, "failed", {
-        message: error.message,
-        category: error.category ?? "unknown",
-        retryable: error.retryable ?? true,
-      });
-      await this.afterAttemptEnds([end], "agent_failure");
+      const end = await this.store.endAttemptByLease(
+        id,
+        leaseToken,
+        agentId,
+        "failed",
+        {
+          message: error.message,
+          category: error.category ?? "unknown",
+          retryable: error.retryable ?? true,
+        },
+        traceparent ?? null,
+      );
+      await this.afterAttemptEnds([end], "agent_failure", traceparent);
       return end;
     } catch (e) {
       this.noteConflict(e, id, "fail");
@@ -223,16 +263,70 @@ export class TaskService {
     return ends.length;
   }
 
+  /** Emits the spans of an ended attempt, and of its task when that ended too (docs/tracing.md). */
+  private traceAttemptEnd(end: AttemptEnd, agentTraceparent?: string): void {
+    const d = end.decision;
+    const decision = d.kind === "retry" || d.kind === "requeue" ? "queued" : d.kind;
+    const span = {
+      taskId: end.taskId,
+      type: end.type,
+      traceParent: end.traceParent,
+      finishedAt: end.finishedAt,
+    };
+    traceSpans.attemptEnded({
+      ...span,
+      attempt: end.attempt,
+      agentId: end.agentId,
+      claimedAt: end.claimedAt,
+      outcome: end.outcome,
+      decision,
+      category: end.category,
+      ...(end.message ? { message: end.message } : {}),
+      agentTraceparent: agentTraceparent ?? null,
+    });
+    if (d.kind === "dead" || d.kind === "failed") {
+      traceSpans.taskEnded({
+        ...span,
+        state: d.kind,
+        attempts: end.attempt,
+        createdAt: end.createdAt,
+        message: d.reason,
+      });
+    }
+  }
+
   /**
-   * Emits the events for ended attempts and queues what must run again. `context` says why the
-   * attempts ended, for the requeue reason.
+   * Emits the events and spans for ended attempts and queues what must run again. `context` says why
+   * the attempts ended, for the requeue reason. Every path that commits an attempt's end (other than
+   * completion) calls this once, on the replica that committed it, so each span is emitted once.
    */
   async afterAttemptEnds(
     ends: AttemptEnd[],
     context: "agent_failure" | "released" | "timed_out" | "agent_dead" | "agent_left",
+    agentTraceparent?: string,
   ): Promise<void> {
     const orders: EnqueueOrder[] = [];
+    for (const end of ends) this.traceAttemptEnd(end, agentTraceparent);
     for (const end of ends) {
+      // In the attempt's span context: the log lines of these events carry its trace and span ids.
+      traceSpans.inAttempt(end.taskId, end.traceParent, end.attempt, () =>
+        this.announceEnd(end, context, orders),
+      );
+      if (context !== "agent_dead" && context !== "agent_left") {
+        await this.liveness
+          .removeLease(end.agentId, end.taskId)
+          .catch((e) => this.onError(e, "forget lease"));
+      }
+    }
+    await this.dispatch(orders);
+  }
+
+  private announceEnd(
+    end: AttemptEnd,
+    context: "agent_failure" | "released" | "timed_out" | "agent_dead" | "agent_left",
+    orders: EnqueueOrder[],
+  ): void {
+    {
       const base = { taskId: end.taskId, taskType: end.type };
       if (end.outcome !== "released") {
         this.bus.emit("task.failed", {
@@ -257,24 +351,36 @@ export class TaskService {
       } else {
         this.bus.emit("task.failed_permanently", { ...base, reason: d.reason });
       }
-      if (context !== "agent_dead" && context !== "agent_left") {
-        await this.liveness
-          .removeLease(end.agentId, end.taskId)
-          .catch((e) => this.onError(e, "forget lease"));
-      }
     }
-    await this.dispatch(orders);
   }
 
   /**
    * After a cancellation committed: drop the dispatch entry, tell the agent (its handler's
    * AbortSignal fires with the next heartbeat) and forget the lease.
    */
-  async afterCancel(
-    cancels: Array<{ taskId: string; type: string; agentId: string | null; reason: string }>,
-  ): Promise<void> {
+  async afterCancel(cancels: CancelledTask[]): Promise<void> {
     for (const c of cancels) {
       const reason = c.reason;
+      const span = { taskId: c.taskId, type: c.type, traceParent: c.traceParent, finishedAt: c.finishedAt };
+      if (c.attempt && c.agentId) {
+        traceSpans.attemptEnded({
+          ...span,
+          attempt: c.attempt.attempt,
+          agentId: c.agentId,
+          claimedAt: c.attempt.claimedAt,
+          outcome: "cancelled",
+          decision: "cancelled",
+          category: "cancelled",
+          message: reason,
+        });
+      }
+      traceSpans.taskEnded({
+        ...span,
+        state: "cancelled",
+        attempts: c.attempts,
+        createdAt: c.createdAt,
+        message: reason,
+      });
       this.bus.emit("task.cancelled", { taskId: c.taskId, taskType: c.type, reason });
       await this.queues.remove(c.type, c.taskId);
       if (c.agentId) {

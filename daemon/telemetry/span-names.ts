@@ -1,18 +1,52 @@
-/** Span names and attribute keys, in one place (see shared/design/architecture.md, "Names are data"). */
+/**
+ * Span names and attribute keys, in one place (see shared/design/architecture.md, "Names are data").
+ * The daemon's spans are listed here; the agent SDK's (the handler span, the GenAI spans of LLM
+ * calls) are defined beside the SDK code, which must not import the daemon, and re-exported here so
+ * this module names every span a trace of Overseer can hold. docs/tracing.md describes the tree.
+ */
+import { TASK_HANDLE_SPAN, TASK_SPAN_ATTR } from "../../sdk/task-span.ts";
+
+export { ATTR as LLM_SPAN_ATTRIBUTES, chatSpanName } from "../../sdk/llm/genai-attributes.ts";
+export { TASK_SPAN_ATTR as HANDLER_SPAN_ATTRIBUTES };
+
 export const SPANS = {
-  taskSubmit: "overseer.task.submit",
-  taskClaim: "overseer.task.claim",
-  taskComplete: "overseer.task.complete",
-  taskFail: "overseer.task.fail",
-  livenessSweep: "overseer.liveness.sweep",
-  reconcile: "overseer.reconcile",
+  /** Root of a run's trace: created → finished (emitted when the run ends). */
+  pipelineRun: "overseer.pipeline.run",
+  /** One step generation: started → finished (a skipped step that never started has zero length). */
+  pipelineStep: "overseer.pipeline.step",
+  /** Root of the trace of a task outside any run: created → finished. */
+  task: "overseer.task",
+  /** One lease: claimed → ended; its parent is the step span, or the task span. */
+  taskAttempt: "overseer.task.attempt",
+  /** Agent side: the handler's run of one attempt (sdk/task-span.ts), child of the attempt span. */
+  taskHandle: TASK_HANDLE_SPAN,
 } as const;
 
 export const SPAN_ATTRIBUTES = {
+  runId: "overseer.run.id",
+  template: "overseer.pipeline.template",
+  templateVersion: "overseer.pipeline.template_version",
+  runState: "overseer.run.state",
+  priority: "overseer.run.priority",
+  failedSteps: "overseer.run.failed_steps",
+  stepId: "overseer.step.id",
+  stepGeneration: "overseer.step.generation",
+  stepState: "overseer.step.state",
+  /** `agent` or `builtin`. */
+  stepExecutor: "overseer.step.executor",
+  skipReason: "overseer.step.skip_reason",
   taskId: "overseer.task.id",
   taskType: "overseer.task.type",
+  taskState: "overseer.task.state",
   taskAttempt: "overseer.task.attempt",
+  taskAttempts: "overseer.task.attempts",
+  /** completed, failed, timed_out, lost, released or cancelled. */
+  attemptOutcome: "overseer.attempt.outcome",
+  /** The task's state after the attempt: queued (retry, requeue), completed, dead, failed, cancelled. */
+  attemptDecision: "overseer.attempt.decision",
+  errorType: "error.type",
   agentId: "gen_ai.agent.id",
-  agentRole: "overseer.agent.role",
+  /** Resource attributes of the daemon's spans. */
   namespace: "overseer.namespace",
+  replicaId: "overseer.replica.id",
 } as const;

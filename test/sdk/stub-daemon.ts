@@ -8,6 +8,8 @@ export interface StubTask {
   payload?: unknown;
   attempt?: number;
   timeoutMs?: number;
+  /** Sent in the claim answer as the daemon does when it traces. */
+  traceparent?: string;
 }
 
 export interface RecordedRequest {
