@@ -168,11 +168,10 @@ export class BudgetService {
     capabilities: string[],
     now: Date,
   ): Promise<BudgetStepInput> {
-    const [budgets, runSpentUsd, approval] = await Promise.all([
-      budgetSql.forRun(q, run, capabilities, now),
-      budgetSql.runSpent(q, run.id),
-      budgetSql.approval(q, { runId: run.id, ...step }),
-    ]);
+    // One after another: `q` is the engine's transaction client, which runs one query at a time.
+    const budgets = await budgetSql.forRun(q, run, capabilities, now);
+    const runSpentUsd = await budgetSql.runSpent(q, run.id);
+    const approval = await budgetSql.approval(q, { runId: run.id, ...step });
     const limit = run.input.budgetUsd;
     return {
       now,
