@@ -4,6 +4,7 @@ import type { BudgetService } from "../daemon/budgets/budget-service.ts";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
 import type { DashboardReads } from "../daemon/dashboard/dashboard-reads.ts";
 import type { FeedbackService } from "../daemon/feedback/feedback-service.ts";
+import type { FeedHub } from "../daemon/feeds/feed-hub.ts";
 import type { CostReads } from "../daemon/llm/cost-reads.ts";
 import type { LlmCallService } from "../daemon/llm/llm-call-service.ts";
 import type { TrainingExport } from "../daemon/llm/training-export.ts";
@@ -34,6 +35,8 @@ export interface ApiDeps {
   feedback: FeedbackService;
   trainingExport: TrainingExport;
   metrics: OverseerMetrics;
+  /** The WebSocket feeds (served on the HTTP server's upgrade event); none in API-only setups. */
+  feeds?: FeedHub;
   /** Refreshes state gauges and renders Prometheus text. */
   renderMetrics(): Promise<string>;
   /** Liveness of the process and readiness to take traffic (dependencies up, not draining). */

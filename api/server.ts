@@ -27,6 +27,7 @@ import { pipelineRoutes } from "./routes/pipeline-routes.ts";
 import { scheduleRoutes } from "./routes/schedule-routes.ts";
 import { taskRoutes } from "./routes/task-routes.ts";
 import { workflowRoutes } from "./routes/workflow-routes.ts";
+import { attachFeedSockets } from "./ws/ws-upgrade.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -125,6 +126,20 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(budgetRoutes(deps), { prefix: "/api" });
   await app.register(feedbackRoutes(deps), { prefix: "/api" });
   await app.register(exportRoutes(deps), { prefix: "/api" });
+  if (deps.feeds) {
+    const hub = deps.feeds;
+    const feeds = attachFeedSockets(app.server, {
+      hub,
+      auth: deps.auth,
+      allowedOrigins: deps.config.wsAllowedOrigins,
+      accepting: () => deps.health().lifecycle === "RUNNING",
+    });
+    // Upgraded sockets keep server.close() open: close them first (the daemon normally has already).
+    app.addHook("preClose", async () => {
+      await hub.stop();
+      feeds.close();
+    });
+  }
   return app;
 }
 

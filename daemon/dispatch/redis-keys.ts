@@ -21,6 +21,8 @@ export function redisKeys(namespace: string) {
     agentSuspects: (agentId: string) => `${base}:suspects:${agentId}`,
     /** Pub/sub channel: a task type has claimable work. */
     readyChannel: `${base}:ready`,
+    /** STREAM of the namespace's events for the WebSocket feeds; the entry id is the event id. */
+    feedStream: `${base}:feed`,
     /** Leader lease and its fencing epoch. */
     leader: `${base}:leader`,
     leaderEpoch: `${base}:leader:epoch`,

@@ -10,6 +10,10 @@ export const ERROR_CODES = {
     status: 403,
     message: "The token's role may not do this, or the resource is another agent's",
   },
+  OVS_ERR_ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    message: "The WebSocket upgrade's Origin is not in OVERSEER_WS_ALLOWED_ORIGINS",
+  },
   OVS_ERR_ROUTE_NOT_FOUND: { status: 404, message: "No such route" },
   OVS_ERR_AGENT_NOT_FOUND: {
     status: 404,

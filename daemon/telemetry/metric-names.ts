@@ -190,6 +190,21 @@ export const METRICS = {
     help: "Ratings recorded, by what was rated and score (1..5)",
     labels: ["target", "score"],
   },
+  wsClients: {
+    name: "overseer_ws_clients",
+    help: "WebSocket feed clients connected to this replica, by feed",
+    labels: ["feed"],
+  },
+  wsMessagesSent: {
+    name: "overseer_ws_messages_sent_total",
+    help: "Event messages sent to WebSocket feed clients, by feed",
+    labels: ["feed"],
+  },
+  wsClientsDropped: {
+    name: "overseer_ws_clients_dropped_total",
+    help: "WebSocket feed clients this replica disconnected, by reason",
+    labels: ["reason"],
+  },
   reconcileRepairs: {
     name: "overseer_reconcile_repairs_total",
     help: "Drift the reconciler repaired",

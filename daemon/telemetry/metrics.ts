@@ -57,6 +57,9 @@ export class OverseerMetrics {
   readonly budgetApprovalsPending: Gauge;
   readonly budgetSteps: Counter;
   readonly feedback: Counter;
+  readonly wsClients: Gauge;
+  readonly wsMessagesSent: Counter;
+  readonly wsClientsDropped: Counter;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -129,6 +132,9 @@ export class OverseerMetrics {
     this.budgetApprovalsPending = new Gauge({ ...spec("budgetApprovalsPending"), registers: r });
     this.budgetSteps = new Counter({ ...spec("budgetSteps"), registers: r });
     this.feedback = new Counter({ ...spec("feedback"), registers: r });
+    this.wsClients = new Gauge({ ...spec("wsClients"), registers: r });
+    this.wsMessagesSent = new Counter({ ...spec("wsMessagesSent"), registers: r });
+    this.wsClientsDropped = new Counter({ ...spec("wsClientsDropped"), registers: r });
   }
 
   private readonly llmModels = new Set<string>();

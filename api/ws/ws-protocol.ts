@@ -1,0 +1,60 @@
+import type { FeedFilter, FeedName } from "../../daemon/feeds/feed-topics.ts";
+import { parseFilter } from "../../daemon/feeds/feed-topics.ts";
+
+/**
+ * The WebSocket feed protocol: JSON text frames, one message each (docs/websocket.md).
+ * Protocol version 1 is announced as the `overseer.v1` subprotocol.
+ */
+export const SUBPROTOCOL = "overseer.v1";
+/** Browsers send their token as a second subprotocol `bearer.<token>` (never echoed back). */
+export const BEARER_SUBPROTOCOL_PREFIX = "bearer.";
+
+/** Client → server. */
+export type ClientMessage =
+  | { type: "subscribe"; id: string; filter: FeedFilter }
+  | { type: "unsubscribe"; id: string };
+
+/** Server → client. */
+export type ServerMessage =
+  | {
+      type: "snapshot";
+      feed: FeedName;
+      /** Every event up to this id is reflected in `data`; deltas follow with larger ids. */
+      lastEventId: string;
+      data: Record<string, unknown>;
+    }
+  | { type: "event"; id: string; event: { type: string; at: number } & Record<string, unknown> }
+  | { type: "resumed"; since: string; replayed: number }
+  | { type: "reset"; reason: "too_old" | "unknown_id"; since: string }
+  | { type: "subscribed"; id: string; filter: FeedFilter }
+  | { type: "unsubscribed"; id: string }
+  | {
+      type: "error";
+      code: "bad_message" | "too_many_subscriptions" | "unknown_subscription";
+      message: string;
+    };
+
+export const MAX_SUBSCRIPTION_ID_LENGTH = 64;
+
+/** Parses one client frame; a problem becomes an `error` message to the client (the socket stays). */
+export function parseClientMessage(text: string): ClientMessage | { problem: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { problem: "not JSON" };
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { problem: "expected an object" };
+  const msg = raw as Record<string, unknown>;
+  const id = msg.id ?? "default";
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_SUBSCRIPTION_ID_LENGTH) {
+    return { problem: `id must be a string of 1 to ${MAX_SUBSCRIPTION_ID_LENGTH} characters` };
+  }
+  if (msg.type === "unsubscribe") return { type: "unsubscribe", id };
+  if (msg.type === "subscribe") {
+    const parsed = parseFilter(msg.filter);
+    if ("problem" in parsed) return parsed;
+    return { type: "subscribe", id, filter: parsed.filter };
+  }
+  return { problem: 'type must be "subscribe" or "unsubscribe"' };
+}
