@@ -16,6 +16,9 @@ import { TaskQueues } from "./dispatch/task-queues.ts";
 import { resolveServices } from "./embedded/resolve-services.ts";
 import { EventBus } from "./events/event-bus.ts";
 import { FeedbackService } from "./feedback/feedback-service.ts";
+import { FeedHub, type SnapshotReader } from "./feeds/feed-hub.ts";
+import { snapshotReader } from "./feeds/feed-snapshots.ts";
+import { FeedStream } from "./feeds/feed-stream.ts";
 import { LeaderLease } from "./leader/leader-lease.ts";
 import { runBoundedSteps } from "./lifecycle/bounded-steps.ts";
 import { IntervalLoop } from "./lifecycle/interval-loop.ts";
@@ -48,6 +51,8 @@ export interface DaemonOptions {
   config: OverseerConfig;
   logger: Logger;
   replicaId?: string;
+  /** The process's tracing (daemon/telemetry/tracing.ts), flushed and stopped as the last shutdown step. */
+  tracing?: { shutdown(): Promise<void> } | null;
 }
 
 /**
@@ -68,6 +73,8 @@ export class OverseerDaemon {
   private ready: ReadySignal | null = null;
   private tasks: TaskService | null = null;
   private leader: LeaderLease | null = null;
+  /** The WebSocket feeds of this replica (tests look at its sessions). */
+  feeds: FeedHub | null = null;
   private loops: IntervalLoop[] = [];
   private stopServices: () => Promise<void> = async () => {};
   private stopping: Promise<void> | null = null;
@@ -221,6 +228,28 @@ export class OverseerDaemon {
         agentSecret: config.agentSecret,
         namespace: config.namespace,
       });
+      // WebSocket feeds: this replica's events go to the namespace's Redis stream; its reader fans
+      // every replica's events out to the clients connected here.
+      let readSnapshot: SnapshotReader = async () => ({});
+      const feeds = new FeedHub(
+        new FeedStream(
+          redis,
+          this.redis(services.redisUrl, { maxRetriesPerRequest: null }),
+          keys.feedStream,
+          config.wsStreamMaxLen,
+          onError,
+        ),
+        (feed, filter) => readSnapshot(feed, filter),
+        {
+          maxQueuedMessages: config.wsMaxQueuedMessages,
+          maxBufferedBytes: config.wsMaxBufferedBytes,
+          pingIntervalMs: config.wsPingIntervalMs,
+        },
+        this.metrics,
+        onError,
+      );
+      this.feeds = feeds;
+      this.bus.subscribe(feeds.sink);
       const deps: ApiDeps = {
         version: VERSION,
         config,
@@ -243,6 +272,7 @@ export class OverseerDaemon {
         feedback: new FeedbackService(db, this.bus),
         trainingExport: new TrainingExport(db),
         metrics: this.metrics,
+        feeds,
         renderMetrics: async () => {
           await gauges.refresh();
           return this.metrics.registry.metrics();
@@ -263,6 +293,18 @@ export class OverseerDaemon {
           return { ready, checks, lifecycle: this.lifecycle.state };
         },
       };
+      readSnapshot = snapshotReader({
+        dashboard: deps.dashboard,
+        pipelines,
+        system: async () => ({
+          replicaId: this.replicaId,
+          version: VERSION,
+          namespace: config.namespace,
+          leaderEpoch: this.leader?.epoch ?? 0,
+          ...(await deps.readiness()),
+        }),
+      });
+      await feeds.start();
       this.app = await buildServer(deps, log);
       this.app.server.on("request", (_req, res) => {
         this.requestsInFlight++;
@@ -401,12 +443,16 @@ export class OverseerDaemon {
       [
         ["loops", () => Promise.allSettled(this.loops.map((l) => l.stop()))],
         ["leader", async () => this.leader?.release()],
+        // Upgraded feed sockets would hold the HTTP server's close open: close them first.
+        ["ws-feeds", async () => this.feeds?.stop()],
         ["http", () => this.closeHttp()],
         ["ready-signal", async () => this.ready?.stop()],
         ["queues", async () => this.queues?.close()],
         ["redis", () => Promise.allSettled(this.redises.map((r) => r.quit()))],
         ["postgres", async () => Promise.all([this.db?.end(), this.intakeDb?.end()])],
         ["embedded-services", () => this.stopServices()],
+        // Last: the spans of everything that ended while draining are exported before exit.
+        ["tracing", async () => this.options.tracing?.shutdown()],
       ],
       this.options.config.shutdownGraceMs,
     );

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { type TracingSettings, tracingSettings } from "../../sdk/tracing-config.ts";
 import { type PriceTable, parsePricing } from "../llm/pricing.ts";
 import { parseDurationMs } from "./duration.ts";
 import { envIntReader } from "./env-int.ts";
@@ -68,12 +69,24 @@ export interface OverseerConfig {
   templatesDir: string;
   /** LLM prices in USD per million tokens by model, over the self-hosted defaults (env OVERSEER_LLM_PRICING) */
   llmPricing: PriceTable;
+  /** Browser origins allowed to open WebSocket feeds (exact `scheme://host[:port]`, or `*`); requests without Origin always pass. @default none (env OVERSEER_WS_ALLOWED_ORIGINS) */
+  wsAllowedOrigins: string[];
+  /** Messages a feed client may have queued while its snapshot or replay is read; also the longest replay. @default 1000 (env OVERSEER_WS_MAX_QUEUED_MESSAGES) */
+  wsMaxQueuedMessages: number;
+  /** Unsent bytes a feed client's socket may hold before it is dropped as a slow consumer. @default 1048576 (env OVERSEER_WS_MAX_BUFFERED_BYTES) */
+  wsMaxBufferedBytes: number;
+  /** How often feed clients are pinged; one without a pong by the next ping is dropped. @default 30s (env OVERSEER_WS_PING_INTERVAL_MS) */
+  wsPingIntervalMs: number;
+  /** Events kept in the namespace's Redis stream for resume (approximate, `MAXLEN ~`). @default 10000 (env OVERSEER_WS_STREAM_MAXLEN) */
+  wsStreamMaxLen: number;
   /** Pino log level. @default "info" (env LOG_LEVEL) */
   logLevel: string;
   /** Where embedded services keep data. @default ".overseer" (env OVERSEER_DATA_DIR) */
   dataDir: string;
   /** Start embedded Redis/Postgres when no URL is set and the defaults do not answer. @default true (env OVERSEER_EMBEDDED) */
   allowEmbedded: boolean;
+  /** Traces from the standard OTEL_* variables (docs/tracing.md); null when no exporter is configured. */
+  tracing: TracingSettings | null;
 }
 
 /** Thrown for a bad configuration value; start-up prints it and exits with code 78 (EX_CONFIG). */
@@ -174,8 +187,40 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     );
   }
 
+  const wsAllowedOrigins = (env.OVERSEER_WS_ALLOWED_ORIGINS ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of wsAllowedOrigins) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      problems.push(
+        `OVERSEER_WS_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path) or *`,
+      );
+    }
+  }
+
   const pricing = parsePricing(env.OVERSEER_LLM_PRICING);
   problems.push(...pricing.problems);
+
+  // The standard OpenTelemetry variables (docs/tracing.md): tracing is off unless an exporter is named.
+  const tracing = tracingSettings(
+    {
+      OTEL_SDK_DISABLED: env.OTEL_SDK_DISABLED,
+      OTEL_TRACES_EXPORTER: env.OTEL_TRACES_EXPORTER,
+      OTEL_EXPORTER_OTLP_ENDPOINT: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+      OTEL_EXPORTER_OTLP_HEADERS: env.OTEL_EXPORTER_OTLP_HEADERS,
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: env.OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+      OTEL_EXPORTER_OTLP_PROTOCOL: env.OTEL_EXPORTER_OTLP_PROTOCOL,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+      OTEL_SERVICE_NAME: env.OTEL_SERVICE_NAME,
+      OTEL_RESOURCE_ATTRIBUTES: env.OTEL_RESOURCE_ATTRIBUTES,
+      OTEL_TRACES_SAMPLER: env.OTEL_TRACES_SAMPLER,
+      OTEL_TRACES_SAMPLER_ARG: env.OTEL_TRACES_SAMPLER_ARG,
+    },
+    "overseer",
+  );
+  problems.push(...tracing.problems);
 
   const config: OverseerConfig = {
     port: int("PORT", 8080, 0, 65_535),
@@ -220,9 +265,15 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     agentSecret: secret("OVERSEER_AGENT_SECRET"),
     generatedSecrets,
     llmPricing: pricing.prices,
+    wsAllowedOrigins,
+    wsMaxQueuedMessages: int("OVERSEER_WS_MAX_QUEUED_MESSAGES", 1_000, 10, 1_000_000),
+    wsMaxBufferedBytes: int("OVERSEER_WS_MAX_BUFFERED_BYTES", 1_048_576, 1_024, 1_073_741_824),
+    wsPingIntervalMs: duration("OVERSEER_WS_PING_INTERVAL_MS", 30_000, 10, 600_000),
+    wsStreamMaxLen: int("OVERSEER_WS_STREAM_MAXLEN", 10_000, 10, 10_000_000),
     logLevel,
     dataDir: env.OVERSEER_DATA_DIR || ".overseer",
     allowEmbedded: bool("OVERSEER_EMBEDDED", true),
+    tracing: tracing.settings,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
