@@ -154,4 +154,9 @@ it("a story run's trace holds the run, its steps, the attempts, the agents' hand
   // Each span once, though every replica could have emitted them.
   const ids = spans.map((s) => s.spanId);
   expect(new Set(ids).size).toBe(ids.length);
+  const count = new Map<string, number>();
+  for (const s of spans) count.set(s.name, (count.get(s.name) ?? 0) + 1);
+  console.log(
+    `tracing-acceptance: trace ${traceId} of run ${runId}: ${spans.length} spans from ${new Set(spans.map((s) => s.service)).size} services: ${[...count].map(([n, c]) => `${n}×${c}`).join(", ")}`,
+  );
 });
