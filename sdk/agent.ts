@@ -342,10 +342,20 @@ export class Agent extends EventEmitter<AgentEvents> {
     run.start();
   }
 
-  /** Sends buffered call records (bounded: an unreachable daemon must not hold a report for long). */
+  /**
+   * Sends buffered call records before a task's report. Bounded as a whole: flush() may first wait
+   * behind a background send that is itself retrying a hung daemon, and a report must not wait for
+   * that (its lease keeps running).
+   */
   private async deliverCalls(recorder: CallRecorder): Promise<void> {
     if (recorder.stats().buffered === 0) return;
-    if (!(await recorder.flush({ timeoutMs: REPORT_FLUSH_MS }))) {
+    const stop = new AbortController();
+    const delivered = await Promise.race([
+      recorder.flush({ timeoutMs: REPORT_FLUSH_MS }),
+      sleep(this.clock, REPORT_FLUSH_MS, stop.signal).then(() => false),
+    ]);
+    stop.abort();
+    if (!delivered) {
       this.logger.debug(recorder.stats(), "LLM call records not yet delivered; reporting the task anyway");
     }
   }

@@ -125,7 +125,12 @@ export class LlmCallService {
       `INSERT INTO llm_calls (id, agent_id, role, task_id, run_id, step_id, conversation_id, provider, model,
          source, input_tokens, output_tokens, tokens_counted, cost_usd, priced, latency_ms, ttft_ms, status,
          error_type, prompt, response)
-       SELECT r.id, $2, $3, r.task_id, r.run_id, r.step_id, r.conversation_id, r.provider, r.model,
+       SELECT r.id, $2, $3, r.task_id, r.run_id, r.step_id,
+         -- A conversation that is not the run's is left out rather than refuse the call: the call
+         -- happened and its cost must count (the SDK checks only that the id looks like one).
+         CASE WHEN EXISTS (SELECT 1 FROM conversations c WHERE c.id = r.conversation_id AND c.run_id = r.run_id)
+              THEN r.conversation_id END,
+         r.provider, r.model,
          r.source, r.input_tokens, r.output_tokens, r.tokens_counted, r.cost_usd, r.priced, r.latency_ms,
          r.ttft_ms, r.status, r.error_type, NULLIF(r.prompt, 'null'::jsonb), r.response
        FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, task_id uuid, run_id uuid, step_id text,
@@ -163,8 +168,9 @@ export class LlmCallService {
 
   /**
    * Agents act only on themselves: a call may name a task only if the agent holds or held it (a
-   * lease now, or an attempt); a run and step only through such a task of that run's step; a
-   * conversation only of that run. A call naming none of them is not checked.
+   * lease now, or an attempt); a run and step only through such a task of that run's step. A
+   * conversation that is not the run's is dropped from the record (see the insert), not refused.
+   * A call naming none of them is not checked.
    */
   private async checkContext(agentId: string, calls: LlmCallInput[]): Promise<void> {
     const refs = calls
@@ -187,8 +193,7 @@ export class LlmCallService {
          AND (r.run_id IS NULL OR EXISTS (
                SELECT 1 FROM pipeline_steps s WHERE s.run_id = r.run_id AND s.task_id = r.task_id
                AND (r.step_id IS NULL OR s.step_id = r.step_id)))
-         AND (r.conversation_id IS NULL OR EXISTS (
-               SELECT 1 FROM conversations c WHERE c.id = r.conversation_id AND c.run_id = r.run_id)))
+)
        ORDER BY r.idx LIMIT 1`,
       [JSON.stringify(refs), agentId],
     );
@@ -197,7 +202,7 @@ export class LlmCallService {
     const c = calls[idx] as LlmCallInput;
     const what = !c.taskId
       ? "names a run or conversation without the task (taskId) it was made for"
-      : `names task ${c.taskId}${c.runId ? ` (run ${c.runId}${c.stepId ? `, step ${c.stepId}` : ""})` : ""}, which agent ${agentId} neither holds nor held${c.conversationId ? ", or a conversation not of that run" : ""}`;
+      : `names task ${c.taskId}${c.runId ? ` (run ${c.runId}${c.stepId ? `, step ${c.stepId}` : ""})` : ""}, which agent ${agentId} neither holds nor held`;
     throw new OverseerError("OVS_ERR_FORBIDDEN", `calls[${idx}] ${what}`, { index: idx });
   }
 }

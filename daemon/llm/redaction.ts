@@ -53,10 +53,15 @@ const RULES: Rule[] = [
   { hint: "github_pat_", pattern: /\bgithub_pat_[A-Za-z0-9_]{22,255}/g, replace: API_KEY_MARKER },
   { hint: "xox", pattern: /\bxox[abpr]-[A-Za-z0-9-]{10,255}/g, replace: API_KEY_MARKER },
   {
-    // `api_key=…`, `apiKey: "…"`, `x-api-key: …`: the value (8+ characters) goes, the name stays.
-    // Short values ("apiKey: string" in a type) survive.
+    // `api_key=…`, `apiKey: "…"`, `x-api-key: …`, and prefixed names as in `.env` files
+    // (`OPENAI_API_KEY=…`, `"openai_api_key": "…"`): the value (8+ characters) goes, the name stays.
+    // `\b` would not do before `API` in `OPENAI_API_KEY` (`_` is a word character). Short values
+    // ("apiKey: string" in a type) survive.
     hint: "api",
-    pattern: new RegExp(`(?<keep>\\b(?:x-)?api[_-]?key["']?\\s{0,8}[:=]\\s{0,8}["']?)${CRED}{8,4096}`, "gi"),
+    pattern: new RegExp(
+      `(?<keep>(?<![A-Za-z0-9])(?:[A-Za-z0-9]{1,32}[_-]){0,4}api[_-]?key["']?\\s{0,8}[:=]\\s{0,8}["']?)${CRED}{8,4096}`,
+      "gi",
+    ),
     replace: `$<keep>${API_KEY_MARKER}`,
   },
   {

@@ -5,6 +5,11 @@ import { redactJson, redactText } from "./redaction.ts";
 
 export const EXPORT_STATUSES = ["ok", "error"] as const;
 export const EXPORT_PAGE_SIZE = 1000;
+/**
+ * A page also ends once its prompts and responses add up to this many bytes (at least one row per
+ * page): rows of a megabyte each must not make a 1,000-row page a gigabyte.
+ */
+export const EXPORT_PAGE_BYTES = 8 * 1024 * 1024;
 
 /** The export's query as it arrives (query-string text); every field is optional. */
 export interface ExportQuery {
@@ -121,6 +126,8 @@ interface CallRow {
   prompt: unknown;
   response: string | null;
   score: number | null;
+  /** Rows the page's query found before the byte cap cut it. */
+  found: string;
 }
 
 function toExportRow(r: CallRow, redact: boolean): ExportRow {
@@ -162,6 +169,7 @@ export class TrainingExport {
   constructor(
     private readonly db: Db,
     private readonly pageSize = EXPORT_PAGE_SIZE,
+    private readonly pageBytes = EXPORT_PAGE_BYTES,
   ) {}
 
   /** The encoded export as string chunks (one per page). Stops querying once `signal` aborts. */
@@ -179,7 +187,9 @@ export class TrainingExport {
         next = null;
         remaining -= rows.length;
         const last = rows.at(-1);
-        const full = rows.length === this.pageSize;
+        // More may follow when the query hit its row limit, or the byte cap cut the page short.
+        const found = Number(last?.found ?? 0);
+        const full = found === this.pageSize || rows.length < found;
         if (last && full && remaining > 0 && !signal?.aborted) {
           next = this.page(filter, last, Math.min(this.pageSize, remaining));
         }
@@ -206,15 +216,25 @@ export class TrainingExport {
     if (filter.model) where.push(`c.model = ${arg(filter.model)}`);
     if (filter.status) where.push(`c.status = ${arg(filter.status)}`);
     if (filter.minScore !== null) where.push(`s.score >= ${arg(filter.minScore)}`);
+    const limit = arg(size);
+    const cap = arg(this.pageBytes);
     const r = await this.db.query<CallRow>(
-      `SELECT c.id, c.at, c.at::text AS at_key, c.agent_id, c.role, c.provider, c.model, c.source,
-         c.status, c.error_type, c.input_tokens, c.output_tokens, c.tokens_counted, c.cost_usd, c.priced,
-         c.latency_ms, c.ttft_ms, c.task_id, c.run_id, c.step_id, c.conversation_id, c.prompt,
-         c.response, s.score
-       FROM llm_calls c CROSS JOIN LATERAL ${SCORE} s
-       ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-       ORDER BY c.at, c.id
-       LIMIT ${arg(size)}`,
+      `SELECT * FROM (
+         SELECT p.*, sum(p.bytes) OVER (ORDER BY p.at, p.id) AS upto, count(*) OVER () AS found
+         FROM (
+           SELECT c.id, c.at, c.at::text AS at_key, c.agent_id, c.role, c.provider, c.model, c.source,
+             c.status, c.error_type, c.input_tokens, c.output_tokens, c.tokens_counted, c.cost_usd, c.priced,
+             c.latency_ms, c.ttft_ms, c.task_id, c.run_id, c.step_id, c.conversation_id, c.prompt,
+             c.response, s.score,
+             coalesce(octet_length(c.prompt::text), 0) + coalesce(octet_length(c.response), 0) AS bytes
+           FROM llm_calls c CROSS JOIN LATERAL ${SCORE} s
+           ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+           ORDER BY c.at, c.id
+           LIMIT ${limit}
+         ) p
+       ) q
+       WHERE q.upto - q.bytes < ${cap}
+       ORDER BY q.at, q.id`,
       args,
     );
     return r.rows;

@@ -10,7 +10,11 @@ export const MISSION_TEMPLATE: TemplateDefinition = {
     "Verify a request, classify its intent, check the budget, select a tool, run it, finalize an artifact.",
   parameters: {
     request: { type: "string", required: true, description: "What the mission should achieve." },
-    budgetUsd: { type: "number", description: "Spend limit for the run; the budget check fails above it." },
+    budgetUsd: {
+      type: "number",
+      minimum: 0,
+      description: "Spend limit for the run in USD; the budget step fails the run above it.",
+    },
   },
   steps: [
     {

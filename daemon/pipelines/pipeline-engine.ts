@@ -40,6 +40,9 @@ export interface BudgetInputs {
   ): Promise<boolean>;
 }
 
+/** How often a replica decides again on a built-in step that waits (for a budget approval). */
+const WAITING_RECHECK_MS = 5_000;
+
 export const newAfterCommit = (): AfterCommit => ({
   inserted: [],
   cancelled: [],
@@ -63,6 +66,14 @@ export class PipelineEngine {
     private readonly budgets: BudgetInputs,
     private readonly newId: () => string = randomUUID,
   ) {}
+
+  /** When a waiting step was last decided on here, by run, step and generation. */
+  private readonly waitingChecked = new Map<string, number>();
+
+  /** An operator decided on a waiting step: the next pass decides at once. */
+  forgetWaiting(runId: string, stepId: string, generation: number): void {
+    this.waitingChecked.delete(`${runId}:${stepId}:${generation}`);
+  }
 
   async advance(runId: string): Promise<void> {
     const after = newAfterCommit();
@@ -143,9 +154,16 @@ export class PipelineEngine {
     if (state === "running") {
       for (const row of rows.values()) {
         const def = byId.get(row.step_id);
-        if (row.state === "running" && !row.task_id && def?.executor.kind === "builtin") {
-          await this.runBuiltinStep(c, run, steps, def, row, rows, after, base);
-        }
+        if (row.state !== "running" || row.task_id || def?.executor.kind !== "builtin") continue;
+        // Each sweep would decide again; once every few seconds per replica is enough (an operator's
+        // decision clears this, so it takes effect on the action's own pass).
+        const key = `${runId}:${row.step_id}:${row.generation}`;
+        const last = this.waitingChecked.get(key);
+        if (last !== undefined && Date.now() - last < WAITING_RECHECK_MS) continue;
+        await this.runBuiltinStep(c, run, steps, def, row, rows, after, base);
+        if (this.waitingChecked.size >= 10_000) this.waitingChecked.clear();
+        if (row.state === "running") this.waitingChecked.set(key, Date.now());
+        else this.waitingChecked.delete(key);
       }
     }
 
@@ -205,6 +223,8 @@ export class PipelineEngine {
     const percent = runPercent(steps, progress, run.percent, false);
     const current = steps.find((s) => rows.get(s.id)?.state === "running");
     const currentRow = current ? rows.get(current.id) : undefined;
+    // Written even when unchanged: the write moves updated_at, which sends the run to the back of
+    // the sweep's queue, so runs that wait cannot hold its front.
     await runSql.updateRun(c, runId, {
       percent,
       current_step: current?.id ?? null,
@@ -235,7 +255,10 @@ export class PipelineEngine {
       duration_ms: Math.min(durationMs, 2_147_483_647),
       progress: outcome === "completed" ? 100 : row.progress,
       agent_id: agentId,
+      // A built-in step's message ("waiting for an operator's budget approval") ends with it.
+      ...(row.message !== null && !row.task_id ? { message: null } : {}),
     });
+    if (!row.task_id) row.message = null;
     row.state = outcome;
     row.output = result.output;
     await runSql.event(c, row.run_id, `step.${outcome}`, row.step_id, { durationMs });

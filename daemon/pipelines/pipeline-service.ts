@@ -559,6 +559,7 @@ export class PipelineService {
         if (!decided || row.state !== "running") {
           throw conflict(`step ${action.stepId} is not waiting for a budget approval`);
         }
+        this.engine.forgetWaiting(run.id, row.step_id, row.generation);
         return;
       }
       case "skip-step": {

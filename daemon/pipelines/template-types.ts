@@ -39,6 +39,9 @@ export interface TemplateParameter {
   required?: boolean;
   default?: unknown;
   description?: string;
+  /** Bounds of a number parameter (inclusive). */
+  minimum?: number;
+  maximum?: number;
 }
 
 export interface TemplateDefinition {

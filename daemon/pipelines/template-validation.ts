@@ -87,6 +87,12 @@ export function validateTemplate(def: TemplateDefinition): StepDefinition[] {
     if (p.default !== undefined && !matchesType(p.default, p.type)) {
       problems.push(`parameter "${name}": default is not a ${p.type}`);
     }
+    if ((p.minimum !== undefined || p.maximum !== undefined) && p.type !== "number") {
+      problems.push(`parameter "${name}": minimum and maximum apply to number parameters only`);
+    }
+    if (p.minimum !== undefined && p.maximum !== undefined && p.minimum > p.maximum) {
+      problems.push(`parameter "${name}": minimum is above maximum`);
+    }
   }
   if (problems.length > 0) {
     throw new OverseerError("OVS_ERR_TEMPLATE_INVALID", `invalid template: ${problems.join("; ")}`, {
@@ -149,7 +155,17 @@ export function resolveInput(def: TemplateDefinition, input: unknown): Record<st
       else if (p.required) problems.push(`input.${name} is required`);
       continue;
     }
-    if (!matchesType(out[name], p.type)) problems.push(`input.${name} must be a ${p.type}`);
+    if (!matchesType(out[name], p.type)) {
+      problems.push(`input.${name} must be a ${p.type}`);
+      continue;
+    }
+    const n = out[name];
+    if (typeof n === "number" && p.minimum !== undefined && n < p.minimum) {
+      problems.push(`input.${name} must be at least ${p.minimum}`);
+    }
+    if (typeof n === "number" && p.maximum !== undefined && n > p.maximum) {
+      problems.push(`input.${name} must be at most ${p.maximum}`);
+    }
   }
   if (problems.length > 0) {
     throw new OverseerError(

@@ -374,6 +374,33 @@ describe("the mission's budget step", () => {
     expect((await d.api("GET", "/api/budgets/approvals", viewer)).body.pending).toEqual([]);
   });
 
+  it("a waiting step passes on its own once the limit is raised, and said it was waiting only once", async () => {
+    await clearBudgets();
+    await spend("3");
+    const b = await createBudget({ scope: "global", period: "day", hardLimitUsd: 2, onHard: "approval" });
+    const id = await mission({ request: "summarize the incident report" });
+    await runUntil(
+      d,
+      id,
+      (r) => r.steps.find((s: { id: string }) => s.id === "budget")?.state === "running",
+      "the budget step to wait",
+    );
+    // Several sweeps (every 200 ms here) go by while it waits.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(
+      (await d.api("PATCH", `/api/budgets/${b.id}`, { ...admin, body: { hardLimitUsd: 100 } })).status,
+    ).toBe(200);
+    const done = await runUntil(d, id, (r) => r.state === "completed", "the run to complete after the raise");
+    const step = done.steps.find((s: { id: string }) => s.id === "budget");
+    expect(step.output.approved).toBeNull();
+    expect(step.message).toBeNull();
+    const waited = await db.query(
+      "SELECT count(*)::int AS n FROM pipeline_events WHERE run_id = $1 AND type = 'step.waiting'",
+      [id],
+    );
+    expect(waited.rows[0].n).toBe(1);
+  });
+
   it("a soft limit warns and lets the run through", async () => {
     await clearBudgets();
     await spend("3");

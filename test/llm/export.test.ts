@@ -371,6 +371,39 @@ describe("streaming many rows", () => {
     expect(page.mock.calls.length).toBeLessThan(N / 1000);
   });
 
+  it("a page also ends at its byte cap, and the next page goes on from there", async () => {
+    const pool = new pg.Pool({
+      connectionString: DATABASE_URL,
+      options: `-c search_path=${schemaFor(d.namespace)}`,
+    });
+    try {
+      // Rows carry about 1.1 kB of prompt and response: a 5,000-byte cap allows 5 per page.
+      const exporter = new TrainingExport(pool, 100, 5_000);
+      const filter = resolveExportQuery({ from: "2001-01-01T00:00:00Z", to: "2001-01-02T00:00:00Z" });
+      const seen: string[] = [];
+      const sizes: number[] = [];
+      for await (const rows of exporter.pages(filter)) {
+        sizes.push(rows.length);
+        seen.push(...rows.map((r) => r.id));
+        if (sizes.length === 4) break;
+      }
+      expect(sizes).toEqual([5, 5, 5, 5]);
+      const expected = await pool.query<{ id: string }>(
+        `SELECT id FROM llm_calls WHERE at >= '2001-01-01T00:00:00Z' AND at < '2001-01-02T00:00:00Z'
+         ORDER BY at, id LIMIT 20`,
+      );
+      expect(seen).toEqual(expected.rows.map((r) => r.id));
+      // A row larger than the cap still goes, alone.
+      const one = new TrainingExport(pool, 100, 10);
+      for await (const rows of one.pages(filter)) {
+        expect(rows).toHaveLength(1);
+        break;
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+
   it("pages never hold more than one page ahead, and an abandoned iteration queries no more", async () => {
     const pool = new pg.Pool({
       connectionString: DATABASE_URL,

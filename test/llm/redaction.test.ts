@@ -30,6 +30,10 @@ describe("redactText: secrets go", () => {
     ["e-mail", "write to jane.doe+ops@example.co.uk today", `write to ${E} today`],
     ["e-mail in angle brackets", "From: <a_b@mail.example.org>", `From: <${E}>`],
     ["two e-mails", "a@b.io, c.d@e.com", `${E}, ${E}`],
+    // Vendor-prefixed names as in .env files, with values no vendor rule knows.
+    ["prefixed .env key", "OPENAI_API_KEY=abcdEFGH12345678xyz", `OPENAI_API_KEY=${K}`],
+    ["exported prefixed key", "export GROQ_API_KEY=gsk_abcdefgh1234", `export GROQ_API_KEY=${K}`],
+    ["prefixed JSON key", '{"openai_api_key": "abcdefghijkl"}', `{"openai_api_key": "${K}"}`],
   ])("%s", (_name, input, expected) => {
     expect(redactText(input)).toBe(expected);
   });
@@ -48,6 +52,7 @@ describe("redactText: ordinary text survives", () => {
     "uuid 6b1e0a8c-0d0b-4a0c-9a43-3c1f5d7e9b20 and sha 3c1f5d7e9b20aa0f91d2c3b4a5968778",
     "The bearer of this letter is welcome. Bearer bonds are bearer instruments.",
     "Authorization: required before deploy",
+    "the rapid_api_keyword field and MY_API_KEY=short stay",
     "interface Options { apiKey: string }",
     "set api_key=<yours> in the config",
     "an @mention, a decorator @Injectable() and user@localhost",

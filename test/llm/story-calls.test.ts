@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PIPELINE_ROLES } from "../../daemon/demo/pipeline-agents.ts";
@@ -95,6 +96,29 @@ it("a story run records every role's calls against its step, and the reviewer's 
   console.log(
     `llm-acceptance-2: story run ${id}: ${calls.rows.length} calls, ${[...perStep].map(([k, v]) => `${k}=${v}`).join(" ")}; review conversation ${conversations[0]?.id}; cost ${calls.rows.reduce((s, c) => s + Number(c.cost), 0).toFixed(8)} USD`,
   );
+  // A call naming a conversation that is not the run's is kept (its cost counts), without it.
+  const review = await db.query<{ task_id: string }>(
+    "SELECT task_id FROM pipeline_steps WHERE run_id = $1 AND step_id = 'review'",
+    [id],
+  );
+  const reviewer = agents[PIPELINE_ROLES.findIndex((r) => r.role === "reviewer")];
+  const strayId = reviewer?.llmCalls?.record({
+    provider: "offline",
+    model: "offline",
+    source: "offline",
+    usage: { inputTokens: 10, outputTokens: 10, counted: true },
+    latencyMs: 1,
+    status: "ok",
+    taskId: review.rows[0]?.task_id,
+    runId: id,
+    stepId: "review",
+    conversationId: randomUUID(),
+  });
+  expect(await reviewer?.llmCalls?.flush({ timeoutMs: 5_000 })).toBe(true);
+  const stray = await db.query("SELECT conversation_id, step_id FROM llm_calls WHERE id = $1", [strayId]);
+  expect(stray.rows).toEqual([{ conversation_id: null, step_id: "review" }]);
+  await db.query("DELETE FROM llm_calls WHERE id = $1", [strayId]);
+
   // The cost endpoints agree with the rows: by phase (step) for this template.
   const phase = await d.api("GET", "/api/metrics/costs/breakdown/phase?template=story", {
     token: TOKENS.viewer,

@@ -69,6 +69,24 @@ it("every bad call is a 4xx with the expected code, and nothing is written", asy
     ["POST", "/api/pipelines/Bad Name/runs", { input: {} }, 400, "OVS_ERR_VALIDATION"],
     ["POST", "/api/pipelines/mission/runs", { input: { budgetUsd: 1 } }, 400, "OVS_ERR_VALIDATION"],
     ["POST", "/api/pipelines/mission/runs", { input: { request: 5 } }, 400, "OVS_ERR_VALIDATION"],
+    [
+      "POST",
+      "/api/pipelines/mission/runs",
+      { input: { request: "x", budgetUsd: -1 } },
+      400,
+      "OVS_ERR_VALIDATION",
+    ],
+    [
+      "PUT",
+      "/api/pipelines/templates/bounds",
+      {
+        name: "bounds",
+        parameters: { n: { type: "string", minimum: 1 } },
+        steps: [{ id: "a", name: "A", executor: { kind: "builtin", name: "finalize" } }],
+      },
+      400,
+      "OVS_ERR_TEMPLATE_INVALID",
+    ],
     ["POST", "/api/pipelines/mission/runs", { input: [] }, 400, "OVS_ERR_VALIDATION"],
     [
       "POST",
