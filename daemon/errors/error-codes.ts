@@ -43,6 +43,11 @@ export const ERROR_CODES = {
     status: 404,
     message: "The run, step or LLM call being rated does not exist",
   },
+  OVS_ERR_CONFIRMATION_INVALID: {
+    status: 409,
+    message:
+      "The confirmation token is unknown, used, expired, or was issued for another action, parameters or actor",
+  },
   OVS_ERR_SCHEDULE_NOT_FOUND: { status: 404, message: "No schedule with this id" },
   OVS_ERR_SCHEDULE_INVALID: {
     status: 400,
