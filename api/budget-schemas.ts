@@ -2,7 +2,11 @@ import { Type } from "typebox";
 import { BUDGET_PERIODS, BUDGET_SCOPES } from "../daemon/budgets/budget-decision.ts";
 
 // The column is numeric(14, 6): a smaller value would round to 0 (refused by its CHECK), a larger one overflow.
-const Usd = Type.Number({ minimum: 0.000001, maximum: 99_999_999.999999, description: "US dollars, 6 decimals" });
+const Usd = Type.Number({
+  minimum: 0.000001,
+  maximum: 99_999_999.999999,
+  description: "US dollars, 6 decimals",
+});
 const NullableUsd = Type.Union([Usd, Type.Null()]);
 const OnHard = Type.Union([Type.Literal("block"), Type.Literal("approval")], {
   description:

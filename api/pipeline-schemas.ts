@@ -65,8 +65,12 @@ export const TemplateBody = Type.Object(
             required: Type.Optional(Type.Boolean()),
             default: Type.Optional(Type.Unknown()),
             description: Type.Optional(Type.String({ maxLength: 2_000 })),
-            minimum: Type.Optional(Type.Number({ description: "number parameters: the least value accepted" })),
-            maximum: Type.Optional(Type.Number({ description: "number parameters: the greatest value accepted" })),
+            minimum: Type.Optional(
+              Type.Number({ description: "number parameters: the least value accepted" }),
+            ),
+            maximum: Type.Optional(
+              Type.Number({ description: "number parameters: the greatest value accepted" }),
+            ),
           },
           { additionalProperties: false },
         ),
