@@ -89,7 +89,7 @@ export function pipelineRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     app.post(
       "/pipelines/:template/runs",
       {
-        config: { auth: "operator" },
+        config: { auth: "operator", intake: true },
         schema: {
           tags: ["pipelines"],
           params: TemplateParams,

@@ -29,7 +29,7 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     app.post(
       "/tasks",
       {
-        config: { auth: "operator" },
+        config: { auth: "operator", intake: true },
         schema: { tags: ["tasks"], body: SubmitBody, response: { 202: SubmitReply, ...errors } },
       },
       async (request, reply) => {

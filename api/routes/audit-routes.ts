@@ -1,0 +1,64 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { OverseerError } from "../../daemon/errors/overseer-error.ts";
+import { AUDIT_PAGE_MAX } from "../../daemon/overrides/audit-log.ts";
+import type { ApiDeps } from "../api-deps.ts";
+import { AnyJson, ErrorBody } from "../schemas.ts";
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+
+/** The audit log (who, what, why, impact, when, request id), newest first, paged by `before`. */
+export function auditRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      "/audit",
+      {
+        config: { auth: "operator" },
+        schema: {
+          tags: ["audit"],
+          querystring: Type.Object(
+            {
+              actor: Type.Optional(Name),
+              action: Type.Optional(Name),
+              targetKind: Type.Optional(Name),
+              since: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+              before: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,17}$" })),
+              limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,3}$" })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: AnyJson, ...errors },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        const limit = Number(q.limit ?? 100);
+        if (limit > AUDIT_PAGE_MAX) {
+          throw new OverseerError("OVS_ERR_VALIDATION", `limit must be at most ${AUDIT_PAGE_MAX}`);
+        }
+        let since: Date | undefined;
+        if (q.since !== undefined) {
+          // ISO 8601 only: Date.parse also takes forms whose meaning depends on the locale.
+          since = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(q.since)
+            ? new Date(q.since)
+            : new Date(Number.NaN);
+          if (Number.isNaN(since.getTime())) {
+            throw new OverseerError(
+              "OVS_ERR_VALIDATION",
+              "since must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z",
+            );
+          }
+        }
+        return deps.audit.query({
+          actor: q.actor,
+          action: q.action,
+          targetKind: q.targetKind,
+          since,
+          before: q.before,
+          limit,
+        });
+      },
+    );
+  };
+}
