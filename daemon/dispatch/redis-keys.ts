@@ -19,6 +19,8 @@ export function redisKeys(namespace: string) {
     agentLeases: (agentId: string) => `${base}:leases:${agentId}`,
     /** SET per agent: leases its last heartbeat left out (released if the next one does too). */
     agentSuspects: (agentId: string) => `${base}:suspects:${agentId}`,
+    /** LIST per agent: task ids an operator reassigned to it, taken by its next claim first. */
+    agentAssigned: (agentId: string) => `${base}:assigned:${agentId}`,
     /** Pub/sub channel: a task type has claimable work. */
     readyChannel: `${base}:ready`,
     /** STREAM of the namespace's events for the WebSocket feeds; the entry id is the event id. */

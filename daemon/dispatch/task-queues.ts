@@ -102,6 +102,12 @@ export class TaskQueues {
     return found;
   }
 
+  /** Dispatch entries of a type by BullMQ state (diagnostics compares them with Postgres). */
+  async jobCounts(type: string): Promise<{ waiting: number; delayed: number; active: number }> {
+    const c = await this.queue(type).getJobCounts("wait", "prioritized", "delayed", "active");
+    return { waiting: (c.wait ?? 0) + (c.prioritized ?? 0), delayed: c.delayed ?? 0, active: c.active ?? 0 };
+  }
+
   /** Removes a waiting dispatch entry (e.g. the task finished elsewhere); ignores locked ones. */
   async remove(type: string, taskId: string): Promise<void> {
     await this.queue(type)

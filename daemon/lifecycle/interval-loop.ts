@@ -6,6 +6,15 @@ export class IntervalLoop {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** What the coordination diagnostics report about this loop (times are Date.now() ms). */
+  private readonly stats = {
+    runs: 0,
+    errors: 0,
+    lastRunAt: null as number | null,
+    lastSuccessAt: null as number | null,
+    lastError: null as string | null,
+    lastErrorAt: null as number | null,
+  };
 
   constructor(
     readonly name: string,
@@ -21,14 +30,29 @@ export class IntervalLoop {
 
   private schedule(): void {
     this.timer = setTimeout(() => {
+      this.stats.runs++;
+      this.stats.lastRunAt = Date.now();
       this.running = this.tick()
-        .catch((error) => this.onError(error, this.name))
+        .then(() => {
+          this.stats.lastSuccessAt = Date.now();
+        })
+        .catch((error) => {
+          this.stats.errors++;
+          this.stats.lastErrorAt = Date.now();
+          this.stats.lastError = (error as Error)?.message ?? String(error);
+          this.onError(error, this.name);
+        })
         .finally(() => {
           this.running = null;
           if (!this.stopped) this.schedule();
         });
     }, this.intervalMs);
     this.timer.unref();
+  }
+
+  /** Runs, errors and the times of the last pass, success and error. */
+  status() {
+    return { name: this.name, intervalMs: this.intervalMs, ...this.stats };
   }
 
   /** Runs one tick now (tests, and the first pass at start-up). */
