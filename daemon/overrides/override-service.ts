@@ -152,7 +152,10 @@ export class OverrideService {
           expiresAt,
           impact,
         });
-        if (action === "clear_task_queue") archived = await overrideSql.archiveQueued(c, id);
+        if (action === "clear_task_queue") {
+          archived = await overrideSql.archiveQueued(c, id);
+          await overrideSql.addImpact(c, id, { archived: archived.length });
+        }
         await auditLog.record(c, {
           actor: caller.actor,
           action: `override.${action}`,
@@ -184,6 +187,9 @@ export class OverrideService {
     if (action === "restart_all_agents") {
       const applied = await this.restartAll(id);
       override.impact = { ...override.impact, applied };
+      await overrideSql
+        .addImpact(this.db, id, { applied })
+        .catch((e) => this.onError(e, "record restart impact"));
     }
     if (action === "clear_task_queue") override.impact = { ...override.impact, archived: archived.length };
     await this.gate.refresh();
@@ -256,6 +262,11 @@ export class OverrideService {
     });
     if (!ended) return null;
     if (restored.length > 0) await this.tasks.dispatch(restored);
+    if (ended.action === "clear_task_queue") {
+      await overrideSql
+        .addImpact(this.db, id, { restored: restored.length })
+        .catch((e) => this.onError(e, "record restore impact"));
+    }
     if (ended.action === "clear_task_queue") ended.impact = { ...ended.impact, restored: restored.length };
     await this.gate.refresh();
     this.bus.emit("override.step", {

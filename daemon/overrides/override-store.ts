@@ -113,6 +113,14 @@ export const overrideSql = {
     return r.rows[0] ? view(r.rows[0]) : null;
   },
 
+  /** Adds what the execution actually did (archived tasks, agents told) to the recorded impact. */
+  async addImpact(q: Queryable, id: string, extra: Record<string, unknown>): Promise<void> {
+    await q.query("UPDATE overrides SET impact = impact || $2::jsonb WHERE id = $1", [
+      id,
+      JSON.stringify(extra),
+    ]);
+  },
+
   /** Active overrides whose expiry has passed. */
   async dueForExpiry(q: Queryable, now: Date, limit: number): Promise<string[]> {
     const r = await q.query<{ id: string }>(

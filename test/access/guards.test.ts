@@ -105,7 +105,7 @@ describe("control routes are rate limited per token", () => {
     });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect(((await limited.json()) as any).error.code).toBe("OVS_ERR_RATE_LIMITED");
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe("OVS_ERR_RATE_LIMITED");
     // Reads are not control routes: still served.
     expect((await d.api("GET", "/api/dashboard/system/overrides", { token: TOKENS.admin })).status).toBe(200);
   });

@@ -63,7 +63,7 @@ const claim = (agent: { id: string; token: string }, max = 1, waitMs = 0) =>
 async function audit(query: string) {
   const r = await d.api("GET", `/api/audit?${query}`);
   expect(r.status, r.text).toBe(200);
-  return r.body.entries as Array<Record<string, any>>;
+  return r.body.entries as Array<Record<string, unknown>>;
 }
 
 async function metric(name: string, labels: string): Promise<number> {
@@ -146,7 +146,7 @@ describe("emergency overrides", () => {
       token: TOKENS.viewer,
     });
     expect(listed.status).toBe(200);
-    expect(listed.body.overrides.map((x: any) => x.id)).toContain(o.id);
+    expect(listed.body.overrides.map((x: { id: string }) => x.id)).toContain(o.id);
     expect(await metric("overseer_override_active", 'action="stop_all_tasks"')).toBe(1);
 
     const entries = await audit("targetKind=override&limit=50");
@@ -172,7 +172,7 @@ describe("emergency overrides", () => {
     expect(undo.status, undo.text).toBe(200);
     expect(undo.body.override).toMatchObject({ id: o.id, state: "undone", endedBy: "admin" });
     const leased = await claim(agent, 1, 2_000);
-    expect(leased.body.tasks.map((t: any) => t.id)).toEqual([taskId]);
+    expect(leased.body.tasks.map((t: { id: string }) => t.id)).toEqual([taskId]);
     say(`stop_all_tasks undone: claim resumed and leased ${taskId}`);
     const again = await d.api("POST", `/api/dashboard/system/overrides/${o.id}/undo`, {
       ...admin,
@@ -228,7 +228,7 @@ describe("emergency overrides", () => {
     });
     expect(refused.status).toBe(503);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect(((await refused.json()) as any).error.code).toBe("OVS_ERR_MAINTENANCE");
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("OVS_ERR_MAINTENANCE");
     const pipeline = await d.api("POST", "/api/pipelines/story/runs", { body: { params: {} } });
     expect(pipeline.status).toBe(503);
     expect((await d.api("GET", `/api/tasks/${before}`)).status).toBe(200);
@@ -244,7 +244,7 @@ describe("emergency overrides", () => {
     const ended = await eventually(
       async () => {
         const r = await d.api("GET", "/api/dashboard/system/overrides?state=expired");
-        return r.body.overrides.find((x: any) => x.id === run.override.id);
+        return r.body.overrides.find((x: { id: string }) => x.id === run.override.id);
       },
       15_000,
       "the maintenance override to expire",
@@ -296,6 +296,9 @@ describe("emergency overrides", () => {
     });
     expect(undo.status, undo.text).toBe(200);
     expect(undo.body.override.impact).toMatchObject({ restored: 25 });
+    const recorded = await d.api("GET", "/api/dashboard/system/overrides?state=undone");
+    const row = recorded.body.overrides.find((x: { id: string }) => x.id === run.override.id);
+    expect(row.impact).toMatchObject({ tasksToArchive: 25, archived: 25, restored: 25 });
     const after = await counts();
     expect(after.queued).toBe(25);
     expect(after.archived ?? 0).toBe(0);
@@ -331,7 +334,7 @@ describe("emergency overrides", () => {
     const agent = await d.registerAgent("restartee", ["restart.work"], { silent: true });
     const [taskId] = await submit("restart.work", 1);
     const leased = await claim(agent, 1, 2_000);
-    expect(leased.body.tasks.map((t: any) => t.id)).toEqual([taskId]);
+    expect(leased.body.tasks.map((t: { id: string }) => t.id)).toEqual([taskId]);
     const { dry, run } = await confirmed({ action: "restart_all_agents", reason: "new model config" });
     expect(dry.impact.agentsToRestart).toBeGreaterThanOrEqual(1);
     expect(run.override.state).toBe("done");
@@ -340,7 +343,7 @@ describe("emergency overrides", () => {
     expect(task.body.state).toBe("queued");
     const beat = await d.api("POST", `/api/agents/${agent.id}/heartbeat`, { token: agent.token, body: {} });
     expect(beat.status).toBe(200);
-    const types = beat.body.commands.map((c: any) => c.type);
+    const types = beat.body.commands.map((c: { type: string }) => c.type);
     expect(types).toContain("restart");
     expect(beat.body.commands).toContainEqual(expect.objectContaining({ type: "cancel", taskId }));
     expect(types.indexOf("cancel")).toBeLessThan(types.indexOf("restart"));
