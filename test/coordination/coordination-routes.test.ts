@@ -7,10 +7,12 @@ import { TOKENS } from "../helpers/test-env.ts";
 let d: TestDaemon;
 
 beforeAll(async () => {
-  // Many control calls in a row here: the per-token rate limit is not what this file tests.
+  // Many control calls in a row here: the per-token rate limit is not what this file tests. A
+  // silent agent stays stale (not dead) for a minute, so a hard reset has a stale holder to act on.
   d = await startTestDaemon({
     OVERSEER_CONTROL_RATE_BURST: "10000",
     OVERSEER_CONTROL_RATE_PER_MINUTE: "100000",
+    OVERSEER_AGENT_DEAD_AFTER_MS: "60000",
   });
 });
 afterAll(async () => {
@@ -296,6 +298,56 @@ describe("coordination endpoints", () => {
     } finally {
       await db.end();
     }
+  });
+
+  it("a hand-off the target never claims goes back to its queue (the reconciler), so nothing is lost", async () => {
+    const holder = await d.registerAgent("fb-holder", ["fb.t"]);
+    const target = await d.registerAgent("fb-target", ["fb.t"]);
+    await d.api("POST", "/api/tasks", { body: { type: "fb.t", payload: {} } });
+    const t = await eventually(async () => (await claim(holder)).body.tasks[0], 5_000, "holder claims");
+    const moved = await d.api("POST", `/api/dashboard/tasks/${t.id}/reassign`, {
+      body: { agentId: target.id, reason: "target will not show up" },
+    });
+    expect(moved.status).toBe(200);
+    // The target never claims; after the settle time the reconciler re-queues it for anyone capable.
+    const again = await eventually(
+      async () => (await claim(holder)).body.tasks[0],
+      15_000,
+      "re-queued for anyone",
+    );
+    expect(again.id).toBe(t.id);
+  });
+
+  it("a hard reset releases the leases of stale agents and rebuilds their mirrors", async () => {
+    const sleepy = await d.registerAgent("hr-stale", ["hr.t"]);
+    await d.api("POST", "/api/tasks", { body: { type: "hr.t", payload: {} } });
+    const t = await eventually(async () => (await claim(sleepy)).body.tasks[0], 5_000, "claim");
+    sleepy.silence();
+    await eventually(
+      async () => {
+        const r = await d.api("GET", `/api/dashboard/agents/${sleepy.id}/metrics`, as(TOKENS.viewer));
+        return r.body.state === "stale";
+      },
+      10_000,
+      "agent stale",
+    );
+    const body = { level: "hard", reason: "stale holder" };
+    const dry = await d.api("POST", "/api/dashboard/coordination/reset", { token: TOKENS.admin, body });
+    expect(dry.body.impact.leasesToRelease).toBe(1);
+    const run = await d.api("POST", "/api/dashboard/coordination/reset", {
+      token: TOKENS.admin,
+      body: { ...body, confirmationToken: dry.body.confirmationToken },
+    });
+    expect(run.status, run.text).toBe(200);
+    expect(run.body.reset.result.releasedLeases).toBe(1);
+    const task = await d.api("GET", `/api/tasks/${t.id}`);
+    expect(task.body.state).toBe("queued");
+    expect(task.body.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["released"]);
+    const late = await d.api("POST", `/api/tasks/${t.id}/complete`, {
+      token: sleepy.token,
+      body: { leaseToken: t.leaseToken, result: {} },
+    });
+    expect(late.status).toBe(409);
   });
 
   it("a full reset asks every live agent to drain through its heartbeat", async () => {
