@@ -36,6 +36,8 @@ export interface AgentOptions {
   concurrency?: number;
   /** One handler per task type. */
   handlers: Record<string, TaskHandler>;
+  /** Answer the daemon's canary task (`overseer.canary.<role>`) with a built-in handler; default true. */
+  answerCanaries?: boolean;
   /** How long each claim long-poll may wait on the daemon; default 10 s. */
   claimWaitMs?: number;
   /** Default time `stop()` lets in-flight tasks finish before releasing them; default 10 s. */

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { AgentEvents, AgentLifecycleState, AgentOptions, AgentStats } from "./agent-types.ts";
+import { withCanary } from "./canary-handler.ts";
 import { Deadline } from "./deadline.ts";
 import { ApiError, HttpClient, isApiError } from "./http-client.ts";
 import { CallRecorder } from "./llm/call-recorder.ts";
@@ -105,8 +106,15 @@ export class Agent extends EventEmitter<AgentEvents> {
       reportError: (err, context) => this.reportError(err, context),
       onFinished: () => this.wake(),
     });
-    this.handlers = opts.handlers;
-    this.capabilities = opts.capabilities ?? Object.keys(opts.handlers);
+    // The daemon's canary probe (docs/probes.md) sends this role a synthetic task; answer it built in.
+    const withCanaryAnswer = withCanary(
+      opts.role,
+      opts.handlers,
+      opts.capabilities,
+      opts.answerCanaries ?? true,
+    );
+    this.handlers = withCanaryAnswer.handlers;
+    this.capabilities = withCanaryAnswer.capabilities;
     this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
     this.claimWaitMs = Math.max(0, opts.claimWaitMs ?? 10_000);
     this.shutdownGraceMs = Math.max(0, opts.shutdownGraceMs ?? 10_000);

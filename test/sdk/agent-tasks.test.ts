@@ -235,7 +235,12 @@ describe("Agent task handling", () => {
     const stub = await startStub();
     const agent = makeAgent(stub, { capabilities: ["echo", "other"] });
     await agent.start();
-    expect(stub.requestsTo("POST", "/api/agents/register")[0]!.body.capabilities).toEqual(["echo", "other"]);
+    // The built-in canary answer (docs/probes.md) is advertised after the agent's own types.
+    expect(stub.requestsTo("POST", "/api/agents/register")[0]!.body.capabilities).toEqual([
+      "echo",
+      "other",
+      "overseer.canary.worker",
+    ]);
     stub.enqueue({ id: "t1", type: "other" });
     await stub.waitFor(() => agent.stats.failed === 1);
     expect(stub.requestsTo("POST", "/api/tasks/t1/fail")[0]!.body.error).toMatchObject({
