@@ -12,6 +12,7 @@ const LOAD = [
   "test/bench/pipeline-smoke.test.ts",
   "test/alerts/page-e2e.test.ts",
   "test/grafana/panels-live.test.ts",
+  "test/recovery/crash-storm.test.ts",
 ];
 
 const shared = { testTimeout: 60_000, hookTimeout: 60_000, pool: "forks" as const };

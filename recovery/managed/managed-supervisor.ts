@@ -1,0 +1,278 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import type { ManagedAgentSpec } from "./managed-config.ts";
+import { decideRestart, type ExitInfo, type RestartDecision } from "./restart-policy.ts";
+
+export type ManagedState = "starting" | "running" | "backoff" | "stopping" | "stopped" | "failed";
+export const MANAGED_STATES: readonly ManagedState[] = [
+  "starting",
+  "running",
+  "backoff",
+  "stopping",
+  "stopped",
+  "failed",
+];
+
+/** What the supervisor tells the rest of the daemon (events, metrics); every call is synchronous. */
+export interface SupervisorSink {
+  started(s: { name: string; replica: number; pid: number; restarts: number }): void;
+  exited(s: { name: string; replica: number; pid: number; exit: ExitInfo; decision: RestartDecision }): void;
+  gaveUp(s: { name: string; replica: number; reason: string }): void;
+  states(counts: Map<string, Map<ManagedState, number>>): void;
+}
+
+/** A read-only view of one supervised process, for the API and auto-heal. */
+export interface ManagedChildView {
+  name: string;
+  replica: number;
+  state: ManagedState;
+  pid: number | null;
+  agentId: string | null;
+  restartsInWindow: number;
+  lastExit: ExitInfo | null;
+}
+
+interface Slot {
+  spec: ManagedAgentSpec;
+  replica: number;
+  state: ManagedState;
+  proc: ChildProcess | null;
+  agentId: string | null;
+  restartTimes: number[];
+  streak: number;
+  startedAt: number;
+  timer: NodeJS.Timeout | null;
+  requested: boolean;
+  lastExit: ExitInfo | null;
+  /** Resolves the waiters of the next spawn (operator restarts wait for the new pid). */
+  onSpawn: Array<(pid: number | null) => void>;
+}
+
+/** Lines a managed child prints when it registers (sdk/run-agent.ts does): maps the process to its agent id. */
+const REGISTERED_LINE = /^agent \S+ registered (\S+)/;
+
+/**
+ * Runs the managed agents of this replica as child processes, restarting them by their policy
+ * (restart-policy.ts). Only the replica configured with the file runs them: processes belong to a
+ * machine, not to the leader. The clock is injected; timers are real.
+ */
+export class ManagedSupervisor {
+  private readonly slots: Slot[] = [];
+  private stopping = false;
+
+  constructor(
+    specs: ManagedAgentSpec[],
+    private baseEnv: Record<string, string>,
+    private readonly sink: SupervisorSink,
+    private readonly onError: (error: unknown, context: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const spec of specs) {
+      for (let replica = 0; replica < spec.replicas; replica++) {
+        this.slots.push({
+          spec,
+          replica,
+          state: "stopped",
+          proc: null,
+          agentId: null,
+          restartTimes: [],
+          streak: 0,
+          startedAt: 0,
+          timer: null,
+          requested: false,
+          lastExit: null,
+          onSpawn: [],
+        });
+      }
+    }
+  }
+
+  /** Adds to the environment every child gets (the daemon's URL is known only once it listens). */
+  setBaseEnv(env: Record<string, string>): void {
+    this.baseEnv = { ...this.baseEnv, ...env };
+  }
+
+  start(): void {
+    for (const slot of this.slots) this.spawn(slot);
+    this.report();
+  }
+
+  list(): ManagedChildView[] {
+    const now = this.now();
+    return this.slots.map((s) => ({
+      name: s.spec.name,
+      replica: s.replica,
+      state: s.state,
+      pid: s.proc?.pid ?? null,
+      agentId: s.agentId,
+      restartsInWindow: s.restartTimes.filter((t) => now - t < s.spec.policy.periodMs).length,
+      lastExit: s.lastExit,
+    }));
+  }
+
+  /** The managed child that registered as `agentId`, if this replica runs it. */
+  byAgentId(agentId: string): ManagedChildView | null {
+    return this.list().find((c) => c.agentId === agentId) ?? null;
+  }
+
+  /**
+   * Restarts a child now (operator or auto-heal): SIGTERM, SIGKILL after the grace time, then a
+   * start at once. A child that was given up is started again with its counters cleared. Resolves
+   * with the old and new pid.
+   */
+  async restart(name: string, replica: number): Promise<{ previousPid: number | null; pid: number | null }> {
+    const slot = this.slots.find((s) => s.spec.name === name && s.replica === replica);
+    if (!slot) throw new Error(`no managed agent ${name}/${replica}`);
+    const previousPid = slot.proc?.pid ?? null;
+    const spawned = new Promise<number | null>((resolve) => slot.onSpawn.push(resolve));
+    if (slot.state === "failed" || slot.state === "stopped" || slot.state === "backoff") {
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timer = null;
+      if (slot.state === "failed") {
+        slot.restartTimes = [];
+        slot.streak = 0;
+      }
+      slot.restartTimes.push(this.now());
+      this.spawn(slot);
+    } else {
+      slot.requested = true;
+      this.terminate(slot);
+    }
+    const bound = slot.spec.stopGraceMs + 5_000;
+    const pid = await Promise.race([
+      spawned,
+      new Promise<null>((r) => setTimeout(() => r(null), bound).unref()),
+    ]);
+    return { previousPid, pid };
+  }
+
+  /** Stops every child (SIGTERM, then SIGKILL after its grace time); no restarts afterwards. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const exits: Promise<void>[] = [];
+    for (const slot of this.slots) {
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timer = null;
+      const proc = slot.proc;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) continue;
+      exits.push(new Promise((resolve) => proc.once("exit", () => resolve())));
+      this.terminate(slot);
+    }
+    await Promise.all(exits);
+  }
+
+  private terminate(slot: Slot): void {
+    const proc = slot.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    slot.state = "stopping";
+    this.report();
+    proc.kill("SIGTERM");
+    const kill = setTimeout(() => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    }, slot.spec.stopGraceMs);
+    kill.unref();
+    proc.once("exit", () => clearTimeout(kill));
+  }
+
+  private spawn(slot: Slot): void {
+    if (this.stopping) return;
+    const { spec } = slot;
+    slot.state = "starting";
+    slot.agentId = null;
+    slot.startedAt = this.now();
+    let proc: ChildProcess;
+    try {
+      proc = spawn(spec.command, spec.args, {
+        env: {
+          ...process.env,
+          AGENT_NAME: `${spec.name}-${slot.replica}`,
+          ...this.baseEnv,
+          ...spec.env,
+          // Tells the child which entry it is; it shows in its log and lets tools match it.
+          OVERSEER_MANAGED_AGENT: `${spec.name}/${slot.replica}`,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    } catch (error) {
+      this.onError(error, `spawn managed agent ${spec.name}`);
+      this.afterExit(slot, null, { code: null, signal: "SPAWN_FAILED", requested: false });
+      return;
+    }
+    slot.proc = proc;
+    proc.stderr?.resume();
+    if (proc.stdout) {
+      createInterface({ input: proc.stdout }).on("line", (line) => {
+        const m = REGISTERED_LINE.exec(line);
+        if (m && slot.proc === proc) {
+          slot.agentId = m[1] as string;
+          slot.state = "running";
+          this.report();
+        }
+      });
+    }
+    proc.once("error", (error) => {
+      this.onError(error, `managed agent ${spec.name}`);
+      // A failed spawn emits "error" and no "exit".
+      if (proc.pid === undefined)
+        this.afterExit(slot, proc, { code: null, signal: "SPAWN_FAILED", requested: false });
+    });
+    proc.once("exit", (code, signal) =>
+      this.afterExit(slot, proc, { code, signal, requested: slot.requested }),
+    );
+    if (proc.pid !== undefined) {
+      this.sink.started({
+        name: spec.name,
+        replica: slot.replica,
+        pid: proc.pid,
+        restarts: slot.restartTimes.length,
+      });
+      for (const waiter of slot.onSpawn.splice(0)) waiter(proc.pid);
+    }
+    this.report();
+  }
+
+  private afterExit(slot: Slot, proc: ChildProcess | null, exit: ExitInfo): void {
+    if (proc && slot.proc !== proc) return;
+    slot.proc = null;
+    slot.requested = false;
+    slot.lastExit = exit;
+    const now = this.now();
+    if (now - slot.startedAt >= slot.spec.healthyAfterMs) slot.streak = 0;
+    if (this.stopping) {
+      slot.state = "stopped";
+      this.report();
+      return;
+    }
+    const decision = decideRestart(slot.spec.policy, exit, slot.restartTimes, slot.streak, now);
+    this.sink.exited({ name: slot.spec.name, replica: slot.replica, pid: proc?.pid ?? 0, exit, decision });
+    if (decision.kind === "give_up") {
+      slot.state = "failed";
+      this.sink.gaveUp({ name: slot.spec.name, replica: slot.replica, reason: decision.reason });
+      for (const waiter of slot.onSpawn.splice(0)) waiter(null);
+    } else if (decision.kind === "leave_down") {
+      slot.state = "stopped";
+      for (const waiter of slot.onSpawn.splice(0)) waiter(null);
+    } else {
+      if (decision.reason !== "requested") slot.streak++;
+      slot.state = "backoff";
+      slot.timer = setTimeout(() => {
+        slot.timer = null;
+        slot.restartTimes.push(this.now());
+        // The window only needs its recent entries: keeps the history bounded.
+        slot.restartTimes = slot.restartTimes.filter((t) => this.now() - t < slot.spec.policy.periodMs);
+        this.spawn(slot);
+      }, decision.delayMs);
+    }
+    this.report();
+  }
+
+  private report(): void {
+    const counts = new Map<string, Map<ManagedState, number>>();
+    for (const slot of this.slots) {
+      const byState = counts.get(slot.spec.name) ?? new Map(MANAGED_STATES.map((s) => [s, 0]));
+      byState.set(slot.state, (byState.get(slot.state) ?? 0) + 1);
+      counts.set(slot.spec.name, byState);
+    }
+    this.sink.states(counts);
+  }
+}

@@ -1,0 +1,130 @@
+import { readFile } from "node:fs/promises";
+import type { Redis } from "ioredis";
+import type { AgentService } from "../daemon/agents/agent-service.ts";
+import { ConfigError, type OverseerConfig } from "../daemon/config/compile-config.ts";
+import type { EventBus } from "../daemon/events/event-bus.ts";
+import { IntervalLoop } from "../daemon/lifecycle/interval-loop.ts";
+import type { HeartbeatStore } from "../daemon/liveness/heartbeat-store.ts";
+import type { AgentStore } from "../daemon/store/agent-store.ts";
+import type { Db } from "../daemon/store/pg-pool.ts";
+import type { TaskStore } from "../daemon/store/task-store.ts";
+import type { TaskService } from "../daemon/tasks/task-service.ts";
+import type { OverseerMetrics } from "../daemon/telemetry/metrics.ts";
+import { AgentRestarter } from "./agent-restart.ts";
+import { DispatchGate } from "./dispatch-gate.ts";
+import { HealObserver } from "./heal/heal-observer.ts";
+import { HealService } from "./heal/heal-service.ts";
+import { parseManagedAgents } from "./managed/managed-config.ts";
+import { ManagedSupervisor } from "./managed/managed-supervisor.ts";
+import type { RecoveryDeps } from "./recovery-deps.ts";
+
+export interface RecoveryParts {
+  config: OverseerConfig;
+  db: Db;
+  redis: Redis;
+  agents: AgentService;
+  agentStore: AgentStore;
+  taskStore: TaskStore;
+  tasks: TaskService;
+  liveness: HeartbeatStore;
+  bus: EventBus;
+  metrics: OverseerMetrics;
+  isLeader: () => boolean;
+  onError: (error: unknown, context: string) => void;
+}
+
+/** Recovery as the daemon runs it: the API's deps, loops to start, and the managed processes. */
+export interface RecoveryRuntime {
+  deps: RecoveryDeps;
+  /** The gate refresh (every replica) and the auto-heal pass (leader only, when configured). */
+  loops: IntervalLoop[];
+  /** Starts the managed agents once the API listens (they register with it). */
+  startManaged(url: string): void;
+  /** Stops the managed agents (a bounded shutdown step). */
+  stop(): Promise<void>;
+}
+
+/** Builds recovery from the daemon's parts; a bad managed-agents file is a configuration error. */
+export async function buildRecovery(p: RecoveryParts): Promise<RecoveryRuntime> {
+  const { config, bus, metrics } = p;
+  let supervisor: ManagedSupervisor | null = null;
+  if (config.managedAgentsFile) {
+    let specs: ReturnType<typeof parseManagedAgents>;
+    try {
+      specs = parseManagedAgents(await readFile(config.managedAgentsFile, "utf8"));
+    } catch (error) {
+      throw new ConfigError([`OVERSEER_MANAGED_AGENTS_FILE: ${(error as Error).message}`]);
+    }
+    supervisor = new ManagedSupervisor(
+      specs,
+      { OVERSEER_AGENT_SECRET: config.agentSecret },
+      {
+        started: (s) => bus.emit("managed.started", s),
+        exited: (s) =>
+          bus.emit("managed.exited", {
+            name: s.name,
+            replica: s.replica,
+            pid: s.pid,
+            code: s.exit.code,
+            signal: s.exit.signal,
+            decision: s.decision.kind,
+            reason: s.decision.reason,
+            delayMs: s.decision.kind === "restart" ? s.decision.delayMs : 0,
+          }),
+        gaveUp: (s) => bus.emit("managed.gave_up", s),
+        states: (counts) => {
+          for (const [name, byState] of counts) {
+            for (const [state, n] of byState) metrics.managedAgents.set({ name, state }, n);
+          }
+        },
+      },
+      p.onError,
+    );
+  }
+  const gate = new DispatchGate(p.redis, `ovs:{${config.namespace}}:heal:gates`);
+  p.tasks.setClaimGate(gate);
+  const restarter = new AgentRestarter(p.db, p.agents, p.taskStore, p.tasks, p.liveness, bus, supervisor);
+  const heal = new HealService(
+    p.db,
+    new HealObserver(p.db),
+    p.agentStore,
+    p.tasks,
+    restarter,
+    gate,
+    supervisor,
+    bus,
+    {
+      windowMs: config.healWindowMs,
+      maxActionsPerKind: config.healMaxActions,
+      maxRestartsPerTarget: config.healMaxAgentRestarts,
+    },
+  );
+  const onLoopError = (error: unknown, loop: string) =>
+    bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) });
+  // Quarantines and circuits are set on one replica and obeyed by all: each re-reads them each second.
+  const loops = [new IntervalLoop("dispatch-gate", 1_000, () => gate.refresh(), onLoopError)];
+  const strategy = config.autoHeal;
+  if (strategy !== "off") {
+    loops.push(
+      new IntervalLoop(
+        "auto-heal",
+        config.autoHealIntervalMs,
+        async () => {
+          if (!p.isLeader()) return;
+          await heal.heal({ strategy, dryRun: false, actor: "auto-heal", requestId: null, trigger: "loop" });
+        },
+        onLoopError,
+      ),
+    );
+  }
+  return {
+    deps: { restarter, heal, gate, managed: () => supervisor?.list() ?? [] },
+    loops,
+    startManaged(url) {
+      if (!supervisor) return;
+      supervisor.setBaseEnv({ OVERSEER_URL: url });
+      supervisor.start();
+    },
+    stop: async () => supervisor?.stop(),
+  };
+}
