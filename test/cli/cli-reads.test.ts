@@ -92,6 +92,21 @@ describe("overseer CLI: reads, usage and exit codes", () => {
       type: "event",
       event: { type: "task.submitted", taskType: "cli.work" },
     });
+
+    // Text mode, without a terminal: one line per event, after the connection line.
+    const text = runCli(["tail", "--feed", "tasks", "--count", "1", "--for", "20s"], env);
+    let textDone = false;
+    void text.then(() => {
+      textDone = true;
+    });
+    for (let i = 0; i < 200 && !textDone; i++) {
+      await d.api("POST", "/api/tasks", { body: { type: "cli.work", payload: { i } } });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const t = await text;
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain("connected to tasks");
+    expect(t.stdout).toMatch(/task\.submitted\s+taskId=\S+ taskType=cli\.work/);
     console.log(
       `cli-acceptance: reads: status/agents/tasks/runs/audit --json exit 0; tail --json got ${lines.length} messages (snapshot then ${lines.at(-1).event.type})`,
     );
