@@ -1,5 +1,14 @@
 import { CliError, EXIT, exitForStatus } from "./exit-codes.ts";
 
+/** A JSON object answer; commands read the fields they know and check their types. */
+export type ApiBody = Record<string, unknown>;
+
+/** The array under `key` of an answer (empty when absent: the daemon may answer an older shape). */
+export function listOf(body: ApiBody | null | undefined, key: string): Array<Record<string, unknown>> {
+  const v = body?.[key];
+  return Array.isArray(v) ? (v as Array<Record<string, unknown>>) : [];
+}
+
 /** Where and as whom the CLI talks to the daemon. */
 export interface CliTarget {
   url: string;
@@ -12,7 +21,7 @@ export interface CliTarget {
  * Calls the daemon's API and returns the parsed body; an error answer or an unreachable daemon
  * becomes a CliError with the matching exit code (the daemon's error body kept for --json).
  */
-export async function request<T = any>(
+export async function request<T = ApiBody>(
   target: CliTarget,
   method: string,
   path: string,
@@ -38,14 +47,14 @@ export async function request<T = any>(
     });
   }
   const text = await response.text();
-  let parsed: any = null;
+  let parsed: unknown = null;
   try {
     parsed = text ? JSON.parse(text) : null;
   } catch {
     parsed = null;
   }
   if (!response.ok) {
-    const err = parsed?.error;
+    const err = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     const code = typeof err?.code === "string" ? err.code : `HTTP_${response.status}`;
     const message =
       typeof err?.message === "string" ? err.message : text.slice(0, 200) || response.statusText;

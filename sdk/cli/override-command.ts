@@ -1,5 +1,5 @@
 import { checkFlags, parseDuration, stringFlag } from "./args.ts";
-import { request } from "./cli-http.ts";
+import { listOf, request } from "./cli-http.ts";
 import type { CommandContext, CommandResult } from "./command-context.ts";
 import { CliError, EXIT } from "./exit-codes.ts";
 import { table } from "./render.ts";
@@ -28,7 +28,7 @@ export async function overrideCommand(ctx: CommandContext): Promise<CommandResul
   if (sub === "list") {
     checkFlags(ctx.args, []);
     const body = await request(ctx.target, "GET", "/api/dashboard/system/overrides");
-    const rows: Array<Record<string, unknown>> = Array.isArray(body?.overrides) ? body.overrides : [];
+    const rows = listOf(body, "overrides");
     return {
       data: body,
       text: table(rows, ["id", "action", "state", "actor", "startedAt", "expiresAt", "reason"]),
@@ -45,7 +45,10 @@ export async function overrideCommand(ctx: CommandContext): Promise<CommandResul
       `/api/dashboard/system/overrides/${encodeURIComponent(id)}/undo`,
       { reason },
     );
-    return { data: body, text: `override ${id} is ${body?.override?.state ?? "undone"}` };
+    return {
+      data: body,
+      text: `override ${id} is ${(body?.override as { state?: string } | undefined)?.state ?? "undone"}`,
+    };
   }
   checkFlags(ctx.args, ["reason", "expires", "yes"]);
   if (!sub || !OVERRIDE_ACTIONS.includes(sub)) {
@@ -80,7 +83,12 @@ export async function overrideCommand(ctx: CommandContext): Promise<CommandResul
     ...request1,
     confirmationToken: dry?.confirmationToken,
   });
-  const o = done?.override ?? {};
+  const o = (done?.override ?? {}) as {
+    id?: string;
+    action?: string;
+    state?: string;
+    expiresAt?: string | null;
+  };
   return {
     data: done,
     text: `override ${o.id} ${o.action} is ${o.state}${o.expiresAt ? ` until ${o.expiresAt}` : ""}; undo with: overseer override undo ${o.id} --reason "..."`,

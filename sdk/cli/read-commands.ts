@@ -1,5 +1,5 @@
 import { checkFlags, parseSince, stringFlag } from "./args.ts";
-import { request } from "./cli-http.ts";
+import { listOf, request } from "./cli-http.ts";
 import type { CommandContext, CommandResult } from "./command-context.ts";
 import { CliError, EXIT } from "./exit-codes.ts";
 import { healthLines, table } from "./render.ts";
@@ -15,7 +15,11 @@ function query(params: Record<string, string | undefined>): string {
 /** `overseer status`: the system health read. */
 export async function statusCommand(ctx: CommandContext): Promise<CommandResult> {
   checkFlags(ctx.args, []);
-  const health = await request(ctx.target, "GET", "/api/dashboard/system/health");
+  const health = await request<Parameters<typeof healthLines>[0]>(
+    ctx.target,
+    "GET",
+    "/api/dashboard/system/health",
+  );
   return { data: health, text: healthLines(health) };
 }
 
@@ -28,7 +32,7 @@ export async function agentsCommand(ctx: CommandContext): Promise<CommandResult>
     limit: stringFlag(ctx.args, "limit"),
   })}`;
   const body = await request(ctx.target, "GET", path);
-  const agents: Array<Record<string, unknown>> = Array.isArray(body?.agents) ? body.agents : [];
+  const agents = listOf(body, "agents");
   return { data: body, text: table(agents, ["id", "name", "role", "state", "load", "heartbeatAgeMs"]) };
 }
 
@@ -45,7 +49,7 @@ export async function tasksCommand(ctx: CommandContext): Promise<CommandResult> 
     state: stringFlag(ctx.args, "state"),
   })}`;
   const body = await request(ctx.target, "GET", path);
-  const queues: Array<Record<string, unknown>> = Array.isArray(body?.queues) ? body.queues : [];
+  const queues = listOf(body, "queues");
   return {
     data: body,
     text: `totals ${JSON.stringify(body?.totals ?? {})}\n\n${table(queues, ["type", "state", "count", "oldestAgeSeconds"])}`,
@@ -61,7 +65,7 @@ export async function runsCommand(ctx: CommandContext): Promise<CommandResult> {
     limit: stringFlag(ctx.args, "limit"),
   })}`;
   const body = await request(ctx.target, "GET", path);
-  const runs: Array<Record<string, unknown>> = Array.isArray(body?.runs) ? body.runs : [];
+  const runs = listOf(body, "runs");
   return {
     data: body,
     text: `${table(runs, ["id", "template", "state", "percent", "createdAt"])}\n(${runs.length} of ${body?.total ?? runs.length})`,
@@ -79,7 +83,7 @@ export async function healCommand(ctx: CommandContext): Promise<CommandResult> {
   }
   const dryRun = ctx.args.flags["dry-run"] === true;
   const body = await request(ctx.target, "POST", "/api/dashboard/recovery/auto-heal", { strategy, dryRun });
-  const list = (k: string): Array<Record<string, unknown>> => (Array.isArray(body?.[k]) ? body[k] : []);
+  const list = (k: string) => listOf(body, k);
   const text = [
     `${dryRun ? "plan (dry run, nothing done)" : "heal"}: strategy ${strategy}`,
     "",
@@ -105,6 +109,6 @@ export async function auditCommand(ctx: CommandContext): Promise<CommandResult> 
     limit: stringFlag(ctx.args, "limit"),
   })}`;
   const body = await request(ctx.target, "GET", path);
-  const entries: Array<Record<string, unknown>> = Array.isArray(body?.entries) ? body.entries : [];
+  const entries = listOf(body, "entries");
   return { data: body, text: table(entries, ["at", "actor", "action", "targetKind", "targetId", "reason"]) };
 }

@@ -8,6 +8,13 @@ const FEEDS = ["dashboard", "agents", "tasks", "coordination", "system"];
 const FINAL_RUN_EVENTS = new Set(["pipeline.run.completed", "pipeline.run.failed", "pipeline.run.cancelled"]);
 
 type RunBar = { template: string; percent: number; state: string };
+type RunSummary = { id: string; template: string; percent?: number; state: string };
+/** The feed messages the tail reads (docs/websocket.md); anything else is passed over. */
+interface FeedMessage {
+  type?: string;
+  data?: { coordination?: { runs?: RunSummary[] }; runs?: RunSummary[] };
+  event?: { type: string; runId?: string; template?: string; percent?: number } & Record<string, unknown>;
+}
 
 /**
  * `overseer tail [--feed f] [--count n] [--for 30s]`: the live event feed over the WebSocket, with a
@@ -78,7 +85,7 @@ export async function tailCommand(ctx: CommandContext): Promise<CommandResult> {
     );
     socket.on("close", () => finish(new CliError(EXIT.unreachable, "the daemon closed the feed")));
     socket.on("message", (raw) => {
-      let msg: any;
+      let msg: FeedMessage;
       try {
         msg = JSON.parse(raw.toString());
       } catch {
@@ -95,12 +102,13 @@ export async function tailCommand(ctx: CommandContext): Promise<CommandResult> {
         return;
       }
       if (msg?.type !== "event" || !msg.event) return;
-      const e = msg.event as Record<string, any>;
+      const e = msg.event;
+      const runId = String(e.runId);
       if (e.type === "pipeline.run.started") {
-        runs.set(e.runId, { template: e.template, percent: 0, state: "running" });
-      } else if (e.type === "pipeline.run.progress" && runs.has(e.runId)) {
-        (runs.get(e.runId) as RunBar).percent = Number(e.percent);
-      } else if (FINAL_RUN_EVENTS.has(e.type)) runs.delete(e.runId);
+        runs.set(runId, { template: String(e.template), percent: 0, state: "running" });
+      } else if (e.type === "pipeline.run.progress" && runs.has(runId)) {
+        (runs.get(runId) as RunBar).percent = Number(e.percent);
+      } else if (FINAL_RUN_EVENTS.has(e.type)) runs.delete(runId);
       if (!ctx.json) {
         // Without a terminal to redraw on, each progress event carries its own bar.
         const bar = e.type === "pipeline.run.progress" && !live ? `  ${progressBar(Number(e.percent))}` : "";

@@ -8,6 +8,7 @@ export interface CliRun {
   stdout: string;
   stderr: string;
   /** stdout parsed as JSON (for --json runs); undefined when it is not JSON. */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the API's answers field by field.
   json: any;
 }
 
@@ -35,7 +36,7 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
     }, timeoutMs);
     proc.on("exit", (code) => {
       clearTimeout(timer);
-      let json: any;
+      let json: CliRun["json"];
       try {
         json = JSON.parse(stdout);
       } catch {
