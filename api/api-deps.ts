@@ -2,18 +2,23 @@ import type { AgentService } from "../daemon/agents/agent-service.ts";
 import type { KpiReads } from "../daemon/analytics/kpi-reads.ts";
 import type { BudgetService } from "../daemon/budgets/budget-service.ts";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
+import type { CoordinationService } from "../daemon/coordination/coordination-service.ts";
 import type { DashboardReads } from "../daemon/dashboard/dashboard-reads.ts";
 import type { FeedbackService } from "../daemon/feedback/feedback-service.ts";
 import type { FeedHub } from "../daemon/feeds/feed-hub.ts";
 import type { CostReads } from "../daemon/llm/cost-reads.ts";
 import type { LlmCallService } from "../daemon/llm/llm-call-service.ts";
 import type { TrainingExport } from "../daemon/llm/training-export.ts";
+import type { AuditReads } from "../daemon/overrides/audit-log.ts";
+import type { OverrideService } from "../daemon/overrides/override-service.ts";
 import type { ArtifactService } from "../daemon/pipelines/artifact-service.ts";
 import type { PipelineService } from "../daemon/pipelines/pipeline-service.ts";
 import type { WorkflowReads } from "../daemon/pipelines/workflow-reads.ts";
 import type { ScheduleService } from "../daemon/schedules/schedule-service.ts";
 import type { TaskService } from "../daemon/tasks/task-service.ts";
 import type { OverseerMetrics } from "../daemon/telemetry/metrics.ts";
+import type { Readiness, SystemHealthReport } from "../probes/system-health.ts";
+import type { RecoveryDeps } from "../recovery/recovery-deps.ts";
 import type { Authenticator } from "./auth.ts";
 
 /** What the API needs from the daemon: its services' interfaces, never Redis or Postgres directly. */
@@ -34,6 +39,13 @@ export interface ApiDeps {
   budgets: BudgetService;
   feedback: FeedbackService;
   trainingExport: TrainingExport;
+  /** Coordination reads and levers (docs/coordination.md). */
+  coordination: CoordinationService;
+  /** Emergency overrides and their gate (docs/overrides.md). */
+  overrides: OverrideService;
+  audit: AuditReads;
+  /** Agent restarts, auto-heal and managed agents (docs/recovery.md). */
+  recovery: RecoveryDeps;
   metrics: OverseerMetrics;
   /** The WebSocket feeds (served on the HTTP server's upgrade event); none in API-only setups. */
   feeds?: FeedHub;
@@ -41,5 +53,7 @@ export interface ApiDeps {
   renderMetrics(): Promise<string>;
   /** Liveness of the process and readiness to take traffic (dependencies up, not draining). */
   health(): { live: boolean; lifecycle: string };
-  readiness(): Promise<{ ready: boolean; checks: Record<string, boolean>; lifecycle: string }>;
+  readiness(): Promise<Readiness>;
+  /** `GET /api/dashboard/system/health`: components, score and active overrides (probes/system-health.ts). */
+  systemHealth(): Promise<SystemHealthReport>;
 }

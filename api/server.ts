@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -12,19 +13,25 @@ import type { Logger } from "pino";
 import { OverseerError } from "../daemon/errors/overseer-error.ts";
 import type { ApiDeps } from "./api-deps.ts";
 import { type AuthRequirement, allows, type Principal } from "./auth.ts";
+import { ControlRateLimiter, principalKey } from "./control-rate-limit.ts";
 import { errorHandler } from "./error-handler.ts";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./request-guards.ts";
 import { agentRoutes } from "./routes/agent-routes.ts";
 import { artifactRoutes } from "./routes/artifact-routes.ts";
+import { auditRoutes } from "./routes/audit-routes.ts";
 import { budgetRoutes } from "./routes/budget-routes.ts";
+import { coordinationRoutes } from "./routes/coordination-routes.ts";
 import { costRoutes } from "./routes/cost-routes.ts";
 import { dashboardRoutes } from "./routes/dashboard-routes.ts";
 import { exportRoutes } from "./routes/export-routes.ts";
 import { feedbackRoutes } from "./routes/feedback-routes.ts";
 import { healthRoutes } from "./routes/health-routes.ts";
 import { llmRoutes } from "./routes/llm-routes.ts";
+import { overrideRoutes } from "./routes/override-routes.ts";
 import { pipelineRoutes } from "./routes/pipeline-routes.ts";
+import { recoveryRoutes } from "./routes/recovery-routes.ts";
 import { scheduleRoutes } from "./routes/schedule-routes.ts";
+import { systemHealthRoutes } from "./routes/system-health-routes.ts";
 import { taskRoutes } from "./routes/task-routes.ts";
 import { workflowRoutes } from "./routes/workflow-routes.ts";
 import { attachFeedSockets } from "./ws/ws-upgrade.ts";
@@ -35,7 +42,22 @@ declare module "fastify" {
   }
   interface FastifyContextConfig {
     auth?: AuthRequirement;
+    /** `"control"`: a dangerous operator action, rate limited per token (docs/access-control.md). */
+    rateLimit?: "control";
+    /** Accepts new work: refused with 503 while a system_maintenance override is active. */
+    intake?: boolean;
   }
+  interface FastifyInstance {
+    /** Every route registered, with its config (the role-matrix test walks it). */
+    routeTable: RouteEntry[];
+  }
+}
+
+/** A registered route as the access checks see it. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  config: { auth?: AuthRequirement; rateLimit?: "control"; intake?: boolean };
 }
 
 /** Builds the HTTP API (not listening). Every route declares `config.auth`; /api routes default to admin. */
@@ -49,6 +71,8 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
     // (overseer_http_request_duration_seconds) and error logs cover requests instead.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Unique across replicas and restarts: the audit log records it as the request id.
+    genReqId: () => randomUUID(),
     // Errors Fastify raises before routing (a malformed URL) get the same body as every other error.
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -57,6 +81,14 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   app.removeContentTypeParser("text/plain");
 
   app.decorateRequest("principal", null);
+  const routeTable: RouteEntry[] = [];
+  app.decorate("routeTable", routeTable);
+  app.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      routeTable.push({ method, url: route.url, config: (route.config ?? {}) as RouteEntry["config"] });
+    }
+  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({
@@ -97,6 +129,30 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
     request.principal = who;
   });
 
+  // After authentication, so each token has its own bucket (an anonymous caller never gets here).
+  const controlLimiter = new ControlRateLimiter(
+    deps.config.controlRateBurst,
+    deps.config.controlRatePerMinute,
+  );
+  app.addHook("onRequest", async (request, reply) => {
+    const config = request.routeOptions.config;
+    if (config?.rateLimit === "control") {
+      const wait = controlLimiter.take(principalKey(request.principal));
+      if (wait !== null) {
+        void reply.header("retry-after", String(wait));
+        throw new OverseerError("OVS_ERR_RATE_LIMITED", `too many control requests; retry in ${wait} s`);
+      }
+    }
+    if (config?.intake && deps.overrides.gate.maintenance()) {
+      const wait = deps.overrides.gate.retryAfterSeconds();
+      void reply.header("retry-after", String(wait));
+      throw new OverseerError(
+        "OVS_ERR_MAINTENANCE",
+        "the system is in maintenance (emergency override): no new work is accepted; reads still work",
+      );
+    }
+  });
+
   // An empty POST body is an empty object, so a missing field is reported as exactly that.
   app.addHook("preValidation", async (request) => {
     if (request.method === "POST" && request.body === undefined) request.body = {};
@@ -117,6 +173,8 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(agentRoutes(deps), { prefix: "/api" });
   await app.register(taskRoutes(deps), { prefix: "/api" });
   await app.register(dashboardRoutes(deps), { prefix: "/api/dashboard" });
+  await app.register(coordinationRoutes(deps), { prefix: "/api/dashboard" });
+  await app.register(systemHealthRoutes(deps), { prefix: "/api/dashboard" });
   await app.register(pipelineRoutes(deps), { prefix: "/api" });
   await app.register(scheduleRoutes(deps), { prefix: "/api" });
   await app.register(artifactRoutes(deps), { prefix: "/api" });
@@ -126,6 +184,9 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(budgetRoutes(deps), { prefix: "/api" });
   await app.register(feedbackRoutes(deps), { prefix: "/api" });
   await app.register(exportRoutes(deps), { prefix: "/api" });
+  await app.register(overrideRoutes(deps), { prefix: "/api/dashboard" });
+  await app.register(auditRoutes(deps), { prefix: "/api" });
+  await app.register(recoveryRoutes(deps), { prefix: "/api/dashboard" });
   if (deps.feeds) {
     const hub = deps.feeds;
     const feeds = attachFeedSockets(app.server, {

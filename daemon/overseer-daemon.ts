@@ -5,10 +5,15 @@ import type { Logger } from "pino";
 import type { ApiDeps } from "../api/api-deps.ts";
 import { Authenticator } from "../api/auth.ts";
 import { buildServer } from "../api/server.ts";
+import { CanaryProbe } from "../probes/canary-probe.ts";
+import { SystemHealth } from "../probes/system-health.ts";
+import { buildRecovery, type RecoveryRuntime } from "../recovery/recovery-wiring.ts";
 import { AgentService } from "./agents/agent-service.ts";
 import { KpiReads } from "./analytics/kpi-reads.ts";
 import { BudgetService } from "./budgets/budget-service.ts";
 import type { OverseerConfig } from "./config/compile-config.ts";
+import { CoordinationRedis } from "./coordination/coordination-redis.ts";
+import { CoordinationService } from "./coordination/coordination-service.ts";
 import { DashboardReads } from "./dashboard/dashboard-reads.ts";
 import { ReadySignal } from "./dispatch/ready-signal.ts";
 import { redisKeys } from "./dispatch/redis-keys.ts";
@@ -28,6 +33,10 @@ import { sweepLiveness } from "./liveness/liveness-sweeper.ts";
 import { CostReads } from "./llm/cost-reads.ts";
 import { LlmCallService } from "./llm/llm-call-service.ts";
 import { TrainingExport } from "./llm/training-export.ts";
+import { AuditReads } from "./overrides/audit-log.ts";
+import { OverrideGate } from "./overrides/override-gate.ts";
+import { OverrideService } from "./overrides/override-service.ts";
+import { overrideSql } from "./overrides/override-store.ts";
 import { ArtifactService } from "./pipelines/artifact-service.ts";
 import { PipelineEngine } from "./pipelines/pipeline-engine.ts";
 import { PipelineService } from "./pipelines/pipeline-service.ts";
@@ -76,6 +85,7 @@ export class OverseerDaemon {
   /** The WebSocket feeds of this replica (tests look at its sessions). */
   feeds: FeedHub | null = null;
   private loops: IntervalLoop[] = [];
+  private recovery: RecoveryRuntime | null = null;
   private stopServices: () => Promise<void> = async () => {};
   private stopping: Promise<void> | null = null;
   /** Shutdown steps abandoned because they overran the grace time (for logs and tests). */
@@ -194,6 +204,51 @@ export class OverseerDaemon {
       const pipelines = new PipelineService(db, templateStore, engine, taskStore, this.bus, onError, intake);
       await pipelines.start(await readTemplateFiles(config.templatesDir));
       const schedules = new ScheduleService(db, pipelines, this.bus, onError);
+      // Coordination (docs/coordination.md): reads and levers; reassigned tasks reach their target
+      // through a directed list the claim path reads first.
+      const coordinationRedis = new CoordinationRedis(redis, keys);
+      tasks.setDirectedSource(coordinationRedis);
+      const coordination = new CoordinationService({
+        db,
+        tasks,
+        queues: this.queues,
+        reconciler,
+        liveness,
+        redis: coordinationRedis,
+        bus: this.bus,
+        loops: () => this.loops.map((l) => l.status()),
+        sweepIntervalMs: config.sweepIntervalMs,
+      });
+
+      // Emergency overrides: a cached gate on the claim and intake paths, refreshed from Postgres;
+      // the expiry check runs on every replica (a conditional UPDATE ends each override once).
+      const overrideGate = new OverrideGate(
+        () => overrideSql.activeActions(db),
+        (counts) => {
+          for (const [action, n] of Object.entries(counts)) this.metrics.overrideActive.set({ action }, n);
+        },
+        (e) => onError(e, "read overrides"),
+      );
+      await overrideGate.refresh();
+      tasks.setDispatchPause(() => overrideGate.dispatchPaused());
+      const overrides = new OverrideService(
+        db,
+        tasks,
+        this.queues,
+        liveness,
+        this.bus,
+        overrideGate,
+        onError,
+      );
+      const overrideLoop = new IntervalLoop(
+        "overrides",
+        config.overrideCheckIntervalMs,
+        async () => {
+          await overrides.expireDue();
+        },
+        (error, loop) =>
+          this.bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) }),
+      );
 
       this.startLoops(agents, tasks, reconciler, liveness, config);
       const leader = this.leader;
@@ -222,6 +277,61 @@ export class OverseerDaemon {
       );
       this.loops.push(scheduleLoop);
       scheduleLoop.start();
+      // The canary (probes/): leader only; it ticks often enough to notice an answer or a timeout
+      // well within the interval, and launches at most one task per role per interval.
+      if (config.canaryEnabled) {
+        const canary = new CanaryProbe(db, redis, tasks, taskStore, this.bus, {
+          namespace: config.namespace,
+          intervalMs: config.canaryIntervalMs,
+          timeoutMs: config.canaryTimeoutMs,
+          isLeader: () => leader.epoch > 0,
+        });
+        const every = Math.min(
+          1_000,
+          Math.max(50, Math.floor(Math.min(config.canaryIntervalMs, config.canaryTimeoutMs) / 5)),
+        );
+        const canaryLoop = new IntervalLoop(
+          "canary",
+          every,
+          () => canary.tick(),
+          (error, loop) =>
+            this.bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) }),
+        );
+        this.loops.push(canaryLoop);
+        canaryLoop.start();
+      }
+      const systemHealth = new SystemHealth({
+        db,
+        redis,
+        namespace: config.namespace,
+        replicaId: this.replicaId,
+        leaderKey: keys.leader,
+        registry: this.metrics.registry,
+        canaryEnabled: config.canaryEnabled,
+        lifecycle: () => this.lifecycle.state,
+      });
+      this.bus.subscribe(systemHealth.onEvent);
+      this.loops.push(overrideLoop);
+      overrideLoop.start();
+
+      // Agent restarts, auto-heal (leader loop) and this replica's managed agents (recovery/).
+      const recovery = await buildRecovery({
+        config,
+        db,
+        redis,
+        agents,
+        agentStore,
+        taskStore,
+        tasks,
+        liveness,
+        bus: this.bus,
+        metrics: this.metrics,
+        isLeader: () => leader.epoch > 0,
+        onError,
+      });
+      this.recovery = recovery;
+      this.loops.push(...recovery.loops);
+      for (const loop of recovery.loops) loop.start();
 
       const auth = new Authenticator({
         tokens: config.tokens,
@@ -271,6 +381,10 @@ export class OverseerDaemon {
         budgets,
         feedback: new FeedbackService(db, this.bus),
         trainingExport: new TrainingExport(db),
+        recovery: recovery.deps,
+        coordination,
+        overrides,
+        audit: new AuditReads(db),
         metrics: this.metrics,
         feeds,
         renderMetrics: async () => {
@@ -278,20 +392,8 @@ export class OverseerDaemon {
           return this.metrics.registry.metrics();
         },
         health: () => ({ live: this.lifecycle.state !== "FAILED", lifecycle: this.lifecycle.state }),
-        readiness: async () => {
-          const checks = {
-            postgres: await db.query("SELECT 1").then(
-              () => true,
-              () => false,
-            ),
-            redis: await redis.ping().then(
-              () => true,
-              () => false,
-            ),
-          };
-          const ready = this.lifecycle.state === "RUNNING" && checks.postgres && checks.redis;
-          return { ready, checks, lifecycle: this.lifecycle.state };
-        },
+        readiness: () => systemHealth.readiness(),
+        systemHealth: () => systemHealth.report(),
       };
       readSnapshot = snapshotReader({
         dashboard: deps.dashboard,
@@ -311,6 +413,7 @@ export class OverseerDaemon {
         res.once("close", () => this.requestsInFlight--);
       });
       this.url = await this.app.listen({ port: config.port, host: config.host });
+      recovery.startManaged(this.url);
       this.lifecycle.to("RUNNING");
       log.info(
         { url: this.url, namespace: config.namespace, replicaId: this.replicaId },
@@ -444,6 +547,8 @@ export class OverseerDaemon {
         ["loops", () => Promise.allSettled(this.loops.map((l) => l.stop()))],
         ["leader", async () => this.leader?.release()],
         // Upgraded feed sockets would hold the HTTP server's close open: close them first.
+        // Managed children deregister over HTTP as they stop: before the server closes.
+        ["managed-agents", async () => this.recovery?.stop()],
         ["ws-feeds", async () => this.feeds?.stop()],
         ["http", () => this.closeHttp()],
         ["ready-signal", async () => this.ready?.stop()],

@@ -47,6 +47,12 @@ export interface OverseerConfig {
   claimMaxWaitMs: number;
   /** Largest request body. @default 1048576 (env OVERSEER_MAX_BODY_BYTES) */
   maxBodyBytes: number;
+  /** Control requests (routes with `config.rateLimit: "control"`) a token may send at once. @default 10 (env OVERSEER_CONTROL_RATE_BURST) */
+  controlRateBurst: number;
+  /** Control requests a token may send per minute after its burst. @default 30 (env OVERSEER_CONTROL_RATE_PER_MINUTE) */
+  controlRatePerMinute: number;
+  /** How often each replica ends emergency overrides whose expiry passed. @default 1s (env OVERSEER_OVERRIDE_CHECK_INTERVAL_MS) */
+  overrideCheckIntervalMs: number;
   /** Per-agent metric series are exported for at most this many agents. @default 500 (env OVERSEER_METRICS_MAX_AGENT_SERIES) */
   metricsMaxAgentSeries: number;
   /** Grace time for SIGTERM draining before the daemon exits anyway. @default 10s (env OVERSEER_SHUTDOWN_GRACE_MS) */
@@ -67,6 +73,12 @@ export interface OverseerConfig {
   scheduleIntervalMs: number;
   /** Directory of pipeline template files (`*.json`) stored at start-up; none when empty. @default "" (env OVERSEER_TEMPLATES_DIR) */
   templatesDir: string;
+  /** Whether the leader sends a synthetic canary task through an agent of each role (probes/README.md). @default true (env OVERSEER_CANARY_ENABLED) */
+  canaryEnabled: boolean;
+  /** How often a canary starts per role (one in flight per role at most). @default 30s (env OVERSEER_CANARY_INTERVAL_MS) */
+  canaryIntervalMs: number;
+  /** How long a canary may take before it is cancelled and counted as failed. @default 10s (env OVERSEER_CANARY_TIMEOUT_MS) */
+  canaryTimeoutMs: number;
   /** LLM prices in USD per million tokens by model, over the self-hosted defaults (env OVERSEER_LLM_PRICING) */
   llmPricing: PriceTable;
   /** Browser origins allowed to open WebSocket feeds (exact `scheme://host[:port]`, or `*`); requests without Origin always pass. @default none (env OVERSEER_WS_ALLOWED_ORIGINS) */
@@ -79,6 +91,18 @@ export interface OverseerConfig {
   wsPingIntervalMs: number;
   /** Events kept in the namespace's Redis stream for resume (approximate, `MAXLEN ~`). @default 10000 (env OVERSEER_WS_STREAM_MAXLEN) */
   wsStreamMaxLen: number;
+  /** JSON file of agent processes this replica runs and restarts (docs/recovery.md); none when empty. @default "" (env OVERSEER_MANAGED_AGENTS_FILE) */
+  managedAgentsFile: string;
+  /** The leader's automatic healing strategy, or off. @default "off" (env OVERSEER_AUTO_HEAL) */
+  autoHeal: "off" | "conservative" | "smart" | "aggressive";
+  /** How often the leader's auto-heal pass runs. @default 30s (env OVERSEER_AUTO_HEAL_INTERVAL_MS) */
+  autoHealIntervalMs: number;
+  /** The window auto-heal's intensity limits count over. @default 5m (env OVERSEER_HEAL_WINDOW_MS) */
+  healWindowMs: number;
+  /** Auto-heal actions of one kind per window, at most. @default 10 (env OVERSEER_HEAL_MAX_ACTIONS) */
+  healMaxActions: number;
+  /** Auto-heal restarts of one agent (by name) per window, at most. @default 3 (env OVERSEER_HEAL_MAX_AGENT_RESTARTS) */
+  healMaxAgentRestarts: number;
   /** Pino log level. @default "info" (env LOG_LEVEL) */
   logLevel: string;
   /** Where embedded services keep data. @default ".overseer" (env OVERSEER_DATA_DIR) */
@@ -251,12 +275,18 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     retryMaxMs,
     claimMaxWaitMs: duration("OVERSEER_CLAIM_MAX_WAIT_MS", 30_000, 0, 300_000),
     maxBodyBytes: int("OVERSEER_MAX_BODY_BYTES", 1_048_576, 1_024, 104_857_600),
+    controlRateBurst: int("OVERSEER_CONTROL_RATE_BURST", 10, 1, 100_000),
+    controlRatePerMinute: int("OVERSEER_CONTROL_RATE_PER_MINUTE", 30, 1, 1_000_000),
+    overrideCheckIntervalMs: duration("OVERSEER_OVERRIDE_CHECK_INTERVAL_MS", 1_000, 10, 60_000),
     metricsMaxAgentSeries: int("OVERSEER_METRICS_MAX_AGENT_SERIES", 500, 0, 100_000),
     shutdownGraceMs: duration("OVERSEER_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     leaderLeaseMs: duration("OVERSEER_LEADER_LEASE_MS", 5_000, 100, 600_000),
     pipelineSweepIntervalMs: duration("OVERSEER_PIPELINE_SWEEP_INTERVAL_MS", 1_000, 10, 3_600_000),
     scheduleIntervalMs: duration("OVERSEER_SCHEDULE_INTERVAL_MS", 1_000, 10, 60_000),
     templatesDir: env.OVERSEER_TEMPLATES_DIR ?? "",
+    canaryEnabled: bool("OVERSEER_CANARY_ENABLED", true),
+    canaryIntervalMs: duration("OVERSEER_CANARY_INTERVAL_MS", 30_000, 50, 3_600_000),
+    canaryTimeoutMs: duration("OVERSEER_CANARY_TIMEOUT_MS", 10_000, 50, 600_000),
     tokens: {
       admin: secret("OVERSEER_ADMIN_TOKEN"),
       operator: secret("OVERSEER_OPERATOR_TOKEN"),
@@ -270,6 +300,12 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     wsMaxBufferedBytes: int("OVERSEER_WS_MAX_BUFFERED_BYTES", 1_048_576, 1_024, 1_073_741_824),
     wsPingIntervalMs: duration("OVERSEER_WS_PING_INTERVAL_MS", 30_000, 10, 600_000),
     wsStreamMaxLen: int("OVERSEER_WS_STREAM_MAXLEN", 10_000, 10, 10_000_000),
+    managedAgentsFile: env.OVERSEER_MANAGED_AGENTS_FILE ?? "",
+    autoHeal: autoHealStrategy(env.OVERSEER_AUTO_HEAL, problems),
+    autoHealIntervalMs: duration("OVERSEER_AUTO_HEAL_INTERVAL_MS", 30_000, 50, 3_600_000),
+    healWindowMs: duration("OVERSEER_HEAL_WINDOW_MS", 300_000, 1_000, 86_400_000),
+    healMaxActions: int("OVERSEER_HEAL_MAX_ACTIONS", 10, 1, 100_000),
+    healMaxAgentRestarts: int("OVERSEER_HEAL_MAX_AGENT_RESTARTS", 3, 0, 1_000),
     logLevel,
     dataDir: env.OVERSEER_DATA_DIR || ".overseer",
     allowEmbedded: bool("OVERSEER_EMBEDDED", true),
@@ -277,4 +313,13 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const AUTO_HEAL = ["off", "conservative", "smart", "aggressive"] as const;
+
+function autoHealStrategy(raw: string | undefined, problems: string[]): OverseerConfig["autoHeal"] {
+  if (raw === undefined || raw === "") return "off";
+  if ((AUTO_HEAL as readonly string[]).includes(raw)) return raw as OverseerConfig["autoHeal"];
+  problems.push(`OVERSEER_AUTO_HEAL=${JSON.stringify(raw)}: one of ${AUTO_HEAL.join(", ")}`);
+  return "off";
 }

@@ -22,6 +22,11 @@ export const ERROR_CODES = {
   OVS_ERR_TASK_NOT_FOUND: { status: 404, message: "No task with this id" },
   OVS_ERR_LEASE_CONFLICT: { status: 409, message: "The lease token is not the task's current lease" },
   OVS_ERR_TASK_STATE_CONFLICT: { status: 409, message: "The task is not in a state that allows this" },
+  OVS_ERR_AGENT_UNSUITABLE: {
+    status: 409,
+    message:
+      "The agent cannot take this task (not active, lacks the capability, or already holds it), or no agent can",
+  },
   OVS_ERR_TEMPLATE_NOT_FOUND: { status: 404, message: "No pipeline template with this name (or version)" },
   OVS_ERR_TEMPLATE_INVALID: { status: 400, message: "The pipeline template is not valid" },
   OVS_ERR_TEMPLATE_BUILTIN: { status: 409, message: "Built-in templates cannot be replaced over the API" },
@@ -47,6 +52,21 @@ export const ERROR_CODES = {
     status: 409,
     message:
       "The confirmation token is unknown, used, expired, or was issued for another action, parameters or actor",
+  },
+  OVS_ERR_OVERRIDE_NOT_FOUND: { status: 404, message: "No emergency override with this id" },
+  OVS_ERR_OVERRIDE_STATE_CONFLICT: {
+    status: 409,
+    message:
+      "The override is not active (already ended, or a one-shot action), or the same action is already active",
+  },
+  OVS_ERR_RATE_LIMITED: {
+    status: 429,
+    message: "Too many control requests from this token; wait for Retry-After seconds",
+  },
+  OVS_ERR_MAINTENANCE: {
+    status: 503,
+    message:
+      "The system is in maintenance (an emergency override): no new work is accepted; reads still work",
   },
   OVS_ERR_SCHEDULE_NOT_FOUND: { status: 404, message: "No schedule with this id" },
   OVS_ERR_SCHEDULE_INVALID: {

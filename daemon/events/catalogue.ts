@@ -108,12 +108,61 @@ export interface EventPayloads {
   };
   "feedback.recorded": { feedbackId: string; targetKind: "run" | "step" | "llm_call"; score: number };
   "operator.action": { actor: string; action: string; targetKind: string; targetId: string };
+  /** A step of an emergency override (docs/overrides.md); `overrideId` is null for dry runs and rejections. */
+  "override.step": {
+    overrideId: string | null;
+    action: string;
+    actor: string;
+    outcome: "dry_run" | "executed" | "rejected" | "undone" | "expired";
+  };
   "lease.conflict": { taskId: string; operation: "progress" | "complete" | "fail" | "release" };
   "leader.acquired": { epoch: number };
   "leader.lost": { epoch: number };
   "reconcile.repaired": { kind: string; count: number };
   "loop.error": { loop: string; message: string };
+  /** Managed agents (recovery/managed): this replica's supervisor started, saw exit, or gave up a child. */
+  "managed.started": { name: string; replica: number; pid: number; restarts: number };
+  "managed.exited": {
+    name: string;
+    replica: number;
+    pid: number;
+    code: number | null;
+    signal: string | null;
+    decision: "restart" | "give_up" | "leave_down";
+    /** For a restart: crashed, exited or requested; otherwise why not. */
+    reason: string;
+    delayMs: number;
+  };
+  "managed.gave_up": { name: string; replica: number; reason: string };
+  /** An operator or auto-heal restarted or drained an agent (its leases were released first). */
+  "agent.restart_requested": {
+    agentId: string;
+    mode: "restart" | "drain";
+    managed: boolean;
+    releasedTasks: number;
+    actor: string;
+  };
+  /** One auto-heal action (docs/recovery.md); `trigger` says whether an operator or the leader's loop ran it. */
+  "heal.action": {
+    strategy: string;
+    action: string;
+    target: string;
+    outcome: "executed" | "failed" | "skipped";
+    trigger: "api" | "loop";
+  };
+  /** A probe run ended (the canary: one synthetic task through an agent of `role`). */
+  "probe.completed": {
+    probe: string;
+    role: string;
+    outcome: ProbeOutcome;
+    durationMs: number;
+    taskId: string | null;
+    detail: string;
+  };
 }
+
+/** How a probe run ended: `timeout` means it was cancelled unanswered. */
+export type ProbeOutcome = "success" | "failed" | "timeout";
 
 export type AgentStateName = "active" | "stale" | "dead" | "draining" | "left";
 
@@ -173,11 +222,18 @@ export const EVENT_TYPES = [
   "budget.step",
   "feedback.recorded",
   "operator.action",
+  "override.step",
   "lease.conflict",
   "leader.acquired",
   "leader.lost",
   "reconcile.repaired",
   "loop.error",
+  "managed.started",
+  "managed.exited",
+  "managed.gave_up",
+  "agent.restart_requested",
+  "heal.action",
+  "probe.completed",
 ] as const satisfies readonly EventType[];
 
 export type OverseerEvent = { [K in EventType]: { type: K; at: number } & EventPayloads[K] }[EventType];

@@ -60,10 +60,17 @@ export const EVENT_TOPIC: Record<EventType, Exclude<FeedName, "dashboard"> | nul
   "budget.step": "coordination",
   "feedback.recorded": "coordination",
   "operator.action": "system",
+  "override.step": "system",
   "leader.acquired": "system",
   "leader.lost": "system",
   "reconcile.repaired": "system",
   "loop.error": "system",
+  "managed.started": "agents",
+  "managed.exited": "agents",
+  "managed.gave_up": "agents",
+  "agent.restart_requested": "agents",
+  "heal.action": "system",
+  "probe.completed": "system",
 };
 
 /** Whether `feed` carries events of `type`. */

@@ -28,6 +28,12 @@ export interface ClaimingAgent {
   capabilities: string[];
 }
 
+/** Auto-heal's brakes on dispatch (recovery/dispatch-gate.ts): answered from memory, no I/O. */
+export interface ClaimGate {
+  isQuarantined(agentId: string): boolean;
+  isCircuitOpen(type: string): boolean;
+}
+
 /**
  * Task lifecycle over the stores: Postgres decides (conditional writes with fencing tokens), the
  * BullMQ queues carry dispatch, and every outcome is one event on the bus.
@@ -35,6 +41,10 @@ export interface ClaimingAgent {
 export class TaskService {
   private rotation = 0;
   private stopping = false;
+  private gate: ClaimGate | null = null;
+  /** The stop_all_tasks override (daemon/overrides/override-gate.ts): a cached flag, no I/O. */
+  private dispatchPaused: () => boolean = () => false;
+  private directed: { takeFor(agentId: string, max: number): Promise<string[]> } | null = null;
 
   constructor(
     private readonly store: TaskStore,
@@ -46,6 +56,21 @@ export class TaskService {
     private readonly onError: (error: unknown, context: string) => void,
     private readonly newId: () => string = randomUUID,
   ) {}
+
+  /** Installs auto-heal's gate: a quarantined agent claims nothing, an open circuit's type is skipped. */
+  setClaimGate(gate: ClaimGate): void {
+    this.gate = gate;
+  }
+
+  /** Installs the stop_all_tasks check: while it says paused, claims lease nothing (and keep waiting). */
+  setDispatchPause(paused: () => boolean): void {
+    this.dispatchPaused = paused;
+  }
+
+  /** Installs the source of directed hand-offs (operator reassign, daemon/coordination/): claims take those first. */
+  setDirectedSource(source: { takeFor(agentId: string, max: number): Promise<string[]> }): void {
+    this.directed = source;
+  }
 
   /** Commits the task to Postgres, then queues it; a lost enqueue is repaired by the reconciler. */
   async submit(input: SubmitInput): Promise<{ id: string; created: boolean; state: string }> {
@@ -89,7 +114,29 @@ export class TaskService {
 
   private async tryClaim(agent: ClaimingAgent, max: number): Promise<Lease[]> {
     const leases: Lease[] = [];
-    const types = agent.capabilities;
+    if (this.dispatchPaused()) return leases;
+    if (this.gate?.isQuarantined(agent.id)) return leases;
+    const gate = this.gate;
+    // Tasks of a type whose circuit is open stay queued in BullMQ until it closes.
+    const types = gate ? agent.capabilities.filter((t) => !gate.isCircuitOpen(t)) : agent.capabilities;
+    // Tasks an operator reassigned to this agent come first; one that is no longer queued (another
+    // agent took it from its queue meanwhile) is simply skipped.
+    for (const taskId of this.directed ? await this.directed.takeFor(agent.id, max).catch(() => []) : []) {
+      const lease = await this.store.lease(taskId, agent.id);
+      if (!lease) continue;
+      const traceparent = traceSpans.attemptTraceparent(lease.id, lease.traceParent, lease.attempt);
+      if (traceparent) lease.traceparent = traceparent;
+      leases.push(lease);
+      traceSpans.inAttempt(lease.id, lease.traceParent, lease.attempt, () =>
+        this.bus.emit("task.claimed", {
+          taskId: lease.id,
+          taskType: lease.type,
+          agentId: agent.id,
+          attempt: lease.attempt,
+          queueWaitMs: lease.queueWaitMs,
+        }),
+      );
+    }
     const start = this.rotation++ % Math.max(1, types.length);
     const token = this.newId();
     for (let i = 0; i < types.length && leases.length < max; i++) {

@@ -130,6 +130,16 @@ export const METRICS = {
     help: "Audited operator actions",
     labels: ["action"],
   },
+  overrides: {
+    name: "overseer_overrides_total",
+    help: "Emergency override steps by action and outcome (dry_run, executed, rejected, undone, expired)",
+    labels: ["action", "outcome"],
+  },
+  overrideActive: {
+    name: "overseer_override_active",
+    help: "Emergency overrides in force by action (read from Postgres by every replica about once a second)",
+    labels: ["action"],
+  },
   llmTokens: {
     name: "overseer_llm_tokens_total",
     help: "Tokens of recorded LLM calls, by model, agent role and type (input or output)",
@@ -211,6 +221,46 @@ export const METRICS = {
     labels: ["kind"],
   },
   loopErrors: { name: "overseer_loop_errors_total", help: "Errors in background loops", labels: ["loop"] },
+  managedAgentRestarts: {
+    name: "overseer_managed_agent_restarts_total",
+    help: "Restarts of managed agent processes by this replica, by entry name and reason (crashed, exited, requested)",
+    labels: ["name", "reason"],
+  },
+  managedAgents: {
+    name: "overseer_managed_agents",
+    help: "Managed agent processes of this replica by entry name and supervisor state",
+    labels: ["name", "state"],
+  },
+  managedAgentGaveUp: {
+    name: "overseer_managed_agent_gave_up_total",
+    help: "Managed agent processes given up after too many restarts in the intensity window",
+    labels: ["name"],
+  },
+  agentRestarts: {
+    name: "overseer_agent_restarts_total",
+    help: "Operator or auto-heal restarts and drains of agents, by mode and how (managed process or remote command)",
+    labels: ["mode", "via"],
+  },
+  healActions: {
+    name: "overseer_heal_actions_total",
+    help: "Auto-heal actions by strategy, action and outcome (executed, failed, skipped)",
+    labels: ["strategy", "action", "outcome"],
+  },
+  probeSuccess: {
+    name: "overseer_probe_success",
+    help: "1 when the probe's last run succeeded, 0 when it failed (the canary: per agent role, on the leader)",
+    labels: ["probe", "role"],
+  },
+  probeDuration: {
+    name: "overseer_probe_duration_seconds",
+    help: "Duration of successful probe runs, from the canary task's submission to its completion",
+    labels: ["probe", "role"],
+  },
+  probeRuns: {
+    name: "overseer_probe_runs_total",
+    help: "Probe runs by outcome (success, failed, timeout)",
+    labels: ["probe", "role", "outcome"],
+  },
   dependencyUp: {
     name: "overseer_dependency_up",
     help: "1 when the dependency answered its last check",

@@ -43,6 +43,8 @@ export class OverseerMetrics {
   readonly pipelineRuns: Gauge;
   readonly scheduleFires: Counter;
   readonly operatorActions: Counter;
+  readonly overrides: Counter;
+  readonly overrideActive: Gauge;
   readonly loopErrors: Counter;
   readonly llmTokens: Counter;
   readonly llmCost: Counter;
@@ -50,6 +52,14 @@ export class OverseerMetrics {
   readonly llmTimeToFirstToken: Histogram;
   readonly llmErrors: Counter;
   readonly dependencyUp: Gauge;
+  readonly managedAgentRestarts: Counter;
+  readonly managedAgents: Gauge;
+  readonly managedAgentGaveUp: Counter;
+  readonly agentRestarts: Counter;
+  readonly healActions: Counter;
+  readonly probeSuccess: Gauge;
+  readonly probeDuration: Histogram;
+  readonly probeRuns: Counter;
   readonly llmBudgetSpent: Gauge;
   readonly llmBudgetLimit: Gauge;
   readonly llmBudgetUsed: Gauge;
@@ -110,8 +120,22 @@ export class OverseerMetrics {
     this.pipelineRuns = new Gauge({ ...spec("pipelineRuns"), registers: r });
     this.scheduleFires = new Counter({ ...spec("scheduleFires"), registers: r });
     this.operatorActions = new Counter({ ...spec("operatorActions"), registers: r });
+    this.overrides = new Counter({ ...spec("overrides"), registers: r });
+    this.overrideActive = new Gauge({ ...spec("overrideActive"), registers: r });
     this.loopErrors = new Counter({ ...spec("loopErrors"), registers: r });
     this.dependencyUp = new Gauge({ ...spec("dependencyUp"), registers: r });
+    this.managedAgentRestarts = new Counter({ ...spec("managedAgentRestarts"), registers: r });
+    this.managedAgents = new Gauge({ ...spec("managedAgents"), registers: r });
+    this.managedAgentGaveUp = new Counter({ ...spec("managedAgentGaveUp"), registers: r });
+    this.agentRestarts = new Counter({ ...spec("agentRestarts"), registers: r });
+    this.healActions = new Counter({ ...spec("healActions"), registers: r });
+    this.probeSuccess = new Gauge({ ...spec("probeSuccess"), registers: r });
+    this.probeDuration = new Histogram({
+      ...spec("probeDuration"),
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: r,
+    });
+    this.probeRuns = new Counter({ ...spec("probeRuns"), registers: r });
     this.llmTokens = new Counter({ ...spec("llmTokens"), registers: r });
     this.llmCost = new Counter({ ...spec("llmCost"), registers: r });
     this.llmCallDuration = new Histogram({
@@ -236,9 +260,31 @@ export class OverseerMetrics {
       case "operator.action":
         this.operatorActions.inc({ action: e.action });
         break;
+      case "override.step":
+        this.overrides.inc({ action: e.action, outcome: e.outcome });
+        break;
       case "loop.error":
         this.loopErrors.inc({ loop: e.loop });
         break;
+      case "managed.exited":
+        if (e.decision === "restart") this.managedAgentRestarts.inc({ name: e.name, reason: e.reason });
+        break;
+      case "managed.gave_up":
+        this.managedAgentGaveUp.inc({ name: e.name });
+        break;
+      case "agent.restart_requested":
+        this.agentRestarts.inc({ mode: e.mode, via: e.managed ? "managed" : "command" });
+        break;
+      case "heal.action":
+        this.healActions.inc({ strategy: e.strategy, action: e.action, outcome: e.outcome });
+        break;
+      case "probe.completed": {
+        const labels = { probe: e.probe, role: e.role };
+        this.probeSuccess.set(labels, e.outcome === "success" ? 1 : 0);
+        this.probeRuns.inc({ ...labels, outcome: e.outcome });
+        if (e.outcome === "success") this.probeDuration.observe(labels, e.durationMs / 1000);
+        break;
+      }
       case "budget.step":
         this.budgetSteps.inc({ template: e.template, outcome: e.outcome });
         break;
