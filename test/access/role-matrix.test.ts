@@ -124,8 +124,8 @@ describe("role matrix", () => {
     console.log(
       `role-matrix: ${routes.length} routes × ${KINDS.length} token kinds = ${checked} requests checked`,
     );
-    if (serverErrors.length > 0)
-      console.log(`role-matrix: 5xx answers (not a matrix failure):\n${serverErrors.join("\n")}`);
     expect(wrong).toEqual([]);
+    // The harmless bodies and ids the matrix sends are bad input for most routes: a clear 4xx, never a 5xx.
+    expect(serverErrors).toEqual([]);
   });
 });
