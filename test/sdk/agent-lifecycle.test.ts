@@ -25,7 +25,8 @@ describe("Agent lifecycle", () => {
     expect(register!.body).toEqual({
       name: "test-agent",
       role: "worker",
-      capabilities: ["echo"],
+      // The built-in canary answer (docs/probes.md) is advertised after the agent's own types.
+      capabilities: ["echo", "overseer.canary.worker"],
       concurrency: 1,
     });
 

@@ -80,7 +80,7 @@ describe("run-agent CLI", () => {
     expect(stub.requestsTo("POST", "/api/agents/register")[0]!.body).toEqual({
       name: "w1",
       role: "worker",
-      capabilities: ["echo", "sum"],
+      capabilities: ["echo", "sum", "overseer.canary.worker"],
       concurrency: 2,
     });
 
