@@ -240,6 +240,9 @@ export class OverseerDaemon {
         overrideGate,
         onError,
       );
+      overrides.setAgentDrainer((agentId, reason) =>
+        agents.move(agentId, ["active", "stale"], "draining", reason),
+      );
       const overrideLoop = new IntervalLoop(
         "overrides",
         config.overrideCheckIntervalMs,

@@ -24,6 +24,10 @@ export function withCanary(
   const caps = capabilities ?? Object.keys(handlers);
   if (!enabled) return { handlers, capabilities: caps };
   const type = canaryTaskType(role);
+  // Never at the cost of registering: a role too long for a task type (over 48 characters), or an
+  // agent already at the daemon's 64 capabilities, goes without the canary (the probe skips it).
+  const fits = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(type) && (caps.includes(type) || caps.length < 64);
+  if (!fits) return { handlers, capabilities: caps };
   return {
     handlers: handlers[type] ? handlers : { ...handlers, [type]: answerCanary },
     capabilities: caps.includes(type) ? caps : [...caps, type],

@@ -12,7 +12,8 @@ import { actorOf } from "./pipeline-routes.ts";
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ["coordination"];
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
-const Reason = Type.String({ minLength: 1, maxLength: 1_000 });
+// No NUL: Postgres text cannot hold it, and the audit insert must not fail after the action ran.
+const Reason = Type.String({ minLength: 1, maxLength: 1_000, pattern: "^[^\\u0000]*$" });
 
 /** Who asked, and the request id the audit log keeps (the caller's X-Request-Id when it sends a sane one). */
 function callerOf(request: FastifyRequest): Caller {

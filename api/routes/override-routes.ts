@@ -13,7 +13,8 @@ const errors = {
   409: ErrorBody,
   429: ErrorBody,
 };
-const Reason = Type.String({ minLength: 1, maxLength: 2_000 });
+// No NUL: Postgres text cannot hold it, and the audit insert must not fail after the action ran.
+const Reason = Type.String({ minLength: 1, maxLength: 2_000, pattern: "^[^\\u0000]*$" });
 
 /** Emergency overrides (docs/overrides.md): admin, two steps, audited; listed for viewers. */
 export function overrideRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {

@@ -6,7 +6,8 @@ import { AnyJson, ErrorBody, IdParams } from "../schemas.ts";
 import { actorOf } from "./pipeline-routes.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody };
-const Reason = Type.String({ minLength: 1, maxLength: 2_000 });
+// No NUL: Postgres text cannot hold it, and the audit insert must not fail after the action ran.
+const Reason = Type.String({ minLength: 1, maxLength: 2_000, pattern: "^[^\\u0000]*$" });
 
 /** Agent restart, auto-heal and managed agents (docs/recovery.md), under /api/dashboard. */
 export function recoveryRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {

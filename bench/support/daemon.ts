@@ -38,7 +38,7 @@ export function freePort(): Promise<number> {
 
 /**
  * Starts `daemon/main.ts` as a child process (as in production: its own event loop and CPU) on a
- * fresh namespace, LOG_LEVEL=warn, against the shared Redis and Postgres; resolves once /readyz is 200.
+ * fresh namespace, LOG_LEVEL=warn, the canary off, against the shared Redis and Postgres; resolves once /readyz is 200.
  */
 export async function startBenchDaemon(
   namespace: string,
@@ -58,6 +58,8 @@ export async function startBenchDaemon(
     OVERSEER_VIEWER_TOKEN: TOKENS.viewer,
     OVERSEER_AGENT_SECRET: TOKENS.agentSecret,
     OVERSEER_SHUTDOWN_GRACE_MS: "5s",
+    // No synthetic canary tasks: scenarios count every task and attempt they caused.
+    OVERSEER_CANARY_ENABLED: "false",
     ...overrides,
   };
   const problems: Record<string, number> = {};

@@ -309,7 +309,8 @@ export class CoordinationService {
 
   /** Dry run without a token (impact and a confirmation token); with one, the reset itself. */
   async reset(input: { level: ResetLevel; reason: string; confirmationToken?: string }, caller: Caller) {
-    const params = { level: input.level };
+    // The reason is part of what was confirmed: the execute call cannot swap it for another.
+    const params = { level: input.level, reason: input.reason };
     if (!input.confirmationToken) {
       const impact = resetImpact(input.level, await this.resetSnapshot());
       const issued = await confirmations.issue(this.d.db, {

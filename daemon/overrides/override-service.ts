@@ -61,6 +61,13 @@ export class OverrideService {
     private readonly newId: () => string = randomUUID,
   ) {}
 
+  /** Moves a live agent to `draining` (AgentService.move); set by the daemon. */
+  private drainAgent: ((agentId: string, reason: string) => Promise<unknown>) | null = null;
+
+  setAgentDrainer(fn: (agentId: string, reason: string) => Promise<unknown>): void {
+    this.drainAgent = fn;
+  }
+
   async request(input: OverrideRequest, caller: Caller): Promise<OverrideReply> {
     const now = this.now();
     const expiry = expiryOf(input.action, input.expiresInMs, now);
@@ -326,6 +333,11 @@ export class OverrideService {
     );
     let released = 0;
     for (const row of r.rows) {
+      // Draining first: a released task goes straight back to the queue, and an agent still `active`
+      // could claim it again before its next heartbeat brings the restart (and the cancels).
+      await this.drainAgent?.(row.agent_id, "restart_all_agents").catch((e) =>
+        this.onError(e, `drain ${row.agent_id} before restart`),
+      );
       for (let i = 0; i < row.task_ids.length; i++) {
         const taskId = row.task_ids[i] as string;
         try {

@@ -177,7 +177,8 @@ export class TaskStore {
    */
   async cancel(client: pg.PoolClient, taskId: string, reason: string): Promise<CancelledTask | null> {
     // Lock and read first, in a statement of its own: under READ COMMITTED the next statement then
-    // sees an attempt row that a claim committed while this one waited for the lock.
+    // sees an attempt row that a claim committed while this one waited for the lock. An archived task
+    // (clear_task_queue) can be cancelled too, so a restore does not bring it back.
     const locked = await client.query<{
       type: string;
       lease_token: string | null;
@@ -188,7 +189,7 @@ export class TaskStore {
       trace_parent: string | null;
     }>(
       `SELECT type, lease_token, lease_agent_id, attempts, claimed_at, created_at, trace_parent
-       FROM tasks WHERE id = $1 AND state IN ('queued', 'active') FOR UPDATE`,
+       FROM tasks WHERE id = $1 AND state IN ('queued', 'active', 'archived') FOR UPDATE`,
       [taskId],
     );
     const row = locked.rows[0];

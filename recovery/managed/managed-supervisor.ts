@@ -1,7 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { ManagedAgentSpec } from "./managed-config.ts";
-import { decideRestart, type ExitInfo, type RestartDecision } from "./restart-policy.ts";
+import {
+  decideRestart,
+  type ExitInfo,
+  RESTART_REQUEST_EXIT_CODE,
+  type RestartDecision,
+} from "./restart-policy.ts";
 
 export type ManagedState = "starting" | "running" | "backoff" | "stopping" | "stopped" | "failed";
 export const MANAGED_STATES: readonly ManagedState[] = [
@@ -216,8 +221,14 @@ export class ManagedSupervisor {
       if (proc.pid === undefined)
         this.afterExit(slot, proc, { code: null, signal: "SPAWN_FAILED", requested: false });
     });
+    // Exit 75 is the child asking to be started again (a restart command reached it through its
+    // heartbeat, e.g. from restart_all_agents or another replica): a requested restart, not a crash.
     proc.once("exit", (code, signal) =>
-      this.afterExit(slot, proc, { code, signal, requested: slot.requested }),
+      this.afterExit(slot, proc, {
+        code,
+        signal,
+        requested: slot.requested || code === RESTART_REQUEST_EXIT_CODE,
+      }),
     );
     if (proc.pid !== undefined) {
       this.sink.started({

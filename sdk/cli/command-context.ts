@@ -23,4 +23,6 @@ export interface CommandContext {
 export interface CommandResult {
   data: unknown;
   text: string;
+  /** Set when the output was printed but the command did not fully succeed (default 0). */
+  exitCode?: number;
 }

@@ -93,7 +93,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<Ex
     if (json) {
       if (result.data !== null) process.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
     } else if (result.text) process.stdout.write(`${result.text}\n`);
-    return EXIT.ok;
+    return (result.exitCode as typeof EXIT.ok | undefined) ?? EXIT.ok;
   } catch (error) {
     const e =
       error instanceof CliError

@@ -79,6 +79,9 @@ export async function overrideCommand(ctx: CommandContext): Promise<CommandResul
       });
     }
   }
+  if (typeof dry?.confirmationToken !== "string") {
+    throw new CliError(EXIT.error, "the dry run returned no confirmation token; nothing was done");
+  }
   const done = await request(ctx.target, "POST", "/api/dashboard/system/emergency-override", {
     ...request1,
     confirmationToken: dry?.confirmationToken,

@@ -94,7 +94,9 @@ export async function healCommand(ctx: CommandContext): Promise<CommandResult> {
     "skipped:",
     table(list("skipped"), ["action", "target", "why"]),
   ].join("\n");
-  return { data: body, text };
+  // A heal in which an action failed is not a success for a script.
+  const failed = list("executed").some((e) => (e as { outcome?: unknown }).outcome === "failed");
+  return { data: body, text, ...(failed ? { exitCode: EXIT.error } : {}) };
 }
 
 /** `overseer audit [--action a] [--actor x] [--target-kind k] [--since 1h|ISO] [--limit n]`. */
