@@ -218,6 +218,7 @@ export class OverseerDaemon {
         bus: this.bus,
         loops: () => this.loops.map((l) => l.status()),
         sweepIntervalMs: config.sweepIntervalMs,
+        quarantined: (name) => this.recovery?.deps.gate.isQuarantined(name) ?? false,
       });
 
       // Emergency overrides: a cached gate on the claim and intake paths, refreshed from Postgres;
@@ -545,13 +546,16 @@ export class OverseerDaemon {
   }
 
   private async release(): Promise<void> {
+    // Managed children must be gone (SIGKILL at the latest) with some of the grace left for the steps after.
+    const grace = this.options.config.shutdownGraceMs;
+    const managedDeadline = Date.now() + grace - Math.min(1_000, Math.floor(grace / 4));
     const { overran } = await runBoundedSteps(
       [
         ["loops", () => Promise.allSettled(this.loops.map((l) => l.stop()))],
         ["leader", async () => this.leader?.release()],
         // Upgraded feed sockets would hold the HTTP server's close open: close them first.
         // Managed children deregister over HTTP as they stop: before the server closes.
-        ["managed-agents", async () => this.recovery?.stop()],
+        ["managed-agents", async () => this.recovery?.stop(managedDeadline)],
         ["ws-feeds", async () => this.feeds?.stop()],
         ["http", () => this.closeHttp()],
         ["ready-signal", async () => this.ready?.stop()],

@@ -40,8 +40,8 @@ export interface RecoveryRuntime {
   loops: IntervalLoop[];
   /** Starts the managed agents once the API listens (they register with it). */
   startManaged(url: string): void;
-  /** Stops the managed agents (a bounded shutdown step). */
-  stop(): Promise<void>;
+  /** Stops the managed agents (a bounded shutdown step), every one of them gone by `deadlineAt` (epoch ms). */
+  stop(deadlineAt?: number): Promise<void>;
 }
 
 /** Builds recovery from the daemon's parts; a bad managed-agents file is a configuration error. */
@@ -125,6 +125,6 @@ export async function buildRecovery(p: RecoveryParts): Promise<RecoveryRuntime> 
       supervisor.setBaseEnv({ OVERSEER_URL: url });
       supervisor.start();
     },
-    stop: async () => supervisor?.stop(),
+    stop: async (deadlineAt) => supervisor?.stop(deadlineAt),
   };
 }

@@ -3,32 +3,100 @@ import type { RedisKeys } from "../dispatch/redis-keys.ts";
 
 /** A directed hand-off that nobody claimed is dropped after this (the task went back to its queue long before). */
 const ASSIGNED_TTL_SECONDS = 3_600;
+/** How stale a replica's view of which agents have directed work may get (docs/coordination.md). */
+export const DIRECTED_REFRESH_MS = 1_000;
+
+/**
+ * Takes up to ARGV[1] entries of an agent's directed list and, when that empties it, drops the
+ * agent from the set of agents with directed work, in one atomic step (an assign in between
+ * cannot be lost). KEYS: list, set; ARGV: max, agent id.
+ */
+const TAKE = `
+local taken = redis.call('LPOP', KEYS[1], ARGV[1])
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+if not taken then return {} end
+return taken`;
 
 /**
  * The Redis side of coordination: directed hand-offs of reassigned tasks, and reading and rebuilding
  * the lease and liveness mirrors from Postgres (the system of record).
  */
 export class CoordinationRedis {
+  /** Agents with directed work, as this replica last read them: claims of others skip Redis. */
+  private withWork = new Set<string>();
+  private refreshedAt = Number.NEGATIVE_INFINITY;
+  private refreshing: Promise<void> | null = null;
+  /** This replica's own assigns, by time: a refresh that read the set before one landed keeps it. */
+  private localAdds = new Map<string, number>();
+  /** The set of agent ids with a directed list (same hash tag as the lists). */
+  private readonly withWorkKey: string;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.withWorkKey = `${keys.agentAssigned("").replace(/:$/, "")}-agents`;
+  }
 
   /** Round-trip time of a PING. */
   async ping(): Promise<void> {
     await this.redis.ping();
   }
 
-  /** Puts a task on an agent's directed list: its next claim takes it before its queues. */
-  async assign(agentId: string, taskId: string): Promise<void> {
+  /**
+   * Puts a task on an agent's directed list (entry `<taskId> <type>`): its next claim takes it
+   * before its queues. The agent joins the set of agents with directed work.
+   */
+  async assign(agentId: string, taskId: string, type: string): Promise<void> {
     const key = this.keys.agentAssigned(agentId);
-    await this.redis.multi().rpush(key, taskId).expire(key, ASSIGNED_TTL_SECONDS).exec();
+    await this.redis
+      .multi()
+      .rpush(key, `${taskId} ${type}`)
+      .expire(key, ASSIGNED_TTL_SECONDS)
+      .sadd(this.withWorkKey, agentId)
+      .exec();
+    this.withWork.add(agentId);
+    this.localAdds.set(agentId, this.now());
   }
 
-  /** Takes up to `max` directed task ids of an agent (TaskService's claim calls this first). */
-  async takeFor(agentId: string, max: number): Promise<string[]> {
-    const taken = await this.redis.lpop(this.keys.agentAssigned(agentId), max);
-    return taken ?? [];
+  /**
+   * Takes up to `max` directed tasks of an agent (TaskService's claim calls this first). An agent
+   * this replica does not know to have directed work costs no Redis round trip: the set of such
+   * agents is re-read in the background at most once per DIRECTED_REFRESH_MS.
+   */
+  async takeFor(agentId: string, max: number): Promise<Array<{ taskId: string; type: string | null }>> {
+    if (this.now() - this.refreshedAt >= DIRECTED_REFRESH_MS && !this.refreshing) {
+      this.refreshing = this.refresh()
+        .catch(() => {})
+        .finally(() => {
+          this.refreshing = null;
+        });
+    }
+    if (!this.withWork.has(agentId)) return [];
+    const key = this.keys.agentAssigned(agentId);
+    const taken = (await this.redis.eval(TAKE, 2, key, this.withWorkKey, String(max), agentId)) as string[];
+    if (taken.length < max) this.withWork.delete(agentId);
+    return taken.map((entry) => {
+      const at = entry.indexOf(" ");
+      // Entries written before types were recorded hold the id alone.
+      return at < 0
+        ? { taskId: entry, type: null }
+        : { taskId: entry.slice(0, at), type: entry.slice(at + 1) };
+    });
+  }
+
+  /** Re-reads which agents have directed work (every replica's assigns). */
+  async refresh(): Promise<void> {
+    const started = this.now();
+    const members = await this.redis.smembers(this.withWorkKey);
+    const fresh = new Set(members);
+    for (const [id, at] of this.localAdds) {
+      if (at >= started) fresh.add(id);
+      else this.localAdds.delete(id);
+    }
+    this.withWork = fresh;
+    this.refreshedAt = started;
   }
 
   /** Each agent's Redis lease set. */

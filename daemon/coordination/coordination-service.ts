@@ -48,6 +48,8 @@ export interface CoordinationDeps {
   /** The daemon's interval loops, for the diagnostics. */
   loops: () => LoopStatus[];
   sweepIntervalMs: number;
+  /** Whether auto-heal quarantined an agent name (recovery/dispatch-gate.ts); none when absent. */
+  quarantined?: (name: string) => boolean;
   now?: () => number;
 }
 
@@ -426,6 +428,7 @@ export class CoordinationService {
       id: a.id,
       state: a.state,
       mirrorState: mirror.get(a.id) ?? null,
+      quarantined: this.d.quarantined?.(a.name) ?? false,
       capabilities: a.capabilities,
       concurrency: a.concurrency,
       leases: a.leases,
@@ -492,7 +495,7 @@ export class CoordinationService {
     // Off its type's queue so only the target takes it; after commit, so a failure here leaves the
     // task queued for the reconciler, never lost.
     await this.d.queues.remove(locked.type, taskId);
-    await this.d.redis.assign(target, taskId);
+    await this.d.redis.assign(target, taskId, locked.type);
     if (holder) {
       await this.d.liveness
         .pushCommand(holder, { type: "cancel", taskId, reason: `reassigned: ${input.reason}` })
@@ -529,6 +532,7 @@ export class CoordinationService {
       id: row.id,
       state: row.state,
       mirrorState: null,
+      quarantined: this.d.quarantined?.(row.name) ?? false,
       capabilities: row.capabilities,
       concurrency: row.concurrency,
       leases: Number(row.leases),

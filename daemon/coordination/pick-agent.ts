@@ -1,6 +1,7 @@
 /**
  * Pure choice of the agent a reassigned task goes to (docs/coordination.md). A candidate must be
- * active (in Postgres and in the Redis mirror) and list the task's type as a capability; among them
+ * active (in Postgres and in the Redis mirror), not quarantined by auto-heal, and list the task's
+ * type as a capability; among them
  * the least loaded wins: fewest held leases per unit of concurrency, then fewest leases, then id.
  */
 
@@ -9,6 +10,8 @@ export interface Candidate {
   /** State in Postgres, and in the Redis mirror (null when the mirror lacks the agent). */
   state: string;
   mirrorState: string | null;
+  /** Its registration name is quarantined (recovery/dispatch-gate.ts): it would claim nothing. */
+  quarantined: boolean;
   capabilities: string[];
   concurrency: number;
   leases: number;
@@ -33,6 +36,9 @@ export function checkNamed(named: Candidate | undefined, taskType: string, holde
       why: `agent ${named.id} is ${named.mirrorState ?? named.state}, not active`,
     };
   }
+  if (named.quarantined) {
+    return { ok: false, code: "unsuitable", why: `agent ${named.id} is quarantined by auto-heal` };
+  }
   if (!named.capabilities.includes(taskType)) {
     return { ok: false, code: "unsuitable", why: `agent ${named.id} cannot take tasks of type ${taskType}` };
   }
@@ -43,7 +49,9 @@ export function checkNamed(named: Candidate | undefined, taskType: string, holde
 
 /** The least-loaded healthy capable agent other than the current holder. */
 export function pickLeastLoaded(candidates: Candidate[], taskType: string, holder: string | null): Pick {
-  const fit = candidates.filter((c) => healthy(c) && c.capabilities.includes(taskType) && c.id !== holder);
+  const fit = candidates.filter(
+    (c) => healthy(c) && !c.quarantined && c.capabilities.includes(taskType) && c.id !== holder,
+  );
   if (fit.length === 0) {
     return { ok: false, code: "unsuitable", why: `no other active agent can take tasks of type ${taskType}` };
   }

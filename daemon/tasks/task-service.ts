@@ -25,12 +25,20 @@ export interface TaskDefaults {
 
 export interface ClaimingAgent {
   id: string;
+  /** Registration name: quarantine is keyed by it (the id changes on every registration). */
+  name: string;
   capabilities: string[];
+}
+
+/** Directed hand-offs (operator reassign, daemon/coordination/): task ids with their type when known. */
+export interface DirectedSource {
+  takeFor(agentId: string, max: number): Promise<Array<{ taskId: string; type: string | null }>>;
 }
 
 /** Auto-heal's brakes on dispatch (recovery/dispatch-gate.ts): answered from memory, no I/O. */
 export interface ClaimGate {
-  isQuarantined(agentId: string): boolean;
+  /** By the agent's registration name. */
+  isQuarantined(name: string): boolean;
   isCircuitOpen(type: string): boolean;
 }
 
@@ -44,7 +52,7 @@ export class TaskService {
   private gate: ClaimGate | null = null;
   /** The stop_all_tasks override (daemon/overrides/override-gate.ts): a cached flag, no I/O. */
   private dispatchPaused: () => boolean = () => false;
-  private directed: { takeFor(agentId: string, max: number): Promise<string[]> } | null = null;
+  private directed: DirectedSource | null = null;
 
   constructor(
     private readonly store: TaskStore,
@@ -68,7 +76,7 @@ export class TaskService {
   }
 
   /** Installs the source of directed hand-offs (operator reassign, daemon/coordination/): claims take those first. */
-  setDirectedSource(source: { takeFor(agentId: string, max: number): Promise<string[]> }): void {
+  setDirectedSource(source: DirectedSource): void {
     this.directed = source;
   }
 
@@ -115,13 +123,17 @@ export class TaskService {
   private async tryClaim(agent: ClaimingAgent, max: number): Promise<Lease[]> {
     const leases: Lease[] = [];
     if (this.dispatchPaused()) return leases;
-    if (this.gate?.isQuarantined(agent.id)) return leases;
+    if (this.gate?.isQuarantined(agent.name)) return leases;
     const gate = this.gate;
     // Tasks of a type whose circuit is open stay queued in BullMQ until it closes.
     const types = gate ? agent.capabilities.filter((t) => !gate.isCircuitOpen(t)) : agent.capabilities;
     // Tasks an operator reassigned to this agent come first; one that is no longer queued (another
-    // agent took it from its queue meanwhile) is simply skipped.
-    for (const taskId of this.directed ? await this.directed.takeFor(agent.id, max).catch(() => []) : []) {
+    // agent took it from its queue meanwhile) is simply skipped, and so is one whose type's circuit
+    // is open: it stays queued, and the reconciler puts it back on its type's queue.
+    for (const { taskId, type } of this.directed
+      ? await this.directed.takeFor(agent.id, max).catch(() => [])
+      : []) {
+      if (type !== null && gate?.isCircuitOpen(type)) continue;
       const lease = await this.store.lease(taskId, agent.id);
       if (!lease) continue;
       const traceparent = traceSpans.attemptTraceparent(lease.id, lease.traceParent, lease.attempt);

@@ -23,7 +23,7 @@ export const HEAL_ACTION_KINDS: readonly HealActionKind[] = [
 
 export interface HealAction {
   action: HealActionKind;
-  /** Agent id, task id, managed `name/replica` or task type. */
+  /** Agent id, agent name (quarantine), task id, managed `name/replica` or task type. */
   target: string;
   reason: string;
   /** What restart limits count against, when not the target: an agent's name (ids change on every registration). */
@@ -50,6 +50,7 @@ export interface HealObservation {
   typeOutcomes: Array<{ type: string; attempts: number; failed: number }>;
   /** Live agents: state and attempts in the window. */
   agents: Array<{ agentId: string; name: string; state: string; attempts: number; failed: number }>;
+  /** Quarantined agent names. */
   quarantined: ReadonlySet<string>;
   openCircuits: ReadonlySet<string>;
 }
@@ -117,18 +118,17 @@ export function planHeal(strategy: HealStrategy, o: HealObservation): HealAction
       reason: `managed agent was given up (${m.reason})`,
     });
   }
+  // Quarantine is keyed by the agent's registration name: a flapping process registers again under
+  // a new id each time, and must stay quarantined when it does.
   const quarantining = new Set<string>();
   for (const f of o.flapping) {
-    if (f.deaths < HEAL_RULES.flappingDeaths) continue;
-    for (const agentId of f.liveAgentIds) {
-      if (o.quarantined.has(agentId)) continue;
-      quarantining.add(agentId);
-      plan.push({
-        action: "quarantine_agent",
-        target: agentId,
-        reason: `${f.name} died ${f.deaths} times in the window (flapping)`,
-      });
-    }
+    if (f.deaths < HEAL_RULES.flappingDeaths || o.quarantined.has(f.name)) continue;
+    quarantining.add(f.name);
+    plan.push({
+      action: "quarantine_agent",
+      target: f.name,
+      reason: `${f.name} died ${f.deaths} times in the window (flapping; live registrations: ${f.liveAgentIds.length})`,
+    });
   }
   for (const t of o.typeOutcomes) {
     if (o.openCircuits.has(t.type) || t.attempts < HEAL_RULES.circuitMinAttempts) continue;
@@ -142,7 +142,7 @@ export function planHeal(strategy: HealStrategy, o: HealObservation): HealAction
   }
   if (!includes(strategy, "aggressive")) return plan;
   for (const a of o.agents) {
-    if (quarantining.has(a.agentId) || o.quarantined.has(a.agentId)) continue;
+    if (quarantining.has(a.name) || o.quarantined.has(a.name)) continue;
     const failing =
       a.attempts >= HEAL_RULES.unhealthyMinAttempts &&
       a.failed / a.attempts >= HEAL_RULES.unhealthyFailureRatio;

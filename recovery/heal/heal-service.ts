@@ -30,7 +30,7 @@ const TARGET_KIND: Record<HealAction["action"], string> = {
   requeue_orphaned_leases: "agent",
   retry_dead_task: "task",
   restart_managed_agent: "managed_agent",
-  quarantine_agent: "agent",
+  quarantine_agent: "agent_name",
   open_circuit: "task_type",
   drain_restart_agent: "agent",
 };

@@ -53,6 +53,31 @@ interface Slot {
   onSpawn: Array<(pid: number | null) => void>;
 }
 
+const running = (proc: ChildProcess) => proc.exitCode === null && proc.signalCode === null;
+
+/** Signals a child's whole process group (it leads one: spawned detached), else the child alone. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
+/** Whether any process of the group still exists (zombies count until reaped). */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** Lines a managed child prints when it registers (sdk/run-agent.ts does): maps the process to its agent id. */
 const REGISTERED_LINE = /^agent \S+ registered (\S+)/;
 
@@ -141,7 +166,7 @@ export class ManagedSupervisor {
       this.spawn(slot);
     } else {
       slot.requested = true;
-      this.terminate(slot);
+      void this.terminate(slot);
     }
     const bound = slot.spec.stopGraceMs + 5_000;
     const pid = await Promise.race([
@@ -151,32 +176,75 @@ export class ManagedSupervisor {
     return { previousPid, pid };
   }
 
-  /** Stops every child (SIGTERM, then SIGKILL after its grace time); no restarts afterwards. */
-  async stop(): Promise<void> {
+  /**
+   * Stops every child's process group (SIGTERM, then SIGKILL after its grace time); no restarts
+   * afterwards. With `deadlineAt` (epoch ms, the daemon's shutdown budget) each grace time is
+   * clamped to what is left of it, and when the deadline comes every group still alive gets
+   * SIGKILL, synchronously, before this returns.
+   */
+  async stop(deadlineAt?: number): Promise<void> {
     this.stopping = true;
-    const exits: Promise<void>[] = [];
+    const waits: Promise<void>[] = [];
+    const pids: number[] = [];
     for (const slot of this.slots) {
       if (slot.timer) clearTimeout(slot.timer);
       slot.timer = null;
-      const proc = slot.proc;
-      if (!proc || proc.exitCode !== null || proc.signalCode !== null) continue;
-      exits.push(new Promise((resolve) => proc.once("exit", () => resolve())));
-      this.terminate(slot);
+      const pid = slot.proc?.pid;
+      if (pid === undefined || !slot.proc || !running(slot.proc)) continue;
+      pids.push(pid);
+      waits.push(this.terminate(slot, deadlineAt));
     }
-    await Promise.all(exits);
+    if (deadlineAt === undefined) {
+      await Promise.all(waits);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(waits),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, deadlineAt - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+    // Out of time (or done): whatever is left of any group is killed now, not after we return.
+    for (const pid of pids) if (groupAlive(pid)) signalGroup(pid, "SIGKILL");
   }
 
-  private terminate(slot: Slot): void {
+  /**
+   * SIGTERM to the child's process group, SIGKILL to the group after the grace time (clamped to
+   * `deadlineAt`) unless the whole group is gone by then. Resolves once the group is gone, or the
+   * SIGKILL was sent and the child itself exited (bounded).
+   */
+  private terminate(slot: Slot, deadlineAt?: number): Promise<void> {
     const proc = slot.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const pid = proc?.pid;
+    if (!proc || pid === undefined || !running(proc)) return Promise.resolve();
     slot.state = "stopping";
     this.report();
-    proc.kill("SIGTERM");
-    const kill = setTimeout(() => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-    }, slot.spec.stopGraceMs);
-    kill.unref();
-    proc.once("exit", () => clearTimeout(kill));
+    signalGroup(pid, "SIGTERM");
+    const grace = Math.max(
+      0,
+      Math.min(slot.spec.stopGraceMs, (deadlineAt ?? Number.POSITIVE_INFINITY) - Date.now()),
+    );
+    const killAt = Date.now() + grace;
+    return new Promise<void>((resolve) => {
+      const tick = () => {
+        // The group outlives its leader when a shell's grandchild ignores SIGTERM: wait for both.
+        if (!running(proc) && !groupAlive(pid)) return resolve();
+        if (Date.now() >= killAt) {
+          signalGroup(pid, "SIGKILL");
+          if (!running(proc)) return resolve();
+          const bound = setTimeout(resolve, 1_000);
+          proc.once("exit", () => {
+            clearTimeout(bound);
+            resolve();
+          });
+          return;
+        }
+        setTimeout(tick, Math.min(25, Math.max(1, killAt - Date.now())));
+      };
+      tick();
+    });
   }
 
   private spawn(slot: Slot): void {
@@ -197,6 +265,9 @@ export class ManagedSupervisor {
           OVERSEER_MANAGED_AGENT: `${spec.name}/${slot.replica}`,
         },
         stdio: ["ignore", "pipe", "pipe"],
+        // Its own process group: stopping it signals the group, so the grandchildren of
+        // `sh -c …` or `npm run …` stop too.
+        detached: true,
       });
     } catch (error) {
       this.onError(error, `spawn managed agent ${spec.name}`);

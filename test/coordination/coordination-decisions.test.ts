@@ -72,6 +72,7 @@ describe("reassign target choice", () => {
     id,
     state: "active",
     mirrorState: "active",
+    quarantined: false,
     capabilities: ["work"],
     concurrency: 2,
     leases: 0,
@@ -90,6 +91,23 @@ describe("reassign target choice", () => {
       "a",
     );
     expect(pick).toEqual({ ok: true, agentId: "b" });
+  });
+  it("skips quarantined agents, and refuses a named quarantined one", () => {
+    const pick = pickLeastLoaded(
+      [agent("a", { leases: 0, quarantined: true }), agent("b", { leases: 1 })],
+      "work",
+      null,
+    );
+    expect(pick).toEqual({ ok: true, agentId: "b" });
+    expect(pickLeastLoaded([agent("a", { quarantined: true })], "work", null)).toMatchObject({
+      ok: false,
+      code: "unsuitable",
+    });
+    expect(checkNamed(agent("a", { quarantined: true }), "work", null)).toMatchObject({
+      ok: false,
+      code: "unsuitable",
+      why: expect.stringContaining("quarantined"),
+    });
   });
   it("refuses when nobody can take it", () => {
     expect(pickLeastLoaded([agent("a")], "work", "a")).toMatchObject({ ok: false, code: "unsuitable" });

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startTestDaemon, type TestAgent, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { namespaceDb } from "../helpers/namespace-cleanup.ts";
@@ -298,6 +299,70 @@ describe("coordination endpoints", () => {
     } finally {
       await db.end();
     }
+  });
+
+  /** Sets a quarantine or circuit field of the gate hash and waits until the daemon obeys it. */
+  async function gate(
+    field: string,
+    untilMs: number,
+    check: (g: {
+      quarantinedAgents: Record<string, string>;
+      openCircuits: Record<string, string>;
+    }) => boolean,
+  ) {
+    const redis = new Redis({ host: "127.0.0.1", port: 6379 });
+    try {
+      await redis.hset(`ovs:{${d.namespace}}:heal:gates`, field, String(untilMs));
+    } finally {
+      await redis.quit();
+    }
+    await eventually(
+      async () =>
+        check((await d.api("GET", "/api/dashboard/recovery/managed-agents", as(TOKENS.viewer))).body),
+      5_000,
+      `gate ${field} in force`,
+    );
+  }
+
+  it("never reassigns to a quarantined agent: a named one is refused, the least-loaded choice skips it", async () => {
+    const holder = await d.registerAgent("qa-holder", ["qa.t"], { concurrency: 2 });
+    const quarantined = await d.registerAgent("qa-flappy", ["qa.t"], { concurrency: 4 });
+    const busy = await d.registerAgent("qa-busy", ["qa.t"], { concurrency: 1 });
+    await gate("agent:qa-flappy", Date.now() + 60_000, (g) => "qa-flappy" in g.quarantinedAgents);
+    await d.api("POST", "/api/tasks", { body: { type: "qa.t", payload: {} } });
+    const t = await eventually(async () => (await claim(holder)).body.tasks[0], 5_000, "holder claims");
+    const named = await d.api("POST", `/api/dashboard/tasks/${t.id}/reassign`, {
+      body: { agentId: quarantined.id, reason: "to the quarantined one" },
+    });
+    expect([named.status, code(named)]).toEqual([409, "OVS_ERR_AGENT_UNSUITABLE"]);
+    // The quarantined agent is the least loaded (no leases, most concurrency), yet busy gets it.
+    const moved = await d.api("POST", `/api/dashboard/tasks/${t.id}/reassign`, {
+      body: { reason: "spread" },
+    });
+    expect(moved.status).toBe(200);
+    expect(moved.body.toAgentId).toBe(busy.id);
+  });
+
+  it("a directed claim does not hand out a task whose type's circuit is open: it stays queued until the circuit closes", async () => {
+    const holder = await d.registerAgent("cc-holder", ["cc.t"]);
+    const target = await d.registerAgent("cc-target", ["cc.t"]);
+    await d.api("POST", "/api/tasks", { body: { type: "cc.t", payload: {} } });
+    const t = await eventually(async () => (await claim(holder)).body.tasks[0], 5_000, "holder claims");
+    const moved = await d.api("POST", `/api/dashboard/tasks/${t.id}/reassign`, {
+      body: { agentId: target.id, reason: "move it" },
+    });
+    expect(moved.status).toBe(200);
+    await gate("type:cc.t", Date.now() + 60_000, (g) => "cc.t" in g.openCircuits);
+    expect((await claim(target)).body.tasks).toEqual([]);
+    expect((await d.api("GET", `/api/tasks/${t.id}`)).body.state).toBe("queued");
+    // Once the circuit closes, the reconciler's re-queue makes it claimable again.
+    await gate("type:cc.t", Date.now() - 1, (g) => !("cc.t" in g.openCircuits));
+    const again = await eventually(
+      async () => (await claim(target)).body.tasks[0],
+      15_000,
+      "claimable again",
+    );
+    expect(again.id).toBe(t.id);
   });
 
   it("a hand-off the target never claims goes back to its queue (the reconciler), so nothing is lost", async () => {

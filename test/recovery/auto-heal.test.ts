@@ -122,9 +122,10 @@ describe("POST /api/dashboard/recovery/auto-heal: dry run vs execution", () => {
     const run = await d.api("POST", "/api/dashboard/recovery/auto-heal", {
       body: { strategy: "smart", dryRun: false },
     });
+    // Quarantine is keyed by the registration name: ids change on every registration.
     expect(run.body.executed).toContainEqual({
       action: "quarantine_agent",
-      target: live.id,
+      target: "flappy",
       outcome: "executed",
     });
     const task = await d.api("POST", "/api/tasks", { body: { type: "heal.flap", payload: {} } });
@@ -135,7 +136,16 @@ describe("POST /api/dashboard/recovery/auto-heal: dry run vs execution", () => {
     expect(claim.body.tasks).toEqual([]);
     expect((await d.api("GET", `/api/tasks/${task.body.id}`)).body.state).toBe("queued");
     const gates = await d.api("GET", "/api/dashboard/recovery/managed-agents", { token: TOKENS.viewer });
-    expect(Object.keys(gates.body.quarantinedAgents)).toEqual([live.id]);
+    expect(Object.keys(gates.body.quarantinedAgents)).toEqual(["flappy"]);
+    // The flapping agent registers again under a new id: still quarantined.
+    const again = await d.registerAgent("flappy", ["heal.flap"]);
+    expect(again.id).not.toBe(live.id);
+    const reclaim = await d.api("POST", `/api/agents/${again.id}/claim`, {
+      token: again.token,
+      body: { waitMs: 0 },
+    });
+    expect(reclaim.body.tasks).toEqual([]);
+    expect((await d.api("GET", `/api/tasks/${task.body.id}`)).body.state).toBe("queued");
     // Another agent of the type still gets the task.
     const other = await d.registerAgent("steady", ["heal.flap"]);
     const got = await d.api("POST", `/api/agents/${other.id}/claim`, {

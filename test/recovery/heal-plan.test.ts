@@ -69,10 +69,15 @@ describe("heal planner", () => {
       "requeue_orphaned_leases:a-dead",
       "retry_dead_task:t1",
       "restart_managed_agent:w/0",
-      "quarantine_agent:f1",
+      "quarantine_agent:flappy",
       "open_circuit:bad",
     ]);
-    const already = { ...observed(), quarantined: new Set(["f1"]), openCircuits: new Set(["bad"]) };
+    // Keyed by name: a flapping name is quarantined even between registrations (none live now).
+    const between = { ...observed(), flapping: [{ name: "flappy", deaths: 4, liveAgentIds: [] }] };
+    expect(planHeal("smart", between).filter((a) => a.action === "quarantine_agent")).toMatchObject([
+      { target: "flappy" },
+    ]);
+    const already = { ...observed(), quarantined: new Set(["flappy"]), openCircuits: new Set(["bad"]) };
     expect(planHeal("smart", already).map((a) => a.action)).not.toContain("quarantine_agent");
     expect(planHeal("smart", already).map((a) => a.action)).not.toContain("open_circuit");
   });
