@@ -3,11 +3,11 @@ import { isLive } from "../daemon/agents/agent-state.ts";
 import { OverseerError } from "../daemon/errors/overseer-error.ts";
 import type { EventBus } from "../daemon/events/event-bus.ts";
 import type { HeartbeatStore } from "../daemon/liveness/heartbeat-store.ts";
+import { auditLog } from "../daemon/store/audit-log.ts";
 import { type Db, withTransaction } from "../daemon/store/pg-pool.ts";
 import type { TaskStore } from "../daemon/store/task-store.ts";
 import type { TaskService } from "../daemon/tasks/task-service.ts";
 import type { ManagedSupervisor } from "./managed/managed-supervisor.ts";
-import { writeAudit } from "./recovery-audit.ts";
 
 export type RestartMode = "restart" | "drain";
 
@@ -82,7 +82,7 @@ export class AgentRestarter {
       await this.liveness.pushCommand(agentId, { type: req.mode, reason: req.reason });
     }
     const outcome: RestartOutcome = { agentId, mode: req.mode, via, releasedTaskIds, managed };
-    await writeAudit(this.db, {
+    await auditLog.record(this.db, {
       actor: req.actor,
       action: `agent.${req.mode}`,
       targetKind: "agent",

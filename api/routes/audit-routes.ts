@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { OverseerError } from "../../daemon/errors/overseer-error.ts";
-import { AUDIT_PAGE_MAX } from "../../daemon/overrides/audit-log.ts";
+import { AUDIT_PAGE_MAX } from "../../daemon/store/audit-log.ts";
 import type { ApiDeps } from "../api-deps.ts";
 import { AnyJson, ErrorBody } from "../schemas.ts";
 

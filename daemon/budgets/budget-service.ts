@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import { runSql } from "../pipelines/run-store.ts";
+import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { Queryable } from "../store/task-store.ts";
 import {
@@ -193,6 +193,6 @@ export class BudgetService {
   }
 
   private async audit(c: pg.PoolClient, actor: string, action: string, id: string, data: unknown) {
-    await runSql.audit(c, { actor, action, targetKind: "budget", targetId: id, data });
+    await auditLog.record(c, { actor, action, targetKind: "budget", targetId: id, data });
   }
 }

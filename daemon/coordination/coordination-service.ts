@@ -4,6 +4,7 @@ import { MAX_PRIORITY } from "../dispatch/task-queues.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
+import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { Reconciler } from "../tasks/reconciler.ts";
 import type { TaskService } from "../tasks/task-service.ts";
@@ -348,7 +349,7 @@ export class CoordinationService {
       throw error;
     } finally {
       // Audited whatever happened: a reset that failed half way is exactly what the log must show.
-      await sql.audit(this.d.db, {
+      await auditLog.record(this.d.db, {
         actor: caller.actor,
         action: RESET_ACTION,
         targetKind: "coordination",
@@ -480,7 +481,7 @@ export class CoordinationService {
         );
       }
       await sql.releaseForReassign(client, taskId, row.lease_token);
-      await sql.audit(client, {
+      await auditLog.record(client, {
         actor: caller.actor,
         action: "task.reassign",
         targetKind: "task",
@@ -556,7 +557,7 @@ export class CoordinationService {
       }
       const priority = Math.min(MAX_PRIORITY, Math.max(0, row.priority + boost));
       await sql.retryWithPriority(client, taskId, priority);
-      await sql.audit(client, {
+      await auditLog.record(client, {
         actor: caller.actor,
         action: "task.retry",
         targetKind: "task",

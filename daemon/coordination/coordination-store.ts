@@ -41,6 +41,18 @@ export interface ErrorEvent {
 }
 
 /** Postgres reads and conditional writes of the coordination endpoints. */
+/** An agent row with how many active leases it holds (as counted in SQL: a bigint, read as text). */
+interface AgentLoadRow {
+  id: string;
+  name: string;
+  role: string;
+  state: string;
+  capabilities: string[];
+  concurrency: number;
+  last_heartbeat_at: Date;
+  leases: string;
+}
+
 export const coordinationSql = {
   /** Ended-attempt counts for each window and the window of the same length just before it. */
   async windowCounts(db: Db, windows: Record<string, number>) {
@@ -176,16 +188,7 @@ export const coordinationSql = {
 
   /** Every agent that is live or holds a lease, with its lease count. */
   async agentLoads(db: Db | Queryable) {
-    const r = await db.query<{
-      id: string;
-      name: string;
-      role: string;
-      state: string;
-      capabilities: string[];
-      concurrency: number;
-      last_heartbeat_at: Date;
-      leases: string;
-    }>(
+    const r = await db.query<AgentLoadRow>(
       `SELECT a.id, a.name, a.role, a.state, a.capabilities, a.concurrency, a.last_heartbeat_at,
          (SELECT count(*) FROM tasks t WHERE t.state = 'active' AND t.lease_agent_id = a.id) AS leases
        FROM agents a
@@ -279,16 +282,7 @@ export const coordinationSql = {
   },
 
   async agentRow(db: Db, agentId: string) {
-    const r = await db.query<{
-      id: string;
-      name: string;
-      role: string;
-      state: string;
-      capabilities: string[];
-      concurrency: number;
-      last_heartbeat_at: Date;
-      leases: string;
-    }>(
+    const r = await db.query<AgentLoadRow>(
       `SELECT a.*, (SELECT count(*) FROM tasks t WHERE t.state = 'active' AND t.lease_agent_id = a.id) AS leases
        FROM agents a WHERE a.id = $1`,
       [agentId],
@@ -337,35 +331,6 @@ export const coordinationSql = {
       `UPDATE tasks SET state = 'queued', failures = 0, ready_at = now(), updated_at = now(), finished_at = NULL,
          dead_reason = NULL, priority = $2 WHERE id = $1`,
       [taskId, priority],
-    );
-  },
-
-  async audit(
-    q: Queryable,
-    e: {
-      actor: string;
-      action: string;
-      targetKind: string;
-      targetId: string;
-      reason: string | null;
-      requestId: string | null;
-      impact: unknown;
-      data: unknown;
-    },
-  ): Promise<void> {
-    await q.query(
-      `INSERT INTO audit_log (actor, action, target_kind, target_id, reason, data, request_id, impact)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [
-        e.actor,
-        e.action,
-        e.targetKind,
-        e.targetId,
-        e.reason,
-        JSON.stringify(e.data ?? {}),
-        e.requestId,
-        JSON.stringify(e.impact ?? null),
-      ],
     );
   },
 };

@@ -4,9 +4,9 @@ import type { TaskQueues } from "../dispatch/task-queues.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
+import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { TaskService } from "../tasks/task-service.ts";
-import { auditLog } from "./audit-log.ts";
 import type { OverrideGate } from "./override-gate.ts";
 import {
   conflictsWithActive,

@@ -4,6 +4,7 @@ import { budgetSql } from "../budgets/budget-store.ts";
 import { MAX_PRIORITY } from "../dispatch/task-queues.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
+import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { Queryable, TaskStore } from "../store/task-store.ts";
 import { type StepSpanInfo, traceSpans } from "../telemetry/tracing.ts";
@@ -414,7 +415,7 @@ export class PipelineService {
       await this.engine.notePercent(c, run, rows);
       await this.apply(c, run, rows, action, after, actor);
       const { kind, ...data } = action;
-      await runSql.audit(c, {
+      await auditLog.record(c, {
         actor,
         action: `run.${kind}`,
         targetKind: "pipeline_run",

@@ -175,30 +175,6 @@ export const runSql = {
     ]);
   },
 
-  async audit(
-    q: Queryable,
-    entry: {
-      actor: string;
-      action: string;
-      targetKind: string;
-      targetId: string;
-      reason?: string;
-      data?: unknown;
-    },
-  ): Promise<void> {
-    await q.query(
-      "INSERT INTO audit_log (actor, action, target_kind, target_id, reason, data) VALUES ($1, $2, $3, $4, $5, $6)",
-      [
-        entry.actor,
-        entry.action,
-        entry.targetKind,
-        entry.targetId,
-        entry.reason ?? null,
-        JSON.stringify(entry.data ?? {}),
-      ],
-    );
-  },
-
   /** Runs a supervision pass should look at: finished step tasks, due snoozes, runs never started. */
   async needingAttention(q: Queryable, limit: number): Promise<string[]> {
     const r = await q.query<{ id: string }>(

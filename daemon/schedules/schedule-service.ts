@@ -3,9 +3,9 @@ import type pg from "pg";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { PipelineService } from "../pipelines/pipeline-service.ts";
-import { runSql } from "../pipelines/run-store.ts";
 import type { StoredTemplate } from "../pipelines/template-types.ts";
 import { resolveInput } from "../pipelines/template-validation.ts";
+import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import { cronProblems, isTimeZone, nextTick } from "./cron.ts";
 import { type ScheduleRow, type ScheduleState, scheduleSql, type TickRow } from "./schedule-store.ts";
@@ -281,7 +281,7 @@ export class ScheduleService {
     reason?: string,
     data: Record<string, unknown> = { name: row.name },
   ): Promise<void> {
-    await runSql.audit(c, {
+    await auditLog.record(c, {
       actor,
       action: `schedule.${action}`,
       targetKind: "schedule",

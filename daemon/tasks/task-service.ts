@@ -120,6 +120,22 @@ export class TaskService {
     }
   }
 
+  /** A lease just granted: its attempt's traceparent for the agent, and the `task.claimed` event. */
+  private granted(lease: Lease, agentId: string): Lease {
+    const traceparent = traceSpans.attemptTraceparent(lease.id, lease.traceParent, lease.attempt);
+    if (traceparent) lease.traceparent = traceparent;
+    traceSpans.inAttempt(lease.id, lease.traceParent, lease.attempt, () =>
+      this.bus.emit("task.claimed", {
+        taskId: lease.id,
+        taskType: lease.type,
+        agentId,
+        attempt: lease.attempt,
+        queueWaitMs: lease.queueWaitMs,
+      }),
+    );
+    return lease;
+  }
+
   private async tryClaim(agent: ClaimingAgent, max: number): Promise<Lease[]> {
     const leases: Lease[] = [];
     if (this.dispatchPaused()) return leases;
@@ -135,19 +151,7 @@ export class TaskService {
       : []) {
       if (type !== null && gate?.isCircuitOpen(type)) continue;
       const lease = await this.store.lease(taskId, agent.id);
-      if (!lease) continue;
-      const traceparent = traceSpans.attemptTraceparent(lease.id, lease.traceParent, lease.attempt);
-      if (traceparent) lease.traceparent = traceparent;
-      leases.push(lease);
-      traceSpans.inAttempt(lease.id, lease.traceParent, lease.attempt, () =>
-        this.bus.emit("task.claimed", {
-          taskId: lease.id,
-          taskType: lease.type,
-          agentId: agent.id,
-          attempt: lease.attempt,
-          queueWaitMs: lease.queueWaitMs,
-        }),
-      );
+      if (lease) leases.push(this.granted(lease, agent.id));
     }
     const start = this.rotation++ % Math.max(1, types.length);
     const token = this.newId();
@@ -168,18 +172,7 @@ export class TaskService {
           }
           continue;
         }
-        const traceparent = traceSpans.attemptTraceparent(lease.id, lease.traceParent, lease.attempt);
-        if (traceparent) lease.traceparent = traceparent;
-        leases.push(lease);
-        traceSpans.inAttempt(lease.id, lease.traceParent, lease.attempt, () =>
-          this.bus.emit("task.claimed", {
-            taskId: lease.id,
-            taskType: lease.type,
-            agentId: agent.id,
-            attempt: lease.attempt,
-            queueWaitMs: lease.queueWaitMs,
-          }),
-        );
+        leases.push(this.granted(lease, agent.id));
       }
     }
     return this.noteLeases(agent.id, leases);

@@ -1,11 +1,11 @@
 import type { EventBus } from "../../daemon/events/event-bus.ts";
 import type { AgentStore } from "../../daemon/store/agent-store.ts";
+import { auditLog } from "../../daemon/store/audit-log.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
 import type { TaskService } from "../../daemon/tasks/task-service.ts";
 import type { AgentRestarter } from "../agent-restart.ts";
 import type { DispatchGate } from "../dispatch-gate.ts";
 import type { ManagedSupervisor } from "../managed/managed-supervisor.ts";
-import { writeAudit } from "../recovery-audit.ts";
 import { applyHealLimits, type HealLimits } from "./heal-limits.ts";
 import type { HealObserver } from "./heal-observer.ts";
 import { type HealAction, type HealStrategy, planHeal } from "./heal-plan.ts";
@@ -113,7 +113,7 @@ export class HealService {
         outcome,
         ...(outcome === "failed" ? { detail: (detail as { error: string }).error } : {}),
       });
-      await writeAudit(this.db, {
+      await auditLog.record(this.db, {
         actor: req.actor,
         action: `heal.${action.action}`,
         targetKind: TARGET_KIND[action.action],

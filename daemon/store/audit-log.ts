@@ -1,4 +1,4 @@
-import type { Queryable } from "../store/task-store.ts";
+import type { Queryable } from "./task-store.ts";
 
 /** One audit record as the API shows it (GET /api/audit). */
 export interface AuditEntry {
