@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OverseerEvent } from "../../daemon/events/catalogue.ts";
+import { HEAL_ACTION_KINDS } from "../../recovery/heal/heal-plan.ts";
 import { call } from "../helpers/api-client.ts";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { namespaceDb } from "../helpers/namespace-cleanup.ts";
@@ -79,14 +80,7 @@ describe("automatic healing under an agent crash storm", () => {
       const skipped = heal.filter((e) => e.type === "heal.action" && e.outcome === "skipped").length;
       const executed = heal.filter((e) => e.type === "heal.action" && e.outcome === "executed").length;
       const metrics = (await call(d.url, "GET", "/metrics")).text;
-      const metricExecuted = [
-        "requeue_orphaned_leases",
-        "retry_dead_task",
-        "restart_managed_agent",
-        "quarantine_agent",
-        "open_circuit",
-        "drain_restart_agent",
-      ].reduce(
+      const metricExecuted = HEAL_ACTION_KINDS.reduce(
         (sum, action) =>
           sum +
           metricValue(metrics, "overseer_heal_actions_total", {
