@@ -1,3 +1,4 @@
+import type { LlmCallRecord } from "../../sdk/llm/call-recorder.ts";
 import type { LlmErrorType } from "../../sdk/llm/llm-types.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
@@ -17,24 +18,8 @@ export const LLM_CALL_ERROR_TYPES = [
 
 export type LlmCallErrorType = (typeof LLM_CALL_ERROR_TYPES)[number];
 
-/** One reported call, shaped like the SDK's LlmResult (or LlmError) plus where it was made. */
-export interface LlmCallInput {
-  clientCallId: string;
-  provider: string;
-  model: string;
-  source: string;
-  usage: { inputTokens: number; outputTokens: number; counted: boolean };
-  latencyMs: number;
-  timeToFirstTokenMs?: number | null;
-  status: "ok" | "error";
-  errorType?: LlmCallErrorType;
-  taskId?: string;
-  runId?: string;
-  stepId?: string;
-  conversationId?: string;
-  prompt?: unknown;
-  response?: string;
-}
+/** One reported call: the record the SDK's recorder sends (one type for both sides of the wire). */
+export type LlmCallInput = LlmCallRecord;
 
 /** Who reports: an agent (its own calls, for tasks it holds or held) or an operator naming the agent. */
 export interface LlmCaller {
