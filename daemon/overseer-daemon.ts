@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { ApiDeps } from "../api/api-deps.ts";
 import { Authenticator } from "../api/auth.ts";
@@ -47,6 +47,7 @@ import { AgentStore } from "./store/agent-store.ts";
 import { AuditReads } from "./store/audit-log.ts";
 import { migrate } from "./store/migrate.ts";
 import { createPool, type Db } from "./store/pg-pool.ts";
+import { connectRedis } from "./store/redis-connect.ts";
 import { TaskStore } from "./store/task-store.ts";
 import { retryDelayMs } from "./tasks/backoff.ts";
 import { Reconciler } from "./tasks/reconciler.ts";
@@ -479,7 +480,8 @@ export class OverseerDaemon {
   }
 
   private redis(url: string, opts: { maxRetriesPerRequest: number | null }): Redis {
-    const client = new Redis(url, { ...opts, enableReadyCheck: true, lazyConnect: false });
+    const target = { url, clusterNodes: this.options.config.redisClusterNodes };
+    const client = connectRedis(target, { ...opts, enableReadyCheck: true, lazyConnect: false });
     client.on("error", (error) => this.options.logger.warn({ err: error }, "redis connection error"));
     this.redises.push(client);
     return client;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type TracingSettings, tracingSettings } from "../../sdk/tracing-config.ts";
 import { type PriceTable, parsePricing } from "../llm/pricing.ts";
+import { type ClusterSeed, parseClusterNodes } from "../store/redis-connect.ts";
 import { parseDurationMs } from "./duration.ts";
 import { envIntReader } from "./env-int.ts";
 
@@ -15,8 +16,10 @@ export interface OverseerConfig {
   host: string;
   /** Redis URL. @default "redis://127.0.0.1:6379" (env REDIS_URL) */
   redisUrl: string;
-  /** True when REDIS_URL was set: then it is never replaced by an embedded server. */
+  /** True when REDIS_URL or REDIS_CLUSTER_NODES was set: then Redis is never replaced by an embedded server. */
   redisUrlExplicit: boolean;
+  /** Redis Cluster seeds; when non-empty the daemon connects to the cluster, not REDIS_URL. @default [] (env REDIS_CLUSTER_NODES) */
+  redisClusterNodes: ClusterSeed[];
   /** Postgres URL. @default "postgres://postgres@127.0.0.1:5432/postgres" (env DATABASE_URL) */
   databaseUrl: string;
   /** True when DATABASE_URL was set. */
@@ -223,6 +226,9 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     }
   }
 
+  const redisCluster = parseClusterNodes(env.REDIS_CLUSTER_NODES);
+  problems.push(...redisCluster.problems);
+
   const pricing = parsePricing(env.OVERSEER_LLM_PRICING);
   problems.push(...pricing.problems);
 
@@ -250,7 +256,8 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     port: int("PORT", 8080, 0, 65_535),
     host: env.HOST || "0.0.0.0",
     redisUrl: url("REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
-    redisUrlExplicit: Boolean(env.REDIS_URL),
+    redisUrlExplicit: Boolean(env.REDIS_URL) || redisCluster.nodes.length > 0,
+    redisClusterNodes: redisCluster.nodes,
     databaseUrl: url("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres", [
       "postgres:",
       "postgresql:",

@@ -1,12 +1,14 @@
 /**
- * Every Redis key and channel of a namespace. The `{ns}` hash tag keeps a namespace's liveness keys
- * in one Redis Cluster slot, so the heartbeat script can touch several of them atomically.
+ * Every Redis key and channel of a namespace. All of them, BullMQ's queues included, carry the hash
+ * tag `{ns}`, so on a Redis Cluster a namespace lives in one slot: every Lua script (ours, and
+ * BullMQ's, which touch several keys of a queue at once) and every pipeline stays single-slot.
+ * The price is that one namespace cannot spread over several shards (docs/redis-cluster.md).
  */
 export function redisKeys(namespace: string) {
   const base = `ovs:{${namespace}}`;
   return {
-    /** BullMQ key prefix; one queue per task type below it. */
-    bullPrefix: `ovs:${namespace}:bull`,
+    /** BullMQ key prefix; one queue per task type below it (tagged like the rest: same slot). */
+    bullPrefix: `${base}:bull`,
     /** HASH agentId → lifecycle state (mirror of Postgres for the heartbeat hot path). */
     agentStates: `${base}:agents`,
     /** ZSET agentId → last heartbeat (Redis clock, ms). */
