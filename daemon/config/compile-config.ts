@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type TracingSettings, tracingSettings } from "../../sdk/tracing-config.ts";
 import { type PriceTable, parsePricing } from "../llm/pricing.ts";
+import type { RetentionKeep } from "../retention/retention-policy.ts";
 import { type ClusterSeed, parseClusterNodes } from "../store/redis-connect.ts";
 import { parseDurationMs } from "./duration.ts";
 import { envIntReader } from "./env-int.ts";
@@ -106,6 +107,10 @@ export interface OverseerConfig {
   healMaxActions: number;
   /** Auto-heal restarts of one agent (by name) per window, at most. @default 3 (env OVERSEER_HEAL_MAX_AGENT_RESTARTS) */
   healMaxAgentRestarts: number;
+  /** How often the leader's retention pass deletes history older than its keep (docs/retention.md). @default 1m (env OVERSEER_RETENTION_INTERVAL_MS) */
+  retentionIntervalMs: number;
+  /** How long finished history is kept, in ms; 0 = forever (docs/retention.md). Env OVERSEER_RETENTION_TASKS (7 d), _RUNS (7 d), _HISTORY (7 d), _LLM_CALLS (90 d), _AUDIT (365 d). */
+  retention: RetentionKeep;
   /** Pino log level. @default "info" (env LOG_LEVEL) */
   logLevel: string;
   /** Where embedded services keep data. @default ".overseer" (env OVERSEER_DATA_DIR) */
@@ -126,6 +131,8 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+const DAY_MS = 86_400_000;
 
 /** Compiles the environment into a validated config; throws ConfigError listing every bad value. */
 export function compileConfig(env: Env = process.env): OverseerConfig {
@@ -289,6 +296,15 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     shutdownGraceMs: duration("OVERSEER_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     leaderLeaseMs: duration("OVERSEER_LEADER_LEASE_MS", 5_000, 100, 600_000),
     pipelineSweepIntervalMs: duration("OVERSEER_PIPELINE_SWEEP_INTERVAL_MS", 1_000, 10, 3_600_000),
+    retentionIntervalMs: duration("OVERSEER_RETENTION_INTERVAL_MS", 60_000, 100, 86_400_000),
+    // Keeps: 0 = forever; the parser has no day unit, so the defaults are written as hours in docs.
+    retention: {
+      tasksMs: duration("OVERSEER_RETENTION_TASKS", 7 * DAY_MS, 0, 10 * 365 * DAY_MS),
+      runsMs: duration("OVERSEER_RETENTION_RUNS", 7 * DAY_MS, 0, 10 * 365 * DAY_MS),
+      historyMs: duration("OVERSEER_RETENTION_HISTORY", 7 * DAY_MS, 0, 10 * 365 * DAY_MS),
+      llmCallsMs: duration("OVERSEER_RETENTION_LLM_CALLS", 90 * DAY_MS, 0, 10 * 365 * DAY_MS),
+      auditMs: duration("OVERSEER_RETENTION_AUDIT", 365 * DAY_MS, 0, 10 * 365 * DAY_MS),
+    },
     scheduleIntervalMs: duration("OVERSEER_SCHEDULE_INTERVAL_MS", 1_000, 10, 60_000),
     templatesDir: env.OVERSEER_TEMPLATES_DIR ?? "",
     canaryEnabled: bool("OVERSEER_CANARY_ENABLED", true),

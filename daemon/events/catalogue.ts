@@ -120,6 +120,13 @@ export interface EventPayloads {
   "leader.lost": { epoch: number };
   "reconcile.repaired": { kind: string; count: number };
   "loop.error": { loop: string; message: string };
+  /** A retention pass (docs/retention.md): rows deleted by table; `complete` false when a target hit its statement bound. */
+  "retention.completed": {
+    deleted: Record<string, number>;
+    statements: number;
+    durationMs: number;
+    complete: boolean;
+  };
   /** Managed agents (recovery/managed): this replica's supervisor started, saw exit, or gave up a child. */
   "managed.started": { name: string; replica: number; pid: number; restarts: number };
   "managed.exited": {
@@ -228,6 +235,7 @@ export const EVENT_TYPES = [
   "leader.lost",
   "reconcile.repaired",
   "loop.error",
+  "retention.completed",
   "managed.started",
   "managed.exited",
   "managed.gave_up",

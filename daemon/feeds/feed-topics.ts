@@ -65,6 +65,7 @@ export const EVENT_TOPIC: Record<EventType, Exclude<FeedName, "dashboard"> | nul
   "leader.lost": "system",
   "reconcile.repaired": "system",
   "loop.error": "system",
+  "retention.completed": "system",
   "managed.started": "agents",
   "managed.exited": "agents",
   "managed.gave_up": "agents",

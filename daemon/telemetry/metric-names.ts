@@ -221,6 +221,11 @@ export const METRICS = {
     labels: ["kind"],
   },
   loopErrors: { name: "overseer_loop_errors_total", help: "Errors in background loops", labels: ["loop"] },
+  retentionDeleted: {
+    name: "overseer_retention_deleted_rows_total",
+    help: "Rows deleted by the leader's retention passes, by table",
+    labels: ["table"],
+  },
   managedAgentRestarts: {
     name: "overseer_managed_agent_restarts_total",
     help: "Restarts of managed agent processes by this replica, by entry name and reason (crashed, exited, requested)",

@@ -46,6 +46,7 @@ export class OverseerMetrics {
   readonly overrides: Counter;
   readonly overrideActive: Gauge;
   readonly loopErrors: Counter;
+  readonly retentionDeleted: Counter;
   readonly llmTokens: Counter;
   readonly llmCost: Counter;
   readonly llmCallDuration: Histogram;
@@ -123,6 +124,7 @@ export class OverseerMetrics {
     this.overrides = new Counter({ ...spec("overrides"), registers: r });
     this.overrideActive = new Gauge({ ...spec("overrideActive"), registers: r });
     this.loopErrors = new Counter({ ...spec("loopErrors"), registers: r });
+    this.retentionDeleted = new Counter({ ...spec("retentionDeleted"), registers: r });
     this.dependencyUp = new Gauge({ ...spec("dependencyUp"), registers: r });
     this.managedAgentRestarts = new Counter({ ...spec("managedAgentRestarts"), registers: r });
     this.managedAgents = new Gauge({ ...spec("managedAgents"), registers: r });
@@ -265,6 +267,9 @@ export class OverseerMetrics {
         break;
       case "loop.error":
         this.loopErrors.inc({ loop: e.loop });
+        break;
+      case "retention.completed":
+        for (const [table, n] of Object.entries(e.deleted)) this.retentionDeleted.inc({ table }, n);
         break;
       case "managed.exited":
         if (e.decision === "restart") this.managedAgentRestarts.inc({ name: e.name, reason: e.reason });

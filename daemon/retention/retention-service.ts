@@ -1,0 +1,89 @@
+import type { EventBus } from "../events/event-bus.ts";
+import { type RetentionKeep, type RetentionTarget, retentionPlan } from "./retention-policy.ts";
+import { RETENTION_SQL } from "./retention-sql.ts";
+
+/** Runs one statement and returns its single result row (rows deleted per table). */
+export type RetentionExec = (text: string, values: unknown[]) => Promise<Record<string, number>>;
+
+export interface RetentionOptions {
+  keep: RetentionKeep;
+  /** Most parent rows one statement deletes (tasks, agents, single-table targets). @default 1000 */
+  batchSize?: number;
+  /**
+   * Most pipeline runs one statement deletes. A run carries its child rows with it: a built-in
+   * `mission` run measured 6 steps, about 14 events and 1 artifact in the soak (docs/soak.md), so
+   * 50 runs is about the 1,000 rows of one batch. @default 50
+   */
+  runBatchSize?: number;
+  /** Statements per target per pass; what is left waits for the next pass. @default 10 */
+  maxStatementsPerTarget?: number;
+  now?: () => number;
+}
+
+export interface RetentionPassResult {
+  /** Rows deleted by table (only tables with deletions). */
+  deleted: Record<string, number>;
+  statements: number;
+  durationMs: number;
+  /** False when some target hit maxStatementsPerTarget and still had rows to delete. */
+  complete: boolean;
+}
+
+/**
+ * Deletes history older than its keep in bounded batches (docs/retention.md). The leader runs it
+ * from an interval loop; running it on two replicas at once is safe (SKIP LOCKED), only wasteful.
+ */
+export class RetentionService {
+  private readonly batchSize: number;
+  private readonly runBatchSize: number;
+  private readonly maxStatements: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly exec: RetentionExec,
+    private readonly bus: EventBus,
+    private readonly options: RetentionOptions,
+  ) {
+    this.batchSize = options.batchSize ?? 1_000;
+    this.runBatchSize = options.runBatchSize ?? 50;
+    this.maxStatements = options.maxStatementsPerTarget ?? 10;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** One pass over every target whose keep is not 0. */
+  async run(): Promise<RetentionPassResult> {
+    const started = performance.now();
+    const deleted: Record<string, number> = {};
+    let statements = 0;
+    let complete = true;
+    for (const step of retentionPlan(this.options.keep, this.now())) {
+      const limit = this.limitFor(step.target);
+      const sql = RETENTION_SQL[step.target];
+      let done = false;
+      for (let i = 0; i < this.maxStatements && !done; i++) {
+        const row = await this.exec(sql.text, [step.cutoff, limit]);
+        statements++;
+        for (const [table, n] of Object.entries(row)) {
+          const count = Number(n);
+          if (count > 0) deleted[table] = (deleted[table] ?? 0) + count;
+        }
+        done = Number(row[sql.parent] ?? 0) < limit;
+      }
+      if (!done) complete = false;
+    }
+    const result = { deleted, statements, durationMs: performance.now() - started, complete };
+    this.bus.emit("retention.completed", result);
+    return result;
+  }
+
+  private limitFor(target: RetentionTarget): number {
+    return target === "pipeline_runs" ? this.runBatchSize : this.batchSize;
+  }
+}
+
+/** The default executor: each statement on the pool, as its own transaction. */
+export function poolExec(db: {
+  query(text: string, values: unknown[]): Promise<{ rows: Record<string, number>[] }>;
+}): RetentionExec {
+  return async (text, values) => (await db.query(text, values)).rows[0] ?? {};
+}
