@@ -24,6 +24,8 @@ import { FeedbackService } from "./feedback/feedback-service.ts";
 import { FeedHub, type SnapshotReader } from "./feeds/feed-hub.ts";
 import { snapshotReader } from "./feeds/feed-snapshots.ts";
 import { FeedStream } from "./feeds/feed-stream.ts";
+import { fenceSql } from "./leader/fence-store.ts";
+import { LeaderElection } from "./leader/leader-election.ts";
 import { LeaderLease } from "./leader/leader-lease.ts";
 import { runBoundedSteps } from "./lifecycle/bounded-steps.ts";
 import { IntervalLoop } from "./lifecycle/interval-loop.ts";
@@ -82,7 +84,7 @@ export class OverseerDaemon {
   private queues: TaskQueues | null = null;
   private ready: ReadySignal | null = null;
   private tasks: TaskService | null = null;
-  private leader: LeaderLease | null = null;
+  private leader: LeaderElection | null = null;
   /** The WebSocket feeds of this replica (tests look at its sessions). */
   feeds: FeedHub | null = null;
   private loops: IntervalLoop[] = [];
@@ -183,13 +185,20 @@ export class OverseerDaemon {
         config.metricsMaxAgentSeries,
         budgets,
       );
-      this.leader = new LeaderLease(
-        redis,
-        keys.leader,
-        keys.leaderEpoch,
-        this.replicaId,
-        config.leaderLeaseMs,
+      const election = new LeaderElection(
+        new LeaderLease(redis, keys.leader, keys.leaderEpoch, this.replicaId, config.leaderLeaseMs),
+        {
+          floor: () => fenceSql.floor(db),
+          install: (epoch, replicaId, lockTimeoutMs) => fenceSql.install(db, epoch, replicaId, lockTimeoutMs),
+        },
+        this.bus,
+        (error) =>
+          this.bus.emit("loop.error", {
+            loop: "leader",
+            message: (error as Error)?.message ?? String(error),
+          }),
       );
+      this.leader = election;
       this.metrics.buildInfo.set({ version: VERSION, namespace: config.namespace }, 1);
 
       const templateStore = new TemplateStore(db);
@@ -217,7 +226,7 @@ export class OverseerDaemon {
         liveness,
         redis: coordinationRedis,
         bus: this.bus,
-        loops: () => this.loops.map((l) => l.status()),
+        loops: () => [election.status(), ...this.loops.map((l) => l.status())],
         sweepIntervalMs: config.sweepIntervalMs,
         quarantined: (name) => this.recovery?.deps.gate.isQuarantined(name) ?? false,
       });
@@ -256,27 +265,38 @@ export class OverseerDaemon {
       );
 
       this.startLoops(agents, tasks, reconciler, liveness, config);
-      const leader = this.leader;
       const pipelineLoop = new IntervalLoop(
         "pipelines",
         config.pipelineSweepIntervalMs,
         async () => {
           await pipelines.refreshCapabilities();
-          if (leader.epoch > 0) await pipelines.sweep();
+          await election.asLeader(() => pipelines.sweep());
         },
         (error, loop) =>
           this.bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) }),
       );
       this.loops.push(pipelineLoop);
       pipelineLoop.start();
-      // On every replica, not only the leader: the row lock and the tick's primary key make each
-      // tick fire once however many replicas look.
+      // Retention (docs/retention.md): the leader deletes finished history older than its keep, in
+      // bounded batches. (Imported here so this wiring stays one block; hoist it at will.)
+      const { RetentionService, poolExec } = await import("./retention/retention-service.ts");
+      const retention = new RetentionService(poolExec(db), this.bus, { keep: config.retention });
+      const retentionLoop = new IntervalLoop(
+        "retention",
+        config.retentionIntervalMs,
+        // Leader only, fenced: retention runs its deletes in transactions (withTransaction).
+        () => election.asLeader(() => retention.run()),
+        (error, loop) =>
+          this.bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) }),
+      );
+      this.loops.push(retentionLoop);
+      retentionLoop.start();
+      // Leader only and fenced; the row lock and the tick's primary key would also make each tick
+      // fire once if two replicas ever looked at the same time.
       const scheduleLoop = new IntervalLoop(
         "schedules",
         config.scheduleIntervalMs,
-        async () => {
-          await schedules.tick();
-        },
+        () => election.asLeader(() => schedules.tick()),
         (error, loop) =>
           this.bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) }),
       );
@@ -289,7 +309,7 @@ export class OverseerDaemon {
           namespace: config.namespace,
           intervalMs: config.canaryIntervalMs,
           timeoutMs: config.canaryTimeoutMs,
-          isLeader: () => leader.epoch > 0,
+          isLeader: () => election.isLeader(),
         });
         const every = Math.min(
           1_000,
@@ -298,7 +318,8 @@ export class OverseerDaemon {
         const canaryLoop = new IntervalLoop(
           "canary",
           every,
-          () => canary.tick(),
+          // A follower's pass only forgets what it tracked; the leader's is fenced.
+          () => (election.isLeader() ? election.asLeader(() => canary.tick()) : canary.tick()),
           (error, loop) =>
             this.bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) }),
         );
@@ -331,7 +352,7 @@ export class OverseerDaemon {
         liveness,
         bus: this.bus,
         metrics: this.metrics,
-        isLeader: () => leader.epoch > 0,
+        asLeader: (fn) => election.asLeader(fn),
         onError,
       });
       this.recovery = recovery;
@@ -407,7 +428,7 @@ export class OverseerDaemon {
           replicaId: this.replicaId,
           version: VERSION,
           namespace: config.namespace,
-          leaderEpoch: this.leader?.epoch ?? 0,
+          leaderEpoch: this.leader?.currentEpoch() ?? 0,
           ...(await deps.readiness()),
         }),
       });
@@ -442,40 +463,23 @@ export class OverseerDaemon {
     const onLoopError = (error: unknown, loop: string) => {
       this.bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) });
     };
-    const leader = this.leader as LeaderLease;
-    const leaderTick = async () => {
-      const before = leader.epoch;
-      let epoch = 0;
-      try {
-        epoch = await leader.tryAcquire();
-      } catch (error) {
-        // Unsure whether we still hold the lease: stop acting as leader until a renewal succeeds.
-        leader.epoch = 0;
-        if (before > 0) this.bus.emit("leader.lost", { epoch: before });
-        throw error;
-      }
-      if (epoch > 0 && epoch !== before) this.bus.emit("leader.acquired", { epoch });
-      if (epoch === 0 && before > 0) this.bus.emit("leader.lost", { epoch: before });
-    };
-    // Leader-only loops check the lease on every pass, so a replica that lost it stops acting.
-    const sweep = async () => {
-      if (leader.epoch === 0) return;
-      await sweepLiveness(liveness, agents, {
-        staleAfterMs: config.agentStaleAfterMs,
-        deadAfterMs: config.agentDeadAfterMs,
+    const election = this.leader as LeaderElection;
+    // Leader-only loops check leadership on every pass and run it fenced (docs/scaling.md), so a
+    // replica that lost the lease, or was paused past it, changes nothing.
+    const sweep = () =>
+      election.asLeader(async () => {
+        await sweepLiveness(liveness, agents, {
+          staleAfterMs: config.agentStaleAfterMs,
+          deadAfterMs: config.agentDeadAfterMs,
+        });
+        await tasks.expireOverdue();
       });
-      await tasks.expireOverdue();
-    };
-    const reconcile = async () => {
-      if (leader.epoch === 0) return;
-      await reconciler.run();
-    };
+    const reconcile = () => election.asLeader(() => reconciler.run());
     this.loops = [
-      new IntervalLoop("leader", Math.max(50, Math.floor(config.leaderLeaseMs / 3)), leaderTick, onLoopError),
       new IntervalLoop("liveness", config.sweepIntervalMs, sweep, onLoopError),
       new IntervalLoop("reconcile", config.reconcileIntervalMs, reconcile, onLoopError),
     ];
-    void leaderTick().catch((e) => onLoopError(e, "leader"));
+    election.start();
     for (const loop of this.loops) loop.start();
   }
 
@@ -554,7 +558,7 @@ export class OverseerDaemon {
     const { overran } = await runBoundedSteps(
       [
         ["loops", () => Promise.allSettled(this.loops.map((l) => l.stop()))],
-        ["leader", async () => this.leader?.release()],
+        ["leader", async () => this.leader?.stop()],
         // Upgraded feed sockets would hold the HTTP server's close open: close them first.
         // Managed children deregister over HTTP as they stop: before the server closes.
         ["managed-agents", async () => this.recovery?.stop(managedDeadline)],

@@ -29,7 +29,8 @@ export interface RecoveryParts {
   liveness: HeartbeatStore;
   bus: EventBus;
   metrics: OverseerMetrics;
-  isLeader: () => boolean;
+  /** Runs a leader-only pass, fenced; does nothing on a follower (daemon/leader/leader-election.ts). */
+  asLeader: (fn: () => Promise<unknown>) => Promise<void>;
   onError: (error: unknown, context: string) => void;
 }
 
@@ -109,10 +110,10 @@ export async function buildRecovery(p: RecoveryParts): Promise<RecoveryRuntime> 
       new IntervalLoop(
         "auto-heal",
         config.autoHealIntervalMs,
-        async () => {
-          if (!p.isLeader()) return;
-          await heal.heal({ strategy, dryRun: false, actor: "auto-heal", requestId: null, trigger: "loop" });
-        },
+        () =>
+          p.asLeader(() =>
+            heal.heal({ strategy, dryRun: false, actor: "auto-heal", requestId: null, trigger: "loop" }),
+          ),
         onLoopError,
       ),
     );

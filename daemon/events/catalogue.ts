@@ -117,7 +117,10 @@ export interface EventPayloads {
   };
   "lease.conflict": { taskId: string; operation: "progress" | "complete" | "fail" | "release" };
   "leader.acquired": { epoch: number };
-  "leader.lost": { epoch: number };
+  /** Why: lease_lost, redis_error, fenced, expired_locally (no renewal for a lease time), stopping. */
+  "leader.lost": { epoch: number; reason: string };
+  /** A leader-only transaction refused by the fence: a newer leader has taken over (docs/scaling.md). */
+  "leader.fenced": { epoch: number };
   "reconcile.repaired": { kind: string; count: number };
   "loop.error": { loop: string; message: string };
   /** A retention pass (docs/retention.md): rows deleted by table; `complete` false when a target hit its statement bound. */
@@ -233,6 +236,7 @@ export const EVENT_TYPES = [
   "lease.conflict",
   "leader.acquired",
   "leader.lost",
+  "leader.fenced",
   "reconcile.repaired",
   "loop.error",
   "retention.completed",

@@ -63,6 +63,7 @@ export const EVENT_TOPIC: Record<EventType, Exclude<FeedName, "dashboard"> | nul
   "override.step": "system",
   "leader.acquired": "system",
   "leader.lost": "system",
+  "leader.fenced": "system",
   "reconcile.repaired": "system",
   "loop.error": "system",
   "retention.completed": "system",

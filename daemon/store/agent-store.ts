@@ -130,10 +130,13 @@ export class AgentStore {
   /** Writes Redis heartbeat times back to Postgres in one statement. */
   async flushHeartbeats(beats: Array<{ id: string; at: number }>): Promise<void> {
     if (beats.length === 0) return;
-    await this.db.query(
-      `UPDATE agents a SET last_heartbeat_at = to_timestamp(b.at / 1000.0)
-       FROM unnest($1::uuid[], $2::float8[]) AS b(id, at) WHERE a.id = b.id AND a.state IN ('active', 'stale', 'draining')`,
-      [beats.map((b) => b.id), beats.map((b) => b.at)],
+    // A transaction so that the leader's reconcile pass, which calls this, is fenced.
+    await withTransaction(this.db, (c) =>
+      c.query(
+        `UPDATE agents a SET last_heartbeat_at = to_timestamp(b.at / 1000.0)
+         FROM unnest($1::uuid[], $2::float8[]) AS b(id, at) WHERE a.id = b.id AND a.state IN ('active', 'stale', 'draining')`,
+        [beats.map((b) => b.id), beats.map((b) => b.at)],
+      ),
     );
   }
 

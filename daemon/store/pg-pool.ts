@@ -1,4 +1,5 @@
 import pg from "pg";
+import { checkFence } from "../leader/fence-context.ts";
 import { schemaFor } from "./migrate.ts";
 
 // bigint (int8) columns such as lease tokens and counts come back as strings; keep them so:
@@ -22,11 +23,24 @@ export function createPool(
   });
 }
 
-/** Runs `fn` in a transaction; rolls back and rethrows on error. */
+/**
+ * Runs `fn` in a transaction; rolls back and rethrows on error. Inside a leader-only pass
+ * (`actAsLeader`), the transaction first checks the leader fence and fails with `FencedError` when
+ * a newer leader has taken over, before it changes anything.
+ */
 export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
+  // A connection that dies while idle in the transaction (Postgres restarted, or it ended a session
+  // idle past idle_in_transaction_session_timeout) emits 'error' with no query to fail: without a
+  // listener that is an uncaught exception. The next statement fails instead; the client is dropped.
+  let broken: Error | undefined;
+  const onBroken = (error: Error) => {
+    broken = error;
+  };
+  client.on("error", onBroken);
   try {
     await client.query("BEGIN");
+    await checkFence(client);
     const result = await fn(client);
     await client.query("COMMIT");
     return result;
@@ -34,6 +48,7 @@ export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => 
     await client.query("ROLLBACK").catch(() => {});
     throw error;
   } finally {
-    client.release();
+    client.off("error", onBroken);
+    client.release(broken);
   }
 }

@@ -17,6 +17,16 @@ export const METRICS = {
     help: "Fencing epoch of the leader lease this replica last held",
     labels: [],
   },
+  leaderChanges: {
+    name: "overseer_leader_changes_total",
+    help: "This replica became leader (change=acquired) or stopped being leader (change=lost, with reason)",
+    labels: ["change", "reason"],
+  },
+  leaderFencedWrites: {
+    name: "overseer_leader_fenced_writes_total",
+    help: "Leader-only transactions this replica started that the fence refused (a newer leader had taken over)",
+    labels: [],
+  },
   agents: {
     name: "overseer_agents",
     help: "Registered agents by lifecycle state and role",

@@ -17,6 +17,8 @@ export class OverseerMetrics {
   readonly buildInfo: Gauge;
   readonly isLeader: Gauge;
   readonly leaderEpoch: Gauge;
+  readonly leaderChanges: Counter;
+  readonly leaderFencedWrites: Counter;
   readonly agents: Gauge;
   readonly heartbeatAge: Gauge;
   readonly heartbeatAgeMax: Gauge;
@@ -79,6 +81,8 @@ export class OverseerMetrics {
     this.buildInfo = new Gauge({ ...spec("buildInfo"), registers: r });
     this.isLeader = new Gauge({ ...spec("isLeader"), registers: r });
     this.leaderEpoch = new Gauge({ ...spec("leaderEpoch"), registers: r });
+    this.leaderChanges = new Counter({ ...spec("leaderChanges"), registers: r });
+    this.leaderFencedWrites = new Counter({ ...spec("leaderFencedWrites"), registers: r });
     this.agents = new Gauge({ ...spec("agents"), registers: r });
     this.heartbeatAge = new Gauge({ ...spec("agentHeartbeatAge"), registers: r });
     this.heartbeatAgeMax = new Gauge({ ...spec("agentHeartbeatAgeMax"), registers: r });
@@ -223,9 +227,14 @@ export class OverseerMetrics {
       case "leader.acquired":
         this.isLeader.set(1);
         this.leaderEpoch.set(e.epoch);
+        this.leaderChanges.inc({ change: "acquired", reason: "elected" });
         break;
       case "leader.lost":
         this.isLeader.set(0);
+        this.leaderChanges.inc({ change: "lost", reason: e.reason });
+        break;
+      case "leader.fenced":
+        this.leaderFencedWrites.inc();
         break;
       case "reconcile.repaired":
         this.reconcileRepairs.inc({ kind: e.kind }, e.count);

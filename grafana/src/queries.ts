@@ -126,6 +126,8 @@ export const q = {
   leaders: `sum(${sel(M.isLeader)})`,
   leaderEpoch: `max(${sel(M.leaderEpoch)})`,
   leaderByInstance: `max by (instance) (${sel(M.isLeader)})`,
+  leaderChanges: `sum by (instance, change, reason) (${increase(M.leaderChanges)})`,
+  leaderFencedWrites: `sum by (instance) (${increase(M.leaderFencedWrites)})`,
   dependencyUp: `min by (dependency) (${sel(M.dependencyUp)})`,
   targetsUp: `sum(${sel("up")})`,
   upByInstance: `max by (instance) (${sel("up")})`,

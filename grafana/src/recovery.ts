@@ -128,6 +128,18 @@ export const recovery: DashboardSpec = {
           unit: "percentunit",
           w: 6,
         },
+        {
+          kind: "timeseries",
+          title: "Leader changes and fenced writes",
+          description:
+            "Terms begun (acquired) and ended (lost, by reason) per replica, and leader-only transactions the Postgres fence refused. See the runbook's leader-flapping section.",
+          targets: [
+            { expr: q.leaderChanges, legend: "{{change}} {{reason}} {{instance}}" },
+            { expr: q.leaderFencedWrites, legend: "fenced writes {{instance}}" },
+          ],
+          min: 0,
+          w: 24,
+        },
       ],
     },
   ],

@@ -56,15 +56,15 @@ describe("EventBus", () => {
     const b: string[] = [];
     const stopA = bus.subscribe((e) => a.push(e.type));
     bus.subscribe((e) => b.push(e.type));
-    bus.emit("leader.lost", { epoch: 1 });
+    bus.emit("leader.lost", { epoch: 1, reason: "lease_lost" });
     stopA();
-    bus.emit("leader.lost", { epoch: 2 });
+    bus.emit("leader.lost", { epoch: 2, reason: "lease_lost" });
     expect(a).toEqual(["leader.lost"]);
     expect(b).toEqual(["leader.lost", "leader.lost"]);
   });
 
   it("emits with no sinks", () => {
-    expect(() => new EventBus().emit("leader.lost", { epoch: 1 })).not.toThrow();
+    expect(() => new EventBus().emit("leader.lost", { epoch: 1, reason: "stopping" })).not.toThrow();
   });
 });
 

@@ -1,0 +1,69 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/** What a transaction needs to check the fence: one query on its own connection. */
+export interface FenceClient {
+  query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }>;
+}
+
+/** The term a leader-only pass acts in; `withTransaction` checks it first in every transaction. */
+export interface LeaderTerm {
+  epoch: number;
+  replicaId: string;
+  /**
+   * Postgres ends a fenced transaction left idle this long: a leader frozen (SIGSTOP, swap) inside
+   * one would otherwise hold the fence and stall the next leader's install for as long as it sleeps.
+   */
+  idleTimeoutMs: number;
+  /** Called once a check failed: the replica stops acting as leader at once. */
+  onFenced(error: FencedError): void;
+}
+
+/** A leader-only write was refused: another replica has installed a newer epoch. */
+export class FencedError extends Error {
+  constructor(readonly epoch: number) {
+    super(`leader epoch ${epoch} is fenced off: a newer leader has taken over`);
+    this.name = "FencedError";
+  }
+}
+
+// Why AsyncLocalStorage: the leader-only loops reach Postgres through many services (liveness,
+// tasks, pipelines, recovery, probes, retention) that API requests use too. Running each pass in
+// the term's context fences every transaction the pass opens, with no fencing argument threaded
+// through them, and leaves the same code unfenced when an API request calls it.
+const terms = new AsyncLocalStorage<LeaderTerm>();
+
+/** Runs a leader-only pass so that every transaction it opens is fenced by `term`. */
+export function actAsLeader<T>(term: LeaderTerm, fn: () => Promise<T>): Promise<T> {
+  return terms.run(term, fn);
+}
+
+/**
+ * The fence check, the first statement of a leader-only transaction. It takes the fence row FOR
+ * SHARE (a new leader's install waits for this transaction to end) and counts the action in the
+ * term's row; no row means the fence names another epoch, so the transaction must not go on.
+ * One round trip: the idle timeout is set (transaction-local) by the same statement.
+ */
+export async function checkFence(client: FenceClient): Promise<void> {
+  const term = terms.getStore();
+  if (!term) return;
+  const r = await client.query(
+    `UPDATE leader_terms
+        SET actions = actions + 1,
+            first_action_at = COALESCE(first_action_at, clock_timestamp()),
+            last_action_at = clock_timestamp()
+      WHERE epoch = $1 AND replica_id = $2
+        AND epoch = (SELECT epoch FROM leader_fence WHERE id = 1 FOR SHARE)
+        AND set_config('idle_in_transaction_session_timeout', $3, true) IS NOT NULL`,
+    [term.epoch, term.replicaId, String(Math.max(1, Math.floor(term.idleTimeoutMs)))],
+  );
+  if (r.rowCount !== 1) {
+    const error = new FencedError(term.epoch);
+    term.onFenced(error);
+    throw error;
+  }
+}
+
+/** The term of the pass running now, if any (for Redis-side checks). */
+export function currentTerm(): LeaderTerm | undefined {
+  return terms.getStore();
+}

@@ -1,0 +1,172 @@
+import type { EventBus } from "../events/event-bus.ts";
+import { actAsLeader, type FencedError, type LeaderTerm } from "./fence-context.ts";
+import type { LeaderLease } from "./leader-lease.ts";
+
+/** Where the fence lives (Postgres); see fence-store.ts. */
+export interface FenceStore {
+  floor(): Promise<number>;
+  install(epoch: number, replicaId: string, lockTimeoutMs: number): Promise<boolean>;
+}
+
+export type LeaderLossReason = "lease_lost" | "redis_error" | "fenced" | "expired_locally" | "stopping";
+
+/**
+ * This replica's side of leader election. Leadership needs three things: the Redis lease (epoch),
+ * the epoch installed in Postgres's fence, and a renewal less than one lease time ago by this
+ * process's monotonic clock — the last one makes a replica resumed after a pause (SIGSTOP, a long
+ * GC, a frozen VM) stop acting before its next tick, and the fence refuses whatever slips past.
+ * Followers try again right when the holder's lease expires, so a killed leader is replaced within
+ * one lease time of its last renewal.
+ */
+export class LeaderElection {
+  private epoch = 0;
+  private installed = false;
+  private renewedAt = Number.NEGATIVE_INFINITY;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  /** Shaped like IntervalLoop's, for the coordination diagnostics (times are Date.now() ms). */
+  private readonly stats = {
+    runs: 0,
+    errors: 0,
+    lastRunAt: null as number | null,
+    lastSuccessAt: null as number | null,
+    lastError: null as string | null,
+    lastErrorAt: null as number | null,
+  };
+
+  constructor(
+    private readonly lease: LeaderLease,
+    private readonly fence: FenceStore,
+    private readonly bus: EventBus,
+    private readonly onError: (error: unknown) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** True while this replica may act as leader. */
+  isLeader(): boolean {
+    if (this.epoch === 0 || !this.installed) return false;
+    if (this.now() - this.renewedAt >= this.lease.ttlMs) {
+      this.stepDown("expired_locally");
+      return false;
+    }
+    return true;
+  }
+
+  /** The epoch led now, 0 when following. */
+  currentEpoch(): number {
+    return this.isLeader() ? this.epoch : 0;
+  }
+
+  /**
+   * Runs a leader-only pass, fenced: every Postgres transaction it opens checks the fence first.
+   * Does nothing on a follower.
+   */
+  async asLeader(fn: () => Promise<unknown>): Promise<void> {
+    if (!this.isLeader()) return;
+    const term: LeaderTerm = {
+      epoch: this.epoch,
+      replicaId: this.lease.replicaId,
+      idleTimeoutMs: 2 * this.lease.ttlMs,
+      onFenced: (error: FencedError) => {
+        this.bus.emit("leader.fenced", { epoch: error.epoch });
+        if (this.epoch === error.epoch) this.stepDown("fenced");
+      },
+    };
+    await actAsLeader(term, fn);
+  }
+
+  status() {
+    return { name: "leader", intervalMs: Math.max(50, Math.floor(this.lease.ttlMs / 3)), ...this.stats };
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops trying and gives the lease up so a follower takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+    const epoch = this.epoch;
+    if (epoch > 0) this.stepDown("stopping");
+    await this.lease.release(epoch);
+  }
+
+  /** One election pass; returns when to run the next. Public for tests. */
+  async tick(): Promise<number> {
+    const ttl = this.lease.ttlMs;
+    const renewEvery = Math.max(50, Math.floor(ttl / 3));
+    // The floor is read only while following: a leader's own epoch is above it already.
+    const floor = this.epoch > 0 ? 0 : await this.fence.floor();
+    const startedAt = this.now();
+    let answer: Awaited<ReturnType<LeaderLease["tryAcquire"]>>;
+    try {
+      answer = await this.lease.tryAcquire(floor);
+    } catch (error) {
+      // Unsure whether we still hold the lease: stop acting until a renewal succeeds.
+      if (this.epoch > 0) this.stepDown("redis_error");
+      throw error;
+    }
+    if (answer.epoch === 0) {
+      if (this.epoch > 0) this.stepDown("lease_lost");
+      return Math.min(ttl, answer.heldByOtherForMs + 5);
+    }
+    if (answer.epoch !== this.epoch) {
+      if (this.epoch > 0) this.stepDown("lease_lost");
+      this.epoch = answer.epoch;
+      this.installed = false;
+    }
+    // Counted from before the round trip: the lease may have been set that long ago.
+    this.renewedAt = startedAt;
+    if (!this.installed) {
+      const ok = await this.fence.install(answer.epoch, this.lease.replicaId, ttl);
+      if (!ok) {
+        // The fence names a newer epoch: our lease is a leftover. Let it go and follow.
+        const stale = this.epoch;
+        this.epoch = 0;
+        await this.lease.release(stale);
+        return renewEvery;
+      }
+      this.installed = true;
+      this.bus.emit("leader.acquired", { epoch: answer.epoch });
+    }
+    return renewEvery;
+  }
+
+  private stepDown(reason: LeaderLossReason): void {
+    const epoch = this.epoch;
+    const wasLeader = this.installed;
+    this.epoch = 0;
+    this.installed = false;
+    if (wasLeader) this.bus.emit("leader.lost", { epoch, reason });
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      let next = Math.max(50, Math.floor(this.lease.ttlMs / 3));
+      this.stats.runs++;
+      this.stats.lastRunAt = Date.now();
+      this.running = this.tick()
+        .then((ms) => {
+          next = ms;
+          this.stats.lastSuccessAt = Date.now();
+        })
+        .catch((error) => {
+          this.stats.errors++;
+          this.stats.lastErrorAt = Date.now();
+          this.stats.lastError = (error as Error)?.message ?? String(error);
+          this.onError(error);
+        })
+        .finally(() => {
+          this.running = null;
+          this.schedule(next);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+}
