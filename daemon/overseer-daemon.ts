@@ -44,6 +44,7 @@ import { PipelineService } from "./pipelines/pipeline-service.ts";
 import { readTemplateFiles } from "./pipelines/template-files.ts";
 import { TemplateStore } from "./pipelines/template-store.ts";
 import { WorkflowReads } from "./pipelines/workflow-reads.ts";
+import { poolExec, RetentionService } from "./retention/retention-service.ts";
 import { ScheduleService } from "./schedules/schedule-service.ts";
 import { AgentStore } from "./store/agent-store.ts";
 import { AuditReads } from "./store/audit-log.ts";
@@ -279,7 +280,6 @@ export class OverseerDaemon {
       pipelineLoop.start();
       // Retention (docs/retention.md): the leader deletes finished history older than its keep, in
       // bounded batches. (Imported here so this wiring stays one block; hoist it at will.)
-      const { RetentionService, poolExec } = await import("./retention/retention-service.ts");
       const retention = new RetentionService(poolExec(db), this.bus, { keep: config.retention });
       const retentionLoop = new IntervalLoop(
         "retention",

@@ -1,4 +1,5 @@
 import type { EventBus } from "../events/event-bus.ts";
+import { type Db, withTransaction } from "../store/pg-pool.ts";
 import { type RetentionKeep, type RetentionTarget, retentionPlan } from "./retention-policy.ts";
 import { RETENTION_SQL } from "./retention-sql.ts";
 
@@ -81,9 +82,11 @@ export class RetentionService {
   }
 }
 
-/** The default executor: each statement on the pool, as its own transaction. */
-export function poolExec(db: {
-  query(text: string, values: unknown[]): Promise<{ rows: Record<string, number>[] }>;
-}): RetentionExec {
-  return async (text, values) => (await db.query(text, values)).rows[0] ?? {};
+/**
+ * The default executor: each statement in its own transaction, so that in the leader's pass each
+ * one checks the leader fence first (daemon/leader/fence-context.ts) and a stale leader deletes nothing.
+ */
+export function poolExec(db: Db): RetentionExec {
+  return async (text, values) =>
+    (await withTransaction(db, (c) => c.query<Record<string, number>>(text, values))).rows[0] ?? {};
 }
