@@ -1,134 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { eventually, startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
-import { namespaceDb } from "../helpers/namespace-cleanup.ts";
-import { type AgentProcess, killAndWait, spawnAgent } from "../helpers/processes.ts";
+import { describe } from "vitest";
+import { churnScenario } from "./scenarios/churn.ts";
 
-// Acceptance 2: 10,000 tasks through 20 agent processes while 5 of them are killed (SIGKILL) and
-// restarted at random: every task completed exactly once according to Postgres; none lost.
-const TASKS = Number(process.env.CHURN_TASKS ?? 10_000);
-const AGENTS = 20;
-const KILLS = 5;
-const TYPE = "accept.churn";
+// Issue 7, acceptance 1: the no-loss churn acceptance test (20 agent processes, 5 SIGKILLed and
+// restarted, every task completed exactly once) with one, two and three daemon replicas.
+//
+// CI runs 10,000 tasks with one replica and 3,000 with two and three: with several replicas on the
+// 2-core CI machine 10,000 took 78 s (3 in-process replicas; 89 s as child processes) against ~45 s
+// for one, which would blow the suite's time budget. The full size at every count:
+//   CHURN_TASKS=10000 npx vitest run test/acceptance/churn-10k.test.ts
+// CHURN_MODE=process runs the replicas as child processes instead of in the test process.
+const FIXED = process.env.CHURN_TASKS === undefined ? undefined : Number(process.env.CHURN_TASKS);
+const tasksFor = (replicas: number): number => FIXED ?? (replicas === 1 ? 10_000 : 3_000);
+const MODE = process.env.CHURN_MODE === "process" ? "process" : "in-process";
 
-let d: TestDaemon;
-let dir: string;
-const running = new Map<string, AgentProcess>();
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "overseer-churn-"));
-  // Liveness timings loose enough that 20 processes sharing 2 cores are not declared dead by mistake.
-  d = await startTestDaemon({
-    OVERSEER_HEARTBEAT_INTERVAL_MS: "250",
-    OVERSEER_AGENT_DEAD_AFTER_MS: "2000",
-    OVERSEER_DEFAULT_MAX_ATTEMPTS: "10",
-  });
-});
-afterAll(async () => {
-  await Promise.all([...running.values()].map((a) => killAndWait(a.proc)));
-  await d?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const start = (name: string) =>
-  spawnAgent({
-    url: d.url,
-    name,
-    capabilities: [TYPE],
-    concurrency: 8,
-    workMs: 2,
-    reportFile: join(dir, `${name}.jsonl`),
-  }).then((a) => {
-    running.set(name, a);
-    return a;
-  });
-
-it(`${TASKS} tasks through ${AGENTS} agent processes with ${KILLS} killed and restarted: each completes exactly once`, async () => {
-  const names = Array.from({ length: AGENTS }, (_, i) => `churn-${i}`);
-  for (let i = 0; i < names.length; i += 5) await Promise.all(names.slice(i, i + 5).map(start));
-
-  const started = Date.now();
-  const accepted: string[] = [];
-  const submitAll = (async () => {
-    for (let i = 0; i < TASKS; i += 50) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(50, TASKS - i) }, (_, j) =>
-          d.api("POST", "/api/tasks", { body: { type: TYPE, payload: { n: i + j } } }),
-        ),
-      );
-      for (const r of batch) {
-        expect(r.status).toBe(202);
-        accepted.push(r.body.id);
-      }
-    }
-  })();
-
-  // Kill five distinct agents at random moments while work flows, and start a replacement for each.
-  const db = await namespaceDb(d.namespace);
-  const completed = async () =>
-    Number((await db.query("SELECT count(*) FROM tasks WHERE state = 'completed'")).rows[0].count);
-  const victims = [...names].sort(() => Math.random() - 0.5).slice(0, KILLS);
-  const timeline: string[] = [];
-  for (const [k, name] of victims.entries()) {
-    await eventually(
-      async () => (await completed()) >= ((k + 1) * TASKS) / (KILLS + 2),
-      120_000,
-      `progress before kill ${k}`,
-    );
-    const victim = running.get(name)!;
-    await killAndWait(victim.proc);
-    running.delete(name);
-    timeline.push(`${Date.now() - started} ms: SIGKILL ${name} (${await completed()} completed)`);
-    await start(`${name}-restarted`);
-    timeline.push(`${Date.now() - started} ms: started ${name}-restarted`);
-  }
-  await submitAll;
-  await eventually(async () => (await completed()) === TASKS, 240_000, "every task to complete");
-  const elapsed = Date.now() - started;
-
-  const tasks = await db.query(`SELECT state, count(*)::int AS n FROM tasks GROUP BY state`);
-  const perTask = await db.query(
-    `SELECT count(*) FILTER (WHERE c = 1)::int AS once, count(*) FILTER (WHERE c <> 1)::int AS other FROM
-       (SELECT t.id, count(a.*) FILTER (WHERE a.outcome = 'completed') AS c FROM tasks t
-        LEFT JOIN task_attempts a ON a.task_id = t.id GROUP BY t.id) x`,
-  );
-  const outcomes = await db.query(
-    "SELECT outcome, count(*)::int AS n FROM task_attempts GROUP BY outcome ORDER BY outcome",
-  );
-  await db.end();
-
-  // The clients' own records: no task reported completed twice.
-  const reported = new Map<string, number>();
-  for (const name of [...names, ...victims.map((v) => `${v}-restarted`)]) {
-    let text = "";
-    try {
-      text = readFileSync(join(dir, `${name}.jsonl`), "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n")) {
-      if (!line) continue;
-      const e = JSON.parse(line);
-      if (e.event === "completed") reported.set(e.taskId, (reported.get(e.taskId) ?? 0) + 1);
-    }
-  }
-  const twice = [...reported.values()].filter((n) => n > 1).length;
-
-  console.log(
-    [
-      `acceptance-2: ${TASKS} tasks, ${AGENTS} agents, ${KILLS} SIGKILLed and restarted, done in ${elapsed} ms`,
-      ...timeline.map((t) => `  ${t}`),
-      `  tasks by state: ${JSON.stringify(tasks.rows)}`,
-      `  attempts by outcome: ${JSON.stringify(outcomes.rows)}`,
-      `  tasks completed exactly once: ${perTask.rows[0].once}, otherwise: ${perTask.rows[0].other}`,
-      `  agent-side completion reports: ${reported.size} distinct tasks, ${twice} reported twice`,
-    ].join("\n"),
-  );
-  expect(accepted).toHaveLength(TASKS);
-  expect(new Set(accepted).size).toBe(TASKS);
-  expect(tasks.rows).toEqual([{ state: "completed", n: TASKS }]);
-  expect(perTask.rows[0]).toEqual({ once: TASKS, other: 0 });
-  expect(twice).toBe(0);
-}, 400_000);
+describe.each([1, 2, 3])("%i replica(s)", (replicas) => churnScenario(replicas, tasksFor(replicas), MODE));

@@ -42,13 +42,17 @@ export async function spawnAgent(opts: {
     AGENT_REPORT_FILE: opts.reportFile ?? "",
     LOG_LEVEL: "warn",
   });
-  proc.stderr?.resume();
+  // The tail of stderr goes into the error when the agent dies before registering.
+  let stderrTail = "";
+  proc.stderr?.on("data", (chunk: Buffer) => {
+    stderrTail = (stderrTail + chunk.toString()).slice(-2_000);
+  });
   const id = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout! });
-    const timer = setTimeout(
-      () => reject(new Error(`agent ${opts.name} did not register within 20 s`)),
-      20_000,
-    );
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`agent ${opts.name} did not register within 20 s`));
+    }, 20_000);
     lines.on("line", (line) => {
       const m = /^agent \S+ registered (\S+)/.exec(line);
       if (m) {
@@ -57,7 +61,7 @@ export async function spawnAgent(opts: {
       }
     });
     proc.once("exit", (code) =>
-      reject(new Error(`agent ${opts.name} exited with ${code} before registering`)),
+      reject(new Error(`agent ${opts.name} exited with ${code} before registering: ${stderrTail}`)),
     );
   });
   return { proc, id, name: opts.name };
@@ -70,14 +74,23 @@ export async function spawnDaemon(env: Record<string, string>, port: number): Pr
   proc.stderr?.resume();
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
+  let last = "no answer";
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`daemon exited with ${proc.exitCode}`);
     const ready = await call(url, "GET", "/readyz").then(
-      (r) => r.status === 200,
+      (r) => {
+        last = `${r.status} ${r.text}`;
+        return r.status === 200;
+      },
       () => false,
     );
     if (ready) return proc;
-    if (Date.now() > deadline) throw new Error("daemon not ready within 30 s");
+    // The last /readyz answer says which check held it back.
+    if (Date.now() > deadline) {
+      // Not left running (and holding the port) after the caller gives up on it.
+      proc.kill("SIGKILL");
+      throw new Error(`daemon not ready within 30 s; /readyz: ${last}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
