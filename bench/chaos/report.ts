@@ -1,0 +1,74 @@
+// The printed chaos report: the fault timeline with its evidence, then each check's result.
+import type { ChaosVerdict } from "./checker.ts";
+import type { ChaosRecords, ProcessEvent } from "./records.ts";
+
+const clock = (t: number) => new Date(t).toISOString().slice(11, 23);
+const rel = (t: number, t0: number) => `+${((t - t0) / 1000).toFixed(1)}s`;
+
+function table(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(3, ...rows.map((r) => (r[c] ?? "").length)));
+  const fmt = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(" | ")} |`;
+  const [head, ...body] = rows;
+  return [fmt(head ?? []), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...body.map(fmt)].join(
+    "\n",
+  );
+}
+
+/** The fault timeline (Markdown table): fault, target, start, end, evidence (metric, replica, time). */
+export function timelineTable(verdict: ChaosVerdict, loadStart: number): string {
+  const rows = [
+    ["#", "fault", "target", "start (UTC)", "end (UTC)", "evidence (metric, replica, time)", "ok"],
+  ];
+  verdict.timeline.forEach((e, i) => {
+    const f = e.fault;
+    const found = e.evidence.filter((x) => x.required);
+    const shown = (found.length > 0 ? found : e.evidence)
+      .map((x) => `${x.metric} @ replica ${x.replica} ${clock(x.at)} (${rel(x.at, f.start)})`)
+      .join("; ");
+    rows.push([
+      String(i + 1),
+      f.kind,
+      f.target,
+      `${clock(f.start)} (${rel(f.start, loadStart)})`,
+      `${clock(f.end)} (${((f.end - f.start) / 1000).toFixed(1)}s)`,
+      shown || `none: wanted ${e.missing}`,
+      e.ok ? "yes" : "NO",
+    ]);
+  });
+  return table(rows);
+}
+
+export function processEventLines(events: ProcessEvent[], loadStart: number): string[] {
+  return events.map(
+    (e) => `- ${clock(e.at)} (${rel(e.at, loadStart)}) replica ${e.replica} ${e.what}: ${e.detail}`,
+  );
+}
+
+/** Each check: PASS/FAIL, its summary, and its violations. */
+export function resultsText(verdict: ChaosVerdict): string {
+  const lines: string[] = [];
+  for (const c of verdict.checks) {
+    lines.push(`${c.ok ? "PASS" : "FAIL"} ${c.name}: ${c.summary}`);
+    for (const p of c.problems) lines.push(`    - ${p}`);
+    if (c.more > 0) lines.push(`    - … and ${c.more} more`);
+  }
+  lines.push(verdict.ok ? "CHAOS CHECK PASSED" : "CHAOS CHECK FAILED");
+  return lines.join("\n");
+}
+
+/** The whole printed report: timeline, unplanned replica exits, results. */
+export function reportText(verdict: ChaosVerdict, records: ChaosRecords): string {
+  const events = records.processEvents;
+  return [
+    "Fault timeline",
+    "",
+    timelineTable(verdict, records.loadStart),
+    "",
+    ...(events.length > 0
+      ? ["Replica processes (not planned):", ...processEventLines(events, records.loadStart), ""]
+      : []),
+    "Results",
+    "",
+    resultsText(verdict),
+  ].join("\n");
+}
