@@ -191,6 +191,7 @@ export class OverseerDaemon {
         {
           floor: () => fenceSql.floor(db),
           install: (epoch, replicaId, lockTimeoutMs) => fenceSql.install(db, epoch, replicaId, lockTimeoutMs),
+          recordActions: (stats) => fenceSql.recordActions(db, stats),
         },
         this.bus,
         (error) =>

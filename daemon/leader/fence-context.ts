@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 
 /** What a transaction needs to check the fence: one query on its own connection. */
 export interface FenceClient {
-  query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }>;
+  query(text: string, values?: unknown[]): Promise<{ rows: Array<{ at?: unknown }> }>;
 }
 
 /** The term a leader-only pass acts in; `withTransaction` checks it first in every transaction. */
@@ -16,6 +16,8 @@ export interface LeaderTerm {
   idleTimeoutMs: number;
   /** Called once a check failed: the replica stops acting as leader at once. */
   onFenced(error: FencedError): void;
+  /** Called after each check that passed, with Postgres's clock at the check (under the lock). */
+  onAction(at: Date): void;
 }
 
 /** A leader-only write was refused: another replica has installed a newer epoch. */
@@ -39,28 +41,28 @@ export function actAsLeader<T>(term: LeaderTerm, fn: () => Promise<T>): Promise<
 
 /**
  * The fence check, the first statement of a leader-only transaction. It takes the fence row FOR
- * SHARE (a new leader's install waits for this transaction to end) and counts the action in the
- * term's row; no row means the fence names another epoch, so the transaction must not go on.
- * One round trip: the idle timeout is set (transaction-local) by the same statement.
+ * SHARE only if it still names this term: a new leader's install then waits for this transaction
+ * to end; no row means the fence names another epoch, so the transaction must not go on. Shared
+ * locks do not conflict, so the leader's own transactions never wait for each other (a pass may
+ * open one inside another). One round trip: the idle timeout is set by the same statement.
  */
 export async function checkFence(client: FenceClient): Promise<void> {
   const term = terms.getStore();
   if (!term) return;
   const r = await client.query(
-    `UPDATE leader_terms
-        SET actions = actions + 1,
-            first_action_at = COALESCE(first_action_at, clock_timestamp()),
-            last_action_at = clock_timestamp()
-      WHERE epoch = $1 AND replica_id = $2
-        AND epoch = (SELECT epoch FROM leader_fence WHERE id = 1 FOR SHARE)
-        AND set_config('idle_in_transaction_session_timeout', $3, true) IS NOT NULL`,
+    `SELECT clock_timestamp() AS at FROM leader_fence
+      WHERE id = 1 AND epoch = $1 AND replica_id = $2
+        AND set_config('idle_in_transaction_session_timeout', $3, true) IS NOT NULL
+      FOR SHARE`,
     [term.epoch, term.replicaId, String(Math.max(1, Math.floor(term.idleTimeoutMs)))],
   );
-  if (r.rowCount !== 1) {
+  const at = r.rows[0]?.at;
+  if (!(at instanceof Date)) {
     const error = new FencedError(term.epoch);
     term.onFenced(error);
     throw error;
   }
+  term.onAction(at);
 }
 
 /** The term of the pass running now, if any (for Redis-side checks). */

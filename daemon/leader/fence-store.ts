@@ -40,4 +40,28 @@ export const fenceSql = {
       return true;
     });
   },
+
+  /**
+   * Adds a term's fenced transactions to its row (bookkeeping, not a leader action: never fenced).
+   * The times are Postgres's clock at each check, taken under the fence's lock.
+   */
+  async recordActions(db: Db, stats: TermActions): Promise<void> {
+    await db.query(
+      `UPDATE leader_terms
+          SET actions = actions + $3,
+              first_action_at = LEAST(COALESCE(first_action_at, $4), $4),
+              last_action_at = GREATEST(COALESCE(last_action_at, $5), $5)
+        WHERE epoch = $1 AND replica_id = $2`,
+      [stats.epoch, stats.replicaId, stats.actions, stats.firstAt, stats.lastAt],
+    );
+  },
 };
+
+/** Fenced transactions of one term not yet added to its `leader_terms` row. */
+export interface TermActions {
+  epoch: number;
+  replicaId: string;
+  actions: number;
+  firstAt: Date;
+  lastAt: Date;
+}

@@ -1,11 +1,14 @@
 import type { EventBus } from "../events/event-bus.ts";
 import { actAsLeader, type FencedError, type LeaderTerm } from "./fence-context.ts";
+import type { TermActions } from "./fence-store.ts";
 import type { LeaderLease } from "./leader-lease.ts";
 
 /** Where the fence lives (Postgres); see fence-store.ts. */
 export interface FenceStore {
   floor(): Promise<number>;
   install(epoch: number, replicaId: string, lockTimeoutMs: number): Promise<boolean>;
+  /** Adds counted fenced transactions to the term's row (best effort, never fenced). */
+  recordActions(stats: TermActions): Promise<void>;
 }
 
 export type LeaderLossReason = "lease_lost" | "redis_error" | "fenced" | "expired_locally" | "stopping";
@@ -25,6 +28,8 @@ export class LeaderElection {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** This term's fenced transactions since the last flush to `leader_terms`. */
+  private unrecorded: TermActions | null = null;
   /** Shaped like IntervalLoop's, for the coordination diagnostics (times are Date.now() ms). */
   private readonly stats = {
     runs: 0,
@@ -72,6 +77,7 @@ export class LeaderElection {
         this.bus.emit("leader.fenced", { epoch: error.epoch });
         if (this.epoch === error.epoch) this.stepDown("fenced");
       },
+      onAction: (at: Date) => this.countAction(term.epoch, at),
     };
     await actAsLeader(term, fn);
   }
@@ -93,6 +99,7 @@ export class LeaderElection {
     await this.running;
     const epoch = this.epoch;
     if (epoch > 0) this.stepDown("stopping");
+    await this.flushActions().catch(this.onError);
     await this.lease.release(epoch);
   }
 
@@ -100,6 +107,7 @@ export class LeaderElection {
   async tick(): Promise<number> {
     const ttl = this.lease.ttlMs;
     const renewEvery = Math.max(50, Math.floor(ttl / 3));
+    await this.flushActions().catch(this.onError);
     // The floor is read only while following: a leader's own epoch is above it already.
     const floor = this.epoch > 0 ? 0 : await this.fence.floor();
     const startedAt = this.now();
@@ -135,6 +143,38 @@ export class LeaderElection {
       this.bus.emit("leader.acquired", { epoch: answer.epoch });
     }
     return renewEvery;
+  }
+
+  private countAction(epoch: number, at: Date): void {
+    const u = this.unrecorded;
+    if (u && u.epoch === epoch) {
+      u.actions++;
+      if (at < u.firstAt) u.firstAt = at;
+      if (at > u.lastAt) u.lastAt = at;
+      return;
+    }
+    // A new term: what the old one counted is flushed first.
+    void this.flushActions().catch(this.onError);
+    this.unrecorded = { epoch, replicaId: this.lease.replicaId, actions: 1, firstAt: at, lastAt: at };
+  }
+
+  /** Writes the counted actions to the term's row; kept for the next try when Postgres fails. */
+  async flushActions(): Promise<void> {
+    const u = this.unrecorded;
+    if (!u) return;
+    this.unrecorded = null;
+    try {
+      await this.fence.recordActions(u);
+    } catch (error) {
+      const now = this.unrecorded as TermActions | null;
+      if (!now) this.unrecorded = u;
+      else if (now.epoch === u.epoch) {
+        now.actions += u.actions;
+        if (u.firstAt < now.firstAt) now.firstAt = u.firstAt;
+        if (u.lastAt > now.lastAt) now.lastAt = u.lastAt;
+      }
+      throw error;
+    }
   }
 
   private stepDown(reason: LeaderLossReason): void {

@@ -34,8 +34,14 @@ afterAll(async () => {
   await dropNamespace(ns);
 });
 
-function term(epoch: number, replicaId: string, fenced: FencedError[] = []): LeaderTerm {
-  return { epoch, replicaId, idleTimeoutMs: 10_000, onFenced: (e) => fenced.push(e) };
+function term(epoch: number, replicaId: string, fenced: FencedError[] = [], acted: Date[] = []): LeaderTerm {
+  return {
+    epoch,
+    replicaId,
+    idleTimeoutMs: 10_000,
+    onFenced: (e) => fenced.push(e),
+    onAction: (at) => acted.push(at),
+  };
 }
 
 const write = (who: string) =>
@@ -78,7 +84,8 @@ it("a new term begins only after the old leader's transaction in flight has ende
     release = r;
   });
   // The old leader is in the middle of a fenced transaction when the new one installs its epoch.
-  const old = actAsLeader(term(3, "replica-a"), () =>
+  const acted: Date[] = [];
+  const old = actAsLeader(term(3, "replica-a", [], acted), () =>
     withTransaction(db, async (c) => {
       await c.query("INSERT INTO scratch (who) VALUES ('a-in-flight')");
       await held;
@@ -95,14 +102,24 @@ it("a new term begins only after the old leader's transaction in flight has ende
   await old;
   await install;
   expect(installed).toBe(true);
-  const terms = (
-    await db.query<{ epoch: string; acquired_at: Date; last_action_at: Date | null }>(
-      "SELECT epoch, acquired_at, last_action_at FROM leader_terms WHERE epoch IN (3, 4) ORDER BY epoch",
-    )
-  ).rows;
+  const next = (await db.query<{ acquired_at: Date }>("SELECT acquired_at FROM leader_terms WHERE epoch = 4"))
+    .rows[0]!.acquired_at;
   const inFlight = (await db.query("SELECT at FROM scratch WHERE who = 'a-in-flight'")).rows[0].at as Date;
-  expect(terms[0]!.last_action_at!.getTime()).toBeLessThan(terms[1]!.acquired_at.getTime());
-  expect(inFlight.getTime()).toBeLessThan(terms[1]!.acquired_at.getTime());
+  // The old term's fence check and its write both come before the new term began.
+  expect(acted).toHaveLength(1);
+  expect(acted[0]!.getTime()).toBeLessThan(next.getTime());
+  expect(inFlight.getTime()).toBeLessThan(next.getTime());
+  // The term's row counts what the leader reports (the election flushes its counts every renewal).
+  await fenceSql.recordActions(db, {
+    epoch: 3,
+    replicaId: "replica-a",
+    actions: 1,
+    firstAt: acted[0]!,
+    lastAt: acted[0]!,
+  });
+  const row = (await db.query("SELECT actions, last_action_at FROM leader_terms WHERE epoch = 3")).rows[0];
+  expect(Number(row.actions)).toBe(1);
+  expect((row.last_action_at as Date).getTime()).toBe(acted[0]!.getTime());
 });
 
 it("an old leader frozen inside a fenced transaction is cut off by Postgres; the new leader installs and the frozen one's writes are lost", async () => {
@@ -153,4 +170,22 @@ it("the Redis epoch never falls below the fence's, even after Redis lost its cou
   await other.release(floor + 1);
   expect(await redis.exists(keys.leader)).toBe(0);
   await redis.del(keys.leaderEpoch);
+});
+
+it("a leader pass may open a transaction inside another: the fence's shared lock never makes them wait for each other", async () => {
+  const epoch = (await fenceSql.floor(db)) + 1;
+  expect(await fenceSql.install(db, epoch, "replica-n", 2_000)).toBe(true);
+  const acted: Date[] = [];
+  const done = actAsLeader(term(epoch, "replica-n", [], acted), () =>
+    withTransaction(db, async (outer) => {
+      await outer.query("INSERT INTO scratch (who) VALUES ('outer')");
+      await withTransaction(db, (inner) => inner.query("INSERT INTO scratch (who) VALUES ('inner')"));
+    }),
+  );
+  await expect(
+    Promise.race([done.then(() => "done"), new Promise((r) => setTimeout(() => r("stuck"), 3_000))]),
+  ).resolves.toBe("done");
+  expect(acted).toHaveLength(2);
+  expect(await rows("outer")).toBe(1);
+  expect(await rows("inner")).toBe(1);
 });

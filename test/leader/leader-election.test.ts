@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { OverseerEvent } from "../../daemon/events/catalogue.ts";
 import { EventBus } from "../../daemon/events/event-bus.ts";
 import { currentTerm } from "../../daemon/leader/fence-context.ts";
+import type { TermActions } from "../../daemon/leader/fence-store.ts";
 import { type FenceStore, LeaderElection } from "../../daemon/leader/leader-election.ts";
 import type { LeaderLease, LeaseAnswer } from "../../daemon/leader/leader-lease.ts";
 
@@ -27,9 +28,13 @@ function setup(answers: Array<LeaseAnswer | Error>, install: boolean[] = [true])
       released.push(epoch);
     },
   } as unknown as LeaderLease;
+  const recorded: TermActions[] = [];
   const fence: FenceStore = {
     floor: async () => 7,
     install: async () => install.shift() ?? true,
+    recordActions: async (stats) => {
+      recorded.push({ ...stats });
+    },
   };
   const bus = new EventBus(() => now);
   const events: string[] = [];
@@ -49,6 +54,7 @@ function setup(answers: Array<LeaseAnswer | Error>, install: boolean[] = [true])
     events,
     released,
     floors,
+    recorded,
     advance(ms: number) {
       now += ms;
     },
@@ -142,5 +148,22 @@ describe("LeaderElection", () => {
     expect(s.election.isLeader()).toBe(false);
     expect(s.released).toEqual([5]);
     expect(s.events).toEqual([]);
+  });
+
+  it("counts the term's fenced transactions and adds them to its row at the next renewal", async () => {
+    const s = setup([
+      { epoch: 4, heldByOtherForMs: 0 },
+      { epoch: 4, heldByOtherForMs: 0 },
+    ]);
+    await s.election.tick();
+    const t1 = new Date(1_000);
+    const t2 = new Date(3_000);
+    await s.election.asLeader(async () => {
+      currentTerm()?.onAction(t2);
+      currentTerm()?.onAction(t1);
+    });
+    expect(s.recorded).toEqual([]);
+    await s.election.tick();
+    expect(s.recorded).toEqual([{ epoch: 4, replicaId: "r1", actions: 2, firstAt: t1, lastAt: t2 }]);
   });
 });
