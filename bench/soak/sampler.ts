@@ -21,6 +21,10 @@ export interface SoakSample {
     runsSubmitted: number;
     submitErrors: number;
     agentsReplaced: number;
+    /** CPU seconds (user + system) each replica used since it started (/proc/<pid>/stat). */
+    cpuSeconds: Record<string, number | null>;
+    /** Which replica holds the leader lease (overseer_leader), for reading the other series. */
+    leader: Record<string, number | null>;
     tasksCompleted: number;
     runsCompleted: number;
     retentionDeletedRows: number;
@@ -33,6 +37,19 @@ export function rssMiB(pid: number | undefined): number | null {
   try {
     const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
     return kb === undefined ? null : Number(kb) / 1024;
+  } catch {
+    return null;
+  }
+}
+
+/** utime + stime of /proc/<pid>/stat in seconds (USER_HZ is 100 on Linux), or null once gone. */
+export function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return null;
   }

@@ -14,7 +14,7 @@ import { sleep } from "../support/timing.ts";
 import { ChurningFleet } from "./fleet.ts";
 import { SteadyLoad } from "./load.ts";
 import { type Replica, startReplica, stopReplica } from "./replicas.ts";
-import { pgTables, redisNamespace, rssMiB, type SoakSample, scrape } from "./sampler.ts";
+import { cpuSeconds, pgTables, redisNamespace, rssMiB, type SoakSample, scrape } from "./sampler.ts";
 import { formatTable, type SeriesSummary, summarize } from "./summary.ts";
 
 export interface SoakConfig {
@@ -139,6 +139,8 @@ export async function runSoak(
   const summary = summarize(samples, config.minutes * 60, config.tolerance);
   const last = samples.at(-1)?.counters;
   const totals = {
+    cpuSeconds: last?.cpuSeconds ?? {},
+    leader: last?.leader ?? {},
     tasksSubmitted: load.tasksSubmitted,
     runsSubmitted: load.runsSubmitted,
     submitErrors: load.errors,
@@ -181,6 +183,8 @@ async function takeSample(
   elapsedS: number,
 ): Promise<SoakSample> {
   const daemons: SoakSample["gauges"]["daemons"] = {};
+  const cpu: Record<string, number | null> = {};
+  const leader: Record<string, number | null> = {};
   let tasksCompleted = 0;
   let runsCompleted = 0;
   let deleted = 0;
@@ -194,6 +198,8 @@ async function takeSample(
       heapUsedMiB: heap === null ? null : heap / 2 ** 20,
       eventLoopLagP99Ms: lag === null ? null : lag * 1000,
     };
+    cpu[`replica${r.index}`] = cpuSeconds(r.child.proc.pid);
+    leader[`replica${r.index}`] = get("overseer_leader");
     tasksCompleted += get("overseer_tasks_completed_total") ?? 0;
     runsCompleted += get("overseer_pipeline_runs_finished_total") ?? 0;
     deleted += get("overseer_retention_deleted_rows_total") ?? 0;
@@ -211,6 +217,8 @@ async function takeSample(
       runsSubmitted: load.runsSubmitted,
       submitErrors: load.errors,
       agentsReplaced: fleet.replaced,
+      cpuSeconds: cpu,
+      leader,
       tasksCompleted,
       runsCompleted,
       retentionDeletedRows: deleted,
@@ -242,8 +250,9 @@ async function main(): Promise<void> {
   );
   console.log(result.table);
   const grows = result.summary.filter((s) => s.verdict === "grows").map((s) => s.series);
+  const short = result.summary.filter((s) => s.verdict === "too short").length;
   console.log(
-    `\n${grows.length === 0 ? "no series grows" : `GROWING: ${grows.join(", ")}`}; samples: ${config.out}`,
+    `\n${grows.length === 0 ? "no series grows" : `GROWING: ${grows.join(", ")}`}${short ? ` (${short} series too short to judge)` : ""}; samples: ${config.out}`,
   );
 }
 
