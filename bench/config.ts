@@ -1,7 +1,10 @@
 import { envIntReader } from "../daemon/config/env-int.ts";
 import type { EtaParams } from "./scenarios/eta-accuracy.ts";
+import type { FleetParams } from "./scenarios/fleet-10k.ts";
+import type { FailoverParams } from "./scenarios/leader-failover.ts";
 import type { PipelineRunsParams } from "./scenarios/pipeline-runs.ts";
 import type { ThroughputParams } from "./scenarios/throughput-overseer.ts";
+import type { WsFanoutParams } from "./scenarios/ws-fanout.ts";
 
 export interface ReassignConfig {
   heartbeatMs: number;
@@ -20,6 +23,14 @@ export interface BenchConfig {
   full: boolean;
   /** redis-benchmark -n; 0 skips it. */
   redisBenchmarkRequests: number;
+  /** The "10k fleet" scenario (heartbeats, CPU, /metrics, dashboard reads, RSS); null skips it. */
+  fleet: FleetParams | null;
+  /** WebSocket fan-out (bench/scenarios/ws-fanout.ts); null skips it. */
+  wsFanout: WsFanoutParams | null;
+  /** Leader failover between two replicas; null skips it. */
+  failover: FailoverParams | null;
+  /** The pipeline execute scenario (bench/scenarios/pipeline-runs.ts); null skips it. */
+  pipelineRuns: PipelineRunsParams | null;
 }
 
 /**
@@ -30,7 +41,16 @@ export interface BenchConfig {
  *   BENCH_REASSIGN_SAMPLES (20)      kills per side and setting
  *   BENCH_REASSIGN_BUDGET_S (130)    time cap per side and setting
  *   BENCH_FULL (0)                   1: also 2 samples of BullMQ at stock lock settings
- *   BENCH_REDIS_REQUESTS (100000)    redis-benchmark -n; 0 skips it
+ *   BENCH_REDIS_REQUESTS (100000)    redis-benchmark -n (both storage-limit runs); 0 skips them
+ *   BENCH_AGENTS_10K (10000)         simulated agents heartbeating at 1 Hz; 0 skips the fleet scenario
+ *   BENCH_FLEET_DURATION_S (30)      the fleet's measurement window
+ *   BENCH_FLEET_READS (50)           /metrics scrapes, and reads of each dashboard endpoint, per side
+ *   BENCH_FLEET_SOCKETS (256)        keep-alive connections the heartbeat load generator uses
+ *   BENCH_WS_CLIENTS (1000)          WebSocket clients (fan-out scenario and the fleet's RSS reading)
+ *   BENCH_WS_EVENTS (200)            fan-out events measured; 0 skips the fan-out scenario
+ *   BENCH_FAILOVER_SAMPLES (5)       leader kills, and as many graceful stops; 0 skips failover
+ *   BENCH_LEADER_LEASE_MS (2000)     OVERSEER_LEADER_LEASE_MS of the two failover replicas
+ *   BENCH_PIPELINE_* (below)         the pipeline execute scenario; BENCH_PIPELINE_RUNS=0 skips it
  */
 export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const problems: string[] = [];
@@ -56,7 +76,34 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     reassignJitter: true,
     full: /^(1|true|yes|on)$/i.test(env["BENCH_FULL"] ?? ""),
     redisBenchmarkRequests: int("BENCH_REDIS_REQUESTS", 100_000, 0, 10_000_000),
+    fleet: null,
+    wsFanout: null,
+    failover: null,
+    pipelineRuns: null,
   };
+  const agents10k = int("BENCH_AGENTS_10K", 10_000, 0, 100_000);
+  const wsClients = int("BENCH_WS_CLIENTS", 1_000, 1, 20_000);
+  const reads = int("BENCH_FLEET_READS", 50, 1, 10_000);
+  if (agents10k > 0)
+    config.fleet = {
+      agents: agents10k,
+      durationMs: int("BENCH_FLEET_DURATION_S", 30, 1, 3_600) * 1000,
+      wsClients,
+      metricsScrapes: reads,
+      dashboardReads: reads,
+      redisRequests: config.redisBenchmarkRequests,
+      sockets: int("BENCH_FLEET_SOCKETS", 256, 1, 10_000),
+    };
+  const wsEvents = int("BENCH_WS_EVENTS", 200, 0, 100_000);
+  if (wsEvents > 0) config.wsFanout = { clients: wsClients, events: wsEvents, pubsubSamples: 1_000 };
+  const failoverSamples = int("BENCH_FAILOVER_SAMPLES", 5, 0, 100);
+  if (failoverSamples > 0)
+    config.failover = {
+      samples: failoverSamples,
+      leaseMs: int("BENCH_LEADER_LEASE_MS", 2_000, 100, 600_000),
+      pollMs: 50,
+    };
+  if (int("BENCH_PIPELINE_RUNS", 1_000, 0, 100_000) > 0) config.pipelineRuns = pipelineBenchConfig(env).runs;
   if (problems.length > 0) throw new Error(`bad bench settings:\n  - ${problems.join("\n  - ")}`);
   return config;
 }
@@ -78,7 +125,8 @@ export interface PipelineBenchConfig {
 export function pipelineBenchConfig(env: NodeJS.ProcessEnv = process.env): PipelineBenchConfig {
   const problems: string[] = [];
   const int = envIntReader(env, problems);
-  const runs = int("BENCH_PIPELINE_RUNS", 1_000, 1, 100_000);
+  // 0 is accepted (it skips the scenario in a plain `npm run bench`); here it means 1.
+  const runs = Math.max(1, int("BENCH_PIPELINE_RUNS", 1_000, 0, 100_000));
   const config: PipelineBenchConfig = {
     runs: {
       runs,

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Machine } from "./machine.ts";
+import { type ScaleResults, scaleMarkdown } from "./report-scale.ts";
 import type { ReassignSide } from "./scenarios/reassign-overseer.ts";
 import type { RedisBenchmarkResult } from "./scenarios/redis-benchmark.ts";
 import type { BullThroughput } from "./scenarios/throughput-bullmq.ts";
@@ -42,6 +43,8 @@ export interface BenchResults {
   redisBenchmark: RedisBenchmarkResult | null;
   reassign: ReassignRun[];
   bullmqDefaults: BullDefaults;
+  /** Fleet of 10k agents, WebSocket fan-out, pipeline execute, leader failover (null: skipped or failed). */
+  scale: ScaleResults;
   errors: string[];
 }
 
@@ -204,6 +207,8 @@ export function resultsMarkdown(r: BenchResults): string {
     "",
     costTable(r),
   ];
+  const scale = scaleMarkdown(r.scale);
+  if (scale) lines.push("", "**Scale, fan-out, pipeline execute and failover**", "", scale);
   if (r.errors.length > 0)
     lines.push("", "**Errors in this run:**", "", ...r.errors.map((e) => `- ${e.split("\n")[0]}`));
   return lines.join("\n");

@@ -1,16 +1,21 @@
 // `npm run bench`: runs every scenario beside its baseline on this machine, prints the results,
 // writes bench/results/latest.json and regenerates the results block of docs/performance.md.
 // Settings: see bench/config.ts (BENCH_TASKS, BENCH_REASSIGN_SAMPLES, BENCH_FULL, ...).
-// `npm run bench -- <scenario>...` runs only the named pipeline scenarios and prints them (nothing is
+// `npm run bench -- <scenario>...` runs only the named scenarios and prints them (nothing is
 // written): `pipeline-runs`, `eta-accuracy`, or `pipelines` for both (settings: BENCH_PIPELINE_*,
-// BENCH_ETA_*).
+// BENCH_ETA_*); `fleet-10k`, `ws-fanout`, `leader-failover`, or `scale` for the three (settings:
+// BENCH_AGENTS_10K, BENCH_FLEET_*, BENCH_WS_*, BENCH_FAILOVER_SAMPLES, BENCH_LEADER_LEASE_MS).
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { benchConfig, type PipelineBenchConfig, pipelineBenchConfig } from "./config.ts";
+import { type BenchConfig, benchConfig, type PipelineBenchConfig, pipelineBenchConfig } from "./config.ts";
 import { describeMachine } from "./machine.ts";
 import { machineLine, resultsMarkdown, updateDoc, writeJson } from "./report.ts";
+import { type ScaleResults, scaleMarkdown } from "./report-scale.ts";
 import { etaAccuracy, etaMarkdown } from "./scenarios/eta-accuracy.ts";
+import { fleet10k } from "./scenarios/fleet-10k.ts";
+import { leaderFailover } from "./scenarios/leader-failover.ts";
 import { pipelineRuns, pipelineRunsMarkdown } from "./scenarios/pipeline-runs.ts";
+import { wsFanout } from "./scenarios/ws-fanout.ts";
 import { runSuite } from "./suite.ts";
 import { killAllChildren } from "./support/children.ts";
 import { runEmergencyCleanups } from "./support/emergency.ts";
@@ -26,8 +31,18 @@ function format(files: string[]): void {
     process.stderr.write(`[bench] biome format failed (lint may complain): ${r.stderr || r.error}\n`);
 }
 
+const NONE: ScaleResults = { fleet: null, wsFanout: null, pipelineRuns: null, failover: null };
+/** A scale scenario's rows as they appear in the results table; throws when its settings skip it. */
+function needs<T>(value: T | null, variable: string): T {
+  if (value === null) throw new Error(`skipped by its settings (${variable} is 0)`);
+  return value;
+}
+
 /** The scenarios `npm run bench -- <name>` selects; each prints its own Markdown. */
-const SELECTABLE: Record<string, { title: string; run: (c: PipelineBenchConfig) => Promise<string> }> = {
+const SELECTABLE: Record<
+  string,
+  { title: string; run: (c: PipelineBenchConfig, b: BenchConfig) => Promise<string> }
+> = {
   "pipeline-runs": {
     title: "Pipeline runs: execute latency under load, time to completion",
     run: async (c) => pipelineRunsMarkdown(await pipelineRuns(c.runs)),
@@ -36,8 +51,26 @@ const SELECTABLE: Record<string, { title: string; run: (c: PipelineBenchConfig) 
     title: "Pipeline ETA accuracy",
     run: async (c) => etaMarkdown(await etaAccuracy(c.eta)),
   },
+  "fleet-10k": {
+    title: "Fleet: heartbeats, CPU, /metrics, dashboard reads, RSS",
+    run: async (_, b) =>
+      scaleMarkdown({ ...NONE, fleet: await fleet10k(needs(b.fleet, "BENCH_AGENTS_10K")) }),
+  },
+  "ws-fanout": {
+    title: "WebSocket fan-out",
+    run: async (_, b) =>
+      scaleMarkdown({ ...NONE, wsFanout: await wsFanout(needs(b.wsFanout, "BENCH_WS_EVENTS")) }),
+  },
+  "leader-failover": {
+    title: "Leader failover",
+    run: async (_, b) =>
+      scaleMarkdown({ ...NONE, failover: await leaderFailover(needs(b.failover, "BENCH_FAILOVER_SAMPLES")) }),
+  },
 };
-const GROUPS: Record<string, string[]> = { pipelines: ["pipeline-runs", "eta-accuracy"] };
+const GROUPS: Record<string, string[]> = {
+  pipelines: ["pipeline-runs", "eta-accuracy"],
+  scale: ["fleet-10k", "ws-fanout", "leader-failover"],
+};
 
 /** The selected scenarios, in order, without repeats; throws on an unknown name. */
 function selection(args: string[]): string[] {
@@ -50,7 +83,7 @@ function selection(args: string[]): string[] {
   return [...new Set(names)];
 }
 
-async function runSelected(names: string[], log: (line: string) => void): Promise<void> {
+async function runSelected(names: string[], bench: BenchConfig, log: (line: string) => void): Promise<void> {
   const config = pipelineBenchConfig();
   process.stdout.write(`\nMachine: ${machineLine(await describeMachine())}.\n`);
   for (const name of names) {
@@ -59,7 +92,7 @@ async function runSelected(names: string[], log: (line: string) => void): Promis
     const t0 = Date.now();
     log(`${name} …`);
     try {
-      const markdown = await scenario.run(config);
+      const markdown = await scenario.run(config, bench);
       log(`${name}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       process.stdout.write(`\n### ${scenario.title}\n\n${markdown}\n`);
     } catch (error) {
@@ -86,7 +119,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const log = (line: string) =>
     process.stderr.write(`[bench +${String(Math.round((Date.now() - t0) / 1000)).padStart(3)} s] ${line}\n`);
-  if (selected.length > 0) return runSelected(selected, log);
+  if (selected.length > 0) return runSelected(selected, config, log);
   const results = await runSuite(config, log);
 
   process.stdout.write(`\n${resultsMarkdown(results)}\n\n`);

@@ -8,11 +8,15 @@ import {
   reassignRatios,
   throughputRatios,
 } from "./report.ts";
+import { fleet10k } from "./scenarios/fleet-10k.ts";
+import { leaderFailover } from "./scenarios/leader-failover.ts";
+import { pipelineRuns } from "./scenarios/pipeline-runs.ts";
 import { bullmqReassign } from "./scenarios/reassign-bullmq.ts";
 import { overseerReassign, type ReassignSide } from "./scenarios/reassign-overseer.ts";
 import { type RedisBenchmarkResult, redisBenchmark } from "./scenarios/redis-benchmark.ts";
 import { type BullThroughput, bullmqThroughput } from "./scenarios/throughput-bullmq.ts";
 import { overseerThroughput, type ThroughputSide } from "./scenarios/throughput-overseer.ts";
+import { wsFanout } from "./scenarios/ws-fanout.ts";
 
 const STOCK = { lockDuration: 30_000, stalledInterval: 30_000 };
 
@@ -94,6 +98,17 @@ export async function runSuite(
     });
   }
 
+  // The scale scenarios, each beside its own baseline (see bench/report-scale.ts).
+  const { fleet, wsFanout: ws, failover, pipelineRuns: runs } = config;
+  const scale = {
+    fleet: fleet ? await attempt(`fleet of ${fleet.agents} agents`, () => fleet10k(fleet)) : null,
+    wsFanout: ws ? await attempt(`WebSocket fan-out to ${ws.clients} clients`, () => wsFanout(ws)) : null,
+    pipelineRuns: runs
+      ? await attempt(`pipeline execute, ${runs.runs} runs`, () => pipelineRuns(runs))
+      : null,
+    failover: failover ? await attempt("leader failover", () => leaderFailover(failover)) : null,
+  };
+
   return {
     schema: 1,
     machine,
@@ -108,6 +123,7 @@ export async function runSuite(
     redisBenchmark: redis,
     reassign,
     bullmqDefaults,
+    scale,
     errors,
   };
 }

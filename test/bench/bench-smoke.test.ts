@@ -26,11 +26,24 @@ const SMOKE: BenchConfig = {
   reassignJitter: false,
   full: false,
   redisBenchmarkRequests: 2_000,
+  // The scale scenarios at toy sizes (the pipeline one has its own smoke test: pipeline-smoke.test.ts).
+  fleet: {
+    agents: 200,
+    durationMs: 2_000,
+    wsClients: 40,
+    metricsScrapes: 5,
+    dashboardReads: 5,
+    redisRequests: 2_000,
+    sockets: 16,
+  },
+  wsFanout: { clients: 20, events: 10, pubsubSamples: 20 },
+  failover: { samples: 1, leaseMs: 1_000, pollMs: 50 },
+  pipelineRuns: null,
 };
 
 const positive = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;
 
-it("runs both scenarios and their baselines at small sizes, with finite numbers and ratios, and cleans up", async () => {
+it("runs every scenario and its baseline at small sizes, with finite numbers and ratios, and cleans up", async () => {
   const r = await runSuite(SMOKE);
   expect(r.errors).toEqual([]);
 
@@ -70,12 +83,42 @@ it("runs both scenarios and their baselines at small sizes, with finite numbers 
       expect(r.redisBenchmark.opsPerSec[k]).toSatisfy(positive);
   }
 
+  const { fleet, wsFanout, failover } = r.scale;
+  expect(fleet!.heartbeats.ok, JSON.stringify(fleet!.heartbeats)).toBeGreaterThan(0);
+  expect(fleet!.heartbeats.latencyMs!.p99).toSatisfy(positive);
+  expect(fleet!.registration.agents).toBe(200);
+  // Not all 200: on a loaded machine a few may be stale at the end (the table reports the counts).
+  expect(fleet!.agentsByState["active"]).toBeGreaterThan(0);
+  expect(fleet!.cpu.daemonCores).toSatisfy(positive);
+  expect(fleet!.metrics.series).toSatisfy(positive);
+  expect(fleet!.metrics.ratios.p99).toSatisfy(positive);
+  expect(fleet!.dashboard.map((d) => d.path)).toHaveLength(3);
+  for (const d of fleet!.dashboard) expect(d.ratios.p99, d.path).toSatisfy(positive);
+  for (const v of [fleet!.rss.idleMiB, fleet!.rss.agentsMiB, fleet!.rss.agentsAndWsMiB])
+    expect(v).toSatisfy(positive);
+  expect(fleet!.rss.ratios.agentsVsIdle).toSatisfy(positive);
+  if (fleet!.redis?.installed) expect(fleet!.ratios.heartbeatP99).toSatisfy(positive);
+  expect(wsFanout!.overseer.n).toBe(20 * 10);
+  expect(wsFanout!.ratios.p99).toSatisfy(positive);
+  expect(failover!.kill.samplesMs).toHaveLength(1);
+  expect(failover!.graceful.samplesMs).toHaveLength(1);
+  expect(failover!.ratios.killP99).toSatisfy(positive);
+
   const table = resultsMarkdown(r);
   expect(table).toContain("End to end");
+  expect(table).toContain("Heartbeat latency");
+  expect(table).toContain("Leader failover after SIGKILL");
+  expect(table).toContain("WebSocket fan-out");
   expect(table).toMatch(/\d\.\d\d×/);
 
   // Every namespace and key prefix is gone.
-  const namespaces = [o.checks["namespace"], run.overseer!.scope] as string[];
+  const namespaces = [
+    o.checks["namespace"],
+    run.overseer!.scope,
+    fleet!.namespace,
+    wsFanout!.namespace,
+    failover!.namespace,
+  ] as string[];
   const prefixes = [b.checks["prefix"], run.bullmq!.scope] as string[];
   const db = new pg.Client({ connectionString: DATABASE_URL });
   await db.connect();
@@ -97,4 +140,4 @@ it("runs both scenarios and their baselines at small sizes, with finite numbers 
     await db.end();
     redis.disconnect();
   }
-}, 60_000);
+}, 150_000);
