@@ -133,3 +133,40 @@ export async function startReplicaSet(opts: {
     },
   };
 }
+
+/**
+ * A `TestDaemon` backed by `replicas` in-process daemons on one namespace, for suites written
+ * against one daemon: `api` and `registerAgent` go round-robin over the replicas (so a write and
+ * the next read usually land on different replicas), while `url` and `daemon` are replica 0's
+ * (agents given `d.url` talk to replica 0; `d.daemon.bus` sees replica 0's events only).
+ */
+export async function startReplicatedTestDaemon(
+  replicas: number,
+  overrides: Record<string, string> = {},
+  namespace = freshNamespace(),
+): Promise<TestDaemon> {
+  const ds: TestDaemon[] = [];
+  try {
+    for (let i = 0; i < replicas; i++) ds.push(await startTestDaemon(overrides, namespace));
+  } catch (error) {
+    for (const d of ds.reverse()) await d.close({ keepData: true }).catch(() => {});
+    await dropNamespace(namespace);
+    throw error;
+  }
+  const first = ds[0]!;
+  let apiTurn = 0;
+  let agentTurn = 0;
+  return {
+    daemon: first.daemon,
+    url: first.url,
+    namespace,
+    config: first.config,
+    api: (method, path, opts) => ds[apiTurn++ % ds.length]!.api(method, path, opts),
+    registerAgent: (name, capabilities, opts) =>
+      ds[agentTurn++ % ds.length]!.registerAgent(name, capabilities, opts),
+    async close(opts = {}) {
+      for (const d of ds.slice(1).reverse()) await d.close({ keepData: true });
+      await first.close(opts);
+    },
+  };
+}

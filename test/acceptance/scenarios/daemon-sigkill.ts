@@ -87,6 +87,8 @@ export function daemonSigkillScenario(replicas: number): void {
         );
         return r.rows[0].open === 0;
       },
+      // With several replicas the leader's sweeps pause until a survivor's takeover (the 1.5 s lease
+      // plus up to a renewal period, a third of it): seconds, well inside this bound.
       120_000,
       "every task in Postgres to complete after the restart",
     ).catch(async (err) => {

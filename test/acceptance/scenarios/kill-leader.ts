@@ -3,6 +3,8 @@ import type { ReplicaSet } from "../../helpers/replica-set.ts";
 export interface LeaderKill {
   /** The replica that was killed (the leader when there are several). */
   index: number;
+  /** Date.now() at the SIGKILL. */
+  killedAt: number;
   /** Milliseconds from the SIGKILL until a surviving replica reported `overseer_leader 1` (N > 1). */
   newLeaderAfterMs: number | null;
   /** Milliseconds from the SIGKILL until the killed replica was ready again. */
@@ -50,5 +52,5 @@ export async function killLeader(
         (next
           ? `replica ${next.i} leader ${next.ms} ms after the kill (lease ${set.config.leaderLeaseMs} ms)`
           : `NO surviving replica became leader within ${set.config.leaderLeaseMs * 3} ms`);
-  return { index, newLeaderAfterMs, downMs, summary };
+  return { index, killedAt, newLeaderAfterMs, downMs, summary };
 }
