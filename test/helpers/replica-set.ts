@@ -144,10 +144,12 @@ export async function startReplicatedTestDaemon(
   replicas: number,
   overrides: Record<string, string> = {},
   namespace = freshNamespace(),
+  /** Starts one replica; a suite that mocks the harness passes the real one. */
+  startOne: typeof startTestDaemon = startTestDaemon,
 ): Promise<TestDaemon> {
   const ds: TestDaemon[] = [];
   try {
-    for (let i = 0; i < replicas; i++) ds.push(await startTestDaemon(overrides, namespace));
+    for (let i = 0; i < replicas; i++) ds.push(await startOne(overrides, namespace));
   } catch (error) {
     for (const d of ds.reverse()) await d.close({ keepData: true }).catch(() => {});
     await dropNamespace(namespace);
