@@ -14,7 +14,7 @@ export interface SoakSample {
       { rssMiB: number | null; heapUsedMiB: number | null; eventLoopLagP99Ms: number | null }
     >;
     redis: { usedMemoryMiB: number; namespaceKeys: number; namespaceKiB: number };
-    pg: { totalMiB: number; tables: Record<string, { rows: number; kiB: number }> };
+    pg: { totalMiB: number; tables: Record<string, { rows: number; kiB: number; deadRows: number }> };
   };
   counters: {
     tasksSubmitted: number;
@@ -105,13 +105,15 @@ export async function redisNamespace(redis: Redis, namespace: string) {
 /** Row count and total relation size (table + indexes + TOAST) of every table of the namespace. */
 export async function pgTables(db: pg.Client, namespace: string) {
   const schema = schemaFor(namespace);
-  const rels = await db.query<{ relname: string; bytes: string }>(
-    `SELECT c.relname, pg_total_relation_size(c.oid)::bigint AS bytes
+  // n_dead_tup (cumulative statistics, approximate): deleted rows whose space no VACUUM has freed yet.
+  const rels = await db.query<{ relname: string; bytes: string; dead: string | null }>(
+    `SELECT c.relname, pg_total_relation_size(c.oid)::bigint AS bytes, s.n_dead_tup AS dead
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
      WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.relname`,
     [schema],
   );
-  const tables: Record<string, { rows: number; kiB: number }> = {};
+  const tables: Record<string, { rows: number; kiB: number; deadRows: number }> = {};
   let total = 0;
   if (rels.rows.length > 0) {
     // Exact counts: with retention the tables stay small, and the count is what the verdict judges.
@@ -124,8 +126,29 @@ export async function pgTables(db: pg.Client, namespace: string) {
     for (const r of rels.rows) {
       const bytes = Number(r.bytes);
       total += bytes;
-      tables[r.relname] = { rows: byName.get(r.relname) ?? 0, kiB: bytes / 1024 };
+      tables[r.relname] = {
+        rows: byName.get(r.relname) ?? 0,
+        kiB: bytes / 1024,
+        deadRows: Number(r.dead ?? 0),
+      };
     }
   }
   return { totalMiB: total / 2 ** 20, tables };
+}
+
+/**
+ * VACUUM (ANALYZE) of every table of the namespace: plain VACUUM, which marks deleted rows' space
+ * reusable without blocking reads or writes. The soak runs it only in place of an autovacuum daemon
+ * the server has turned off (see soak.ts); returns how long it took.
+ */
+export async function vacuumNamespace(db: pg.Client, namespace: string): Promise<number> {
+  const schema = schemaFor(namespace);
+  const started = performance.now();
+  const rels = await db.query<{ relname: string }>(
+    `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relkind = 'r'`,
+    [schema],
+  );
+  for (const r of rels.rows) await db.query(`VACUUM (ANALYZE) "${schema}"."${r.relname}"`);
+  return performance.now() - started;
 }

@@ -14,7 +14,15 @@ import { sleep } from "../support/timing.ts";
 import { ChurningFleet } from "./fleet.ts";
 import { SteadyLoad } from "./load.ts";
 import { type Replica, startReplica, stopReplica } from "./replicas.ts";
-import { cpuSeconds, pgTables, redisNamespace, rssMiB, type SoakSample, scrape } from "./sampler.ts";
+import {
+  cpuSeconds,
+  pgTables,
+  redisNamespace,
+  rssMiB,
+  type SoakSample,
+  scrape,
+  vacuumNamespace,
+} from "./sampler.ts";
 import { formatTable, type SeriesSummary, summarize } from "./summary.ts";
 
 export interface SoakConfig {
@@ -29,6 +37,11 @@ export interface SoakConfig {
   churnEveryS: number;
   /** The verdict's tolerance (summary.ts). */
   tolerance: number;
+  /**
+   * Seconds between VACUUMs of the namespace's tables, 0 = never; null = decide at start: every
+   * 60 s (autovacuum_naptime's default) when the server's autovacuum is off, never when it is on.
+   */
+  vacuumEveryS: number | null;
   out: string;
 }
 
@@ -52,6 +65,12 @@ export function soakConfig(env: NodeJS.ProcessEnv = process.env): SoakConfig {
     agentProcesses: num(env, "SOAK_AGENT_PROCESSES", 3),
     churnEveryS: num(env, "SOAK_CHURN_S", 60),
     tolerance: num(env, "SOAK_GROWTH_TOLERANCE", 0.1),
+    vacuumEveryS:
+      env["SOAK_VACUUM_S"] === undefined || env["SOAK_VACUUM_S"] === ""
+        ? null
+        : env["SOAK_VACUUM_S"] === "0"
+          ? 0
+          : num(env, "SOAK_VACUUM_S", 60),
     out: env["SOAK_OUT"] || fileURLToPath(new URL(`../results/soak-${stamp}.jsonl`, import.meta.url)),
   };
 }
@@ -62,7 +81,15 @@ export interface SoakResult {
   samples: SoakSample[];
   summary: SeriesSummary[];
   table: string;
-  totals: SoakSample["counters"] & { shed: number; agentKills: number; fleetFailures: number };
+  totals: SoakSample["counters"] & {
+    shed: number;
+    agentKills: number;
+    fleetFailures: number;
+    vacuums: number;
+    vacuumMs: number;
+  };
+  /** The server's autovacuum setting and the stand-in VACUUM interval used (0 = none). */
+  vacuum: { serverAutovacuum: string; everyS: number };
   problems: Record<string, number>;
   lastErrors: { load: string; fleet: string };
 }
@@ -74,7 +101,6 @@ export async function runSoak(
   const namespace = benchNamespace("soak");
   const forget = onEmergency(() => dropNamespace(namespace));
   mkdirSync(dirname(config.out), { recursive: true });
-  writeFileSync(config.out, `${JSON.stringify({ type: "config", namespace, ...config })}\n`);
   const daemonEnv = {
     OVERSEER_RETENTION_INTERVAL_MS: config.retentionInterval,
     OVERSEER_RETENTION_TASKS: config.retention,
@@ -86,13 +112,26 @@ export async function runSoak(
   const replicas: Replica[] = [];
   const redis = redisClient();
   const db = await namespaceDb(namespace);
+  // Autovacuum is what makes the space of deleted rows reusable. A server with it off (as some test
+  // servers run) would show every table growing in bytes however flat its rows are, so the soak
+  // then stands in for it with a plain VACUUM on autovacuum's default cadence.
+  const autovacuum = (await db.query<{ autovacuum: string }>("SHOW autovacuum")).rows[0]?.autovacuum ?? "?";
+  const vacuumEveryS = config.vacuumEveryS ?? (autovacuum === "off" ? 60 : 0);
+  writeFileSync(
+    config.out,
+    `${JSON.stringify({ type: "config", namespace, ...config, serverAutovacuum: autovacuum, vacuumEveryS })}\n`,
+  );
+  let vacuums = 0;
+  let vacuumMs = 0;
   let fleet: ChurningFleet | undefined;
   let load: SteadyLoad | undefined;
   const samples: SoakSample[] = [];
   try {
     for (const i of [0, 1]) replicas.push(await startReplica(i, namespace, daemonEnv));
     const urls = replicas.map((r) => r.url);
-    log(`soak ${namespace}: replicas ${urls.join(", ")}; samples → ${config.out}`);
+    log(
+      `soak ${namespace}: replicas ${urls.join(", ")}; server autovacuum ${autovacuum}, soak VACUUM every ${vacuumEveryS || "-"} s; samples → ${config.out}`,
+    );
     fleet = new ChurningFleet(urls, config.agentProcesses, config.churnEveryS * 1000, {});
     await fleet.start();
     load = new SteadyLoad(urls, config.tasksPerS, config.runsPerMin);
@@ -100,10 +139,18 @@ export async function runSoak(
     load.start();
 
     const durationMs = config.minutes * 60_000;
+    let nextVacuumMs = vacuumEveryS * 1000;
     for (let k = 1; ; k++) {
       // Samples on a fixed grid from the start, whatever one sample took.
       const due = k * config.sampleEveryS * 1000;
       if (due > durationMs + 1) break;
+      // Between samples: the stand-in VACUUM when it is due (it shares the sampler's connection).
+      while (vacuumEveryS > 0 && nextVacuumMs < due && performance.now() - t0 < due) {
+        await sleep(Math.max(0, nextVacuumMs - (performance.now() - t0)));
+        vacuumMs += await vacuumNamespace(db, namespace);
+        vacuums++;
+        nextVacuumMs += vacuumEveryS * 1000;
+      }
       await sleep(Math.max(0, due - (performance.now() - t0)));
       const sample = await takeSample(
         namespace,
@@ -149,6 +196,8 @@ export async function runSoak(
     runsCompleted: last?.runsCompleted ?? 0,
     retentionDeletedRows: last?.retentionDeletedRows ?? 0,
     shed: load.shed,
+    vacuums,
+    vacuumMs: Math.round(vacuumMs),
     agentKills: fleet.killed,
     fleetFailures: fleet.failures,
   };
@@ -165,6 +214,7 @@ export async function runSoak(
     totals,
     problems,
     lastErrors: { load: load.lastError, fleet: fleet.lastError },
+    vacuum: { serverAutovacuum: autovacuum, everyS: vacuumEveryS },
   };
   appendFileSync(
     config.out,
