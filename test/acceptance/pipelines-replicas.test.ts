@@ -5,16 +5,16 @@ import { startReplicatedTestDaemon } from "../helpers/replica-set.ts";
 // namespace instead of one daemon: their `startTestDaemon` is swapped for a replicated one whose API
 // calls go round-robin over the replicas. Opt-in, not in CI yet:
 //   PIPELINE_REPLICAS=3 npx vitest run test/acceptance/pipelines-replicas.test.ts
-// With 2 and 3 replicas 3 of the 27 tests fail every time, none of them a lost or doubled step:
-// "workflow reads" reads run counters from one replica's /metrics (counters are per replica) and
-// "creates, lists ... a schedule" listens to replica 0's event bus only (test assumptions), and "PUT
-// stores versions" starts a run on a replica that read the template's latest version up to 1 s
-// earlier (TemplateStore.latestWithin, by design) so it runs version 1. In 2 of 3 runs with 3
-// replicas "a paused run whose step fails" also timed out when the step's task completes on a replica that has not
-// yet re-read the templates' capabilities (every 5 s): that replica ignores the completion, and the
-// leader's sweep, which would repair it, skips paused runs (a daemon fault). Once each, not seen
-// again in 2 reruns: "two replicas ... every-second schedule exactly once" and "progress and
-// completion reported to the other replica".
+// With 2 and 3 replicas 2 of the 27 tests fail every time, neither a lost or doubled step:
+// "workflow reads" expects run counters on the /metrics of whichever replica it asks (counters are
+// per replica: a test assumption), and "PUT stores versions" starts a run on a replica that read
+// the template's latest version up to 1 s earlier (TemplateStore.latestWithin, by design), so the
+// run is on version 1. In 3 of 4 runs with 3 replicas "a paused run whose step fails" also timed
+// out: its step's task completes on a replica that has not yet re-read the templates' capabilities
+// (every 5 s), which ignores the completion, and the leader's sweep that would repair it skips
+// paused runs (a daemon fault). Seen once each with 3 replicas, not again in 3 reruns: "two replicas
+// ... every-second schedule exactly once" and "progress and completion reported to the other
+// replica".
 const REPLICAS = Number(process.env.PIPELINE_REPLICAS ?? 0);
 
 vi.mock("../helpers/daemon-harness.ts", async (importOriginal) => {

@@ -138,7 +138,8 @@ export async function startReplicaSet(opts: {
  * A `TestDaemon` backed by `replicas` in-process daemons on one namespace, for suites written
  * against one daemon: `api` and `registerAgent` go round-robin over the replicas (so a write and
  * the next read usually land on different replicas), while `url` and `daemon` are replica 0's
- * (agents given `d.url` talk to replica 0; `d.daemon.bus` sees replica 0's events only).
+ * (agents given `d.url` talk to replica 0), except that `d.daemon.bus.subscribe` hears every
+ * replica's events, as a suite watching "the daemon's" events expects.
  */
 export async function startReplicatedTestDaemon(
   replicas: number,
@@ -156,10 +157,31 @@ export async function startReplicatedTestDaemon(
     throw error;
   }
   const first = ds[0]!;
+  const bus = new Proxy(first.daemon.bus, {
+    get(target, prop) {
+      if (prop === "subscribe") {
+        return (sink: Parameters<typeof target.subscribe>[0]) => {
+          const offs = ds.map((d) => d.daemon.bus.subscribe(sink));
+          return () => {
+            for (const off of offs) off();
+          };
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const daemon = new Proxy(first.daemon, {
+    get(target, prop) {
+      if (prop === "bus") return bus;
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
   let apiTurn = 0;
   let agentTurn = 0;
   return {
-    daemon: first.daemon,
+    daemon,
     url: first.url,
     namespace,
     config: first.config,
