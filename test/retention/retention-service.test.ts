@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { OverseerEvent } from "../../daemon/events/catalogue.ts";
 import { EventBus } from "../../daemon/events/event-bus.ts";
+import { actAsLeader, FencedError, type LeaderTerm } from "../../daemon/leader/fence-context.ts";
 import type { RetentionKeep } from "../../daemon/retention/retention-policy.ts";
 import { poolExec, RetentionService } from "../../daemon/retention/retention-service.ts";
 import { migrate } from "../../daemon/store/migrate.ts";
@@ -40,7 +41,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await db.query(`TRUNCATE tasks, task_attempts, task_archive, agents, agent_transitions, pipeline_runs,
     pipeline_steps, pipeline_events, artifacts, conversations, conversation_messages, budget_approvals,
-    llm_calls, feedback, audit_log, schedules, schedule_ticks, confirmations, overrides CASCADE`);
+    llm_calls, feedback, audit_log, schedules, schedule_ticks, confirmations, overrides, leader_fence CASCADE`);
 });
 
 function service(keep: RetentionKeep, opts: { batchSize?: number; maxStatementsPerTarget?: number } = {}) {
@@ -288,5 +289,29 @@ describe("RetentionService", () => {
     expect(passes.map((e) => (e.type === "retention.completed" ? e.deleted.tasks : 0))).toEqual([20, 20, 5]);
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/^overseer_retention_deleted_rows_total\{table="tasks"\} 45$/m);
+  });
+
+  it("as the leader, checks the fence in every batch: a superseded term deletes nothing", async () => {
+    for (let i = 0; i < 15; i++) await task("completed", 30 + i);
+    await db.query(
+      "INSERT INTO leader_fence (id, epoch, replica_id, installed_at) VALUES (1, 7, 'r1', now())",
+    );
+    const actions: Date[] = [];
+    const fenced: number[] = [];
+    const term = (epoch: number): LeaderTerm => ({
+      epoch,
+      replicaId: "r1",
+      idleTimeoutMs: 5_000,
+      onFenced: (e) => fenced.push(e.epoch),
+      onAction: (at) => actions.push(at),
+    });
+    const { svc } = service({ ...FOREVER, tasksMs: 24 * H }, { batchSize: 10 });
+    await expect(actAsLeader(term(6), () => svc.run())).rejects.toBeInstanceOf(FencedError);
+    expect(fenced).toEqual([6]);
+    expect(await count("tasks")).toBe(15);
+    // The current term: each of the two batches passed the fence check once.
+    const r = await actAsLeader(term(7), () => svc.run());
+    expect(r).toMatchObject({ deleted: { tasks: 15 }, statements: 2, complete: true });
+    expect(actions).toHaveLength(2);
   });
 });
