@@ -18,8 +18,9 @@ export type LeaderLossReason = "lease_lost" | "redis_error" | "fenced" | "expire
  * the epoch installed in Postgres's fence, and a renewal less than one lease time ago by this
  * process's monotonic clock — the last one makes a replica resumed after a pause (SIGSTOP, a long
  * GC, a frozen VM) stop acting before its next tick, and the fence refuses whatever slips past.
- * Followers try again right when the holder's lease expires, so a killed leader is replaced within
- * one lease time of its last renewal.
+ * Followers poll every third of the lease and, once it has less than that left, try again right
+ * when it expires: a killed leader is replaced within one lease time of its last renewal, one that
+ * stopped cleanly (and released the lease) within a third of it.
  */
 export class LeaderElection {
   private epoch = 0;
@@ -121,7 +122,9 @@ export class LeaderElection {
     }
     if (answer.epoch === 0) {
       if (this.epoch > 0) this.stepDown("lease_lost");
-      return Math.min(ttl, answer.heldByOtherForMs + 5);
+      // Poll every third of the lease (a released lease is seen that soon), and when it has less
+      // left than that, wake right as it expires (a dead holder is replaced without delay).
+      return Math.min(renewEvery, answer.heldByOtherForMs + 5);
     }
     if (answer.epoch !== this.epoch) {
       if (this.epoch > 0) this.stepDown("lease_lost");

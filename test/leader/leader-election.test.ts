@@ -62,10 +62,14 @@ function setup(answers: Array<LeaseAnswer | Error>, install: boolean[] = [true])
 }
 
 describe("LeaderElection", () => {
-  it("a follower asks again right after the holder's lease expires, with the fence's epoch as floor", async () => {
-    const s = setup([{ epoch: 0, heldByOtherForMs: 640 }]);
-    expect(await s.election.tick()).toBe(645);
-    expect(s.floors).toEqual([7]);
+  it("a follower polls every third of the lease, and asks again right as the holder's lease expires", async () => {
+    const s = setup([
+      { epoch: 0, heldByOtherForMs: 900 },
+      { epoch: 0, heldByOtherForMs: 240 },
+    ]);
+    expect(await s.election.tick()).toBe(333);
+    expect(await s.election.tick()).toBe(245);
+    expect(s.floors).toEqual([7, 7]);
     expect(s.election.isLeader()).toBe(false);
   });
 
@@ -121,7 +125,7 @@ describe("LeaderElection", () => {
       { epoch: 11, heldByOtherForMs: 0 },
     ]);
     await s.election.tick();
-    expect(await s.election.tick()).toBe(905);
+    expect(await s.election.tick()).toBe(333);
     await s.election.tick();
     await expect(s.election.tick()).rejects.toThrow("redis down");
     await s.election.tick();
