@@ -202,9 +202,40 @@ export function checkFaultsVisible(r: ChaosRecords, evidenceMs: number): [CheckR
   ];
 }
 
-/** Runs the four checks; `ok` only when every one passes. */
+/**
+ * 5. Redis came back with its data: the sentinel written before each SIGKILL is there after the
+ * restart and the leader epoch counter did not go back (the precondition of checks 1 and 3 for
+ * that fault: without the AOF, the restart is a different fault).
+ */
+export function checkRedisKeptData(r: ChaosRecords): CheckResult {
+  const restarts = r.faults.filter((f) => f.kind === "redis-restart");
+  const problems: string[] = [];
+  for (const f of restarts) {
+    if (!f.redis) problems.push(`redis restart at ${iso(f.start)}: nothing recorded of its data`);
+    else if (!f.redis.sentinelKept)
+      problems.push(`redis restart at ${iso(f.start)}: the sentinel key was lost`);
+    else if (f.redis.epochAfter < f.redis.epochBefore)
+      problems.push(
+        `redis restart at ${iso(f.start)}: leader epoch went back from ${f.redis.epochBefore} to ${f.redis.epochAfter}`,
+      );
+  }
+  return result(
+    "5. Redis kept its data across restarts (AOF)",
+    `${restarts.length} restarts: ` +
+      (restarts.map((f) => `epoch ${f.redis?.epochBefore} → ${f.redis?.epochAfter}`).join(", ") || "none"),
+    problems,
+  );
+}
+
+/** Runs every check; `ok` only when every one passes. */
 export function checkChaos(r: ChaosRecords, opts: { evidenceMs: number }): ChaosVerdict {
   const [visible, timeline] = checkFaultsVisible(r, opts.evidenceMs);
-  const checks = [checkNothingLost(r), checkNoDoubleCompletion(r), checkOneLeaderPerEpoch(r), visible];
+  const checks = [
+    checkNothingLost(r),
+    checkNoDoubleCompletion(r),
+    checkOneLeaderPerEpoch(r),
+    visible,
+    checkRedisKeptData(r),
+  ];
   return { ok: checks.every((c) => c.ok), checks, timeline };
 }

@@ -1,6 +1,9 @@
 // Chaos run settings, read from the environment (`npm run chaos`), and the fault schedule built
 // from them. Pure: no I/O, so the CI smoke test and the unit tests build the same plan.
 
+/** The Overseer namespace of the run (its own services, so a fixed name is safe). */
+export const NAMESPACE = "chaos";
+
 /** Kinds of fault the suite injects, in the order of the default timeline. */
 export const FAULT_KINDS = [
   "agent-kill",

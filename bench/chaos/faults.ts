@@ -1,13 +1,17 @@
 // Injects one fault of the timeline and waits for its recovery; returns what happened, with wall
 // times. Each fault finds its target from the replicas' own /metrics at the moment it begins.
+import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
 import { sleep } from "../support/timing.ts";
 import type { AgentFleet } from "./agents.ts";
-import type { ChaosConfig, FaultKind } from "./config.ts";
+import { type ChaosConfig, type FaultKind, NAMESPACE } from "./config.ts";
 import { sumOf } from "./prom-text.ts";
 import type { FaultRecord } from "./records.ts";
 import type { ReplicaSet } from "./replicas.ts";
 import type { Scraper } from "./scraper.ts";
 import type { ChaosPostgres, ChaosRedis } from "./services.ts";
+
+/** Written before a Redis SIGKILL, read after the restart (outside every Overseer key prefix). */
+const SENTINEL_KEY = "chaos:aof-sentinel";
 
 export interface FaultTargets {
   config: ChaosConfig;
@@ -110,21 +114,44 @@ export async function injectFault(kind: FaultKind, t: FaultTargets): Promise<Fau
       };
     }
     case "redis-restart": {
-      // Key counts either side of the restart: the AOF brought the data back (the daemons keep
-      // writing around it, so the counts are close, not equal).
-      const before = await t.redis.dbsize();
+      // What the AOF must bring back: a sentinel written (and so fsynced) just before the SIGKILL,
+      // and the leader epoch counter, which must never go back (the daemons' own fence would hide
+      // a reset, so it is read here directly). Key counts are logged for information only: keys
+      // with a TTL run out while Redis is down and the daemons keep writing around it.
+      const epochKey = redisKeys(NAMESPACE).leaderEpoch;
+      const sentinel = `chaos-${Date.now()}`;
+      const before = await t.redis.with(async (r) => {
+        await r.set(SENTINEL_KEY, sentinel);
+        return { epoch: Number((await r.get(epochKey)) ?? 0), keys: await r.dbsize() };
+      }, null);
       const start = Date.now();
       await t.redis.kill();
       await sleep(c.redisDownMs);
       await t.redis.restart();
       const end = Date.now();
-      const after = await t.redis.dbsize();
+      const after = await t.redis.with(
+        async (r) => ({
+          sentinel: await r.get(SENTINEL_KEY),
+          epoch: Number((await r.get(epochKey)) ?? 0),
+          keys: await r.dbsize(),
+        }),
+        null,
+      );
+      const redis = {
+        sentinelKept: before !== null && after?.sentinel === sentinel,
+        epochBefore: before?.epoch ?? -1,
+        epochAfter: after?.epoch ?? -1,
+      };
       return {
         kind,
         target: `redis :${t.redis.port}`,
         start,
         end,
-        detail: `SIGKILL, down ${c.redisDownMs} ms, restarted from its AOF (appendfsync always); keys ${before} before, ${after} right after`,
+        redis,
+        detail:
+          `SIGKILL, down ${c.redisDownMs} ms, restarted from its AOF (appendfsync always); sentinel ` +
+          `${redis.sentinelKept ? "kept" : "LOST"}, leader epoch ${redis.epochBefore} → ${redis.epochAfter}, ` +
+          `keys ${before?.keys ?? "?"} → ${after?.keys ?? "?"}`,
       };
     }
     case "postgres-stop": {

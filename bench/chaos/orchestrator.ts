@@ -12,7 +12,7 @@ import { TOKENS } from "../support/services.ts";
 import { sleep } from "../support/timing.ts";
 import { AgentFleet } from "./agents.ts";
 import { type ChaosVerdict, checkChaos } from "./checker.ts";
-import { buildTimeline, type ChaosConfig } from "./config.ts";
+import { buildTimeline, type ChaosConfig, NAMESPACE } from "./config.ts";
 import { injectFault } from "./faults.ts";
 import type { Accepted, AgentReport, ChaosRecords, FaultRecord, LeaderTerm, Unresolved } from "./records.ts";
 import { ReplicaSet } from "./replicas.ts";
@@ -21,7 +21,6 @@ import { Scraper } from "./scraper.ts";
 import { ChaosPostgres, ChaosRedis } from "./services.ts";
 import { Submitter } from "./submitter.ts";
 
-export const NAMESPACE = "chaos";
 export const REPLICAS = 3;
 /** Attempts per task: a fault costs at most one (agent killed mid-task, lease expired in a pause). */
 export const TASK_MAX_ATTEMPTS = 10;

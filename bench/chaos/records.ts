@@ -48,6 +48,11 @@ export interface FaultRecord {
   start: number;
   end: number;
   detail?: string;
+  /**
+   * Redis restarts only: a sentinel key written (and acknowledged) just before the SIGKILL, read back
+   * after the restart, and the leader epoch counter either side (it must never go back).
+   */
+  redis?: { sentinelKept: boolean; epochBefore: number; epochAfter: number };
 }
 
 /** A replica process event the orchestrator did not plan (a crash) and its supervisor restart. */

@@ -103,8 +103,8 @@ export class ChaosRedis {
     }
   }
 
-  /** Keys in the database (DBSIZE), or -1 when Redis does not answer. */
-  async dbsize(): Promise<number> {
+  /** Runs `fn` on a short-lived connection; `fallback` when Redis does not answer. */
+  async with<T>(fn: (client: Redis) => Promise<T>, fallback: T): Promise<T> {
     const client = new Redis(this.url, {
       lazyConnect: true,
       maxRetriesPerRequest: 1,
@@ -113,9 +113,9 @@ export class ChaosRedis {
     client.on("error", () => {});
     try {
       await client.connect();
-      return await client.dbsize();
+      return await fn(client);
     } catch {
-      return -1;
+      return fallback;
     } finally {
       client.disconnect();
     }

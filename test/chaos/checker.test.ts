@@ -4,6 +4,7 @@ import {
   checkNoDoubleCompletion,
   checkNothingLost,
   checkOneLeaderPerEpoch,
+  checkRedisKeptData,
 } from "../../bench/chaos/checker.ts";
 import { buildTimeline, chaosConfig, FAULT_KINDS } from "../../bench/chaos/config.ts";
 import { evidenceFor } from "../../bench/chaos/evidence.ts";
@@ -76,6 +77,7 @@ describe("chaos checker", () => {
       ["3. one leader acting per epoch", true, []],
     ]);
     expect(v.checks[3]?.problems).toEqual(["no fault was injected"]);
+    expect(v.checks[4]).toMatchObject({ name: "5. Redis kept its data across restarts (AOF)", ok: true });
     expect(v.ok).toBe(false);
   });
 
@@ -156,6 +158,29 @@ describe("chaos checker", () => {
     r.leaderTerms = [term(1, "A", 0, 15), term(2, "B", 12, null), term(3, "C", 20, 40)];
     expect(checkOneLeaderPerEpoch(r).problems).toEqual([
       "epoch 1 (A) acted at 2026-11-24T08:00:15.000Z, after epoch 2 was acquired at 2026-11-24T08:00:12.000Z (3000 ms overlap)",
+    ]);
+  });
+
+  it("5: a Redis restart that lost the sentinel or moved the leader epoch back fails", () => {
+    const r = cleanRecords();
+    const restart = (redis: FaultRecord["redis"]): FaultRecord => ({
+      kind: "redis-restart",
+      target: "redis",
+      start: at(10),
+      end: at(13),
+      ...(redis ? { redis } : {}),
+    });
+    r.faults = [restart({ sentinelKept: true, epochBefore: 3, epochAfter: 3 })];
+    expect(checkRedisKeptData(r)).toMatchObject({ ok: true, summary: "1 restarts: epoch 3 → 3" });
+    r.faults = [
+      restart({ sentinelKept: false, epochBefore: 3, epochAfter: 3 }),
+      restart({ sentinelKept: true, epochBefore: 3, epochAfter: 1 }),
+      restart(undefined),
+    ];
+    expect(checkRedisKeptData(r).problems).toEqual([
+      "redis restart at 2026-11-24T08:00:10.000Z: the sentinel key was lost",
+      "redis restart at 2026-11-24T08:00:10.000Z: leader epoch went back from 3 to 1",
+      "redis restart at 2026-11-24T08:00:10.000Z: nothing recorded of its data",
     ]);
   });
 
