@@ -13,7 +13,6 @@ const LOAD = [
   "test/alerts/page-e2e.test.ts",
   "test/grafana/panels-live.test.ts",
   "test/recovery/crash-storm.test.ts",
-  "test/soak/soak-smoke.test.ts",
   "test/chaos/chaos-smoke.test.ts",
   "test/soak/soak-smoke.test.ts",
   "test/leader/failover.test.ts",
