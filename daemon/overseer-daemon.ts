@@ -145,6 +145,7 @@ export class OverseerDaemon {
       const bullConnection = this.redis(services.redisUrl, { maxRetriesPerRequest: null });
       const subscriber = this.redis(services.redisUrl, { maxRetriesPerRequest: null });
       await this.checkRedisPolicy(redis);
+      await this.checkAutovacuum(db);
 
       const onError = (error: unknown, context: string) => {
         log.warn({ err: error, context }, "background operation failed");
@@ -490,6 +491,23 @@ export class OverseerDaemon {
     client.on("error", (error) => this.options.logger.warn({ err: error }, "redis connection error"));
     this.redises.push(client);
     return client;
+  }
+
+  /**
+   * Retention deletes finished rows; without (auto)vacuum their space is never reused and the
+   * tables grow anyway (docs/retention.md). Warn, as for Redis's eviction policy.
+   */
+  private async checkAutovacuum(db: Db): Promise<void> {
+    try {
+      const r = await db.query<{ autovacuum: string }>("SHOW autovacuum");
+      if (r.rows[0]?.autovacuum === "off") {
+        this.options.logger.warn(
+          "Postgres autovacuum is off: rows deleted by retention leave dead space the tables never reuse; turn it on or VACUUM on a schedule",
+        );
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "could not read Postgres autovacuum setting");
+    }
   }
 
   /** Redis must never evict: an evicted queue entry or lease is silently lost work. */
