@@ -180,7 +180,9 @@ export const runSql = {
     const r = await q.query<{ id: string }>(
       `SELECT r.id FROM pipeline_runs r
        WHERE (r.state = 'snoozed' AND r.snoozed_until <= now())
-          OR (r.state = 'running' AND EXISTS (
+          -- Paused too: a paused run still records its in-flight steps' outcomes (it only starts
+          -- nothing new); a replica that missed the task's event must not leave them unrecorded.
+          OR (r.state IN ('running', 'paused') AND EXISTS (
                 SELECT 1 FROM pipeline_steps s LEFT JOIN tasks t ON t.id = s.task_id
                 WHERE s.run_id = r.id AND s.state = 'running'
                   AND (s.task_id IS NULL OR t.state IN ('completed', 'failed', 'dead', 'cancelled'))))
