@@ -19,6 +19,9 @@ export interface QueuedJob {
  * Claims pull with a manual, non-blocking `getNextJob` and acknowledge at once: the lease with its
  * fencing token is Postgres's, not BullMQ's lock.
  */
+/** Approximate length of BullMQ's events stream per queue (its default is 10,000). */
+export const EVENTS_STREAM_MAX_LEN = 500;
+
 export class TaskQueues {
   private readonly queues = new Map<string, Queue>();
   private readonly workers = new Map<string, Worker>();
@@ -33,7 +36,13 @@ export class TaskQueues {
   private queue(type: string): Queue {
     let q = this.queues.get(type);
     if (!q) {
-      q = new Queue(type, { connection: this.connection, prefix: this.prefix });
+      // BullMQ's per-queue events stream is kept to 10,000 entries by default: about a megabyte
+      // per task type that nothing here reads (no QueueEvents). Keep a short tail for debugging.
+      q = new Queue(type, {
+        connection: this.connection,
+        prefix: this.prefix,
+        streams: { events: { maxLen: EVENTS_STREAM_MAX_LEN } },
+      });
       q.on("error", this.onError);
       this.queues.set(type, q);
     }
