@@ -1,3 +1,4 @@
+import { outsideTerm } from "../leader/fence-context.ts";
 import type { EventPayloads, EventType, OverseerEvent } from "./catalogue.ts";
 
 export type EventSink = (event: OverseerEvent) => void;
@@ -23,12 +24,15 @@ export class EventBus {
   /** Emits one event to every sink, stamped with the bus clock. */
   emit<K extends EventType>(type: K, payload: EventPayloads[K]): void {
     const event = { type, at: this.now(), ...payload } as unknown as OverseerEvent;
-    for (const sink of this.sinks) {
-      try {
-        sink(event);
-      } catch (error) {
-        this.onSinkError(error, event);
+    // Sinks react to what happened; what they start is not part of a leader pass that emitted it.
+    outsideTerm(() => {
+      for (const sink of this.sinks) {
+        try {
+          sink(event);
+        } catch (error) {
+          this.onSinkError(error, event);
+        }
       }
-    }
+    });
   }
 }

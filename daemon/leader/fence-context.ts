@@ -65,7 +65,24 @@ export async function checkFence(client: FenceClient): Promise<void> {
   term.onAction(at);
 }
 
-/** The term of the pass running now, if any (for Redis-side checks). */
+/** The term of the pass running now, if any. */
 export function currentTerm(): LeaderTerm | undefined {
   return terms.getStore();
+}
+
+/**
+ * Runs `fn`, and everything it starts, outside any term: event sinks and other work a leader pass
+ * merely triggers (a run advanced because its task completed) is not the leader's own action, and
+ * must neither be fenced nor counted as such.
+ */
+export function outsideTerm<T>(fn: () => T): T {
+  return terms.exit(fn);
+}
+
+/** Statements that change rows; a term's plain `pool.query` writes are fenced like transactions. */
+const WRITES = /\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b/i;
+
+/** True when a plain query inside a leader pass must go through a fenced transaction. */
+export function needsFence(text: string): boolean {
+  return terms.getStore() !== undefined && WRITES.test(text);
 }

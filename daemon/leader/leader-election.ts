@@ -11,6 +11,16 @@ export interface FenceStore {
   recordActions(stats: TermActions): Promise<void>;
 }
 
+/** `promise`, or a rejection after `ms` (the promise itself is left to settle on its own). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  promise.catch(() => {});
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export type LeaderLossReason = "lease_lost" | "redis_error" | "fenced" | "expired_locally" | "stopping";
 
 /**
@@ -73,7 +83,7 @@ export class LeaderElection {
     const term: LeaderTerm = {
       epoch: this.epoch,
       replicaId: this.lease.replicaId,
-      idleTimeoutMs: 2 * this.lease.ttlMs,
+      idleTimeoutMs: this.lease.ttlMs,
       onFenced: (error: FencedError) => {
         this.bus.emit("leader.fenced", { epoch: error.epoch });
         if (this.epoch === error.epoch) this.stepDown("fenced");
@@ -108,9 +118,9 @@ export class LeaderElection {
   async tick(): Promise<number> {
     const ttl = this.lease.ttlMs;
     const renewEvery = Math.max(50, Math.floor(ttl / 3));
-    await this.flushActions().catch(this.onError);
-    // The floor is read only while following: a leader's own epoch is above it already.
-    const floor = this.epoch > 0 ? 0 : await this.fence.floor();
+    // The floor is read only while following: a leader's own epoch is above it already. Bounded,
+    // so a hung Postgres cannot stop this loop (the follower tries again next tick).
+    const floor = this.epoch > 0 ? 0 : await within(this.fence.floor(), renewEvery, "reading the fence");
     const startedAt = this.now();
     let answer: Awaited<ReturnType<LeaderLease["tryAcquire"]>>;
     try {
@@ -133,8 +143,12 @@ export class LeaderElection {
     }
     // Counted from before the round trip: the lease may have been set that long ago.
     this.renewedAt = startedAt;
+    // Renewal never waits for Postgres: the term's counts are written in the background.
+    void this.flushActions().catch(this.onError);
     if (!this.installed) {
-      const ok = await this.fence.install(answer.epoch, this.lease.replicaId, ttl);
+      // The install waits at most a third of the lease for an old leader's transactions to end
+      // (Postgres ends one left idle for a lease time); meanwhile the next tick renews the lease.
+      const ok = await this.fence.install(answer.epoch, this.lease.replicaId, renewEvery);
       if (!ok) {
         // The fence names a newer epoch: our lease is a leftover. Let it go and follow.
         const stale = this.epoch;

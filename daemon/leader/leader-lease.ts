@@ -15,6 +15,8 @@ if v then
     return tonumber(string.sub(v, string.len(ARGV[1]) + 2))
   end
   local left = redis.call('PTTL', KEYS[1])
+  -- A lease key without an expiry (set by hand) would otherwise make followers poll every few ms.
+  if left < 0 then left = tonumber(ARGV[2]) end
   if left < 1 then left = 1 end
   return -left
 end

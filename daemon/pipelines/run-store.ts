@@ -180,12 +180,17 @@ export const runSql = {
     const r = await q.query<{ id: string }>(
       `SELECT r.id FROM pipeline_runs r
        WHERE (r.state = 'snoozed' AND r.snoozed_until <= now())
-          -- Paused too: a paused run still records its in-flight steps' outcomes (it only starts
-          -- nothing new); a replica that missed the task's event must not leave them unrecorded.
-          OR (r.state IN ('running', 'paused') AND EXISTS (
+          OR (r.state = 'running' AND EXISTS (
                 SELECT 1 FROM pipeline_steps s LEFT JOIN tasks t ON t.id = s.task_id
                 WHERE s.run_id = r.id AND s.state = 'running'
                   AND (s.task_id IS NULL OR t.state IN ('completed', 'failed', 'dead', 'cancelled'))))
+          -- Paused too: a paused run still records its in-flight agent steps' outcomes (it only
+          -- starts nothing new); a replica that missed the task's event must not leave them
+          -- unrecorded. Built-in steps (no task) wait for the run to be resumed.
+          OR (r.state = 'paused' AND EXISTS (
+                SELECT 1 FROM pipeline_steps s JOIN tasks t ON t.id = s.task_id
+                WHERE s.run_id = r.id AND s.state = 'running'
+                  AND t.state IN ('completed', 'failed', 'dead', 'cancelled')))
           OR (r.state = 'running' AND r.updated_at < now() - interval '2 seconds' AND NOT EXISTS (
                 SELECT 1 FROM pipeline_steps s WHERE s.run_id = r.id AND s.state = 'running'))
        ORDER BY r.updated_at LIMIT $1`,

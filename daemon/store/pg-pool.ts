@@ -1,5 +1,5 @@
 import pg from "pg";
-import { checkFence } from "../leader/fence-context.ts";
+import { checkFence, needsFence } from "../leader/fence-context.ts";
 import { schemaFor } from "./migrate.ts";
 
 // bigint (int8) columns such as lease tokens and counts come back as strings; keep them so:
@@ -15,12 +15,23 @@ export function createPool(
 ): Db {
   const schema = schemaFor(namespace);
   // search_path is a startup option of each connection, so no query can ever run in another schema.
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: databaseUrl,
     options: `-c search_path=${schema}`,
     max: options.max,
     idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
   });
+  // A plain write issued inside a leader pass (an INSERT through `pool.query`, not a transaction)
+  // is fenced too: it runs as a one-statement transaction that checks the fence first.
+  const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  pool.query = ((...args: unknown[]) => {
+    const [text, values] = args;
+    if (typeof text === "string" && typeof values !== "function" && needsFence(text)) {
+      return withTransaction(pool, (c) => c.query(text, values as unknown[] | undefined));
+    }
+    return plain(...args);
+  }) as typeof pool.query;
+  return pool;
 }
 
 /**

@@ -18,6 +18,9 @@ export interface HealRequest {
   trigger: "api" | "loop";
 }
 
+/** How long a heal waits for another replica's heal pass to finish before it gives up. */
+export const HEAL_LOCK_WAIT_MS = 10_000;
+
 export interface HealReport {
   strategy: HealStrategy;
   dryRun: boolean;
@@ -56,14 +59,28 @@ export class HealService {
 
   async heal(req: HealRequest): Promise<HealReport> {
     const lock = await this.db.connect();
+    // The session holds the lock for the whole pass, idle between statements: a connection that
+    // dies meanwhile (Postgres restarted) emits 'error' with no query to fail; without a listener
+    // that is an uncaught exception. The client is then dropped instead of returned to the pool.
+    let broken: Error | undefined;
+    const onBroken = (error: Error) => {
+      broken = error;
+    };
+    lock.on("error", onBroken);
     try {
+      // Bounded wait: a holder frozen mid-pass (a paused old leader) must not block this replica's
+      // heal for as long as it sleeps; the wait fails with lock_not_available and the loop retries.
+      await lock.query("SELECT set_config('lock_timeout', $1, false)", [String(HEAL_LOCK_WAIT_MS)]);
       await lock.query("SELECT pg_advisory_lock(hashtext('overseer_heal:' || current_schema()))");
+      await lock.query("SELECT set_config('lock_timeout', '0', false)");
       return await this.pass(req);
     } finally {
       await lock
         .query("SELECT pg_advisory_unlock(hashtext('overseer_heal:' || current_schema()))")
         .catch(() => {});
-      lock.release();
+      await lock.query("RESET lock_timeout").catch(() => {});
+      lock.off("error", onBroken);
+      lock.release(broken);
     }
   }
 

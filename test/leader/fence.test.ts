@@ -2,7 +2,8 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
-import { actAsLeader, FencedError, type LeaderTerm } from "../../daemon/leader/fence-context.ts";
+import { EventBus } from "../../daemon/events/event-bus.ts";
+import { actAsLeader, currentTerm, FencedError, type LeaderTerm } from "../../daemon/leader/fence-context.ts";
 import { fenceSql } from "../../daemon/leader/fence-store.ts";
 import { LeaderLease } from "../../daemon/leader/leader-lease.ts";
 import { migrate } from "../../daemon/store/migrate.ts";
@@ -188,4 +189,36 @@ it("a leader pass may open a transaction inside another: the fence's shared lock
   expect(acted).toHaveLength(2);
   expect(await rows("outer")).toBe(1);
   expect(await rows("inner")).toBe(1);
+});
+
+it("a plain write through the pool inside a stale leader pass is refused too; reads are not fenced", async () => {
+  const stale = await fenceSql.floor(db);
+  expect(await fenceSql.install(db, stale + 1, "replica-p", 2_000)).toBe(true);
+  const fenced: FencedError[] = [];
+  await expect(
+    actAsLeader(term(stale, "replica-n", fenced), () =>
+      db.query("INSERT INTO scratch (who) VALUES ('plain-stale')"),
+    ),
+  ).rejects.toBeInstanceOf(FencedError);
+  expect(await rows("plain-stale")).toBe(0);
+  expect(fenced).toHaveLength(1);
+  const read = await actAsLeader(term(stale, "replica-n"), () => db.query("SELECT count(*) FROM scratch"));
+  expect(read.rows).toHaveLength(1);
+  await actAsLeader(term(stale + 1, "replica-p"), () =>
+    db.query("INSERT INTO scratch (who) VALUES ('plain-ok')"),
+  );
+  expect(await rows("plain-ok")).toBe(1);
+});
+
+it("work an event triggers from inside a leader pass runs outside the term", async () => {
+  const bus = new EventBus();
+  let seen: unknown = "unset";
+  bus.subscribe(() => {
+    seen = currentTerm();
+  });
+  await actAsLeader(term(1, "replica-e"), async () => {
+    expect(currentTerm()).toBeDefined();
+    bus.emit("leader.fenced", { epoch: 1 });
+  });
+  expect(seen).toBeUndefined();
 });

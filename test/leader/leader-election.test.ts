@@ -112,7 +112,7 @@ describe("LeaderElection", () => {
     await s.election.asLeader(async () => {
       seen = currentTerm();
     });
-    expect(seen).toMatchObject({ epoch: 9, replicaId: "r1", idleTimeoutMs: 2 * TTL });
+    expect(seen).toMatchObject({ epoch: 9, replicaId: "r1", idleTimeoutMs: TTL });
     expect(currentTerm()).toBeUndefined();
   });
 

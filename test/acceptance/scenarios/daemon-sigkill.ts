@@ -117,5 +117,7 @@ export function daemonSigkillScenario(replicas: number): void {
     expect(perTask.rows[0].n).toBe(0);
     // With several replicas the survivors carry on: agents failed over and kept completing work.
     if (replicas > 1) expect(whileDown).toBeGreaterThan(0);
+    // …and one of them took the killed leader's place (within three leases, see kill-leader.ts).
+    if (replicas > 1) expect(kill.newLeaderAfterMs).not.toBeNull();
   }, 240_000);
 }

@@ -16,7 +16,7 @@ export interface LeaderKill {
 /**
  * "SIGKILL the daemon" for a replica set: with one replica that replica; with several, the leader
  * (the one whose /metrics says `overseer_leader 1`). It is started again `downForMs` after the kill,
- * as the single-daemon tests did. Meanwhile the survivors are watched for a new leader: a killed
+ * as the single-daemon tests did, and with several replicas not before a survivor leads. Meanwhile the survivors are watched for a new leader: a killed
  * leader never releases its lease, so one of them takes over when the lease expires
  * (OVERSEER_LEADER_LEASE_MS) plus up to one renewal period (a third of the lease).
  */
@@ -39,11 +39,13 @@ export async function killLeader(
           (i) => ({ i, ms: Date.now() - killedAt }),
           () => null,
         );
-  await new Promise((r) => setTimeout(r, downForMs));
+  // The killed replica stays down until a survivor has taken over (or the wait ran out), so the
+  // takeover is the survivors' and not the restarted replica winning the lease back.
+  const next = await takeover;
+  await new Promise((r) => setTimeout(r, Math.max(0, killedAt + downForMs - Date.now())));
   await whileDown();
   await set.restart(index);
   const downMs = Date.now() - killedAt;
-  const next = await takeover;
   const newLeaderAfterMs = next?.ms ?? null;
   const summary =
     set.size === 1
