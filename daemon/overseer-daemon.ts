@@ -282,7 +282,14 @@ export class OverseerDaemon {
       pipelineLoop.start();
       // Retention (docs/retention.md): the leader deletes finished history older than its keep, in
       // bounded batches. (Imported here so this wiring stays one block; hoist it at will.)
-      const retention = new RetentionService(poolExec(db), this.bus, { keep: config.retention });
+      const retention = new RetentionService(poolExec(db), this.bus, {
+        keep: config.retention,
+        // Deleted agents leave the Redis state mirror too: it keeps ended agents (a late heartbeat
+        // gets 404), so without this it grows by one field per agent ever registered (docs/soak.md).
+        onAgentsDeleted: async (ids) => {
+          await redis.hdel(keys.agentStates, ...ids);
+        },
+      });
       const retentionLoop = new IntervalLoop(
         "retention",
         config.retentionIntervalMs,

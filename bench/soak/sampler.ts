@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import type pg from "pg";
+import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
 import { schemaFor } from "../../daemon/store/migrate.ts";
 import { TOKENS } from "../support/services.ts";
 
@@ -13,7 +14,7 @@ export interface SoakSample {
       string,
       { rssMiB: number | null; heapUsedMiB: number | null; eventLoopLagP99Ms: number | null }
     >;
-    redis: { usedMemoryMiB: number; namespaceKeys: number; namespaceKiB: number };
+    redis: { usedMemoryMiB: number; namespaceKeys: number; namespaceKiB: number; agentMirrorFields: number };
     pg: { totalMiB: number; tables: Record<string, { rows: number; kiB: number; deadRows: number }> };
   };
   counters: {
@@ -99,7 +100,14 @@ export async function redisNamespace(redis: Redis, namespace: string) {
   } while (cursor !== "0");
   const info = await redis.info("memory");
   const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
-  return { usedMemoryMiB: used / 2 ** 20, namespaceKeys: keys, namespaceKiB: bytes / 1024 };
+  // Fields of the agent state mirror (one per agent it still knows, ended ones included).
+  const agentMirrorFields = await redis.hlen(redisKeys(namespace).agentStates);
+  return {
+    usedMemoryMiB: used / 2 ** 20,
+    namespaceKeys: keys,
+    namespaceKiB: bytes / 1024,
+    agentMirrorFields,
+  };
 }
 
 /** Row count and total relation size (table + indexes + TOAST) of every table of the namespace. */

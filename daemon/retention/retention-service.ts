@@ -4,7 +4,7 @@ import { type RetentionKeep, type RetentionTarget, retentionPlan } from "./reten
 import { RETENTION_SQL } from "./retention-sql.ts";
 
 /** Runs one statement and returns its single result row (rows deleted per table). */
-export type RetentionExec = (text: string, values: unknown[]) => Promise<Record<string, number>>;
+export type RetentionExec = (text: string, values: unknown[]) => Promise<Record<string, unknown>>;
 
 export interface RetentionOptions {
   keep: RetentionKeep;
@@ -19,6 +19,12 @@ export interface RetentionOptions {
   /** Statements per target per pass; what is left waits for the next pass. @default 10 */
   maxStatementsPerTarget?: number;
   now?: () => number;
+  /**
+   * Called with the ids of agents a statement deleted from Postgres, to drop what Redis still
+   * mirrors of them (the state hash keeps ended agents, so a late heartbeat gets 404). Without
+   * this, the mirror would grow by one field per agent ever registered.
+   */
+  onAgentsDeleted?: (ids: string[]) => Promise<void>;
 }
 
 export interface RetentionPassResult {
@@ -65,9 +71,12 @@ export class RetentionService {
         const row = await this.exec(sql.text, [step.cutoff, limit]);
         statements++;
         for (const [table, n] of Object.entries(row)) {
+          if (typeof n !== "number" && typeof n !== "string") continue;
           const count = Number(n);
           if (count > 0) deleted[table] = (deleted[table] ?? 0) + count;
         }
+        const ids = row["agent_ids"];
+        if (Array.isArray(ids) && ids.length > 0) await this.options.onAgentsDeleted?.(ids as string[]);
         done = Number(row[sql.parent] ?? 0) < limit;
       }
       if (!done) complete = false;
@@ -88,5 +97,5 @@ export class RetentionService {
  */
 export function poolExec(db: Db): RetentionExec {
   return async (text, values) =>
-    (await withTransaction(db, (c) => c.query<Record<string, number>>(text, values))).rows[0] ?? {};
+    (await withTransaction(db, (c) => c.query<Record<string, unknown>>(text, values))).rows[0] ?? {};
 }

@@ -7,7 +7,8 @@ import type { RetentionTarget } from "./retention-policy.ts";
  * conditions are re-checked on the locked row. Child rows are deleted explicitly in the same
  * statement (rather than left to ON DELETE CASCADE) so every table's count is reported.
  * The result is one row: deleted rows per table, `parent` naming the column that decides
- * whether the target has more to do (parent count < limit = done).
+ * whether the target has more to do (parent count < limit = done). The agents statement also
+ * returns `agent_ids` (text[]), the ids it deleted, so their Redis state mirror can go too.
  */
 export interface RetentionStatement {
   text: string;
@@ -93,8 +94,9 @@ export const RETENTION_SQL: Record<RetentionTarget, RetentionStatement> = {
         AND NOT EXISTS (SELECT 1 FROM llm_calls x WHERE x.agent_id = a.id)
       ORDER BY a.state_changed_at LIMIT $2 FOR UPDATE OF a SKIP LOCKED),
     d_transitions AS (DELETE FROM agent_transitions WHERE agent_id IN (SELECT id FROM victims) RETURNING 1),
-    d_agents AS (DELETE FROM agents WHERE id IN (SELECT id FROM victims) RETURNING 1)
-    ${counts({ d_agents: "agents", d_transitions: "agent_transitions" })}`,
+    d_agents AS (DELETE FROM agents WHERE id IN (SELECT id FROM victims) RETURNING id)
+    ${counts({ d_agents: "agents", d_transitions: "agent_transitions" })},
+      (SELECT coalesce(array_agg(id::text), '{}') FROM d_agents) AS agent_ids`,
   },
   // Each schedule keeps its latest tick whatever its age: the tick's primary key is what makes a
   // tick fire once, and the latest is the one a late replica could still try to claim.

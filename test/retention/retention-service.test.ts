@@ -44,7 +44,14 @@ beforeEach(async () => {
     llm_calls, feedback, audit_log, schedules, schedule_ticks, confirmations, overrides, leader_fence CASCADE`);
 });
 
-function service(keep: RetentionKeep, opts: { batchSize?: number; maxStatementsPerTarget?: number } = {}) {
+function service(
+  keep: RetentionKeep,
+  opts: {
+    batchSize?: number;
+    maxStatementsPerTarget?: number;
+    onAgentsDeleted?: (ids: string[]) => Promise<void>;
+  } = {},
+) {
   const bus = new EventBus(() => NOW);
   const events: OverseerEvent[] = [];
   bus.subscribe((e) => events.push(e));
@@ -191,9 +198,17 @@ describe("RetentionService", () => {
     );
     const recentlyDead = await agent("dead", 1);
     const live = await agent("active", 30);
-    const { svc } = service(KEEP);
+    const forgotten: string[] = [];
+    const { svc } = service(KEEP, {
+      onAgentsDeleted: async (ids) => {
+        forgotten.push(...ids);
+      },
+    });
     const r = await svc.run();
     expect(r.deleted.agents).toBe(2);
+    // The deleted ids are handed on, so the daemon drops them from the Redis state mirror too.
+    expect(forgotten.sort()).toEqual([gone, dead].sort());
+    expect(r.deleted).not.toHaveProperty("agent_ids");
     const left = (await db.query<{ id: string }>("SELECT id FROM agents")).rows.map((x) => x.id).sort();
     expect(left).toEqual([withYoungAttempt, withLlmCall, recentlyDead, live].sort());
     expect(await count("agent_transitions", `agent_id IN ('${gone}', '${dead}')`)).toBe(0);

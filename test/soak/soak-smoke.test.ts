@@ -54,6 +54,10 @@ describe("soak smoke", () => {
       expect(result.totals.retentionDeletedRows).toBeGreaterThan(0);
       const tasksRows = last.gauges.pg.tables["tasks"]?.rows ?? 0;
       expect(tasksRows).toBeLessThan(result.totals.tasksSubmitted / 2);
+      // Ended agents deleted by retention leave the Redis state mirror too: it holds fewer fields
+      // than the 9 first agents plus 3 per replacement that registered.
+      expect(last.gauges.pg.tables["agents"]?.rows ?? 0).toBeLessThan(9 + 3 * result.totals.agentsReplaced);
+      expect(last.gauges.redis.agentMirrorFields).toBeLessThan(9 + 3 * result.totals.agentsReplaced);
 
       // Every series is judged, and the table names each.
       expect(result.summary.length).toBeGreaterThan(10);
