@@ -1,4 +1,5 @@
 import type { EventBus } from "../events/event-bus.ts";
+import { LoopStats } from "../lifecycle/loop-stats.ts";
 import { actAsLeader, type FencedError, type LeaderTerm } from "./fence-context.ts";
 import type { TermActions } from "./fence-store.ts";
 import type { LeaderLease } from "./leader-lease.ts";
@@ -41,15 +42,7 @@ export class LeaderElection {
   private stopped = false;
   /** This term's fenced transactions since the last flush to `leader_terms`. */
   private unrecorded: TermActions | null = null;
-  /** Shaped like IntervalLoop's, for the coordination diagnostics (times are Date.now() ms). */
-  private readonly stats = {
-    runs: 0,
-    errors: 0,
-    lastRunAt: null as number | null,
-    lastSuccessAt: null as number | null,
-    lastError: null as string | null,
-    lastErrorAt: null as number | null,
-  };
+  private readonly stats = new LoopStats();
 
   constructor(
     private readonly lease: LeaderLease,
@@ -94,7 +87,7 @@ export class LeaderElection {
   }
 
   status() {
-    return { name: "leader", intervalMs: Math.max(50, Math.floor(this.lease.ttlMs / 3)), ...this.stats };
+    return this.stats.status("leader", Math.max(50, Math.floor(this.lease.ttlMs / 3)));
   }
 
   start(): void {
@@ -206,17 +199,14 @@ export class LeaderElection {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       let next = Math.max(50, Math.floor(this.lease.ttlMs / 3));
-      this.stats.runs++;
-      this.stats.lastRunAt = Date.now();
+      this.stats.started();
       this.running = this.tick()
         .then((ms) => {
           next = ms;
-          this.stats.lastSuccessAt = Date.now();
+          this.stats.succeeded();
         })
         .catch((error) => {
-          this.stats.errors++;
-          this.stats.lastErrorAt = Date.now();
-          this.stats.lastError = (error as Error)?.message ?? String(error);
+          this.stats.failed(error);
           this.onError(error);
         })
         .finally(() => {

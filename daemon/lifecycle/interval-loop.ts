@@ -1,3 +1,5 @@
+import { LoopStats } from "./loop-stats.ts";
+
 /**
  * A background loop on its own timer: runs `tick` every `intervalMs` (never overlapping), reports
  * errors instead of throwing, and stops idempotently, waiting for a running tick to finish.
@@ -6,15 +8,7 @@ export class IntervalLoop {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
-  /** What the coordination diagnostics report about this loop (times are Date.now() ms). */
-  private readonly stats = {
-    runs: 0,
-    errors: 0,
-    lastRunAt: null as number | null,
-    lastSuccessAt: null as number | null,
-    lastError: null as string | null,
-    lastErrorAt: null as number | null,
-  };
+  private readonly stats = new LoopStats();
 
   constructor(
     readonly name: string,
@@ -30,16 +24,11 @@ export class IntervalLoop {
 
   private schedule(): void {
     this.timer = setTimeout(() => {
-      this.stats.runs++;
-      this.stats.lastRunAt = Date.now();
+      this.stats.started();
       this.running = this.tick()
-        .then(() => {
-          this.stats.lastSuccessAt = Date.now();
-        })
+        .then(() => this.stats.succeeded())
         .catch((error) => {
-          this.stats.errors++;
-          this.stats.lastErrorAt = Date.now();
-          this.stats.lastError = (error as Error)?.message ?? String(error);
+          this.stats.failed(error);
           this.onError(error, this.name);
         })
         .finally(() => {
@@ -52,7 +41,7 @@ export class IntervalLoop {
 
   /** Runs, errors and the times of the last pass, success and error. */
   status() {
-    return { name: this.name, intervalMs: this.intervalMs, ...this.stats };
+    return this.stats.status(this.name, this.intervalMs);
   }
 
   /** Runs one tick now (tests, and the first pass at start-up). */

@@ -45,6 +45,18 @@ async function isLeader(r: Replica): Promise<boolean> {
   return /^overseer_leader 1$/m.test(await metrics(r).catch(() => ""));
 }
 
+/** The one replica whose /metrics says it leads (waits until exactly one does). */
+function theLeader(): Promise<Replica> {
+  return eventually(
+    async () => {
+      const flags = await Promise.all(replicas.map(isLeader));
+      return flags.filter(Boolean).length === 1 ? replicas[flags.indexOf(true)] : null;
+    },
+    10_000,
+    "exactly one leader",
+  );
+}
+
 function sample(text: string, pattern: RegExp): number {
   return text
     .split("\n")
@@ -94,14 +106,7 @@ afterAll(async () => {
 });
 
 it("killing the leader: the other replica leads and acts within the lease time", async () => {
-  const leader = await eventually(
-    async () => {
-      const flags = await Promise.all(replicas.map(isLeader));
-      return flags.filter(Boolean).length === 1 ? replicas[flags.indexOf(true)] : null;
-    },
-    10_000,
-    "exactly one leader",
-  );
+  const leader = await theLeader();
   const survivor = replicas.find((r) => r !== leader)!;
   const epochsBefore = (await terms()).map((t) => t.epoch);
   const killedAt = Date.now();
@@ -128,14 +133,7 @@ it("killing the leader: the other replica leads and acts within the lease time",
 });
 
 it("a SIGSTOPped leader resumed after its lease steps down; no term acted after the next began", async () => {
-  const leader = await eventually(
-    async () => {
-      const flags = await Promise.all(replicas.map(isLeader));
-      return flags.filter(Boolean).length === 1 ? replicas[flags.indexOf(true)] : null;
-    },
-    10_000,
-    "exactly one leader",
-  );
+  const leader = await theLeader();
   const follower = replicas.find((r) => r !== leader)!;
   // An agent that will go silent: the leader that sweeps it dead must be the new one.
   const reg = await call(follower.url, "POST", "/api/agents/register", {
