@@ -46,6 +46,7 @@ export interface BenchConfig {
  *   BENCH_FLEET_DURATION_S (30)      the fleet's measurement window
  *   BENCH_FLEET_READS (50)           /metrics scrapes, and reads of each dashboard endpoint, per side
  *   BENCH_FLEET_SOCKETS (256)        keep-alive connections the heartbeat load generator uses
+ *   BENCH_RSS_SETTLE_S (10)          settling time before each daemon RSS reading after the reads
  *   BENCH_WS_CLIENTS (1000)          WebSocket clients (fan-out scenario and the fleet's RSS reading)
  *   BENCH_WS_EVENTS (200)            fan-out events measured; 0 skips the fan-out scenario
  *   BENCH_FAILOVER_SAMPLES (5)       leader kills, and as many graceful stops; 0 skips failover
@@ -93,6 +94,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
       dashboardReads: reads,
       redisRequests: config.redisBenchmarkRequests,
       sockets: int("BENCH_FLEET_SOCKETS", 256, 1, 10_000),
+      rssSettleMs: int("BENCH_RSS_SETTLE_S", 10, 0, 600) * 1000,
     };
   const wsEvents = int("BENCH_WS_EVENTS", 200, 0, 100_000);
   if (wsEvents > 0) config.wsFanout = { clients: wsClients, events: wsEvents, pubsubSamples: 1_000 };

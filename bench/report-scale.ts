@@ -114,14 +114,20 @@ export function fleetRows(f: FleetResult): string[][] {
       `**${x(ratio(r.agentsAndWsMiB, r.idleMiB))}**`,
     ],
     [
-      `… RSS added by the ${int(f.params.wsClients)} WebSocket clients (MiB)`,
-      mib(diff(r.agentsAndWsMiB, r.agentsMiB)),
+      `… RSS added by the ${int(f.params.wsClients)} WebSocket clients to the idle daemon (MiB)`,
+      wsAddedCell(diff(r.idleWsMiB, r.idleMiB)),
       `bare \`ws\` server process: RSS added by as many clients (MiB)`,
       mib(diff(r.wsBaseline.withClientsMiB, r.wsBaseline.emptyMiB)),
       x(r.ratios.wsGrowthVsBareWs),
     ],
   );
   return rows;
+}
+
+/** A fall in RSS while the clients connected is GC, not a negative cost: say so instead of a ratio. */
+function wsAddedCell(growth: number | null): string {
+  if (growth == null || growth > 0) return mib(growth);
+  return `not measurable (RSS fell ${mib(-growth)} as GC returned memory)`;
 }
 
 export function wsRows(w: WsFanoutResult): string[][] {
@@ -227,8 +233,11 @@ export function scaleNotes(s: ScaleResults): string[] {
       `- Reads: ${f.params.metricsScrapes} \`/metrics\` scrapes (${size(f.metrics.bytes)}, ` +
         `${int(f.metrics.series)} series) and ${f.params.dashboardReads} reads per dashboard endpoint, one at a ` +
         "time, each alternated with the same read of its baseline, during the heartbeat window. Daemon RSS " +
-        `peaked at ${mib(f.rss.windowPeakMiB)} MiB meanwhile; the RSS rows are read after the reads, 10 ` +
-        "readings over 2 s (the largest), before and after the WebSocket clients connect.",
+        `peaked at ${mib(f.rss.windowPeakMiB)} MiB meanwhile. RSS is the largest of 10 readings over 2 s, each ` +
+        `after ${int(f.params.rssSettleMs / 1000)} s of settling: with the fleet, after the reads (heartbeats still ` +
+        "flowing), without and with the WebSocket clients. Their own growth is read on the idle daemon before " +
+        `the fleet (${mib(f.rss.idleWsMiB)} MiB with them): after the reads, GC returns memory at times of its ` +
+        "own, and a difference taken there is noise.",
     );
   }
   const w = s.wsFanout;

@@ -22,6 +22,11 @@ export interface FleetParams {
   redisRequests: number;
   /** Keep-alive connections of the heartbeat load generator. */
   sockets: number;
+  /**
+   * Wait before each RSS reading after the reads, ms: the reads inflate the heap and GC returns it
+   * later, so an unsettled "before" reading made the WebSocket clients' growth come out negative.
+   */
+  rssSettleMs: number;
 }
 
 /** Dashboard read endpoints (viewer role): every GET under /api/dashboard/ (api/routes/dashboard-routes.ts). */
@@ -89,6 +94,12 @@ export interface FleetResult {
     windowPeakMiB: number | null;
     agentsMiB: number | null;
     agentsAndWsMiB: number | null;
+    /**
+     * The same daemon idle holding the WebSocket clients (no agents, no reads before): the clients'
+     * growth is read here, because after the reads GC returns memory at unpredictable times and
+     * the difference came out negative.
+     */
+    idleWsMiB: number | null;
     wsClientsConnectMs: number | null;
     /** A bare `ws` server process: empty, then holding the same number of clients. */
     wsBaseline: { emptyMiB: number | null; withClientsMiB: number | null };
@@ -145,6 +156,36 @@ async function compareReads(
 
 function spawnIpc(name: string, entry: string, env: Record<string, string>): Child {
   return spawnTs(name, entry, env, { ipc: true });
+}
+
+/** Opens `clients` viewer WebSocket clients on the daemon's task feed, held by their own process. */
+async function holdWsClients(
+  daemonUrl: string,
+  clients: number,
+  children: Child[],
+): Promise<{ connectMs: number; release: () => Promise<void> }> {
+  const holders = spawnIpc("ws holders", "bench/load/ws-holders.ts", {
+    WS_URL: `${daemonUrl.replace(/^http/, "ws")}/api/dashboard/ws/tasks`,
+    WS_TOKEN: TOKENS.viewer,
+    WS_CLIENTS: String(clients),
+  });
+  children.push(holders); // stopped by the scenario's finally if anything below throws
+  const release = () => stopChild(holders.proc, "SIGTERM", 5_000);
+  try {
+    await nextMessage(holders, (m) => m.type === "loaded", 15_000, "loaded");
+    send(holders, { type: "connect" });
+    const connected = await nextMessage<{ type: string; ms: number }>(
+      holders,
+      (m) => m.type === "connected" || m.type === "error",
+      120_000,
+      "WebSocket clients connected",
+    );
+    if (connected.type === "error") throw new Error(`ws holders: ${JSON.stringify(connected)}`);
+    return { connectMs: connected.ms, release };
+  } catch (err) {
+    await release();
+    throw err;
+  }
 }
 
 /** RSS of a bare `ws` server process, empty and holding `clients` clients. */
@@ -204,9 +245,13 @@ export async function fleet10k(p: FleetParams): Promise<FleetResult> {
     );
     const baseUrl = `http://127.0.0.1:${port}`;
 
-    // Idle: no agents, no WebSocket clients, after start-up settled.
+    // Idle: no agents, no WebSocket clients, after start-up settled; then the clients alone.
     await sleep(2_000);
     const idleMiB = await peakRssMiB(daemonPid, 5, 200);
+    const idleWs = await holdWsClients(daemon.url, p.wsClients, children);
+    await sleep(p.rssSettleMs);
+    const idleWsMiB = await peakRssMiB(daemonPid, 10, 200);
+    await idleWs.release();
 
     const fleet = spawnIpc("heartbeat fleet", "bench/load/heartbeat-fleet.ts", {
       OVERSEER_URL: daemon.url,
@@ -297,26 +342,14 @@ export async function fleet10k(p: FleetParams): Promise<FleetResult> {
     const daemonMs = (cpu1.groups["daemon"] ?? 0) - (cpu0.groups["daemon"] ?? 0);
     const machineTotal = cpu1.machine.total - cpu0.machine.total;
     const windowPeakMiB = rssSamples.length > 0 ? Math.max(...rssSamples) : null;
-    // Read the same way as with the WebSocket clients below (no reads going on), so the two compare.
+    // Read the same way as with the WebSocket clients below (no reads going on, heartbeats still
+    // flowing, the same settling time).
+    await sleep(p.rssSettleMs);
     const agentsMiB = await peakRssMiB(daemonPid, 10, 200);
 
-    // 1,000 WebSocket clients on top of the fleet, held by their own process.
-    const holders = spawnIpc("ws holders", "bench/load/ws-holders.ts", {
-      WS_URL: `${daemon.url.replace(/^http/, "ws")}/api/dashboard/ws/tasks`,
-      WS_TOKEN: TOKENS.viewer,
-      WS_CLIENTS: String(p.wsClients),
-    });
-    children.push(holders);
-    await nextMessage(holders, (m) => m.type === "loaded", 15_000, "loaded");
-    send(holders, { type: "connect" });
-    const connected = await nextMessage<{ type: string; ms: number }>(
-      holders,
-      (m) => m.type === "connected" || m.type === "error",
-      120_000,
-      "WebSocket clients connected",
-    );
-    if (connected.type === "error") throw new Error(`ws holders: ${JSON.stringify(connected)}`);
-    await sleep(2_000);
+    // The WebSocket clients again, on top of the fleet.
+    const holders = await holdWsClients(daemon.url, p.wsClients, children);
+    await sleep(p.rssSettleMs);
     const agentsAndWsMiB = await peakRssMiB(daemonPid, 10, 200);
 
     const status = await daemon.api<{ byState?: Record<string, number> }>(
@@ -325,13 +358,13 @@ export async function fleet10k(p: FleetParams): Promise<FleetResult> {
       undefined,
       TOKENS.viewer,
     );
-    send(holders, { type: "stop" });
+    await holders.release();
     send(fleet, { type: "stop" });
     await nextMessage(fleet, (m) => m.type === "stopped", 20_000, "fleet stopped").catch(() => null);
 
     const achieved = hb.achievedPerSec;
     const redisOk = redis?.installed ? redis : null;
-    const wsGrowth = agentsAndWsMiB != null && agentsMiB != null ? agentsAndWsMiB - agentsMiB : null;
+    const wsGrowth = idleWsMiB != null && idleMiB != null ? idleWsMiB - idleMiB : null;
     const bareGrowth =
       wsBaseline.withClientsMiB != null && wsBaseline.emptyMiB != null
         ? wsBaseline.withClientsMiB - wsBaseline.emptyMiB
@@ -372,9 +405,13 @@ export async function fleet10k(p: FleetParams): Promise<FleetResult> {
         windowPeakMiB,
         agentsMiB,
         agentsAndWsMiB,
-        wsClientsConnectMs: connected.ms,
+        idleWsMiB,
+        wsClientsConnectMs: holders.connectMs,
         wsBaseline,
-        ratios: { agentsVsIdle: ratio(agentsMiB, idleMiB), wsGrowthVsBareWs: ratio(wsGrowth, bareGrowth) },
+        ratios: {
+          agentsVsIdle: ratio(agentsMiB, idleMiB),
+          wsGrowthVsBareWs: wsGrowth != null && wsGrowth > 0 ? ratio(wsGrowth, bareGrowth) : null,
+        },
       },
       agentsByState: status.body?.byState ?? {},
       daemonProblems: daemon.problems(),

@@ -35,6 +35,7 @@ const SMOKE: BenchConfig = {
     dashboardReads: 5,
     redisRequests: 2_000,
     sockets: 16,
+    rssSettleMs: 200,
   },
   wsFanout: { clients: 20, events: 10, pubsubSamples: 20 },
   failover: { samples: 1, leaseMs: 1_000, pollMs: 50 },
