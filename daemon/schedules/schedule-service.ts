@@ -6,7 +6,7 @@ import type { PipelineService } from "../pipelines/pipeline-service.ts";
 import type { StoredTemplate } from "../pipelines/template-types.ts";
 import { resolveInput } from "../pipelines/template-validation.ts";
 import { auditLog } from "../store/audit-log.ts";
-import { type Db, withTransaction } from "../store/pg-pool.ts";
+import { type Db, withSnapshot, withTransaction } from "../store/pg-pool.ts";
 import { cronProblems, isTimeZone, nextTick } from "./cron.ts";
 import { type ScheduleRow, type ScheduleState, scheduleSql, type TickRow } from "./schedule-store.ts";
 
@@ -131,13 +131,13 @@ export class ScheduleService {
   }
 
   /** A schedule with its latest ticks (and the run each started). */
-  async get(id: string, ticks = 20) {
-    const row = await scheduleSql.get(this.db, id);
-    if (!row) throw notFound(id);
-    return {
-      ...scheduleView(row),
-      ticks: (await scheduleSql.recentTicks(this.db, id, ticks)).map(tickView),
-    };
+  /** The schedule and its ticks from one snapshot: a tick never shows beside the `nextRunAt` it replaced. */
+  get(id: string, ticks = 20) {
+    return withSnapshot(this.db, async (c) => {
+      const row = await scheduleSql.get(c, id);
+      if (!row) throw notFound(id);
+      return { ...scheduleView(row), ticks: (await scheduleSql.recentTicks(c, id, ticks)).map(tickView) };
+    });
   }
 
   /** Pausing a paused schedule is a no-op; a done one cannot be paused. */

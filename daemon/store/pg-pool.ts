@@ -39,7 +39,19 @@ export function createPool(
  * (`actAsLeader`), the transaction first checks the leader fence and fails with `FencedError` when
  * a newer leader has taken over, before it changes anything.
  */
-export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return transaction(db, "BEGIN", fn);
+}
+
+/**
+ * Runs several reads against one snapshot (REPEATABLE READ), so an answer assembled from more than
+ * one statement never mixes states from before and after another transaction's commit.
+ */
+export function withSnapshot<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return transaction(db, "BEGIN ISOLATION LEVEL REPEATABLE READ", fn);
+}
+
+async function transaction<T>(db: Db, begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
   // A connection that dies while idle in the transaction (Postgres restarted, or it ended a session
   // idle past idle_in_transaction_session_timeout) emits 'error' with no query to fail: without a
@@ -50,7 +62,7 @@ export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => 
   };
   client.on("error", onBroken);
   try {
-    await client.query("BEGIN");
+    await client.query(begin);
     await checkFence(client);
     const result = await fn(client);
     await client.query("COMMIT");
