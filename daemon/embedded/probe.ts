@@ -1,24 +1,12 @@
 import { Redis } from "ioredis";
 import pg from "pg";
+import { raceTimer } from "../lifecycle/race-timer.ts";
 
 /**
  * Reachability probes for the default service URLs. They answer "is something usable there?"
  * and nothing else: they resolve a boolean, never throw, and release every socket and timer
  * they create so a failed probe cannot keep the process alive.
  */
-
-/** Races `work` against a timer; the timer is always cleared so it cannot hold the event loop. */
-async function withTimeout<T>(work: Promise<T>, timeoutMs: number, onTimeout: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(onTimeout), timeoutMs);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export async function canReachRedis(url: string, timeoutMs: number): Promise<boolean> {
   let client: Redis;
@@ -47,7 +35,7 @@ export async function canReachRedis(url: string, timeoutMs: number): Promise<boo
     }
   })();
   try {
-    return await withTimeout(attempt, timeoutMs, false);
+    return await raceTimer(attempt, timeoutMs, () => false);
   } finally {
     client.disconnect(false);
   }
@@ -76,12 +64,12 @@ export async function canReachPostgres(url: string, timeoutMs: number): Promise<
     }
   })();
   try {
-    return await withTimeout(attempt, timeoutMs, false);
+    return await raceTimer(attempt, timeoutMs, () => false);
   } finally {
-    await withTimeout(
+    await raceTimer(
       client.end().catch(() => {}),
       timeoutMs,
-      undefined,
+      () => undefined,
     );
   }
 }

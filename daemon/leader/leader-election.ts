@@ -1,5 +1,6 @@
 import type { EventBus } from "../events/event-bus.ts";
 import { LoopStats } from "../lifecycle/loop-stats.ts";
+import { raceTimer } from "../lifecycle/race-timer.ts";
 import { actAsLeader, type FencedError, type LeaderTerm } from "./fence-context.ts";
 import type { TermActions } from "./fence-store.ts";
 import type { LeaderLease } from "./leader-lease.ts";
@@ -10,16 +11,6 @@ export interface FenceStore {
   install(epoch: number, replicaId: string, lockTimeoutMs: number): Promise<boolean>;
   /** Adds counted fenced transactions to the term's row (best effort, never fenced). */
   recordActions(stats: TermActions): Promise<void>;
-}
-
-/** `promise`, or a rejection after `ms` (the promise itself is left to settle on its own). */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  promise.catch(() => {});
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export type LeaderLossReason = "lease_lost" | "redis_error" | "fenced" | "expired_locally" | "stopping";
@@ -113,7 +104,12 @@ export class LeaderElection {
     const renewEvery = Math.max(50, Math.floor(ttl / 3));
     // The floor is read only while following: a leader's own epoch is above it already. Bounded,
     // so a hung Postgres cannot stop this loop (the follower tries again next tick).
-    const floor = this.epoch > 0 ? 0 : await within(this.fence.floor(), renewEvery, "reading the fence");
+    const floor =
+      this.epoch > 0
+        ? 0
+        : await raceTimer(this.fence.floor(), renewEvery, () => {
+            throw new Error(`reading the fence took longer than ${renewEvery} ms`);
+          });
     const startedAt = this.now();
     let answer: Awaited<ReturnType<LeaderLease["tryAcquire"]>>;
     try {

@@ -1,3 +1,5 @@
+import { raceTimer } from "./race-timer.ts";
+
 /**
  * Runs shutdown steps in order within one overall deadline. A step that overruns its share is
  * abandoned (its promise keeps running, ignored) and named, so a stuck dependency can neither
@@ -13,18 +15,11 @@ export async function runBoundedSteps(
   for (const [name, run] of steps) {
     // Every step gets at least a short slot, even after an earlier one used up the budget.
     const budget = Math.max(250, end - now());
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), budget);
-    });
-    const outcome = await Promise.race([
-      run().then(
-        () => "done" as const,
-        () => "done" as const,
-      ),
-      timedOut,
-    ]);
-    clearTimeout(timer);
+    const done = run().then(
+      () => "done" as const,
+      () => "done" as const,
+    );
+    const outcome = await raceTimer(done, budget, () => "timeout" as const);
     if (outcome === "timeout") overran.push(name);
   }
   return { overran };

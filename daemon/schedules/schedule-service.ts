@@ -130,8 +130,10 @@ export class ScheduleService {
     return (await scheduleSql.list(this.db, state)).map(scheduleView);
   }
 
-  /** A schedule with its latest ticks (and the run each started). */
-  /** The schedule and its ticks from one snapshot: a tick never shows beside the `nextRunAt` it replaced. */
+  /**
+   * A schedule with its latest ticks (and the run each started), read from one snapshot: a tick
+   * never shows beside the `nextRunAt` it replaced.
+   */
   get(id: string, ticks = 20) {
     return withSnapshot(this.db, async (c) => {
       const row = await scheduleSql.get(c, id);
