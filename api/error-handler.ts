@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { ERROR_CODES, type ErrorCode } from "../daemon/errors/error-codes.ts";
+import { ERROR_CODES, type ErrorCode } from "../contract/errors.ts";
 import { OverseerError } from "../daemon/errors/overseer-error.ts";
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { TASK_TYPE_PATTERN } from "../daemon/dispatch/redis-keys.ts";
+import { TASK_TYPE_PATTERN } from "../contract/schemas/common.ts";
 import type { ProbeOutcome } from "../daemon/events/catalogue.ts";
 import type { EventBus } from "../daemon/events/event-bus.ts";
 import { type Db, withTransaction } from "../daemon/store/pg-pool.ts";

@@ -12,6 +12,19 @@
 //   agent.on("error", (err) => log.warn({ err }));
 //   agent.installSignalHandlers();
 //   await agent.start();
+
+export {
+  type StartTracingOptions,
+  startTracing,
+  startTracingFromEnv,
+  type TracingHandle,
+} from "../contract/telemetry/start-tracing.ts";
+export { formatTraceparent, parseTraceparent } from "../contract/telemetry/trace-context.ts";
+export {
+  type TracingEnv,
+  type TracingSettings,
+  tracingSettings,
+} from "../contract/telemetry/tracing-config.ts";
 export { Agent } from "./agent.ts";
 export type {
   AgentEvents,
@@ -34,12 +47,4 @@ export { type Clock, type LogFn, type Logger, noopLogger, systemClock, type Time
 export { type TaskAbortCause, TaskAbortedError, TaskError } from "./task-error.ts";
 export type { LeaseOwner, LostReason, TaskContext, TaskHandler, TaskOutcome } from "./task-run.ts";
 export { TASK_HANDLE_SPAN, TASK_SPAN_ATTR } from "./task-span.ts";
-export { formatTraceparent, parseTraceparent } from "./trace-context.ts";
-export {
-  type StartTracingOptions,
-  startTracing,
-  startTracingFromEnv,
-  type TracingHandle,
-} from "./tracing.ts";
-export { type TracingEnv, type TracingSettings, tracingSettings } from "./tracing-config.ts";
 export type * from "./types.ts";

@@ -15,27 +15,14 @@ import {
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
-import { TRACER_NAME } from "./llm/genai-attributes.ts";
+import { TRACER_NAME } from "../contract/telemetry/genai-attributes.ts";
+import { TASK_HANDLE_SPAN, TASK_SPAN_ATTR } from "../contract/telemetry/span-names.ts";
+import { formatTraceparent, parseTraceparent } from "../contract/telemetry/trace-context.ts";
 import { errorMessage } from "./runtime.ts";
-import { formatTraceparent, parseTraceparent } from "./trace-context.ts";
 import type { ClaimedTask } from "./types.ts";
 import { SDK_VERSION } from "./version.ts";
 
-/** Name of the handler span. */
-export const TASK_HANDLE_SPAN = "overseer.task.handle";
-
-/** Attributes of the handler span (the daemon's registry, daemon/telemetry/span-names.ts, lists them too). */
-export const TASK_SPAN_ATTR = {
-  taskId: "overseer.task.id",
-  taskType: "overseer.task.type",
-  attempt: "overseer.task.attempt",
-  agentId: "gen_ai.agent.id",
-  runId: "overseer.run.id",
-  stepId: "overseer.step.id",
-  /** completed, failed, cancelled, revoked, unreported or released. */
-  outcome: "overseer.task.outcome",
-  errorType: "error.type",
-} as const;
+export { TASK_HANDLE_SPAN, TASK_SPAN_ATTR };
 
 export class TaskSpan {
   /** The context handlers run in: the handler span active, so nested spans are its children. */

@@ -1,120 +1,61 @@
-// Wire types of the HTTP agent protocol, shared by the SDK and its tests.
+// Wire types of the HTTP agent protocol, derived from the contract (contract/schemas/): the SDK
+// declares none of its own, so a change to a schema there changes (or breaks) the SDK's compile.
+import type { Static } from "typebox";
+import type { ErrorBody as ErrorBodySchema } from "../contract/errors.ts";
+import type {
+  AgentWireStatus as AgentWireStatusSchema,
+  CancelCommand as CancelCommandSchema,
+  ClaimBody,
+  ClaimedTask as ClaimedTaskSchema,
+  ClaimReply,
+  DrainCommand as DrainCommandSchema,
+  HeartbeatBody,
+  HeartbeatReply,
+  RegisterBody,
+  RegisterReply,
+  RestartCommand as RestartCommandSchema,
+} from "../contract/schemas/agents.ts";
+import type {
+  CompleteBody,
+  FailBody,
+  ProgressBody,
+  ReleaseBody,
+  TaskFailure as TaskFailureSchema,
+} from "../contract/schemas/tasks.ts";
 
 /** Status an agent reports in its heartbeats. */
-export type AgentWireStatus = "active" | "draining";
-
+export type AgentWireStatus = Static<typeof AgentWireStatusSchema>;
 /** Body of `POST /api/agents/register`. */
-export interface RegisterRequest {
-  name: string;
-  role: string;
-  capabilities: string[];
-  concurrency?: number;
-}
-
+export type RegisterRequest = Static<typeof RegisterBody>;
 /** 201 answer of `POST /api/agents/register`. */
-export interface RegisterResponse {
-  id: string;
-  token: string;
-  heartbeatIntervalMs: number;
-  leaseTimeoutMs?: number;
-}
-
+export type RegisterResponse = Static<typeof RegisterReply>;
 /** Body of `POST /api/agents/:id/heartbeat`. */
-export interface HeartbeatRequest {
-  status?: AgentWireStatus;
-  activeTaskIds?: string[];
-  load?: number;
-}
-
+export type HeartbeatRequest = Static<typeof HeartbeatBody>;
 /** Abort one task: its lease is gone, the agent must not report it. */
-export interface CancelCommand {
-  type: "cancel";
-  taskId: string;
-  reason?: string;
-}
-
+export type CancelCommand = Static<typeof CancelCommandSchema>;
 /** Stop claiming, finish in-flight work, deregister. */
-export interface DrainCommand {
-  type: "drain";
-}
-
+export type DrainCommand = Static<typeof DrainCommandSchema>;
 /** Drain, then ask the process manager for a restart. */
-export interface RestartCommand {
-  type: "restart";
-}
-
+export type RestartCommand = Static<typeof RestartCommandSchema>;
 /** Commands the daemon piggybacks on heartbeat answers. */
 export type Command = CancelCommand | DrainCommand | RestartCommand;
-
 /** 200 answer of `POST /api/agents/:id/heartbeat`; commands may hold types this SDK does not know. */
-export interface HeartbeatResponse {
-  commands: Array<Command | { type: string; [key: string]: unknown }>;
-}
-
+export type HeartbeatResponse = Static<typeof HeartbeatReply>;
 /** Body of `POST /api/agents/:id/claim`. */
-export interface ClaimRequest {
-  max?: number;
-  waitMs?: number;
-}
-
-/** A task leased to this agent. */
-export interface ClaimedTask {
-  id: string;
-  type: string;
-  payload: unknown;
-  attempt: number;
-  /** Fencing token: every report about this task must carry it. */
-  leaseToken: string;
-  timeoutMs?: number;
-  /**
-   * W3C traceparent of the daemon's span for this attempt, when the daemon traces: make the
-   * handler's span its child so the work joins the run's trace. Absent when tracing is off.
-   */
-  traceparent?: string;
-}
-
+export type ClaimRequest = Static<typeof ClaimBody>;
+/** A task leased to this agent; every report about it must carry its `leaseToken`. */
+export type ClaimedTask = Static<typeof ClaimedTaskSchema>;
 /** 200 answer of `POST /api/agents/:id/claim`. */
-export interface ClaimResponse {
-  tasks: ClaimedTask[];
-}
-
+export type ClaimResponse = Static<typeof ClaimReply>;
 /** Body of `POST /api/tasks/:id/progress`. */
-export interface ProgressRequest {
-  leaseToken: string;
-  percent?: number;
-  message?: string;
-}
-
+export type ProgressRequest = Static<typeof ProgressBody>;
 /** Body of `POST /api/tasks/:id/complete`. */
-export interface CompleteRequest {
-  leaseToken: string;
-  result?: unknown;
-  /** W3C traceparent of the agent's handler span; recorded on the attempt. */
-  traceparent?: string;
-}
-
+export type CompleteRequest = Static<typeof CompleteBody>;
 /** Error description sent with `POST /api/tasks/:id/fail`. */
-export interface TaskFailure {
-  message: string;
-  category?: string;
-  retryable?: boolean;
-}
-
+export type TaskFailure = Static<typeof TaskFailureSchema>;
 /** Body of `POST /api/tasks/:id/fail`. */
-export interface FailRequest {
-  leaseToken: string;
-  error: TaskFailure;
-  /** W3C traceparent of the agent's handler span; recorded on the attempt. */
-  traceparent?: string;
-}
-
+export type FailRequest = Static<typeof FailBody>;
 /** Body of `POST /api/tasks/:id/release`. */
-export interface ReleaseRequest {
-  leaseToken: string;
-}
-
-/** Shape of every error body the daemon sends. */
-export interface ErrorBody {
-  /** `details` is whatever the daemon adds to locate the fault, e.g. `{index, field?}` for a batch. */
-  error: { code: string; message: string; details?: unknown };
-}
+export type ReleaseRequest = Static<typeof ReleaseBody>;
+/** Shape of every error body the daemon sends; `details` locates the fault, e.g. `{index, field?}` of a batch. */
+export type ErrorBody = Static<typeof ErrorBodySchema>;

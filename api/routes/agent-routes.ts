@@ -1,17 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import type { ApiDeps } from "../api-deps.ts";
-import { actingAgent } from "../request-guards.ts";
+import { ErrorBody } from "../../contract/errors.ts";
 import {
   ClaimBody,
   ClaimReply,
-  ErrorBody,
   HeartbeatBody,
   HeartbeatReply,
-  IdParams,
   RegisterBody,
   RegisterReply,
-} from "../schemas.ts";
+} from "../../contract/schemas/agents.ts";
+import { IdParams } from "../../contract/schemas/common.ts";
+import type { ApiDeps } from "../api-deps.ts";
+import { actingAgent } from "../request-guards.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 

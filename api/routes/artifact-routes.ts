@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
-import type { ApiDeps } from "../api-deps.ts";
+import { ErrorBody } from "../../contract/errors.ts";
 import {
   ArtifactBody,
   CompleteConversationBody,
   ConversationBody,
   MessageBody,
-} from "../artifact-schemas.ts";
-import { AnyJson, ErrorBody, IdParams } from "../schemas.ts";
+} from "../../contract/schemas/artifacts.ts";
+import { AnyJson, IdParams } from "../../contract/schemas/common.ts";
+import type { ApiDeps } from "../api-deps.ts";
 import { actorOf } from "./pipeline-routes.ts";
 
 /** Agents are restricted to steps they hold; operators are not. */

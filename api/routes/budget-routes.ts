@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { ErrorBody } from "../../contract/errors.ts";
+import { BudgetPatchBody, NewBudgetBody } from "../../contract/schemas/budgets.ts";
+import { AnyJson, IdParams } from "../../contract/schemas/common.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { BudgetPatchBody, NewBudgetBody } from "../budget-schemas.ts";
-import { AnyJson, ErrorBody, IdParams } from "../schemas.ts";
 import { actorOf } from "./pipeline-routes.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };

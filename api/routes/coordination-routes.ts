@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
+import { ErrorBody } from "../../contract/errors.ts";
+import { AnyJson, IdParams, MAX_PRIORITY, Uuid } from "../../contract/schemas/common.ts";
 import type { Caller } from "../../daemon/coordination/coordination-service.ts";
 import { RESET_LEVELS } from "../../daemon/coordination/reset-plan.ts";
-import { MAX_PRIORITY } from "../../daemon/dispatch/task-queues.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { AnyJson, ErrorBody, IdParams, Uuid } from "../schemas.ts";
 import { actorOf } from "./pipeline-routes.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { ErrorBody } from "../../contract/errors.ts";
+import { AnyJson } from "../../contract/schemas/common.ts";
+import { TemplateName } from "../../contract/schemas/pipelines.ts";
 import { KPI_RANGES } from "../../daemon/analytics/kpi-reads.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { TemplateName } from "../pipeline-schemas.ts";
-import { AnyJson, ErrorBody } from "../schemas.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
 const Window = {

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { ErrorBody } from "../../contract/errors.ts";
+import { AnyJson } from "../../contract/schemas/common.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { AnyJson, ErrorBody } from "../schemas.ts";
 
 const errors = { 200: AnyJson, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
 const AgentState = Type.Union(["active", "stale", "dead", "draining", "left"].map((s) => Type.Literal(s)));

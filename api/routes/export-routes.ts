@@ -1,12 +1,12 @@
 import { Readable } from "node:stream";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { ErrorBody } from "../../contract/errors.ts";
+import { PositiveIntText } from "../../contract/schemas/pipelines.ts";
 import { OverseerError } from "../../daemon/errors/overseer-error.ts";
 import { CONTENT_TYPES, EXPORT_FORMATS } from "../../daemon/llm/export-format.ts";
 import { EXPORT_STATUSES, type ExportQuery, resolveExportQuery } from "../../daemon/llm/training-export.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { PositiveIntText } from "../pipeline-schemas.ts";
-import { ErrorBody } from "../schemas.ts";
 
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 

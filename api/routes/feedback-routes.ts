@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { ErrorBody } from "../../contract/errors.ts";
+import { AnyJson, Uuid } from "../../contract/schemas/common.ts";
 import { OverseerError } from "../../daemon/errors/overseer-error.ts";
 import type { FeedbackTarget } from "../../daemon/feedback/feedback-service.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { AnyJson, ErrorBody, Uuid } from "../schemas.ts";
 import { actorOf } from "./pipeline-routes.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
+import { ErrorBody } from "../../contract/errors.ts";
+import { LlmCallsBody, LlmCallsReply } from "../../contract/schemas/llm.ts";
 import { OverseerError } from "../../daemon/errors/overseer-error.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { LlmCallsBody, LlmCallsReply } from "../llm-schemas.ts";
-import { ErrorBody } from "../schemas.ts";
 
 /** Agents record their own calls; operators name the agent. */
 const callerOf = (request: FastifyRequest) =>

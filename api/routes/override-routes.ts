@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { ErrorBody } from "../../contract/errors.ts";
+import { AnyJson, IdParams } from "../../contract/schemas/common.ts";
 import { OVERRIDE_ACTIONS } from "../../daemon/overrides/override-rules.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { AnyJson, ErrorBody, IdParams } from "../schemas.ts";
 import { actorOf } from "./pipeline-routes.ts";
 
 const errors = {

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
-import type { RunAction } from "../../daemon/pipelines/pipeline-service.ts";
-import type { TemplateDefinition } from "../../daemon/pipelines/template-types.ts";
-import type { ApiDeps } from "../api-deps.ts";
+import { ErrorBody } from "../../contract/errors.ts";
+import { AnyJson, IdParams } from "../../contract/schemas/common.ts";
 import {
   BudgetDecisionBody,
   EscalateBody,
@@ -17,8 +16,10 @@ import {
   TemplateBody,
   TemplateParams,
   TemplateVersionQuery,
-} from "../pipeline-schemas.ts";
-import { AnyJson, ErrorBody, IdParams } from "../schemas.ts";
+} from "../../contract/schemas/pipelines.ts";
+import type { RunAction } from "../../daemon/pipelines/pipeline-service.ts";
+import type { TemplateDefinition } from "../../daemon/pipelines/template-types.ts";
+import type { ApiDeps } from "../api-deps.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 

@@ -1,8 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { ErrorBody } from "../../contract/errors.ts";
+import { AnyJson, IdParams } from "../../contract/schemas/common.ts";
+import {
+  CreateScheduleBody,
+  ScheduleActionBody,
+  ScheduleListQuery,
+} from "../../contract/schemas/schedules.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { CreateScheduleBody, ScheduleActionBody, ScheduleListQuery } from "../schedule-schemas.ts";
-import { AnyJson, ErrorBody, IdParams } from "../schemas.ts";
 import { actorOf } from "./pipeline-routes.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };

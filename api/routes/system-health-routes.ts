@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { ErrorBody } from "../../contract/errors.ts";
+import { AnyJson } from "../../contract/schemas/common.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { AnyJson, ErrorBody } from "../schemas.ts";
 
 /** The system health read (viewer): per-component status and latency, a score, active overrides. */
 export function systemHealthRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {

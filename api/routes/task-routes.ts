@@ -1,19 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { OverseerError } from "../../daemon/errors/overseer-error.ts";
-import type { ApiDeps } from "../api-deps.ts";
-import type { Principal } from "../auth.ts";
+import { ErrorBody } from "../../contract/errors.ts";
+import { AnyJson, IdParams, Ok } from "../../contract/schemas/common.ts";
 import {
-  AnyJson,
   CompleteBody,
-  ErrorBody,
   FailBody,
-  IdParams,
-  Ok,
   ProgressBody,
   ReleaseBody,
   SubmitBody,
   SubmitReply,
-} from "../schemas.ts";
+} from "../../contract/schemas/tasks.ts";
+import { OverseerError } from "../../daemon/errors/overseer-error.ts";
+import type { ApiDeps } from "../api-deps.ts";
+import type { Principal } from "../auth.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 

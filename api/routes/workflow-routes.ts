@@ -1,8 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { ErrorBody } from "../../contract/errors.ts";
+import { AnyJson, IdParams } from "../../contract/schemas/common.ts";
+import {
+  NonNegativeIntText,
+  PositiveIntText,
+  RunStateName,
+  TemplateName,
+} from "../../contract/schemas/pipelines.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { NonNegativeIntText, PositiveIntText, RunStateName, TemplateName } from "../pipeline-schemas.ts";
-import { AnyJson, ErrorBody, IdParams } from "../schemas.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 const Range = {

@@ -1,22 +1,20 @@
 import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { ERROR_CODES, type ErrorCode } from "../../daemon/errors/error-codes.ts";
-import type { FeedHub } from "../../daemon/feeds/feed-hub.ts";
+import { ERROR_CODES, type ErrorCode } from "../../contract/errors.ts";
 import {
+  BEARER_SUBPROTOCOL_PREFIX,
   FEED_NAMES,
   type FeedFilter,
   type FeedName,
   FILTER_KEYS,
-  parseFilter,
-} from "../../daemon/feeds/feed-topics.ts";
-import { type Authenticator, allows } from "../auth.ts";
-import {
-  BEARER_SUBPROTOCOL_PREFIX,
   parseClientMessage,
+  parseFilter,
   type ServerMessage,
   SUBPROTOCOL,
-} from "./ws-protocol.ts";
+} from "../../contract/feed-protocol.ts";
+import type { FeedHub } from "../../daemon/feeds/feed-hub.ts";
+import { type Authenticator, allows } from "../auth.ts";
 
 export const FEED_PATH_PREFIX = "/api/dashboard/ws/";
 /** Largest client frame; subscribe messages are small. */

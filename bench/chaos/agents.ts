@@ -7,7 +7,7 @@ import { type Child, exited, spawnTs, stopChild } from "../support/children.ts";
 /** Task type of the plain tasks the submitter sends. */
 export const TASK_TYPE = "chaos.work";
 
-/** The mission template's agent steps, by role (daemon/demo/pipeline-agents.ts PIPELINE_ROLES). */
+/** The mission template's agent steps, by role (demo/pipeline-agents.ts PIPELINE_ROLES). */
 export const MISSION_ROLES = [
   { role: "classifier", capabilities: ["mission.classify"] },
   { role: "tool-runner", capabilities: ["mission.select-tool", "mission.run-tool"] },

@@ -1,5 +1,5 @@
 // One pipeline agent process for the chaos run: an SDK agent for one role of the built-in `mission`
-// template with the demo handlers (daemon/demo/pipeline-agents.ts), failing over between the
+// template with the demo handlers (demo/pipeline-agents.ts), failing over between the
 // replicas in OVERSEER_URL, and recording every outcome the daemon acknowledged in
 // AGENT_REPORT_FILE exactly as sdk/run-agent.ts does (so the checker reads both the same way).
 //   OVERSEER_URL, OVERSEER_AGENT_SECRET, AGENT_NAME, AGENT_ROLE, AGENT_CAPABILITIES,
@@ -7,7 +7,7 @@
 import { appendFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import pino from "pino";
-import { pipelineHandlers } from "../../daemon/demo/pipeline-agents.ts";
+import { pipelineHandlers } from "../../demo/pipeline-agents.ts";
 import { Agent } from "../../sdk/agent.ts";
 import type { TaskHandler } from "../../sdk/task-run.ts";
 

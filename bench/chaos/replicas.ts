@@ -1,4 +1,4 @@
-// The daemon replicas of a chaos run: child processes of `daemon/main.ts` on fixed ports (so the
+// The daemon replicas of a chaos run: child processes of `app/main.ts` on fixed ports (so the
 // agents' and the submitter's URL lists stay valid across restarts). A replica that exits without
 // being killed on purpose is logged and restarted, as a process supervisor would.
 import { call } from "../../test/helpers/api-client.ts";
@@ -58,7 +58,7 @@ export class ReplicaSet {
     this.incarnations.push(record);
     const child = spawnTs(
       `replica ${i}`,
-      "daemon/main.ts",
+      "app/main.ts",
       { ...this.env, PORT: String(r.port) },
       {
         onLine: (line) => {

@@ -56,7 +56,7 @@ async function findLeader(replicas: BenchDaemon[], pollMs: number, timeoutMs: nu
 }
 
 /**
- * Leader failover, observed from outside: two replicas (`daemon/main.ts` child processes) on one
+ * Leader failover, observed from outside: two replicas (`app/main.ts` child processes) on one
  * namespace with `OVERSEER_LEADER_LEASE_MS = leaseMs`. Per sample: find the leader by its
  * `overseer_leader` gauge, send it the signal, and time until the survivor's gauge reads 1; then start
  * a fresh replica in its place. `samples` SIGKILLs (the lease must expire), then `samples` SIGTERMs

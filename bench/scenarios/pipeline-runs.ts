@@ -12,7 +12,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { Queue } from "bullmq";
 import pg from "pg";
-import { PIPELINE_ROLES, pipelineHandlers } from "../../daemon/demo/pipeline-agents.ts";
+import { PIPELINE_ROLES, pipelineHandlers } from "../../demo/pipeline-agents.ts";
 import { Agent } from "../../sdk/agent.ts";
 import type { AgentStats } from "../../sdk/agent-types.ts";
 import type { TaskHandler } from "../../sdk/task-run.ts";

@@ -9,7 +9,7 @@
 //   SOAK_STEP_MS            simulated work of a mission step, "min,max" ms
 // Prints "ready" on stdout once every agent is registered.
 import { setTimeout as delay } from "node:timers/promises";
-import { PIPELINE_ROLES, pipelineHandlers } from "../../daemon/demo/pipeline-agents.ts";
+import { PIPELINE_ROLES, pipelineHandlers } from "../../demo/pipeline-agents.ts";
 import { Agent } from "../../sdk/agent.ts";
 import { llmClientFromEnv } from "../../sdk/llm/llm-client.ts";
 import type { TaskHandler } from "../../sdk/task-run.ts";

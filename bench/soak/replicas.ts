@@ -13,7 +13,7 @@ export interface Replica {
 }
 
 /**
- * Starts one `daemon/main.ts` replica of `namespace` (a child process, LOG_LEVEL=warn, 127.0.0.1)
+ * Starts one `app/main.ts` replica of `namespace` (a child process, LOG_LEVEL=warn, 127.0.0.1)
  * and waits for /readyz. Unlike bench/support/daemon.ts it does not own the namespace: two replicas
  * share it, and the soak drops it once both are stopped.
  */
@@ -39,7 +39,7 @@ export async function startReplica(
     ...overrides,
   };
   const problems: Record<string, number> = {};
-  const child = spawnTs(`replica ${index}`, "daemon/main.ts", env, {
+  const child = spawnTs(`replica ${index}`, "app/main.ts", env, {
     onLine: (line) => {
       let key = line.slice(0, 120);
       try {

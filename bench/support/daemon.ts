@@ -37,7 +37,7 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts `daemon/main.ts` as a child process (as in production: its own event loop and CPU) on a
+ * Starts `app/main.ts` as a child process (as in production: its own event loop and CPU) on a
  * fresh namespace, LOG_LEVEL=warn, the canary off, against the shared Redis and Postgres; resolves once /readyz is 200.
  */
 export async function startBenchDaemon(
@@ -63,7 +63,7 @@ export async function startBenchDaemon(
     ...overrides,
   };
   const problems: Record<string, number> = {};
-  const child = spawnTs(`daemon ${namespace}`, "daemon/main.ts", env, {
+  const child = spawnTs(`daemon ${namespace}`, "app/main.ts", env, {
     onLine: (line) => {
       // Pino JSON on stdout; anything else (a crash trace) on stderr is counted as is.
       let key = line.slice(0, 120);

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { AgentCommand } from "../../contract/schemas/agents.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { AgentStateName } from "../events/catalogue.ts";
 import type { EventBus } from "../events/event-bus.ts";
@@ -69,7 +70,7 @@ export class AgentService {
    * Records a heartbeat and returns the commands waiting for the agent. Throws 404 when the agent
    * is dead, left or unknown: it must register again.
    */
-  async heartbeat(agentId: string, input: HeartbeatInput): Promise<{ commands: unknown[] }> {
+  async heartbeat(agentId: string, input: HeartbeatInput): Promise<{ commands: AgentCommand[] }> {
     const status = input.status ?? "active";
     let outcome = await this.liveness.beat(
       agentId,

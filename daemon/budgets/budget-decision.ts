@@ -1,10 +1,9 @@
 // Pure budget arithmetic: period windows, use, burn rate, and the verdict of a mission's budget
 // step. No I/O and no clock of its own: callers pass `now`, so tests pin every boundary.
 
-export const BUDGET_SCOPES = ["global", "template", "role"] as const;
-export type BudgetScope = (typeof BUDGET_SCOPES)[number];
-export const BUDGET_PERIODS = ["day", "month"] as const;
-export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+import type { BudgetPeriod, BudgetScope } from "../../contract/schemas/budgets.ts";
+
+export type { BudgetPeriod, BudgetScope };
 export type OnHardLimit = "block" | "approval";
 
 export interface Budget {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type TracingSettings, tracingSettings } from "../../sdk/tracing-config.ts";
+import { type TracingSettings, tracingSettings } from "../../contract/telemetry/tracing-config.ts";
 import { type PriceTable, parsePricing } from "../llm/pricing.ts";
 import type { RetentionKeep } from "../retention/retention-policy.ts";
 import { type ClusterSeed, parseClusterNodes } from "../store/redis-connect.ts";

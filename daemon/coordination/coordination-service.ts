@@ -1,6 +1,6 @@
+import { MAX_PRIORITY } from "../../contract/schemas/common.ts";
 import { confirmations } from "../control/confirmations.ts";
 import type { TaskQueues } from "../dispatch/task-queues.ts";
-import { MAX_PRIORITY } from "../dispatch/task-queues.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";

@@ -34,6 +34,3 @@ export function redisKeys(namespace: string) {
 }
 
 export type RedisKeys = ReturnType<typeof redisKeys>;
-
-/** Task types become queue names and metric labels: keep them short and plain. */
-export const TASK_TYPE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";

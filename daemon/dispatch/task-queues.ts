@@ -1,8 +1,8 @@
 import { Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { MAX_PRIORITY } from "../../contract/schemas/common.ts";
 
 /** API priority runs 0..1000, higher first; BullMQ runs 1..2^21, lower first. Every job gets one, so all are ordered. */
-export const MAX_PRIORITY = 1000;
 export function toBullPriority(priority: number): number {
   return MAX_PRIORITY + 1 - priority;
 }

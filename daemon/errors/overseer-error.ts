@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from "./error-codes.ts";
+import { ERROR_CODES, type ErrorCode } from "../../contract/errors.ts";
 
 /** An error with a stable code; the API turns it into `{error: {code, message, details?}}` with the code's status. */
 export class OverseerError extends Error {

@@ -1,13 +1,7 @@
-import type { ServerMessage } from "../../api/ws/ws-protocol.ts";
+import type { FeedFilter, FeedName, ServerMessage } from "../../contract/feed-protocol.ts";
 import type { EventType } from "../events/catalogue.ts";
 import { CLOSE_CODES, type DropReason } from "./close-codes.ts";
-import {
-  compareStreamIds,
-  type FeedFilter,
-  type FeedName,
-  feedCarries,
-  matchesFilter,
-} from "./feed-topics.ts";
+import { compareStreamIds, feedCarries, matchesFilter } from "./feed-topics.ts";
 
 /** The part of a `ws` WebSocket a session uses (so it can be tested without a socket). */
 export interface FeedSocket {

@@ -1,7 +1,7 @@
+import type { FeedFilter, FeedName } from "../../contract/feed-protocol.ts";
 import type { DashboardReads } from "../dashboard/dashboard-reads.ts";
 import type { PipelineService } from "../pipelines/pipeline-service.ts";
 import type { SnapshotReader } from "./feed-hub.ts";
-import type { FeedFilter, FeedName } from "./feed-topics.ts";
 
 export interface SnapshotSources {
   dashboard: DashboardReads;

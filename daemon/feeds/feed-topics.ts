@@ -1,11 +1,10 @@
+import { type FeedFilter, type FeedName, FILTER_KEYS } from "../../contract/feed-protocol.ts";
 import type { EventType, OverseerEvent } from "../events/catalogue.ts";
 
 /**
  * The WebSocket feeds (pure): which event types each feed carries, how a subscription filter
  * matches an event, and how stream ids compare. No I/O.
  */
-export const FEED_NAMES = ["agents", "coordination", "tasks", "system", "dashboard"] as const;
-export type FeedName = (typeof FEED_NAMES)[number];
 
 /** The topic of each event type; `null` is never streamed. `dashboard` carries every topic. */
 export const EVENT_TOPIC: Record<EventType, Exclude<FeedName, "dashboard"> | null> = {
@@ -84,43 +83,6 @@ export function feedCarries(feed: FeedName, type: EventType): boolean {
 /** Whether an event type is streamed at all (published to Redis). */
 export function isStreamed(type: EventType): boolean {
   return EVENT_TOPIC[type] !== null;
-}
-
-/** Filter keys, each naming the event field it matches. */
-export const FILTER_KEYS = ["agentId", "role", "taskType", "runId"] as const;
-export type FilterKey = (typeof FILTER_KEYS)[number];
-/** Every key set must match (AND); a key with several values matches any of them (OR). */
-export type FeedFilter = Partial<Record<FilterKey, string[]>>;
-
-export const MAX_FILTER_VALUES = 100;
-const MAX_VALUE_LENGTH = 200;
-
-/**
- * Validates a filter from the wire: `{ agentId?: string | string[], role?, taskType?, runId? }`.
- * Returns the normalised filter or a problem.
- */
-export function parseFilter(raw: unknown): { filter: FeedFilter } | { problem: string } {
-  if (raw === undefined || raw === null) return { filter: {} };
-  if (typeof raw !== "object" || Array.isArray(raw)) return { problem: "filter must be an object" };
-  const filter: FeedFilter = {};
-  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    if (!(FILTER_KEYS as readonly string[]).includes(key)) {
-      return { problem: `unknown filter key ${JSON.stringify(key)}: use ${FILTER_KEYS.join(", ")}` };
-    }
-    const values = Array.isArray(value) ? value : [value];
-    if (values.length === 0 || values.length > MAX_FILTER_VALUES) {
-      return { problem: `${key}: give 1 to ${MAX_FILTER_VALUES} values` };
-    }
-    for (const v of values) {
-      if (typeof v !== "string" || v.length === 0 || v.length > MAX_VALUE_LENGTH) {
-        return {
-          problem: `${key}: values must be non-empty strings of at most ${MAX_VALUE_LENGTH} characters`,
-        };
-      }
-    }
-    filter[key as FilterKey] = values as string[];
-  }
-  return { filter };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { AgentCommand } from "../../contract/schemas/agents.ts";
 import type { RedisKeys } from "../dispatch/redis-keys.ts";
 import type { AgentStateName } from "../events/catalogue.ts";
 
@@ -75,7 +76,7 @@ return added
 `;
 
 export type HeartbeatOutcome =
-  | { kind: "ok"; state: AgentStateName; commands: unknown[]; forgottenTaskIds: string[] }
+  | { kind: "ok"; state: AgentStateName; commands: AgentCommand[]; forgottenTaskIds: string[] }
   | { kind: "gone"; state: "dead" | "left" }
   | { kind: "unknown" };
 
@@ -133,7 +134,7 @@ export class HeartbeatStore {
     const state = reply[0] as string;
     if (state === "unknown") return { kind: "unknown" };
     if (state === "dead" || state === "left") return { kind: "gone", state };
-    const commands = ((reply[1] as string[]) ?? []).map((c) => JSON.parse(c) as unknown);
+    const commands = ((reply[1] as string[]) ?? []).map((c) => JSON.parse(c) as AgentCommand);
     return {
       kind: "ok",
       state: state as AgentStateName,
@@ -238,7 +239,7 @@ export class HeartbeatStore {
   }
 
   /** Queues a command for the agent's next heartbeat response. */
-  async pushCommand(agentId: string, command: Record<string, unknown>): Promise<void> {
+  async pushCommand(agentId: string, command: AgentCommand): Promise<void> {
     await this.redis.rpush(this.keys.agentCommands(agentId), JSON.stringify(command));
   }
 

@@ -1,22 +1,8 @@
-import type { LlmCallRecord } from "../../sdk/llm/call-recorder.ts";
-import type { LlmErrorType } from "../../sdk/llm/llm-types.ts";
+import type { LlmCallRecord } from "../../contract/schemas/llm.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { Db } from "../store/pg-pool.ts";
 import { costOf, type PriceTable } from "./pricing.ts";
-
-/** Error kinds a call record may carry: the SDK's LlmErrorType, or `other` (a bounded metric label). */
-export const LLM_CALL_ERROR_TYPES = [
-  "timeout",
-  "rate_limited",
-  "server_error",
-  "bad_request",
-  "unreachable",
-  "bad_response",
-  "other",
-] as const satisfies readonly (LlmErrorType | "other")[];
-
-export type LlmCallErrorType = (typeof LLM_CALL_ERROR_TYPES)[number];
 
 /** One reported call: the record the SDK's recorder sends (one type for both sides of the wire). */
 export type LlmCallInput = LlmCallRecord;

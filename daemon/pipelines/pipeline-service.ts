@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { MAX_PRIORITY } from "../../contract/schemas/common.ts";
 import { budgetSql } from "../budgets/budget-store.ts";
-import { MAX_PRIORITY } from "../dispatch/task-queues.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { auditLog } from "../store/audit-log.ts";

@@ -3,8 +3,9 @@
  * heartbeats, retries, reassignment); built-in steps run inside the daemon.
  */
 
-export const BUILTIN_STEPS = ["verify-input", "budget-check", "finalize"] as const;
-export type BuiltinStepName = (typeof BUILTIN_STEPS)[number];
+import type { BuiltinStepName } from "../../contract/schemas/pipelines.ts";
+
+export { BUILTIN_STEPS, type BuiltinStepName } from "../../contract/schemas/pipelines.ts";
 
 export type StepExecutor = { kind: "agent"; capability: string } | { kind: "builtin"; name: BuiltinStepName };
 

@@ -4,7 +4,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import type { IdGenerator } from "@opentelemetry/sdk-trace-base";
-import { formatTraceparent, parseTraceparent } from "../../sdk/trace-context.ts";
+import { formatTraceparent, parseTraceparent } from "../../contract/telemetry/trace-context.ts";
 
 export { formatTraceparent, parseTraceparent };
 

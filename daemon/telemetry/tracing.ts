@@ -1,4 +1,4 @@
-// The daemon's traces (docs/tracing.md). Started from daemon/main.ts when OTEL_* configure an
+// The daemon's traces (docs/tracing.md). Started from app/main.ts when OTEL_* configure an
 // exporter; otherwise nothing is registered and every function below returns after one null check.
 //
 // Runs and tasks outlive the process, so no span is held open: each is emitted whole, with start and
@@ -18,10 +18,13 @@ import {
   trace,
 } from "@opentelemetry/api";
 import type { Sampler } from "@opentelemetry/sdk-trace-base";
-import { startTracing as startSdkTracing, type TracingHandle } from "../../sdk/tracing.ts";
-import type { TracingSettings } from "../../sdk/tracing-config.ts";
+import { SPAN_ATTRIBUTES as A, SPANS } from "../../contract/telemetry/span-names.ts";
+import {
+  startTracing as startSdkTracing,
+  type TracingHandle,
+} from "../../contract/telemetry/start-tracing.ts";
+import type { TracingSettings } from "../../contract/telemetry/tracing-config.ts";
 import { VERSION } from "../version.ts";
-import { SPAN_ATTRIBUTES as A, SPANS } from "./span-names.ts";
 import {
   attemptParentOf,
   DeterministicIdGenerator,

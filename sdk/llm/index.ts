@@ -1,4 +1,12 @@
 // Public face of the SDK's LLM client; see docs/llm-client.md.
+
+export {
+  ATTR as LLM_SPAN_ATTRIBUTES,
+  chatSpanName,
+  EVENT as LLM_SPAN_EVENTS,
+  GENAI_PROVIDER,
+  TRACER_NAME,
+} from "../../contract/telemetry/genai-attributes.ts";
 export {
   CallRecorder,
   type CallRecorderOptions,
@@ -9,13 +17,6 @@ export {
   type LlmCallEntry,
   type LlmCallRecord,
 } from "./call-recorder.ts";
-export {
-  ATTR as LLM_SPAN_ATTRIBUTES,
-  chatSpanName,
-  EVENT as LLM_SPAN_EVENTS,
-  GENAI_PROVIDER,
-  TRACER_NAME,
-} from "./genai-attributes.ts";
 export {
   DEFAULT_LLM_RETRIES,
   DEFAULT_LLM_TIMEOUT_MS,

@@ -8,9 +8,9 @@
 // Every call is one OpenTelemetry span (llm-span.ts), a no-op unless the host registered an SDK.
 
 import { context, type Tracer, trace } from "@opentelemetry/api";
+import { TRACER_NAME } from "../../contract/telemetry/genai-attributes.ts";
 import { type Clock, errorMessage, type Logger, noopLogger, sleep, systemClock } from "../runtime.ts";
 import { SDK_VERSION } from "../version.ts";
-import { TRACER_NAME } from "./genai-attributes.ts";
 import { LlmSpan } from "./llm-span.ts";
 import {
   LLM_PROVIDERS,

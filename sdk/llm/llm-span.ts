@@ -15,7 +15,6 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
-import { errorMessage } from "../runtime.ts";
 import {
   ATTR,
   chatSpanName,
@@ -24,7 +23,8 @@ import {
   EVENT,
   GENAI_PROVIDER,
   OPERATION_CHAT,
-} from "./genai-attributes.ts";
+} from "../../contract/telemetry/genai-attributes.ts";
+import { errorMessage } from "../runtime.ts";
 import {
   isLlmError,
   type LlmCallContext,

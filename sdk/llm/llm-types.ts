@@ -1,9 +1,8 @@
 // Shapes shared by the LLM client and its providers.
 
-/** Which backend answered (or is configured to answer) a call. */
-export type LlmProviderName = "openai" | "ollama" | "offline";
+import type { LlmErrorType, LlmProviderName } from "../../contract/schemas/llm.ts";
 
-export const LLM_PROVIDERS: readonly LlmProviderName[] = ["openai", "ollama", "offline"];
+export { LLM_PROVIDERS, type LlmErrorType, type LlmProviderName } from "../../contract/schemas/llm.ts";
 
 export type LlmRole = "system" | "user" | "assistant";
 
@@ -63,13 +62,6 @@ export interface LlmResult {
 }
 
 /** Stable failure kinds; `status` carries the HTTP status when there was one. */
-export type LlmErrorType =
-  | "timeout"
-  | "rate_limited"
-  | "server_error"
-  | "bad_request"
-  | "unreachable"
-  | "bad_response";
 
 const RETRYABLE: ReadonlySet<LlmErrorType> = new Set([
   "timeout",

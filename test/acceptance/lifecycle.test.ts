@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, expect, it } from "vitest";
-import { getFreePort } from "../../daemon/embedded/free-port.ts";
+import { getFreePort } from "../../app/embedded/free-port.ts";
 import { call } from "../helpers/api-client.ts";
 import { dropNamespace } from "../helpers/namespace-cleanup.ts";
 import { daemonEnv, freshNamespace, TOKENS } from "../helpers/test-env.ts";
@@ -14,7 +14,7 @@ afterAll(async () => {
 });
 
 function startDaemon(env: Record<string, string>) {
-  const proc = spawn(process.execPath, ["--import", "tsx", "daemon/main.ts"], {
+  const proc = spawn(process.execPath, ["--import", "tsx", "app/main.ts"], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

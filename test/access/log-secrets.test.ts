@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OverseerDaemon } from "../../app/overseer-daemon.ts";
 import { compileConfig } from "../../daemon/config/compile-config.ts";
-import { OverseerDaemon } from "../../daemon/overseer-daemon.ts";
 import { createLogger } from "../../daemon/telemetry/logger.ts";
 import { call } from "../helpers/api-client.ts";
 import { dropNamespace } from "../helpers/namespace-cleanup.ts";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ERROR_CODES } from "../../daemon/errors/error-codes.ts";
+import { ERROR_CODES } from "../../contract/errors.ts";
 
 /** docs/errors.md documents every code of the registry with its status, and nothing else. */
 const DOC_PATH = new URL("../../docs/errors.md", import.meta.url);

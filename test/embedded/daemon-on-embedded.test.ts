@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../daemon/embedded/pglite-server.ts";
-import { type EmbeddedRedis, startEmbeddedRedis } from "../../daemon/embedded/redis-server.ts";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../app/embedded/pglite-server.ts";
+import { type EmbeddedRedis, startEmbeddedRedis } from "../../app/embedded/redis-server.ts";
 import { eventually, startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
 
 // The demo's fallback: with no Redis or Postgres around, the daemon runs on an embedded

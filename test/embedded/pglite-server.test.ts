@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { runner } from "node-pg-migrate";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../daemon/embedded/pglite-server.ts";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../app/embedded/pglite-server.ts";
 import { portIsFree, recordingLogger, removeDir, tempDir } from "./helpers.ts";
 
 // One PGlite for the whole file: the first start runs initdb (~6 s); later starts on the same dir are fast.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { getFreePort } from "../../daemon/embedded/free-port.ts";
-import { canReachPostgres, canReachRedis } from "../../daemon/embedded/probe.ts";
+import { getFreePort } from "../../app/embedded/free-port.ts";
+import { canReachPostgres, canReachRedis } from "../../app/embedded/probe.ts";
 
 describe("probes", () => {
   it("getFreePort returns a bindable port", async () => {

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { type EmbeddedRedis, startEmbeddedRedis } from "../../daemon/embedded/redis-server.ts";
+import { type EmbeddedRedis, startEmbeddedRedis } from "../../app/embedded/redis-server.ts";
 import { portIsFree, recordingLogger, removeDir, tempDir } from "./helpers.ts";
 
 describe("embedded redis-server", () => {

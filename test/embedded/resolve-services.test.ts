@@ -2,14 +2,14 @@ import { type AddressInfo, createServer } from "node:net";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
-import { getFreePort } from "../../daemon/embedded/free-port.ts";
-import * as probe from "../../daemon/embedded/probe.ts";
-import { type ResolvedServices, resolveServices } from "../../daemon/embedded/resolve-services.ts";
+import { getFreePort } from "../../app/embedded/free-port.ts";
+import * as probe from "../../app/embedded/probe.ts";
+import { type ResolvedServices, resolveServices } from "../../app/embedded/resolve-services.ts";
 import { portIsFree, recordingLogger, removeDir, tempDir } from "./helpers.ts";
 
 // Wrap the real probes in spies so tests can assert whether they ran.
-vi.mock("../../daemon/embedded/probe.ts", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../daemon/embedded/probe.ts")>();
+vi.mock("../../app/embedded/probe.ts", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../app/embedded/probe.ts")>();
   return { canReachRedis: vi.fn(real.canReachRedis), canReachPostgres: vi.fn(real.canReachPostgres) };
 });
 

@@ -1,5 +1,5 @@
+import { OverseerDaemon } from "../../app/overseer-daemon.ts";
 import { compileConfig, type OverseerConfig } from "../../daemon/config/compile-config.ts";
-import { OverseerDaemon } from "../../daemon/overseer-daemon.ts";
 import { createLogger } from "../../daemon/telemetry/logger.ts";
 import { type ApiResponse, call } from "./api-client.ts";
 import { dropNamespace } from "./namespace-cleanup.ts";

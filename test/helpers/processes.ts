@@ -67,9 +67,9 @@ export async function spawnAgent(opts: {
   return { proc, id, name: opts.name };
 }
 
-/** Starts the daemon (`daemon/main.ts`) as a child process and resolves once /readyz says ready. */
+/** Starts the daemon (`app/main.ts`) as a child process and resolves once /readyz says ready. */
 export async function spawnDaemon(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const proc = spawnTs("daemon/main.ts", { ...env, PORT: String(port) });
+  const proc = spawnTs("app/main.ts", { ...env, PORT: String(port) });
   proc.stdout?.resume();
   proc.stderr?.resume();
   const url = `http://127.0.0.1:${port}`;

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
+import { getFreePort } from "../../app/embedded/free-port.ts";
 import { compileConfig, type OverseerConfig } from "../../daemon/config/compile-config.ts";
-import { getFreePort } from "../../daemon/embedded/free-port.ts";
 import { type ApiResponse, call } from "./api-client.ts";
 import { eventually, startTestDaemon, type TestDaemon } from "./daemon-harness.ts";
 import { dropNamespace } from "./namespace-cleanup.ts";

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Authenticator } from "../../api/auth.ts";
-import { ERROR_CODES, type ErrorCode } from "../../daemon/errors/error-codes.ts";
+import { ERROR_CODES, type ErrorCode } from "../../contract/errors.ts";
 import { type ApiResponse, call } from "../helpers/api-client.ts";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { namespaceDb } from "../helpers/namespace-cleanup.ts";

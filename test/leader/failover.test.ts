@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { getFreePort } from "../../daemon/embedded/free-port.ts";
+import { getFreePort } from "../../app/embedded/free-port.ts";
 import { call } from "../helpers/api-client.ts";
 import { eventually } from "../helpers/daemon-harness.ts";
 import { dropNamespace, namespaceDb } from "../helpers/namespace-cleanup.ts";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { PIPELINE_ROLES } from "../../daemon/demo/pipeline-agents.ts";
+import { PIPELINE_ROLES } from "../../demo/pipeline-agents.ts";
 import { LlmClient } from "../../sdk/llm/llm-client.ts";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { namespaceDb } from "../helpers/namespace-cleanup.ts";

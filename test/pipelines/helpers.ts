@@ -1,4 +1,4 @@
-import { PIPELINE_ROLES, pipelineHandlers } from "../../daemon/demo/pipeline-agents.ts";
+import { PIPELINE_ROLES, pipelineHandlers } from "../../demo/pipeline-agents.ts";
 import { Agent } from "../../sdk/agent.ts";
 import type { LlmClient } from "../../sdk/llm/llm-client.ts";
 import type { TaskHandler } from "../../sdk/task-run.ts";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OverseerDaemon } from "../../app/overseer-daemon.ts";
 import { compileConfig } from "../../daemon/config/compile-config.ts";
 import type { OverseerEvent } from "../../daemon/events/catalogue.ts";
-import { OverseerDaemon } from "../../daemon/overseer-daemon.ts";
 import { createLogger } from "../../daemon/telemetry/logger.ts";
 import { call } from "../helpers/api-client.ts";
 import { eventually } from "../helpers/daemon-harness.ts";

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { OverseerDaemon } from "../../app/overseer-daemon.ts";
 import type { OverseerEvent } from "../../daemon/events/catalogue.ts";
-import type { OverseerDaemon } from "../../daemon/overseer-daemon.ts";
 
 export const RUN_AGENT = fileURLToPath(new URL("../../sdk/run-agent.ts", import.meta.url));
 

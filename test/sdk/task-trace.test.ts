@@ -1,11 +1,11 @@
 import { trace } from "@opentelemetry/api";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterEach, describe, expect, it } from "vitest";
+import { startTracing, type TracingHandle } from "../../contract/telemetry/start-tracing.ts";
+import { parseTraceparent } from "../../contract/telemetry/trace-context.ts";
 import { LlmClient } from "../../sdk/llm/llm-client.ts";
 import type { TaskContext } from "../../sdk/task-run.ts";
 import { TASK_HANDLE_SPAN } from "../../sdk/task-span.ts";
-import { parseTraceparent } from "../../sdk/trace-context.ts";
-import { startTracing, type TracingHandle } from "../../sdk/tracing.ts";
 import { cleanup, makeAgent, memoryLogger, startStub } from "./helpers.ts";
 
 // The handler span: a child of the claim answer's traceparent, active while the handler runs (so

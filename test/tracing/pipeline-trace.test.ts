@@ -1,10 +1,10 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { SPANS } from "../../daemon/telemetry/span-names.ts";
+import { SPANS } from "../../contract/telemetry/span-names.ts";
+import { startTracingFromEnv, type TracingHandle } from "../../contract/telemetry/start-tracing.ts";
 import { spanIds, traceIdOf } from "../../daemon/telemetry/trace-ids.ts";
 import type { Agent } from "../../sdk/agent.ts";
 import { LlmClient } from "../../sdk/llm/llm-client.ts";
-import { startTracingFromEnv, type TracingHandle } from "../../sdk/tracing.ts";
 import { call } from "../helpers/api-client.ts";
 import { eventually, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { dropNamespace } from "../helpers/namespace-cleanup.ts";

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { OverseerDaemon } from "../../app/overseer-daemon.ts";
+import { SPANS } from "../../contract/telemetry/span-names.ts";
+import type { TracingHandle } from "../../contract/telemetry/start-tracing.ts";
+import { parseTraceparent } from "../../contract/telemetry/trace-context.ts";
 import { compileConfig } from "../../daemon/config/compile-config.ts";
-import { OverseerDaemon } from "../../daemon/overseer-daemon.ts";
 import { createLogger } from "../../daemon/telemetry/logger.ts";
-import { SPANS } from "../../daemon/telemetry/span-names.ts";
 import { spanIds, traceIdOf } from "../../daemon/telemetry/trace-ids.ts";
 import { startTracing } from "../../daemon/telemetry/tracing.ts";
-import { parseTraceparent } from "../../sdk/trace-context.ts";
-import type { TracingHandle } from "../../sdk/tracing.ts";
 import { call } from "../helpers/api-client.ts";
 import { eventually } from "../helpers/daemon-harness.ts";
 import { dropNamespace } from "../helpers/namespace-cleanup.ts";

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { formatTraceparent, parseTraceparent } from "../../contract/telemetry/trace-context.ts";
+import { tracingSettings } from "../../contract/telemetry/tracing-config.ts";
 import {
   attemptParentOf,
   DeterministicIdGenerator,
@@ -6,8 +8,6 @@ import {
   stepTaskTraceParent,
   traceIdOf,
 } from "../../daemon/telemetry/trace-ids.ts";
-import { formatTraceparent, parseTraceparent } from "../../sdk/trace-context.ts";
-import { tracingSettings } from "../../sdk/tracing-config.ts";
 
 const RUN = "0af76519-16cd-43dd-8448-eb211c80319c";
 

@@ -1,9 +1,9 @@
 import { trace } from "@opentelemetry/api";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { startTracingFromEnv } from "../../contract/telemetry/start-tracing.ts";
 import { compileConfig } from "../../daemon/config/compile-config.ts";
 import { createLogger } from "../../daemon/telemetry/logger.ts";
 import { startTracing, traceSpans, tracingEnabled } from "../../daemon/telemetry/tracing.ts";
-import { startTracingFromEnv } from "../../sdk/tracing.ts";
 import { call } from "../helpers/api-client.ts";
 import { dropNamespace } from "../helpers/namespace-cleanup.ts";
 import { killAndWait, spawnDaemon } from "../helpers/processes.ts";

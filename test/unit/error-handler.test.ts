@@ -1,7 +1,7 @@
 import { errorCodes } from "fastify";
 import { describe, expect, it } from "vitest";
 import { toErrorBody } from "../../api/error-handler.ts";
-import { ERROR_CODES, type ErrorCode } from "../../daemon/errors/error-codes.ts";
+import { ERROR_CODES, type ErrorCode } from "../../contract/errors.ts";
 import { OverseerError } from "../../daemon/errors/overseer-error.ts";
 
 /** The result agrees with the registry: the status is the code's status. */

@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseClientMessage } from "../../api/ws/ws-protocol.ts";
+import { parseClientMessage, parseFilter } from "../../contract/feed-protocol.ts";
 import { EVENT_TYPES, type OverseerEvent } from "../../daemon/events/catalogue.ts";
-import {
-  compareStreamIds,
-  EVENT_TOPIC,
-  feedCarries,
-  matchesFilter,
-  parseFilter,
-} from "../../daemon/feeds/feed-topics.ts";
+import { compareStreamIds, EVENT_TOPIC, feedCarries, matchesFilter } from "../../daemon/feeds/feed-topics.ts";
 
 const ev = (e: Record<string, unknown>) => ({ at: 1, ...e }) as unknown as OverseerEvent;
 

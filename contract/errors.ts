@@ -1,3 +1,5 @@
+import { Type } from "typebox";
+
 /**
  * The one registry of API error codes. Each code keeps its meaning forever: a retired code is
  * marked `retired`, never reused. docs/errors.md is checked against this table by a test.
@@ -86,3 +88,12 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The body of every error answer. */
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: Type.String({ description: `one of ${Object.keys(ERROR_CODES).join(", ")}` }),
+    message: Type.String(),
+    details: Type.Optional(Type.Unknown()),
+  }),
+});

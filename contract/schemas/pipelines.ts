@@ -1,7 +1,9 @@
 import { Type } from "typebox";
-import { MAX_PRIORITY } from "../daemon/dispatch/task-queues.ts";
-import { BUILTIN_STEPS } from "../daemon/pipelines/template-types.ts";
-import { Uuid } from "./schemas.ts";
+import { MAX_PRIORITY, Uuid } from "./common.ts";
+
+/** Steps the daemon runs itself, without an agent. */
+export const BUILTIN_STEPS = ["verify-input", "budget-check", "finalize"] as const;
+export type BuiltinStepName = (typeof BUILTIN_STEPS)[number];
 
 /** Schemas of the pipeline template, run and run-action routes (shape only; meaning is checked in the daemon). */
 const Id64 = Type.String({ pattern: "^[a-z][a-z0-9_-]{0,63}$" });
@@ -35,8 +37,13 @@ const Step = Type.Object(
       ),
     ]),
     dependsOn: Type.Optional(Type.Array(Id64, { maxItems: 100 })),
+    // A pair as an array of two (not a tuple schema): OpenAPI 3.0 has no tuples, 3.1 spells them otherwise.
     band: Type.Optional(
-      Type.Tuple([Type.Number({ minimum: 0, maximum: 100 }), Type.Number({ minimum: 0, maximum: 100 })]),
+      Type.Array(Type.Number({ minimum: 0, maximum: 100 }), {
+        minItems: 2,
+        maxItems: 2,
+        description: "[from, to]: the run's percent range this step covers",
+      }),
     ),
     weight: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 7 * 86_400_000 })),

@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import { Agent } from "../../sdk/agent.ts";
-import { llmClientFromEnv } from "../../sdk/llm/llm-client.ts";
-import { TaskError } from "../../sdk/task-error.ts";
-import type { TaskHandler } from "../../sdk/task-run.ts";
+import { Agent } from "../sdk/agent.ts";
+import { llmClientFromEnv } from "../sdk/llm/llm-client.ts";
+import { TaskError } from "../sdk/task-error.ts";
+import type { TaskHandler } from "../sdk/task-run.ts";
 import { PIPELINE_ROLES, pipelineHandlers } from "./pipeline-agents.ts";
 
 /**

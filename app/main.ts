@@ -1,7 +1,7 @@
-import { ConfigError, compileConfig, type OverseerConfig } from "./config/compile-config.ts";
+import { ConfigError, compileConfig, type OverseerConfig } from "../daemon/config/compile-config.ts";
+import { createLogger } from "../daemon/telemetry/logger.ts";
+import { startTracing } from "../daemon/telemetry/tracing.ts";
 import { OverseerDaemon } from "./overseer-daemon.ts";
-import { createLogger } from "./telemetry/logger.ts";
-import { startTracing } from "./telemetry/tracing.ts";
 
 /**
  * `npm start`: runs the daemon until SIGTERM/SIGINT, then drains within the grace time and exits 0.

@@ -1,5 +1,5 @@
 import { Type } from "typebox";
-import { Uuid } from "./schemas.ts";
+import { Uuid } from "./common.ts";
 
 const StepId = Type.String({ pattern: "^[a-z][a-z0-9_-]{0,63}$" });
 

@@ -1,5 +1,5 @@
-import { configOrExit, runDaemon } from "../main.ts";
-import { createLogger } from "../telemetry/logger.ts";
+import { configOrExit, runDaemon } from "../app/main.ts";
+import { createLogger } from "../daemon/telemetry/logger.ts";
 import { startCrashingAgent, startDemoAgents, startTaskStream } from "./demo-fleet.ts";
 import { startPipelineStream } from "./pipeline-agents.ts";
 

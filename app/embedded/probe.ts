@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import pg from "pg";
-import { raceTimer } from "../lifecycle/race-timer.ts";
+import { raceTimer } from "../../daemon/lifecycle/race-timer.ts";
 
 /**
  * Reachability probes for the default service URLs. They answer "is something usable there?"

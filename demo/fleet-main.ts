@@ -1,6 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { startTracingFromEnv } from "../../sdk/tracing.ts";
-import { createLogger } from "../telemetry/logger.ts";
+import { startTracingFromEnv } from "../contract/telemetry/start-tracing.ts";
+import { createLogger } from "../daemon/telemetry/logger.ts";
 import { startCrashingAgent, startDemoAgents, startTaskStream } from "./demo-fleet.ts";
 import { startPipelineStream } from "./pipeline-agents.ts";
 

@@ -1,5 +1,9 @@
 import { Type } from "typebox";
-import { BUDGET_PERIODS, BUDGET_SCOPES } from "../daemon/budgets/budget-decision.ts";
+
+export const BUDGET_SCOPES = ["global", "template", "role"] as const;
+export type BudgetScope = (typeof BUDGET_SCOPES)[number];
+export const BUDGET_PERIODS = ["day", "month"] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 
 // The column is numeric(14, 6): a smaller value would round to 0 (refused by its CHECK), a larger one overflow.
 const Usd = Type.Number({

@@ -1,12 +1,26 @@
 /**
- * Span names and attribute keys, in one place (see shared/design/architecture.md, "Names are data").
- * The daemon's spans are listed here; the agent SDK's (the handler span, the GenAI spans of LLM
- * calls) are defined beside the SDK code, which must not import the daemon, and re-exported here so
- * this module names every span a trace of Overseer can hold. docs/tracing.md describes the tree.
+ * Span names and attribute keys, in one place (see shared/design/architecture.md, "Names are data"):
+ * the daemon's spans and the agent SDK's (the handler span here, the GenAI spans of LLM calls in
+ * genai-attributes.ts), so this module names every span a trace of Overseer can hold.
+ * docs/tracing.md describes the tree.
  */
-import { TASK_HANDLE_SPAN, TASK_SPAN_ATTR } from "../../sdk/task-span.ts";
+export { ATTR as LLM_SPAN_ATTRIBUTES, chatSpanName } from "./genai-attributes.ts";
 
-export { ATTR as LLM_SPAN_ATTRIBUTES, chatSpanName } from "../../sdk/llm/genai-attributes.ts";
+/** Name of the handler span. */
+export const TASK_HANDLE_SPAN = "overseer.task.handle";
+
+/** Attributes of the handler span. */
+export const TASK_SPAN_ATTR = {
+  taskId: "overseer.task.id",
+  taskType: "overseer.task.type",
+  attempt: "overseer.task.attempt",
+  agentId: "gen_ai.agent.id",
+  runId: "overseer.run.id",
+  stepId: "overseer.step.id",
+  /** completed, failed, cancelled, revoked, unreported or released. */
+  outcome: "overseer.task.outcome",
+  errorType: "error.type",
+} as const;
 export { TASK_SPAN_ATTR as HANDLER_SPAN_ATTRIBUTES };
 
 export const SPANS = {

@@ -1,5 +1,5 @@
 import { Type } from "typebox";
-import { TemplateName } from "./pipeline-schemas.ts";
+import { TemplateName } from "./pipelines.ts";
 
 /** Schemas of the schedule routes (shape only: cron, time zone and time are checked in the daemon). */
 export const ScheduleName = Type.String({

@@ -1,6 +1,3 @@
-import type { FeedFilter, FeedName } from "../../daemon/feeds/feed-topics.ts";
-import { parseFilter } from "../../daemon/feeds/feed-topics.ts";
-
 /**
  * The WebSocket feed protocol: JSON text frames, one message each (docs/websocket.md).
  * Protocol version 1 is announced as the `overseer.v1` subprotocol.
@@ -35,6 +32,47 @@ export type ServerMessage =
     };
 
 export const MAX_SUBSCRIPTION_ID_LENGTH = 64;
+
+/** The feeds a client can subscribe to; `dashboard` carries every topic. */
+export const FEED_NAMES = ["agents", "coordination", "tasks", "system", "dashboard"] as const;
+export type FeedName = (typeof FEED_NAMES)[number];
+
+/** Filter keys, each naming the event field it matches. */
+export const FILTER_KEYS = ["agentId", "role", "taskType", "runId"] as const;
+export type FilterKey = (typeof FILTER_KEYS)[number];
+/** Every key set must match (AND); a key with several values matches any of them (OR). */
+export type FeedFilter = Partial<Record<FilterKey, string[]>>;
+
+export const MAX_FILTER_VALUES = 100;
+const MAX_VALUE_LENGTH = 200;
+
+/**
+ * Validates a filter from the wire: `{ agentId?: string | string[], role?, taskType?, runId? }`.
+ * Returns the normalised filter or a problem.
+ */
+export function parseFilter(raw: unknown): { filter: FeedFilter } | { problem: string } {
+  if (raw === undefined || raw === null) return { filter: {} };
+  if (typeof raw !== "object" || Array.isArray(raw)) return { problem: "filter must be an object" };
+  const filter: FeedFilter = {};
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (!(FILTER_KEYS as readonly string[]).includes(key)) {
+      return { problem: `unknown filter key ${JSON.stringify(key)}: use ${FILTER_KEYS.join(", ")}` };
+    }
+    const values = Array.isArray(value) ? value : [value];
+    if (values.length === 0 || values.length > MAX_FILTER_VALUES) {
+      return { problem: `${key}: give 1 to ${MAX_FILTER_VALUES} values` };
+    }
+    for (const v of values) {
+      if (typeof v !== "string" || v.length === 0 || v.length > MAX_VALUE_LENGTH) {
+        return {
+          problem: `${key}: values must be non-empty strings of at most ${MAX_VALUE_LENGTH} characters`,
+        };
+      }
+    }
+    filter[key as FilterKey] = values as string[];
+  }
+  return { filter };
+}
 
 /** Parses one client frame; a problem becomes an `error` message to the client (the socket stays). */
 export function parseClientMessage(text: string): ClientMessage | { problem: string } {

@@ -2,7 +2,7 @@
 // define one (https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/), `overseer.*` for
 // what they do not. Kept in one place so docs, dashboards and tests check against a single list.
 
-import type { LlmProviderName } from "./llm-types.ts";
+import type { LlmProviderName } from "../schemas/llm.ts";
 
 /** Instrumentation scope of the SDK's tracer. */
 export const TRACER_NAME = "overseer-sdk";

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { TaskContext, TaskHandler } from "../../sdk/task-run.ts";
+import type { TaskContext, TaskHandler } from "../sdk/task-run.ts";
 
 /**
  * Demo handlers for the built-in `mission` and `story` templates: work through the real protocol

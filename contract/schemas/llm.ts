@@ -1,6 +1,24 @@
-import { Type } from "typebox";
-import { LLM_CALL_ERROR_TYPES } from "../daemon/llm/llm-call-service.ts";
-import { Uuid } from "./schemas.ts";
+import { type Static, Type } from "typebox";
+import { Uuid } from "./common.ts";
+
+/** Which backend answered (or is configured to answer) a call. */
+export type LlmProviderName = "openai" | "ollama" | "offline";
+export const LLM_PROVIDERS: readonly LlmProviderName[] = ["openai", "ollama", "offline"];
+
+/** How an LLM call failed: stable, for metrics and branching. */
+export const LLM_ERROR_TYPES = [
+  "timeout",
+  "rate_limited",
+  "server_error",
+  "bad_request",
+  "unreachable",
+  "bad_response",
+] as const;
+export type LlmErrorType = (typeof LLM_ERROR_TYPES)[number];
+
+/** Error kinds a call record may carry: an LlmErrorType, or `other` (a bounded metric label). */
+export const LLM_CALL_ERROR_TYPES = [...LLM_ERROR_TYPES, "other"] as const;
+export type LlmCallErrorType = (typeof LLM_CALL_ERROR_TYPES)[number];
 
 const Slug = Type.String({ pattern: "^[a-z][a-z0-9._-]{0,31}$" });
 const Tokens = Type.Integer({ minimum: 0, maximum: 100_000_000 });
@@ -27,7 +45,7 @@ export const LlmCallRecord = Type.Object(
     latencyMs: Millis,
     timeToFirstTokenMs: Type.Optional(Type.Union([Millis, Type.Null()])),
     status: Type.Union([Type.Literal("ok"), Type.Literal("error")]),
-    errorType: Type.Optional(Type.Union(LLM_CALL_ERROR_TYPES.map((t) => Type.Literal(t)))),
+    errorType: Type.Optional(Type.Enum(LLM_CALL_ERROR_TYPES)),
     taskId: Type.Optional(Uuid),
     runId: Type.Optional(Uuid),
     stepId: Type.Optional(Type.String({ pattern: "^[a-z][a-z0-9_-]{0,63}$" })),
@@ -37,6 +55,8 @@ export const LlmCallRecord = Type.Object(
   },
   { additionalProperties: false },
 );
+/** One reported call: the record the SDK's recorder sends (one type for both sides of the wire). */
+export type LlmCallRecord = Static<typeof LlmCallRecord>;
 
 export const LlmCallsBody = Type.Object(
   {
