@@ -10,11 +10,13 @@ import Fastify, {
   type RawServerDefault,
 } from "fastify";
 import type { Logger } from "pino";
+import { TAGS } from "../contract/route.ts";
 import { OverseerError } from "../daemon/errors/overseer-error.ts";
 import type { ApiDeps } from "./api-deps.ts";
 import { type AuthRequirement, allows, type Principal } from "./auth.ts";
 import { ControlRateLimiter, principalKey } from "./control-rate-limit.ts";
 import { errorHandler } from "./error-handler.ts";
+import { shapeOpenApi } from "./openapi-shape.ts";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./request-guards.ts";
 import { agentRoutes } from "./routes/agent-routes.ts";
 import { artifactRoutes } from "./routes/artifact-routes.ts";
@@ -101,14 +103,29 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
 
   await app.register(swagger, {
     openapi: {
+      openapi: "3.1.0",
       info: {
         title: "Overseer API",
         version: deps.version,
-        description: "Supervisor daemon for fleets of LLM agents",
+        description:
+          "Supervisor daemon for fleets of LLM agents. Every error answer is `{error: {code, message, details?}}` with a stable `OVS_ERR_*` code (docs/errors.md).",
+        license: { name: "Apache-2.0", identifier: "Apache-2.0" },
       },
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      servers: [{ url: "/", description: "the daemon that serves this document" }],
+      tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "An admin, operator or viewer token, an agent token, or the agent secret (register only)",
+          },
+        },
+      },
       security: [{ bearer: [] }],
     },
+    transformObject: (document) => shapeOpenApi("openapiObject" in document ? document.openapiObject : {}),
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
@@ -170,8 +187,8 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   });
 
   await app.register(healthRoutes(deps));
-  await app.register(agentRoutes(deps), { prefix: "/api" });
-  await app.register(taskRoutes(deps), { prefix: "/api" });
+  await app.register(agentRoutes(deps));
+  await app.register(taskRoutes(deps));
   await app.register(dashboardRoutes(deps), { prefix: "/api/dashboard" });
   await app.register(coordinationRoutes(deps), { prefix: "/api/dashboard" });
   await app.register(systemHealthRoutes(deps), { prefix: "/api/dashboard" });

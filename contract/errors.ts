@@ -97,3 +97,11 @@ export const ErrorBody = Type.Object({
     details: Type.Optional(Type.Unknown()),
   }),
 });
+
+/** What an error answer of `status` means, naming the codes it can carry (the OpenAPI document's words). */
+export function errorDescription(status: number): string {
+  const codes = Object.entries(ERROR_CODES)
+    .filter(([, e]) => e.status === status)
+    .map(([code, e]) => `${code} (${e.message})`);
+  return codes.length > 0 ? `One of: ${codes.join("; ")}.` : "An error.";
+}

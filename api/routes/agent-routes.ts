@@ -1,30 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
-import { ErrorBody } from "../../contract/errors.ts";
-import {
-  ClaimBody,
-  ClaimReply,
-  HeartbeatBody,
-  HeartbeatReply,
-  RegisterBody,
-  RegisterReply,
-} from "../../contract/schemas/agents.ts";
-import { IdParams } from "../../contract/schemas/common.ts";
+import { AGENT_ROUTES as R } from "../../contract/routes/agents.ts";
 import type { ApiDeps } from "../api-deps.ts";
 import { actingAgent } from "../request-guards.ts";
-
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+import { routeOptions } from "../route-options.ts";
 
 /** The agent protocol: register, heartbeat, claim (long-poll), deregister. */
 export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.post(
-      "/agents/register",
-      {
-        config: { auth: "register" },
-        schema: { tags: ["agents"], body: RegisterBody, response: { 201: RegisterReply, ...errors } },
-      },
-      async (request, reply) => {
+    app.route({
+      ...routeOptions(R.register),
+      handler: async (request, reply) => {
         const agent = await deps.agents.register(request.body);
         return reply.code(201).send({
           id: agent.id,
@@ -33,37 +18,19 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           leaseTimeoutMs: deps.config.agentDeadAfterMs,
         });
       },
-    );
+    });
 
-    app.post(
-      "/agents/:id/heartbeat",
-      {
-        config: { auth: "agent" },
-        schema: {
-          tags: ["agents"],
-          params: IdParams,
-          body: HeartbeatBody,
-          response: { 200: HeartbeatReply, ...errors },
-        },
-      },
-      async (request) => {
+    app.route({
+      ...routeOptions(R.heartbeat),
+      handler: async (request) => {
         actingAgent(request.principal, request.params.id);
         return deps.agents.heartbeat(request.params.id, request.body);
       },
-    );
+    });
 
-    app.post(
-      "/agents/:id/claim",
-      {
-        config: { auth: "agent" },
-        schema: {
-          tags: ["agents"],
-          params: IdParams,
-          body: ClaimBody,
-          response: { 200: ClaimReply, ...errors },
-        },
-      },
-      async (request, reply) => {
+    app.route({
+      ...routeOptions(R.claim),
+      handler: async (request, reply) => {
         const agentId = request.params.id;
         actingAgent(request.principal, agentId);
         const agent = await deps.agents.claimant(agentId);
@@ -87,19 +54,15 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           })),
         };
       },
-    );
+    });
 
-    app.delete(
-      "/agents/:id",
-      {
-        config: { auth: "agent-or-operator" },
-        schema: { tags: ["agents"], params: IdParams, response: { 204: Type.Null(), ...errors } },
-      },
-      async (request, reply) => {
+    app.route({
+      ...routeOptions(R.deregister),
+      handler: async (request, reply) => {
         actingAgent(request.principal, request.params.id);
         await deps.agents.deregister(request.params.id);
         return reply.code(204).send(null);
       },
-    );
+    });
   };
 }

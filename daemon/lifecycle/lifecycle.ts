@@ -3,7 +3,9 @@
  *   INITIALIZED → STARTING → RUNNING → DRAINING → STOPPED, or FAILED from any state.
  * DRAINING: /readyz answers 503, claims return empty, background loops stop, in-flight requests finish.
  */
-export type LifecycleState = "INITIALIZED" | "STARTING" | "RUNNING" | "DRAINING" | "STOPPED" | "FAILED";
+import type { LifecycleState } from "../../contract/schemas/health.ts";
+
+export type { LifecycleState };
 
 const ALLOWED: Record<LifecycleState, LifecycleState[]> = {
   INITIALIZED: ["STARTING", "FAILED", "STOPPED"],

@@ -1,36 +1,12 @@
-import type { AttemptOutcome, TaskState } from "../tasks/task-state.ts";
+import type { Static } from "typebox";
+import type {
+  AttemptView as AttemptViewSchema,
+  TaskView as TaskViewSchema,
+} from "../../contract/schemas/tasks.ts";
 
-/** A task as the API shows it. Lease tokens are decimal strings (bigint in Postgres). */
-export interface TaskView {
-  id: string;
-  type: string;
-  state: TaskState;
-  payload: unknown;
-  priority: number;
-  maxAttempts: number;
-  timeoutMs: number;
-  idempotencyKey: string | null;
-  attempts: AttemptView[];
-  failures: number;
-  progress: { percent: number | null; message: string | null } | null;
-  result?: unknown;
-  error?: unknown;
-  deadReason?: string;
-  leaseAgentId: string | null;
-  nextAttemptAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-}
-
-export interface AttemptView {
-  attempt: number;
-  agentId: string;
-  claimedAt: string;
-  finishedAt: string | null;
-  outcome: AttemptOutcome | null;
-  error: unknown;
-}
+/** A task as the API shows it (the contract's TaskView). Lease tokens are decimal strings (bigint in Postgres). */
+export type TaskView = Static<typeof TaskViewSchema>;
+export type AttemptView = Static<typeof AttemptViewSchema>;
 
 /** What an agent receives for each claimed task. */
 export interface Lease {

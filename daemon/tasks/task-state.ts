@@ -1,16 +1,15 @@
-/**
- * Task states. `queued` covers both "ready now" and "waiting out a retry delay" (see nextAttemptAt);
- * `failed` is terminal because the agent said retrying cannot help (retryable: false); `dead` is the
- * dead-letter state after the last allowed attempt. An operator may retry either. `cancelled` is
- * terminal: the pipeline that owned the task was cancelled or skipped the step.
- */
-export const TASK_STATES = ["queued", "active", "completed", "failed", "dead", "cancelled"] as const;
-export type TaskState = (typeof TASK_STATES)[number];
+// Task states and attempt outcomes are part of the contract (contract/schemas/tasks.ts); the
+// decisions over them live here.
+import type { AttemptOutcome, TaskState } from "../../contract/schemas/tasks.ts";
+
+export {
+  ATTEMPT_OUTCOMES,
+  type AttemptOutcome,
+  TASK_STATES,
+  type TaskState,
+} from "../../contract/schemas/tasks.ts";
 
 export const TERMINAL_TASK_STATES: readonly TaskState[] = ["completed", "failed", "dead", "cancelled"];
-
-/** How an attempt ended. `released` and `revoked` for leaving agents do not count against maxAttempts. */
-export type AttemptOutcome = "completed" | "failed" | "timed_out" | "lost" | "released" | "cancelled";
 
 /** Outcomes that count against a task's maxAttempts. */
 export const COUNTED_OUTCOMES: readonly AttemptOutcome[] = ["failed", "timed_out", "lost"];

@@ -1,0 +1,35 @@
+import { defineRoute } from "../route.ts";
+import { HealthzReply, MetricsText, ReadyzReply } from "../schemas/health.ts";
+
+/** Unauthenticated probes and the Prometheus scrape endpoint. */
+export const HEALTH_ROUTES = {
+  healthz: defineRoute({
+    method: "GET",
+    url: "/healthz",
+    operationId: "getHealthz",
+    summary: "Liveness: 200 unless the process failed",
+    tag: "health",
+    auth: "public",
+    ok: { 200: HealthzReply },
+  }),
+  readyz: defineRoute({
+    method: "GET",
+    url: "/readyz",
+    operationId: "getReadyz",
+    summary: "Readiness: 200 when running and Postgres, Redis, migrations and a leader check out; else 503",
+    description: "The 503 answer has the same body (status not_ready) with the failing checks.",
+    tag: "health",
+    auth: "public",
+    ok: { 200: ReadyzReply },
+  }),
+  metrics: defineRoute({
+    method: "GET",
+    url: "/metrics",
+    operationId: "getMetrics",
+    summary: "Prometheus metrics of this replica (docs/metrics.md)",
+    tag: "health",
+    auth: "public",
+    ok: { 200: MetricsText },
+    produces: "text/plain; version=0.0.4; charset=utf-8",
+  }),
+};
