@@ -1,3 +1,4 @@
+import type { LifecycleState } from "../contract/schemas/health.ts";
 import type { AgentService } from "../daemon/agents/agent-service.ts";
 import type { KpiReads } from "../daemon/analytics/kpi-reads.ts";
 import type { BudgetService } from "../daemon/budgets/budget-service.ts";
@@ -52,7 +53,7 @@ export interface ApiDeps {
   /** Refreshes state gauges and renders Prometheus text. */
   renderMetrics(): Promise<string>;
   /** Liveness of the process and readiness to take traffic (dependencies up, not draining). */
-  health(): { live: boolean; lifecycle: string };
+  health(): { live: boolean; lifecycle: LifecycleState };
   readiness(): Promise<Readiness>;
   /** `GET /api/dashboard/system/health`: components, score and active overrides (probes/system-health.ts). */
   systemHealth(): Promise<SystemHealthReport>;

@@ -18,7 +18,7 @@ export function shapeOpenApi<T>(document: T): T {
   for (const operations of Object.values(doc.paths ?? {})) {
     for (const operation of Object.values(operations)) {
       for (const status of Object.keys(operation.responses ?? {})) {
-        if (Number(status) < 400) continue;
+        if (Number(status) < 400 || !isErrorBody(operation.responses?.[status])) continue;
         const name = `Error${status}`;
         responses[name] ??= {
           description: errorDescription(Number(status)),
@@ -30,4 +30,12 @@ export function shapeOpenApi<T>(document: T): T {
   }
   components.responses = responses;
   return document;
+}
+
+/** Whether a generated response carries the error body (a route's own 503 body, as /readyz's, stays). */
+function isErrorBody(response: unknown): boolean {
+  const schema = (response as { content?: Record<string, { schema?: { properties?: object } }> })?.content?.[
+    "application/json"
+  ]?.schema;
+  return schema?.properties !== undefined && "error" in schema.properties;
 }

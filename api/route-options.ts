@@ -14,15 +14,15 @@ export interface ContractSchema<R extends RouteContract> {
   params: Part<R, "params">;
   querystring: Part<R, "querystring">;
   body: Part<R, "body">;
-  response: R["ok"] & Record<number, TSchema>;
+  response: R["replies"] & Record<number, TSchema>;
 }
 
 const STATUS_TEXT: Record<number, string> = { 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content" };
 
-/** Success answers with a description each, and the media type of one that is not JSON. */
+/** The route's own answers with a description each, and the media type of one that is not JSON. */
 function successes(route: RouteContract): Record<number, unknown> {
   const out: Record<number, unknown> = {};
-  for (const [status, schema] of Object.entries(route.ok)) {
+  for (const [status, schema] of Object.entries(route.replies)) {
     const description =
       (schema as { description?: string }).description ?? STATUS_TEXT[Number(status)] ?? "OK";
     out[Number(status)] = route.produces

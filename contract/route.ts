@@ -51,8 +51,11 @@ export interface RouteContract {
   params?: TSchema;
   querystring?: TSchema;
   body?: TSchema;
-  /** Success answers by status code. */
-  ok: Record<number, TSchema>;
+  /**
+   * Answers by status code other than the error body: the successes, and any error status whose
+   * body is the route's own (the 503 of /readyz lists the failing checks).
+   */
+  replies: Record<number, TSchema>;
   /** Error statuses this route answers beyond those derived from its shape (see `errorStatuses`). */
   errors?: readonly ErrorStatus[];
   /** A dangerous operator action, rate limited per token (429). */
@@ -77,6 +80,7 @@ export function defineRoute<const R extends RouteContract>(route: R): R {
  */
 export function errorStatuses(route: RouteContract): ErrorStatus[] {
   const out = new Set<ErrorStatus>(route.errors ?? []);
+  const own = (status: ErrorStatus) => status in route.replies;
   if (route.params || route.querystring || route.body) out.add(400);
   if (route.auth !== "public") {
     out.add(401);
@@ -90,5 +94,5 @@ export function errorStatuses(route: RouteContract): ErrorStatus[] {
   if (route.rateLimit === "control") out.add(429);
   out.add(500);
   out.add(503);
-  return [...out].sort((a, b) => a - b);
+  return [...out].filter((s) => !own(s)).sort((a, b) => a - b);
 }

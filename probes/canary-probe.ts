@@ -5,6 +5,7 @@ import type { ProbeOutcome } from "../daemon/events/catalogue.ts";
 import type { EventBus } from "../daemon/events/event-bus.ts";
 import { type Db, withTransaction } from "../daemon/store/pg-pool.ts";
 import type { TaskStore } from "../daemon/store/task-store.ts";
+import type { TaskDispatch } from "../daemon/tasks/task-dispatch.ts";
 import type { TaskService } from "../daemon/tasks/task-service.ts";
 import { type CanaryInFlight, canaryTaskType, decideCanary } from "./canary-decision.ts";
 
@@ -64,6 +65,7 @@ export class CanaryProbe {
     private readonly db: Db,
     private readonly redis: Redis,
     private readonly tasks: TaskService,
+    private readonly dispatcher: TaskDispatch,
     private readonly taskStore: TaskStore,
     private readonly bus: EventBus,
     private readonly options: CanaryOptions,
@@ -196,7 +198,7 @@ export class CanaryProbe {
     const cancelled = await withTransaction(this.db, (client) =>
       this.taskStore.cancel(client, taskId, reason),
     );
-    if (cancelled) await this.tasks.afterCancel([cancelled]);
+    if (cancelled) await this.dispatcher.afterCancel([cancelled]);
   }
 
   private async record(result: CanaryResult): Promise<void> {

@@ -2,6 +2,12 @@ import { readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
+import type { Static } from "typebox";
+import type {
+  LifecycleState,
+  ReadinessCheck as ReadinessCheckSchema,
+  ReadyzReply,
+} from "../contract/schemas/health.ts";
 import type { OverseerEvent } from "../daemon/events/catalogue.ts";
 import type { Db } from "../daemon/store/pg-pool.ts";
 import { readQueueStats } from "../daemon/store/queue-stats-store.ts";
@@ -24,17 +30,11 @@ const LOOP_ERROR_WINDOW_MS = 60_000;
 /** Agents seen within this window count toward their role (dead ones too: a role that died shows). */
 const AGENT_ROLE_WINDOW = "1 hour";
 
-export interface ReadinessCheck {
-  ok: boolean;
-  latencyMs: number;
-  detail: string;
-}
+/** One check of `/readyz` (the contract's ReadinessCheck). */
+export type ReadinessCheck = Static<typeof ReadinessCheckSchema>;
 
-export interface Readiness {
-  ready: boolean;
-  lifecycle: string;
-  checks: Record<string, ReadinessCheck>;
-}
+/** `/readyz`'s answer without its `status` word (the contract's ReadyzReply). */
+export type Readiness = Omit<Static<typeof ReadyzReply>, "status">;
 
 export interface SystemHealthReport {
   status: "ok" | "degraded" | "down";
@@ -52,7 +52,7 @@ export interface SystemHealthDeps {
   leaderKey: string;
   registry: Registry;
   canaryEnabled: boolean;
-  lifecycle: () => string;
+  lifecycle: () => LifecycleState;
   now?: () => number;
 }
 

@@ -20,7 +20,7 @@ export const AGENT_ROUTES = {
     tag: "agents",
     auth: "register",
     body: RegisterBody,
-    ok: { 201: RegisterReply },
+    replies: { 201: RegisterReply },
   }),
   heartbeat: defineRoute({
     method: "POST",
@@ -31,7 +31,7 @@ export const AGENT_ROUTES = {
     auth: "agent",
     params: IdParams,
     body: HeartbeatBody,
-    ok: { 200: HeartbeatReply },
+    replies: { 200: HeartbeatReply },
     errors: [404],
   }),
   claim: defineRoute({
@@ -43,7 +43,7 @@ export const AGENT_ROUTES = {
     auth: "agent",
     params: IdParams,
     body: ClaimBody,
-    ok: { 200: ClaimReply },
+    replies: { 200: ClaimReply },
     errors: [404],
   }),
   deregister: defineRoute({
@@ -54,7 +54,7 @@ export const AGENT_ROUTES = {
     tag: "agents",
     auth: "agent-or-operator",
     params: IdParams,
-    ok: { 204: Type.Null({ description: "deregistered" }) },
+    replies: { 204: Type.Null({ description: "deregistered" }) },
     errors: [404],
   }),
 };

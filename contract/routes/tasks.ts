@@ -21,7 +21,7 @@ export const TASK_ROUTES = {
     auth: "operator",
     intake: true,
     body: SubmitBody,
-    ok: { 202: SubmitReply },
+    replies: { 202: SubmitReply },
   }),
   get: defineRoute({
     method: "GET",
@@ -31,7 +31,7 @@ export const TASK_ROUTES = {
     tag: "tasks",
     auth: "viewer",
     params: IdParams,
-    ok: { 200: TaskView },
+    replies: { 200: TaskView },
     errors: [404],
   }),
   retry: defineRoute({
@@ -42,7 +42,7 @@ export const TASK_ROUTES = {
     tag: "tasks",
     auth: "operator",
     params: IdParams,
-    ok: { 202: Ok },
+    replies: { 202: Ok },
     errors: [404, 409],
   }),
   progress: defineRoute({
@@ -54,7 +54,7 @@ export const TASK_ROUTES = {
     auth: "agent",
     params: IdParams,
     body: ProgressBody,
-    ok: { 200: Ok },
+    replies: { 200: Ok },
     errors: [404, 409],
   }),
   complete: defineRoute({
@@ -66,7 +66,7 @@ export const TASK_ROUTES = {
     auth: "agent",
     params: IdParams,
     body: CompleteBody,
-    ok: { 200: Ok },
+    replies: { 200: Ok },
     errors: [404, 409],
   }),
   fail: defineRoute({
@@ -78,7 +78,7 @@ export const TASK_ROUTES = {
     auth: "agent",
     params: IdParams,
     body: FailBody,
-    ok: { 200: Ok },
+    replies: { 200: Ok },
     errors: [404, 409],
   }),
   release: defineRoute({
@@ -90,7 +90,7 @@ export const TASK_ROUTES = {
     auth: "agent",
     params: IdParams,
     body: ReleaseBody,
-    ok: { 200: Ok },
+    replies: { 200: Ok },
     errors: [404, 409],
   }),
 };

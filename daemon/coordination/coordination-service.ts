@@ -7,6 +7,7 @@ import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { Reconciler } from "../tasks/reconciler.ts";
+import type { TaskDispatch } from "../tasks/task-dispatch.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 import type { CoordinationRedis } from "./coordination-redis.ts";
 import { coordinationSql as sql } from "./coordination-store.ts";
@@ -41,6 +42,7 @@ export interface Caller {
 export interface CoordinationDeps {
   db: Db;
   tasks: TaskService;
+  dispatch: TaskDispatch;
   queues: TaskQueues;
   reconciler: Reconciler;
   liveness: HeartbeatStore;
@@ -576,7 +578,7 @@ export class CoordinationService {
       targetKind: "task",
       targetId: taskId,
     });
-    await this.d.tasks.dispatch([{ id: taskId, type: done.type, priority: done.priority, delayMs: 0 }]);
+    await this.d.dispatch.dispatch([{ id: taskId, type: done.type, priority: done.priority, delayMs: 0 }]);
     return { taskId, state: "queued", ...done };
   }
 }

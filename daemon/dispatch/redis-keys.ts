@@ -27,6 +27,10 @@ export function redisKeys(namespace: string) {
     readyChannel: `${base}:ready`,
     /** STREAM of the namespace's events for the WebSocket feeds; the entry id is the event id. */
     feedStream: `${base}:feed`,
+    /** HASH of auto-heal's quarantines (`agent:<name>`) and open circuits (`type:<type>`) → expiry (ms). */
+    healGates: `${base}:heal:gates`,
+    /** HASH role → the role's last canary result (JSON). */
+    canaryResults: `${base}:canary`,
     /** Leader lease and its fencing epoch. */
     leader: `${base}:leader`,
     leaderEpoch: `${base}:leader:epoch`,

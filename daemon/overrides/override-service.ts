@@ -6,6 +6,7 @@ import type { EventBus } from "../events/event-bus.ts";
 import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
+import type { TaskDispatch } from "../tasks/task-dispatch.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 import type { OverrideGate } from "./override-gate.ts";
 import {
@@ -52,21 +53,17 @@ export class OverrideService {
   constructor(
     private readonly db: Db,
     private readonly tasks: TaskService,
+    private readonly dispatcher: TaskDispatch,
     private readonly queues: TaskQueues,
     private readonly liveness: HeartbeatStore,
     private readonly bus: EventBus,
     readonly gate: OverrideGate,
+    /** Moves a live agent to `draining` (AgentService.move). */
+    private readonly drainAgent: (agentId: string, reason: string) => Promise<unknown>,
     private readonly onError: (error: unknown, context: string) => void,
     private readonly now: () => Date = () => new Date(),
     private readonly newId: () => string = randomUUID,
   ) {}
-
-  /** Moves a live agent to `draining` (AgentService.move); set by the daemon. */
-  private drainAgent: ((agentId: string, reason: string) => Promise<unknown>) | null = null;
-
-  setAgentDrainer(fn: (agentId: string, reason: string) => Promise<unknown>): void {
-    this.drainAgent = fn;
-  }
 
   async request(input: OverrideRequest, caller: Caller): Promise<OverrideReply> {
     const now = this.now();
@@ -268,7 +265,7 @@ export class OverrideService {
       return row;
     });
     if (!ended) return null;
-    if (restored.length > 0) await this.tasks.dispatch(restored);
+    if (restored.length > 0) await this.dispatcher.dispatch(restored);
     if (ended.action === "clear_task_queue") {
       await overrideSql
         .addImpact(this.db, id, { restored: restored.length })
@@ -335,7 +332,7 @@ export class OverrideService {
     for (const row of r.rows) {
       // Draining first: a released task goes straight back to the queue, and an agent still `active`
       // could claim it again before its next heartbeat brings the restart (and the cancels).
-      await this.drainAgent?.(row.agent_id, "restart_all_agents").catch((e) =>
+      await this.drainAgent(row.agent_id, "restart_all_agents").catch((e) =>
         this.onError(e, `drain ${row.agent_id} before restart`),
       );
       for (let i = 0; i < row.task_ids.length; i++) {

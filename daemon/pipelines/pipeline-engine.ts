@@ -4,7 +4,8 @@ import { type BudgetStepInput, type BudgetVerdict, decideBudgetStep } from "../b
 import type { EventBus } from "../events/event-bus.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { CancelledTask, TaskStore } from "../store/task-store.ts";
-import type { TaskDefaults, TaskService } from "../tasks/task-service.ts";
+import type { TaskDispatch } from "../tasks/task-dispatch.ts";
+import type { TaskDefaults } from "../tasks/task-service.ts";
 import { stepTaskTraceParent } from "../telemetry/trace-ids.ts";
 import { traceSpans } from "../telemetry/tracing.ts";
 import { type BuiltinResult, runBuiltin } from "./builtin-steps.ts";
@@ -60,7 +61,7 @@ export class PipelineEngine {
     private readonly db: Db,
     private readonly templates: TemplateStore,
     private readonly taskStore: TaskStore,
-    private readonly tasks: TaskService,
+    private readonly dispatcher: TaskDispatch,
     private readonly bus: EventBus,
     private readonly defaults: TaskDefaults,
     private readonly budgets: BudgetInputs,
@@ -82,9 +83,9 @@ export class PipelineEngine {
   }
 
   async flush(after: AfterCommit): Promise<void> {
-    if (after.cancelled.length > 0) await this.tasks.afterCancel(after.cancelled);
-    if (after.inserted.length > 0) await this.tasks.afterInsert(after.inserted);
-    if (after.reprioritized.length > 0) await this.tasks.reprioritize(after.reprioritized);
+    if (after.cancelled.length > 0) await this.dispatcher.afterCancel(after.cancelled);
+    if (after.inserted.length > 0) await this.dispatcher.afterInsert(after.inserted);
+    if (after.reprioritized.length > 0) await this.dispatcher.reprioritize(after.reprioritized);
     for (const emit of after.emit) emit();
   }
 

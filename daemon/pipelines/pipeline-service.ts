@@ -7,6 +7,7 @@ import type { EventBus } from "../events/event-bus.ts";
 import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { Queryable, TaskStore } from "../store/task-store.ts";
+import type { TaskOutcomePort } from "../tasks/task-ports.ts";
 import { type StepSpanInfo, traceSpans } from "../telemetry/tracing.ts";
 import { BUILTIN_TEMPLATES } from "./builtin-templates.ts";
 import { type AfterCommit, newAfterCommit, type PipelineEngine } from "./pipeline-engine.ts";
@@ -39,7 +40,7 @@ export type RunAction =
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 /** Pipelines as supervised jobs: templates, execution, reads and operator actions. */
-export class PipelineService {
+export class PipelineService implements TaskOutcomePort {
   private capabilities: Set<string> = new Set();
   private readonly passes = new Map<string, { again: boolean; done: Promise<void> }>();
 
@@ -53,19 +54,16 @@ export class PipelineService {
     /** Where executes commit: a small pool of its own, so intake never waits behind passes. */
     private readonly intakeDb: Db = db,
     private readonly newId: () => string = randomUUID,
-  ) {
-    // Agent steps are foundation tasks: their outcomes and progress move the run.
-    bus.subscribe((e) => {
-      if (
-        e.type === "task.completed" ||
-        e.type === "task.failed_permanently" ||
-        e.type === "task.dead_lettered"
-      ) {
-        if (this.capabilities.has(e.taskType)) void this.advanceRunOfTask(e.taskId);
-      } else if (e.type === "task.progress") {
-        if (this.capabilities.has(e.taskType)) void this.noteProgress(e.taskId, e.percent, e.message);
-      }
-    });
+  ) {}
+
+  /** TaskOutcomePort: a step's task ended, so its run moves on (only types templates use). */
+  taskEnded(task: { taskId: string; taskType: string }): void {
+    if (this.capabilities.has(task.taskType)) void this.advanceRunOfTask(task.taskId);
+  }
+
+  /** TaskOutcomePort: a step's task reported progress. */
+  taskProgressed(task: { taskId: string; taskType: string; percent?: number; message?: string }): void {
+    if (this.capabilities.has(task.taskType)) void this.noteProgress(task.taskId, task.percent, task.message);
   }
 
   private capabilitiesReadAt = 0;

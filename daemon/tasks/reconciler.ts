@@ -3,6 +3,7 @@ import type { EventBus } from "../events/event-bus.ts";
 import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import type { AgentStore } from "../store/agent-store.ts";
 import type { TaskStore } from "../store/task-store.ts";
+import type { TaskDispatch } from "./task-dispatch.ts";
 import type { TaskService } from "./task-service.ts";
 
 export interface ReconcileReport {
@@ -26,6 +27,7 @@ export class Reconciler {
     private readonly queues: TaskQueues,
     private readonly liveness: HeartbeatStore,
     private readonly tasks: TaskService,
+    private readonly dispatcher: TaskDispatch,
     private readonly bus: EventBus,
     /** Queued tasks younger than this are left alone: their enqueue may still be in flight. */
     private readonly settleMs = 5_000,
@@ -44,7 +46,7 @@ export class Reconciler {
     const present = await this.queues.present(queued);
     const missing = queued.filter((t) => !present.has(t.id));
     if (missing.length > 0) {
-      await this.tasks.dispatch(missing);
+      await this.dispatcher.dispatch(missing);
       report.requeuedMissing = missing.length;
       this.bus.emit("reconcile.repaired", { kind: "missing_dispatch", count: missing.length });
     }

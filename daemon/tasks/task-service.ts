@@ -6,8 +6,10 @@ import type { RequeueReason } from "../events/catalogue.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import type { EnqueueOrder, Lease, TaskView } from "../store/task-rows.ts";
-import type { AttemptEnd, CancelledTask, TaskStore } from "../store/task-store.ts";
+import type { AttemptEnd, TaskStore } from "../store/task-store.ts";
 import { traceSpans } from "../telemetry/tracing.ts";
+import type { TaskDispatch } from "./task-dispatch.ts";
+import type { ClaimPolicy, TaskOutcomePort } from "./task-ports.ts";
 
 export interface SubmitInput {
   type: string;
@@ -30,18 +32,6 @@ export interface ClaimingAgent {
   capabilities: string[];
 }
 
-/** Directed hand-offs (operator reassign, daemon/coordination/): task ids with their type when known. */
-export interface DirectedSource {
-  takeFor(agentId: string, max: number): Promise<Array<{ taskId: string; type: string | null }>>;
-}
-
-/** Auto-heal's brakes on dispatch (recovery/dispatch-gate.ts): answered from memory, no I/O. */
-export interface ClaimGate {
-  /** By the agent's registration name. */
-  isQuarantined(name: string): boolean;
-  isCircuitOpen(type: string): boolean;
-}
-
 /**
  * Task lifecycle over the stores: Postgres decides (conditional writes with fencing tokens), the
  * BullMQ queues carry dispatch, and every outcome is one event on the bus.
@@ -49,36 +39,20 @@ export interface ClaimGate {
 export class TaskService {
   private rotation = 0;
   private stopping = false;
-  private gate: ClaimGate | null = null;
-  /** The stop_all_tasks override (daemon/overrides/override-gate.ts): a cached flag, no I/O. */
-  private dispatchPaused: () => boolean = () => false;
-  private directed: DirectedSource | null = null;
 
   constructor(
     private readonly store: TaskStore,
     private readonly queues: TaskQueues,
+    private readonly dispatcher: TaskDispatch,
     private readonly ready: ReadySignal,
     private readonly liveness: HeartbeatStore,
     private readonly bus: EventBus,
     private readonly defaults: TaskDefaults,
+    private readonly claims: ClaimPolicy,
+    private readonly outcomes: TaskOutcomePort,
     private readonly onError: (error: unknown, context: string) => void,
     private readonly newId: () => string = randomUUID,
   ) {}
-
-  /** Installs auto-heal's gate: a quarantined agent claims nothing, an open circuit's type is skipped. */
-  setClaimGate(gate: ClaimGate): void {
-    this.gate = gate;
-  }
-
-  /** Installs the stop_all_tasks check: while it says paused, claims lease nothing (and keep waiting). */
-  setDispatchPause(paused: () => boolean): void {
-    this.dispatchPaused = paused;
-  }
-
-  /** Installs the source of directed hand-offs (operator reassign, daemon/coordination/): claims take those first. */
-  setDirectedSource(source: DirectedSource): void {
-    this.directed = source;
-  }
 
   /** Commits the task to Postgres, then queues it; a lost enqueue is repaired by the reconciler. */
   async submit(input: SubmitInput): Promise<{ id: string; created: boolean; state: string }> {
@@ -94,7 +68,7 @@ export class TaskService {
     const inserted = await this.store.insert(task);
     if (!inserted.created) return inserted;
     this.bus.emit("task.submitted", { taskId: task.id, taskType: task.type, priority: task.priority });
-    await this.dispatch([{ id: task.id, type: task.type, priority: task.priority, delayMs: 0 }]);
+    await this.dispatcher.dispatch([{ id: task.id, type: task.type, priority: task.priority, delayMs: 0 }]);
     return inserted;
   }
 
@@ -138,18 +112,15 @@ export class TaskService {
 
   private async tryClaim(agent: ClaimingAgent, max: number): Promise<Lease[]> {
     const leases: Lease[] = [];
-    if (this.dispatchPaused()) return leases;
-    if (this.gate?.isQuarantined(agent.name)) return leases;
-    const gate = this.gate;
+    const policy = this.claims;
+    if (policy.dispatchPaused() || policy.isQuarantined(agent.name)) return leases;
     // Tasks of a type whose circuit is open stay queued in BullMQ until it closes.
-    const types = gate ? agent.capabilities.filter((t) => !gate.isCircuitOpen(t)) : agent.capabilities;
+    const types = agent.capabilities.filter((t) => !policy.isCircuitOpen(t));
     // Tasks an operator reassigned to this agent come first; one that is no longer queued (another
     // agent took it from its queue meanwhile) is simply skipped, and so is one whose type's circuit
     // is open: it stays queued, and the reconciler puts it back on its type's queue.
-    for (const { taskId, type } of this.directed
-      ? await this.directed.takeFor(agent.id, max).catch(() => [])
-      : []) {
-      if (type !== null && gate?.isCircuitOpen(type)) continue;
+    for (const { taskId, type } of await policy.takeDirected(agent.id, max).catch(() => [])) {
+      if (type !== null && policy.isCircuitOpen(type)) continue;
       const lease = await this.store.lease(taskId, agent.id);
       if (lease) leases.push(this.granted(lease, agent.id));
     }
@@ -167,7 +138,7 @@ export class TaskService {
           // being live mid-claim: then the task must go straight back, not wait for the reconciler.
           const still = await this.store.queuedOrder(job.taskId);
           if (still) {
-            await this.dispatch([still]);
+            await this.dispatcher.dispatch([still]);
             return this.noteLeases(agent.id, leases);
           }
           continue;
@@ -200,6 +171,7 @@ export class TaskService {
     try {
       const { type } = await this.store.progress(id, leaseToken, agentId, percent, message);
       this.bus.emit("task.progress", { taskId: id, taskType: type, agentId, percent, message });
+      this.outcomes.taskProgressed({ taskId: id, taskType: type, percent, message });
     } catch (error) {
       this.noteConflict(error, id, "progress");
       throw error;
@@ -244,6 +216,7 @@ export class TaskService {
           durationMs: done.durationMs,
         }),
       );
+      this.outcomes.taskEnded({ taskId: id, taskType: done.type, state: "completed" });
       await this.liveness.removeLease(agentId, id).catch((e) => this.onError(e, "forget lease"));
     } catch (error) {
       this.noteConflict(error, id, "complete");
@@ -294,7 +267,7 @@ export class TaskService {
   async retryByOperator(id: string): Promise<void> {
     const order = await this.store.retryByOperator(id);
     this.bus.emit("task.retried_by_operator", { taskId: id, taskType: order.type });
-    await this.dispatch([order]);
+    await this.dispatcher.dispatch([order]);
   }
 
   async get(id: string): Promise<TaskView> {
@@ -370,7 +343,7 @@ export class TaskService {
           .catch((e) => this.onError(e, "forget lease"));
       }
     }
-    await this.dispatch(orders);
+    await this.dispatcher.dispatch(orders);
   }
 
   private announceEnd(
@@ -400,78 +373,12 @@ export class TaskService {
         orders.push({ id: end.taskId, type: end.type, priority: end.priority, delayMs: 0 });
       } else if (d.kind === "dead") {
         this.bus.emit("task.dead_lettered", { ...base, reason: d.reason });
+        this.outcomes.taskEnded({ taskId: end.taskId, taskType: end.type, state: "dead" });
       } else {
         this.bus.emit("task.failed_permanently", { ...base, reason: d.reason });
+        this.outcomes.taskEnded({ taskId: end.taskId, taskType: end.type, state: "failed" });
       }
     }
-  }
-
-  /**
-   * After a cancellation committed: drop the dispatch entry, tell the agent (its handler's
-   * AbortSignal fires with the next heartbeat) and forget the lease.
-   */
-  async afterCancel(cancels: CancelledTask[]): Promise<void> {
-    for (const c of cancels) {
-      const reason = c.reason;
-      const span = { taskId: c.taskId, type: c.type, traceParent: c.traceParent, finishedAt: c.finishedAt };
-      if (c.attempt && c.agentId) {
-        traceSpans.attemptEnded({
-          ...span,
-          attempt: c.attempt.attempt,
-          agentId: c.agentId,
-          claimedAt: c.attempt.claimedAt,
-          outcome: "cancelled",
-          decision: "cancelled",
-          category: "cancelled",
-          message: reason,
-        });
-      }
-      traceSpans.taskEnded({
-        ...span,
-        state: "cancelled",
-        attempts: c.attempts,
-        createdAt: c.createdAt,
-        message: reason,
-      });
-      this.bus.emit("task.cancelled", { taskId: c.taskId, taskType: c.type, reason });
-      await this.queues.remove(c.type, c.taskId);
-      if (c.agentId) {
-        await this.liveness
-          .pushCommand(c.agentId, { type: "cancel", taskId: c.taskId, reason })
-          .catch((e) => this.onError(e, "push cancel"));
-        await this.liveness.removeLease(c.agentId, c.taskId).catch((e) => this.onError(e, "forget lease"));
-      }
-    }
-  }
-
-  /** Announces tasks created inside another transaction (pipeline steps) and queues them. */
-  async afterInsert(tasks: Array<{ id: string; type: string; priority: number }>): Promise<void> {
-    for (const t of tasks)
-      this.bus.emit("task.submitted", { taskId: t.id, taskType: t.type, priority: t.priority });
-    await this.dispatch(tasks.map((t) => ({ ...t, delayMs: 0 })));
-  }
-
-  /** Moves waiting dispatch entries to a new priority (Postgres already has it). */
-  async reprioritize(tasks: Array<{ id: string; type: string; priority: number }>): Promise<void> {
-    for (const t of tasks) {
-      await this.queues
-        .changePriority(t.type, t.id, t.priority)
-        .catch((e) => this.onError(e, "reprioritize"));
-    }
-  }
-
-  /** Puts tasks on their queues and wakes claims; failures are left to the reconciler. */
-  async dispatch(orders: EnqueueOrder[]): Promise<void> {
-    const ready = new Map<string, number>();
-    for (const order of orders) {
-      try {
-        await this.queues.enqueue(order);
-        if (order.delayMs === 0) ready.set(order.type, (ready.get(order.type) ?? 0) + 1);
-      } catch (error) {
-        this.onError(error, `enqueue ${order.id} (the reconciler will repair it)`);
-      }
-    }
-    for (const [type, count] of ready) this.ready.notify(type, count);
   }
 
   /** Stops handing out work: waiting claims return empty at once. */

@@ -1,27 +1,25 @@
 import { readFile } from "node:fs/promises";
-import type { Redis } from "ioredis";
-import type { AgentService } from "../daemon/agents/agent-service.ts";
-import { ConfigError, type OverseerConfig } from "../daemon/config/compile-config.ts";
-import type { EventBus } from "../daemon/events/event-bus.ts";
-import { IntervalLoop } from "../daemon/lifecycle/interval-loop.ts";
-import type { HeartbeatStore } from "../daemon/liveness/heartbeat-store.ts";
-import type { AgentStore } from "../daemon/store/agent-store.ts";
-import type { Db } from "../daemon/store/pg-pool.ts";
-import type { TaskStore } from "../daemon/store/task-store.ts";
-import type { TaskService } from "../daemon/tasks/task-service.ts";
-import type { OverseerMetrics } from "../daemon/telemetry/metrics.ts";
-import { AgentRestarter } from "./agent-restart.ts";
-import { DispatchGate } from "./dispatch-gate.ts";
-import { HealObserver } from "./heal/heal-observer.ts";
-import { HealService } from "./heal/heal-service.ts";
-import { parseManagedAgents } from "./managed/managed-config.ts";
-import { ManagedSupervisor } from "./managed/managed-supervisor.ts";
-import type { RecoveryDeps } from "./recovery-deps.ts";
+import type { AgentService } from "../../daemon/agents/agent-service.ts";
+import { ConfigError, type OverseerConfig } from "../../daemon/config/compile-config.ts";
+import type { EventBus } from "../../daemon/events/event-bus.ts";
+import type { HeartbeatStore } from "../../daemon/liveness/heartbeat-store.ts";
+import type { AgentStore } from "../../daemon/store/agent-store.ts";
+import type { Db } from "../../daemon/store/pg-pool.ts";
+import type { TaskStore } from "../../daemon/store/task-store.ts";
+import type { TaskService } from "../../daemon/tasks/task-service.ts";
+import type { OverseerMetrics } from "../../daemon/telemetry/metrics.ts";
+import { AgentRestarter } from "../../recovery/agent-restart.ts";
+import type { DispatchGate } from "../../recovery/dispatch-gate.ts";
+import { HealObserver } from "../../recovery/heal/heal-observer.ts";
+import { HealService } from "../../recovery/heal/heal-service.ts";
+import { parseManagedAgents } from "../../recovery/managed/managed-config.ts";
+import { ManagedSupervisor } from "../../recovery/managed/managed-supervisor.ts";
+import type { RecoveryDeps } from "../../recovery/recovery-deps.ts";
+import type { LoopSpec } from "../leader-loops.ts";
 
 export interface RecoveryParts {
   config: OverseerConfig;
   db: Db;
-  redis: Redis;
   agents: AgentService;
   agentStore: AgentStore;
   taskStore: TaskStore;
@@ -29,8 +27,8 @@ export interface RecoveryParts {
   liveness: HeartbeatStore;
   bus: EventBus;
   metrics: OverseerMetrics;
-  /** Runs a leader-only pass, fenced; does nothing on a follower (daemon/leader/leader-election.ts). */
-  asLeader: (fn: () => Promise<unknown>) => Promise<void>;
+  /** Quarantines and circuits; built before the claim path, which obeys them. */
+  gate: DispatchGate;
   onError: (error: unknown, context: string) => void;
 }
 
@@ -38,7 +36,7 @@ export interface RecoveryParts {
 export interface RecoveryRuntime {
   deps: RecoveryDeps;
   /** The gate refresh (every replica) and the auto-heal pass (leader only, when configured). */
-  loops: IntervalLoop[];
+  loops: LoopSpec[];
   /** Starts the managed agents once the API listens (they register with it). */
   startManaged(url: string): void;
   /** Stops the managed agents (a bounded shutdown step), every one of them gone by `deadlineAt` (epoch ms). */
@@ -46,7 +44,7 @@ export interface RecoveryRuntime {
 }
 
 /** Builds recovery from the daemon's parts; a bad managed-agents file is a configuration error. */
-export async function buildRecovery(p: RecoveryParts): Promise<RecoveryRuntime> {
+export async function wireRecovery(p: RecoveryParts): Promise<RecoveryRuntime> {
   const { config, bus, metrics } = p;
   let supervisor: ManagedSupervisor | null = null;
   if (config.managedAgentsFile) {
@@ -82,8 +80,7 @@ export async function buildRecovery(p: RecoveryParts): Promise<RecoveryRuntime> 
       p.onError,
     );
   }
-  const gate = new DispatchGate(p.redis, `ovs:{${config.namespace}}:heal:gates`);
-  p.tasks.setClaimGate(gate);
+  const gate = p.gate;
   const restarter = new AgentRestarter(p.db, p.agents, p.taskStore, p.tasks, p.liveness, bus, supervisor);
   const heal = new HealService(
     p.db,
@@ -100,23 +97,16 @@ export async function buildRecovery(p: RecoveryParts): Promise<RecoveryRuntime> 
       maxRestartsPerTarget: config.healMaxAgentRestarts,
     },
   );
-  const onLoopError = (error: unknown, loop: string) =>
-    bus.emit("loop.error", { loop, message: (error as Error)?.message ?? String(error) });
   // Quarantines and circuits are set on one replica and obeyed by all: each re-reads them each second.
-  const loops = [new IntervalLoop("dispatch-gate", 1_000, () => gate.refresh(), onLoopError)];
+  const loops: LoopSpec[] = [{ name: "dispatch-gate", everyMs: 1_000, replica: () => gate.refresh() }];
   const strategy = config.autoHeal;
   if (strategy !== "off") {
-    loops.push(
-      new IntervalLoop(
-        "auto-heal",
-        config.autoHealIntervalMs,
-        () =>
-          p.asLeader(() =>
-            heal.heal({ strategy, dryRun: false, actor: "auto-heal", requestId: null, trigger: "loop" }),
-          ),
-        onLoopError,
-      ),
-    );
+    loops.push({
+      name: "auto-heal",
+      everyMs: config.autoHealIntervalMs,
+      leader: () =>
+        heal.heal({ strategy, dryRun: false, actor: "auto-heal", requestId: null, trigger: "loop" }),
+    });
   }
   return {
     deps: { restarter, heal, gate, managed: () => supervisor?.list() ?? [] },
