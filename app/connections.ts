@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
 import { migrate } from "../daemon/store/migrate.ts";
 import { createPool, type Db } from "../daemon/store/pg-pool.ts";
-import { connectRedis } from "../daemon/store/redis-connect.ts";
+import { connectRedis } from "../daemon/store/redis/redis-connect.ts";
 import { resolveServices } from "./embedded/resolve-services.ts";
 
 /**

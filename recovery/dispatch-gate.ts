@@ -1,19 +1,4 @@
-import type { Redis } from "ioredis";
-
-/**
- * Sets one field and, in the same atomic step, deletes the fields that expired by the caller's
- * clock (compare-and-delete: a field another replica just set with a later expiry is never
- * touched). KEYS[1] the hash; ARGV: now, field, until.
- */
-const SET_AND_PRUNE = `
-local now = tonumber(ARGV[1])
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  local expiry = tonumber(all[i + 1])
-  if all[i] ~= ARGV[2] and (expiry == nil or expiry <= now) then redis.call('HDEL', KEYS[1], all[i]) end
-end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-return 1`;
+import type { HealGatesStore } from "../daemon/store/redis/heal-gates-store.ts";
 
 /**
  * Quarantined agents (by registration name: ids change on every registration) and open circuits
@@ -28,8 +13,7 @@ export class DispatchGate {
   private types = new Map<string, number>();
 
   constructor(
-    private readonly redis: Redis,
-    private readonly key: string,
+    private readonly store: HealGatesStore,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -46,17 +30,16 @@ export class DispatchGate {
   }
 
   private async set(field: string, untilMs: number): Promise<void> {
-    await this.redis.eval(SET_AND_PRUNE, 1, this.key, String(this.now()), field, String(untilMs));
+    await this.store.set(field, untilMs, this.now());
   }
 
   /** Re-reads the hash; expired fields are ignored (never deleted here: see the class comment). */
   async refresh(): Promise<void> {
-    const all = await this.redis.hgetall(this.key);
+    const all = await this.store.all();
     const now = this.now();
     const agents = new Map<string, number>();
     const types = new Map<string, number>();
-    for (const [field, raw] of Object.entries(all)) {
-      const until = Number(raw);
+    for (const [field, until] of all) {
       if (!(until > now)) continue;
       if (field.startsWith("agent:")) agents.set(field.slice(6), until);
       else if (field.startsWith("type:")) types.set(field.slice(5), until);

@@ -30,7 +30,7 @@ export function storageProblems(path: string, text: string): string[] {
   if (!path.startsWith(STORES) && SQL.test(code)) {
     problems.push(`${path} holds SQL: SQL lives in stores (daemon/store/), one writer per table`);
   }
-  if (/redis\.call\(/.test(code)) {
+  if (/redis\.call\('/.test(code)) {
     problems.push(`${path} holds Lua: scripts live in .lua files under daemon/store/redis/lua/`);
   }
   if (/ovs:\{/.test(code) && !path.endsWith("redis-keys.ts")) {

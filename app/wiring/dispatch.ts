@@ -1,15 +1,16 @@
 import type { Redis } from "ioredis";
 import type { OverseerConfig } from "../../daemon/config/compile-config.ts";
-import { CoordinationRedis } from "../../daemon/coordination/coordination-redis.ts";
-import { ReadySignal } from "../../daemon/dispatch/ready-signal.ts";
-import { type RedisKeys, redisKeys } from "../../daemon/dispatch/redis-keys.ts";
-import { TaskQueues } from "../../daemon/dispatch/task-queues.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
-import { HeartbeatStore } from "../../daemon/liveness/heartbeat-store.ts";
 import { OverrideGate } from "../../daemon/overrides/override-gate.ts";
 import { overrideSql } from "../../daemon/overrides/override-store.ts";
 import { AgentStore } from "../../daemon/store/agent-store.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
+import { CoordinationRedis } from "../../daemon/store/redis/coordination-redis.ts";
+import { HealGatesStore } from "../../daemon/store/redis/heal-gates-store.ts";
+import { HeartbeatStore } from "../../daemon/store/redis/heartbeat-store.ts";
+import { ReadySignal } from "../../daemon/store/redis/ready-signal.ts";
+import { type RedisKeys, redisKeys } from "../../daemon/store/redis/redis-keys.ts";
+import { TaskQueues } from "../../daemon/store/redis/task-queues.ts";
 import { TaskStore } from "../../daemon/store/task-store.ts";
 import { retryDelayMs } from "../../daemon/tasks/backoff.ts";
 import { TaskDispatch } from "../../daemon/tasks/task-dispatch.ts";
@@ -70,7 +71,7 @@ export async function wireDispatch(p: DispatchParts): Promise<DispatchLayer> {
     (e) => onError(e, "read overrides"),
   );
   await overrideGate.refresh();
-  const healGates = new DispatchGate(p.redis, keys.healGates);
+  const healGates = new DispatchGate(new HealGatesStore(p.redis, keys.healGates));
   const directed = new CoordinationRedis(p.redis, keys);
   return {
     keys,

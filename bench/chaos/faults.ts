@@ -1,6 +1,6 @@
 // Injects one fault of the timeline and waits for its recovery; returns what happened, with wall
 // times. Each fault finds its target from the replicas' own /metrics at the moment it begins.
-import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
+import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
 import { sleep } from "../support/timing.ts";
 import type { AgentFleet } from "./agents.ts";
 import { type ChaosConfig, type FaultKind, NAMESPACE } from "./config.ts";

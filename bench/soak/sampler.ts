@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import type pg from "pg";
-import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
 import { schemaFor } from "../../daemon/store/migrate.ts";
+import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
 import { TOKENS } from "../support/services.ts";
 
 /** What one sample reads; `gauges` are the series the verdict judges, `counters` only grow by design. */

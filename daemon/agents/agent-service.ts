@@ -3,8 +3,8 @@ import type { AgentCommand } from "../../contract/schemas/agents.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { AgentStateName } from "../events/catalogue.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import type { AgentRecord, AgentStore, TransitionResult } from "../store/agent-store.ts";
+import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 import { canClaim, isLive } from "./agent-state.ts";
 

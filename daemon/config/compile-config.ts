@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { type TracingSettings, tracingSettings } from "../../contract/telemetry/tracing-config.ts";
 import { type PriceTable, parsePricing } from "../llm/pricing.ts";
 import type { RetentionKeep } from "../retention/retention-policy.ts";
-import { type ClusterSeed, parseClusterNodes } from "../store/redis-connect.ts";
+import { type ClusterSeed, parseClusterNodes } from "../store/redis/redis-connect.ts";
 import { parseDurationMs } from "./duration.ts";
 import { envIntReader } from "./env-int.ts";
 

@@ -1,15 +1,15 @@
 import { MAX_PRIORITY } from "../../contract/schemas/common.ts";
 import { confirmations } from "../control/confirmations.ts";
-import type { TaskQueues } from "../dispatch/task-queues.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
+import type { CoordinationRedis } from "../store/redis/coordination-redis.ts";
+import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
+import type { TaskQueues } from "../store/redis/task-queues.ts";
 import type { Reconciler } from "../tasks/reconciler.ts";
 import type { TaskDispatch } from "../tasks/task-dispatch.ts";
 import type { TaskService } from "../tasks/task-service.ts";
-import type { CoordinationRedis } from "./coordination-redis.ts";
 import { coordinationSql as sql } from "./coordination-store.ts";
 import {
   type DiagnosticsSnapshot,

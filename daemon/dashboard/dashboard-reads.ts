@@ -1,9 +1,9 @@
 import { healthScore } from "../agents/health-score.ts";
 import type { AgentStateName } from "../events/catalogue.ts";
-import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import type { AgentStore } from "../store/agent-store.ts";
 import type { Db } from "../store/pg-pool.ts";
 import { type QueueStat, readQueueStats } from "../store/queue-stats-store.ts";
+import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 
 export interface LivenessSettings {
   heartbeatIntervalMs: number;

@@ -1,9 +1,9 @@
 import { FEED_NAMES, type FeedFilter, type FeedName } from "../../contract/feed-protocol.ts";
 import type { OverseerEvent } from "../events/catalogue.ts";
+import type { FeedStream, StreamEntry } from "../store/redis/feed-stream.ts";
 import type { OverseerMetrics } from "../telemetry/metrics.ts";
 import type { DropReason } from "./close-codes.ts";
 import { FeedSession, type FeedSocket, type SessionLimits } from "./feed-session.ts";
-import type { FeedStream, StreamEntry } from "./feed-stream.ts";
 import { EVENT_TOPIC, isStreamed } from "./feed-topics.ts";
 
 /** Reads the snapshot of a feed (real data: the dashboard reads), narrowed by the connect filter. */

@@ -1,9 +1,9 @@
 import type { EventBus } from "../events/event-bus.ts";
 import { LoopStats } from "../lifecycle/loop-stats.ts";
 import { raceTimer } from "../lifecycle/race-timer.ts";
+import type { LeaderLease } from "../store/redis/leader-lease.ts";
 import { actAsLeader, type FencedError, type LeaderTerm } from "./fence-context.ts";
 import type { TermActions } from "./fence-store.ts";
-import type { LeaderLease } from "./leader-lease.ts";
 
 /** Where the fence lives (Postgres); see fence-store.ts. */
 export interface FenceStore {

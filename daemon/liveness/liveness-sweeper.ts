@@ -1,6 +1,6 @@
 import type { AgentService } from "../agents/agent-service.ts";
+import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 import { classifySilence, type LivenessThresholds } from "./classify-silence.ts";
-import type { HeartbeatStore } from "./heartbeat-store.ts";
 
 /**
  * One pass of the liveness loop (leader only): reads overdue agents with the Redis clock, decides

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { confirmations } from "../control/confirmations.ts";
-import type { TaskQueues } from "../dispatch/task-queues.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
+import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
+import type { TaskQueues } from "../store/redis/task-queues.ts";
 import type { TaskDispatch } from "../tasks/task-dispatch.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 import type { OverrideGate } from "./override-gate.ts";

@@ -593,19 +593,13 @@ export class PipelineService implements TaskOutcomePort {
         const priority = Math.min(MAX_PRIORITY, action.priority ?? run.priority + 100);
         await runSql.updateRun(c, run.id, { priority, escalated: true });
         // Queued step tasks move up their queue now; later steps inherit the run's priority.
-        const running = rows.filter((r) => r.state === "running" && r.task_id);
-        await this.taskStore.lockInOrder(
-          c,
-          running.map((r) => r.task_id as string),
-        );
-        const moved = await c.query<{ id: string; type: string }>(
-          `UPDATE tasks SET priority = $2, updated_at = now() WHERE state = 'queued'
-             AND id IN (SELECT task_id FROM pipeline_steps WHERE run_id = $1 AND state = 'running')
-           RETURNING id, type`,
-          [run.id, priority],
-        );
+        const running = rows
+          .filter((r) => r.state === "running" && r.task_id)
+          .map((r) => r.task_id as string);
+        await this.taskStore.lockInOrder(c, running);
+        const moved = await this.taskStore.reprioritizeQueued(c, running, priority);
         // Their waiting BullMQ jobs get the new priority after commit.
-        for (const t of moved.rows) after.reprioritized.push({ id: t.id, type: t.type, priority });
+        for (const t of moved) after.reprioritized.push({ id: t.id, type: t.type, priority });
         after.emit.push(() => this.bus.emit("pipeline.run.escalated", { ...base, priority }));
         return;
       }

@@ -6,6 +6,10 @@ import { schemaFor } from "./migrate.ts";
 // fencing tokens are compared as exact decimal strings, never as rounded JS numbers.
 
 export type Db = pg.Pool;
+/** A transaction's connection: stores take it to join the caller's transaction. */
+export type Tx = pg.PoolClient;
+/** Anything a statement can run on: the pool, or a transaction's connection. */
+export type Queryable = Pick<pg.PoolClient, "query">;
 
 /** A pool whose every connection works inside the namespace's schema. */
 export function createPool(

@@ -228,6 +228,21 @@ export class TaskStore {
     await client.query("SELECT id FROM tasks WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", [taskIds]);
   }
 
+  /** Gives the queued ones of `taskIds` a new priority inside the caller's transaction; returns them. */
+  async reprioritizeQueued(
+    client: pg.PoolClient,
+    taskIds: string[],
+    priority: number,
+  ): Promise<Array<{ id: string; type: string }>> {
+    if (taskIds.length === 0) return [];
+    const moved = await client.query<{ id: string; type: string }>(
+      `UPDATE tasks SET priority = $2, updated_at = now() WHERE state = 'queued' AND id = ANY($1::uuid[])
+       RETURNING id, type`,
+      [taskIds, priority],
+    );
+    return moved.rows;
+  }
+
   /** The enqueue order for a task that is queued now, or null when it is in any other state. */
   async queuedOrder(taskId: string): Promise<EnqueueOrder | null> {
     const found = await this.db.query<{ type: string; priority: number; delay_ms: number }>(

@@ -1,7 +1,7 @@
-import type { TaskQueues } from "../dispatch/task-queues.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import type { AgentStore } from "../store/agent-store.ts";
+import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
+import type { TaskQueues } from "../store/redis/task-queues.ts";
 import type { TaskStore } from "../store/task-store.ts";
 import type { TaskDispatch } from "./task-dispatch.ts";
 import type { TaskService } from "./task-service.ts";

@@ -1,7 +1,7 @@
-import type { ReadySignal } from "../dispatch/ready-signal.ts";
-import type { TaskQueues } from "../dispatch/task-queues.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
+import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
+import type { ReadySignal } from "../store/redis/ready-signal.ts";
+import type { TaskQueues } from "../store/redis/task-queues.ts";
 import type { EnqueueOrder } from "../store/task-rows.ts";
 import type { CancelledTask } from "../store/task-store.ts";
 import { traceSpans } from "../telemetry/tracing.ts";

@@ -1,8 +1,8 @@
 import type { BudgetStatus } from "../budgets/budget-decision.ts";
-import type { HeartbeatStore } from "../liveness/heartbeat-store.ts";
 import type { AgentStore } from "../store/agent-store.ts";
 import type { Db } from "../store/pg-pool.ts";
 import { readQueueStats } from "../store/queue-stats-store.ts";
+import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 import type { OverseerMetrics } from "./metrics.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileConfig } from "../../daemon/config/compile-config.ts";
-import { parseClusterNodes } from "../../daemon/store/redis-connect.ts";
+import { parseClusterNodes } from "../../daemon/store/redis/redis-connect.ts";
 
 describe("REDIS_CLUSTER_NODES", () => {
   it("parses comma-separated host:port seeds, IPv6 in brackets", () => {

@@ -1,7 +1,7 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
+import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
 import { eventually, startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { REDIS_URL } from "../helpers/test-env.ts";
 

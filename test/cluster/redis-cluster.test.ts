@@ -1,6 +1,6 @@
 import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
+import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
 import { eventually, startTestDaemon, type TestAgent, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.ts";
 import { openFeed } from "../ws/ws-client.ts";

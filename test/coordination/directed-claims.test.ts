@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { CoordinationRedis, DIRECTED_REFRESH_MS } from "../../daemon/coordination/coordination-redis.ts";
-import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
+import { CoordinationRedis, DIRECTED_REFRESH_MS } from "../../daemon/store/redis/coordination-redis.ts";
+import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
 import { freshNamespace } from "../helpers/test-env.ts";
 
 const redis = new Redis({ host: "127.0.0.1", port: 6379 });

@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getFreePort } from "../../app/embedded/free-port.ts";
-import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
+import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
 import { createLogger } from "../../daemon/telemetry/logger.ts";
 import { startDemoAgents, startTaskStream } from "../../demo/demo-fleet.ts";
 import { startPipelineStream } from "../../demo/pipeline-agents.ts";

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import type pg from "pg";
-import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
+import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
 import { REDIS_URL } from "./test-env.ts";
 
 /**

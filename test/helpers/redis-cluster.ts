@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import type { ClusterSeed } from "../../daemon/store/redis-connect.ts";
+import type { ClusterSeed } from "../../daemon/store/redis/redis-connect.ts";
 
 const run = promisify(execFile);
 

@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
-import { EVENTS_STREAM_MAX_LEN } from "../../daemon/dispatch/task-queues.ts";
+import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
+import { EVENTS_STREAM_MAX_LEN } from "../../daemon/store/redis/task-queues.ts";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { REDIS_URL } from "../helpers/test-env.ts";
 

@@ -1,13 +1,13 @@
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { redisKeys } from "../../daemon/dispatch/redis-keys.ts";
 import { EventBus } from "../../daemon/events/event-bus.ts";
 import { actAsLeader, currentTerm, FencedError, type LeaderTerm } from "../../daemon/leader/fence-context.ts";
 import { fenceSql } from "../../daemon/leader/fence-store.ts";
-import { LeaderLease } from "../../daemon/leader/leader-lease.ts";
 import { migrate } from "../../daemon/store/migrate.ts";
 import { createPool, type Db, withTransaction } from "../../daemon/store/pg-pool.ts";
+import { LeaderLease } from "../../daemon/store/redis/leader-lease.ts";
+import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
 import { dropNamespace } from "../helpers/namespace-cleanup.ts";
 import { DATABASE_URL, freshNamespace, REDIS_URL } from "../helpers/test-env.ts";
 

@@ -4,7 +4,7 @@ import { EventBus } from "../../daemon/events/event-bus.ts";
 import { currentTerm } from "../../daemon/leader/fence-context.ts";
 import type { TermActions } from "../../daemon/leader/fence-store.ts";
 import { type FenceStore, LeaderElection } from "../../daemon/leader/leader-election.ts";
-import type { LeaderLease, LeaseAnswer } from "../../daemon/leader/leader-lease.ts";
+import type { LeaderLease, LeaseAnswer } from "../../daemon/store/redis/leader-lease.ts";
 
 // The election's decisions with a scripted lease and fence and an injected monotonic clock.
 

@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
+import { HealGatesStore } from "../../daemon/store/redis/heal-gates-store.ts";
 import { DispatchGate } from "../../recovery/dispatch-gate.ts";
 import { freshNamespace } from "../helpers/test-env.ts";
 
@@ -31,16 +32,18 @@ function slowReads(hook: () => Promise<void>): Redis {
 describe("dispatch gate across replicas", () => {
   it("a refresh on one replica never deletes a quarantine another replica just set", async () => {
     const now = Date.now();
-    const a = new DispatchGate(redis, key);
+    const a = new DispatchGate(new HealGatesStore(redis, key));
     // An expired quarantine of the same name is still in the hash.
     await redis.hset(key, "agent:flappy", String(now - 1_000), "type:old", String(now - 1_000));
     // Replica B reads the hash (sees the expired entry); before it acts on it, replica A quarantines anew.
     const b = new DispatchGate(
-      slowReads(() => a.quarantine("flappy", now + 60_000)),
-      key,
+      new HealGatesStore(
+        slowReads(() => a.quarantine("flappy", now + 60_000)),
+        key,
+      ),
     );
     await b.refresh();
-    const c = new DispatchGate(redis, key);
+    const c = new DispatchGate(new HealGatesStore(redis, key));
     await c.refresh();
     expect(c.isQuarantined("flappy")).toBe(true);
     expect(Number(await redis.hget(key, "agent:flappy"))).toBe(now + 60_000);
@@ -55,7 +58,7 @@ describe("dispatch gate across replicas", () => {
     const now = Date.now();
     await redis.del(key);
     await redis.hset(key, "type:stale", String(now - 5), "type:live", String(now + 60_000));
-    const gate = new DispatchGate(redis, key);
+    const gate = new DispatchGate(new HealGatesStore(redis, key));
     await gate.openCircuit("new", now + 60_000);
     expect(Object.keys(await redis.hgetall(key)).sort()).toEqual(["type:live", "type:new"]);
     await gate.refresh();

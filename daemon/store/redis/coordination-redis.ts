@@ -1,21 +1,11 @@
 import type { Redis } from "ioredis";
-import type { RedisKeys } from "../dispatch/redis-keys.ts";
+import { scripted } from "./lua-scripts.ts";
+import type { RedisKeys } from "./redis-keys.ts";
 
 /** A directed hand-off that nobody claimed is dropped after this (the task went back to its queue long before). */
 const ASSIGNED_TTL_SECONDS = 3_600;
 /** How stale a replica's view of which agents have directed work may get (docs/coordination.md). */
 export const DIRECTED_REFRESH_MS = 1_000;
-
-/**
- * Takes up to ARGV[1] entries of an agent's directed list and, when that empties it, drops the
- * agent from the set of agents with directed work, in one atomic step (an assign in between
- * cannot be lost). KEYS: list, set; ARGV: max, agent id.
- */
-const TAKE = `
-local taken = redis.call('LPOP', KEYS[1], ARGV[1])
-if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
-if not taken then return {} end
-return taken`;
 
 /**
  * The Redis side of coordination: directed hand-offs of reassigned tasks, and reading and rebuilding
@@ -36,7 +26,7 @@ export class CoordinationRedis {
     private readonly keys: RedisKeys,
     private readonly now: () => number = Date.now,
   ) {
-    this.withWorkKey = `${keys.agentAssigned("").replace(/:$/, "")}-agents`;
+    this.withWorkKey = keys.agentsWithDirected;
   }
 
   /** Round-trip time of a PING. */
@@ -75,7 +65,7 @@ export class CoordinationRedis {
     }
     if (!this.withWork.has(agentId)) return [];
     const key = this.keys.agentAssigned(agentId);
-    const taken = (await this.redis.eval(TAKE, 2, key, this.withWorkKey, String(max), agentId)) as string[];
+    const taken = await scripted(this.redis).ovsTakeDirected(key, this.withWorkKey, String(max), agentId);
     if (taken.length < max) this.withWork.delete(agentId);
     return taken.map((entry) => {
       const at = entry.indexOf(" ");

@@ -23,6 +23,8 @@ export function redisKeys(namespace: string) {
     agentSuspects: (agentId: string) => `${base}:suspects:${agentId}`,
     /** LIST per agent: task ids an operator reassigned to it, taken by its next claim first. */
     agentAssigned: (agentId: string) => `${base}:assigned:${agentId}`,
+    /** SET of agent ids whose directed list is not empty (so claims of others skip Redis). */
+    agentsWithDirected: `${base}:assigned-agents`,
     /** Pub/sub channel: a task type has claimable work. */
     readyChannel: `${base}:ready`,
     /** STREAM of the namespace's events for the WebSocket feeds; the entry id is the event id. */

@@ -1,6 +1,6 @@
 import { Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { MAX_PRIORITY } from "../../contract/schemas/common.ts";
+import { MAX_PRIORITY } from "../../../contract/schemas/common.ts";
 
 /** API priority runs 0..1000, higher first; BullMQ runs 1..2^21, lower first. Every job gets one, so all are ordered. */
 export function toBullPriority(priority: number): number {

@@ -1,79 +1,8 @@
 import type { Redis } from "ioredis";
-import type { AgentCommand } from "../../contract/schemas/agents.ts";
-import type { RedisKeys } from "../dispatch/redis-keys.ts";
-import type { AgentStateName } from "../events/catalogue.ts";
-
-/**
- * One round trip per heartbeat: check the agent is live, stamp the Redis clock, keep a moving
- * average of the gap between beats, collect pending commands, and list leases the agent has held
- * for more than `graceMs` but no longer reports (when it reports its task ids at all).
- */
-const HEARTBEAT_LUA = `
-local state = redis.call('HGET', KEYS[1], ARGV[1])
-if not state then return {'unknown'} end
-if state == 'dead' or state == 'left' then return {state} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local prev = redis.call('ZSCORE', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[2], now, ARGV[1])
-local gap = redis.call('HGET', KEYS[3], 'gap')
-if prev then
-  local g = now - tonumber(prev)
-  if gap and gap ~= '' then gap = math.floor(0.8 * tonumber(gap) + 0.2 * g) else gap = g end
-end
-redis.call('HSET', KEYS[3], 'status', ARGV[2], 'load', ARGV[3], 'gap', gap or '', 'beats',
-  (tonumber(redis.call('HGET', KEYS[3], 'beats') or '0') + 1))
-local cmds = redis.call('LRANGE', KEYS[4], 0, -1)
-if #cmds > 0 then redis.call('DEL', KEYS[4]) end
-local forgotten = {}
-if ARGV[4] == '1' then
-  -- A lease is forgotten only when two heartbeats in a row leave it out: one may have been sent
-  -- before the claim answer reached the agent.
-  local reported = {}
-  for i = 6, #ARGV do reported[ARGV[i]] = true end
-  local held = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(ARGV[5]))
-  local suspects = {}
-  for _, id in ipairs(held) do
-    if not reported[id] then
-      if redis.call('SISMEMBER', KEYS[6], id) == 1 then table.insert(forgotten, id) else table.insert(suspects, id) end
-    end
-  end
-  redis.call('DEL', KEYS[6])
-  if #suspects > 0 then redis.call('SADD', KEYS[6], unpack(suspects)) end
-end
-return {state, cmds, forgotten}
-`;
-
-/** Returns overdue agents with their state, using the Redis clock for "now". */
-const OVERDUE_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local rows = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {now}
-for i = 1, #rows, 2 do
-  table.insert(out, rows[i])
-  table.insert(out, rows[i + 1])
-  table.insert(out, redis.call('HGET', KEYS[2], rows[i]) or '')
-end
-return out
-`;
-
-/** Notes lease grant times with the Redis clock, in one round trip. */
-const ADD_LEASES_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 1, #ARGV do redis.call('ZADD', KEYS[1], now, ARGV[i]) end
-return #ARGV
-`;
-
-/** Adds leases missing from the mirror (keeping the grant time of those present); returns how many. */
-const TRACK_LEASES_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local added = 0
-for i = 1, #ARGV do added = added + redis.call('ZADD', KEYS[1], 'NX', now, ARGV[i]) end
-return added
-`;
+import type { AgentCommand } from "../../../contract/schemas/agents.ts";
+import type { AgentStateName } from "../../events/catalogue.ts";
+import { type OverseerScripts, scripted } from "./lua-scripts.ts";
+import type { RedisKeys } from "./redis-keys.ts";
 
 export type HeartbeatOutcome =
   | { kind: "ok"; state: AgentStateName; commands: AgentCommand[]; forgottenTaskIds: string[] }
@@ -86,26 +15,15 @@ export interface OverdueAgent {
   lastHeartbeatAt: number;
 }
 
-type ScriptRedis = Redis & {
-  ovsHeartbeat(...args: (string | number)[]): Promise<unknown[]>;
-  ovsOverdue(...args: (string | number)[]): Promise<unknown[]>;
-  ovsAddLeases(...args: string[]): Promise<number>;
-  ovsTrackLeases(...args: string[]): Promise<number>;
-};
-
 /** The liveness layer in Redis: agent states mirror, heartbeat clock, commands and held leases. */
 export class HeartbeatStore {
-  private readonly redis: ScriptRedis;
+  private readonly redis: Redis & OverseerScripts;
 
   constructor(
     redis: Redis,
     private readonly keys: RedisKeys,
   ) {
-    redis.defineCommand("ovsHeartbeat", { lua: HEARTBEAT_LUA, numberOfKeys: 6 });
-    redis.defineCommand("ovsAddLeases", { lua: ADD_LEASES_LUA, numberOfKeys: 1 });
-    redis.defineCommand("ovsTrackLeases", { lua: TRACK_LEASES_LUA, numberOfKeys: 1 });
-    redis.defineCommand("ovsOverdue", { lua: OVERDUE_LUA, numberOfKeys: 2 });
-    this.redis = redis as ScriptRedis;
+    this.redis = scripted(redis);
   }
 
   /** Records a heartbeat; `activeTaskIds` undefined means the agent does not report its tasks. */

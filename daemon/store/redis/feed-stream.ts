@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import type { OverseerEvent } from "../events/catalogue.ts";
-import { compareStreamIds, parseStreamId } from "./feed-topics.ts";
+import type { OverseerEvent } from "../../events/catalogue.ts";
+import { compareStreamIds, parseStreamId } from "../../feeds/feed-topics.ts";
 
 /** One stream entry: its id (the event id clients resume from), the event and its JSON. */
 export interface StreamEntry {

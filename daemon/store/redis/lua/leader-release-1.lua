@@ -1,0 +1,3 @@
+-- Gives the lease up if it is still ours. KEYS: lease. ARGV: the value we set (replica:epoch).
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
