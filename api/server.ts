@@ -18,6 +18,7 @@ import { ControlRateLimiter, principalKey } from "./control-rate-limit.ts";
 import { errorHandler } from "./error-handler.ts";
 import { shapeOpenApi } from "./openapi-shape.ts";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./request-guards.ts";
+import { installResponseCheck } from "./response-check.ts";
 import { agentRoutes } from "./routes/agent-routes.ts";
 import { artifactRoutes } from "./routes/artifact-routes.ts";
 import { auditRoutes } from "./routes/audit-routes.ts";
@@ -92,6 +93,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
     }
   });
   app.setErrorHandler(errorHandler);
+  if (deps.config.validateResponses) installResponseCheck(app);
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({
       error: {

@@ -51,6 +51,12 @@ export interface OverseerConfig {
   claimMaxWaitMs: number;
   /** Largest request body. @default 1048576 (env OVERSEER_MAX_BODY_BYTES) */
   maxBodyBytes: number;
+  /**
+   * Development and tests: check every JSON answer against its route's contract before sending it,
+   * strictly (a field the contract does not declare fails), and answer 500 naming the mismatch.
+   * @default false (env OVERSEER_VALIDATE_RESPONSES)
+   */
+  validateResponses: boolean;
   /** Control requests (routes with `config.rateLimit: "control"`) a token may send at once. @default 10 (env OVERSEER_CONTROL_RATE_BURST) */
   controlRateBurst: number;
   /** Control requests a token may send per minute after its burst. @default 30 (env OVERSEER_CONTROL_RATE_PER_MINUTE) */
@@ -289,6 +295,7 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     retryMaxMs,
     claimMaxWaitMs: duration("OVERSEER_CLAIM_MAX_WAIT_MS", 30_000, 0, 300_000),
     maxBodyBytes: int("OVERSEER_MAX_BODY_BYTES", 1_048_576, 1_024, 104_857_600),
+    validateResponses: bool("OVERSEER_VALIDATE_RESPONSES", false),
     controlRateBurst: int("OVERSEER_CONTROL_RATE_BURST", 10, 1, 100_000),
     controlRatePerMinute: int("OVERSEER_CONTROL_RATE_PER_MINUTE", 30, 1, 1_000_000),
     overrideCheckIntervalMs: duration("OVERSEER_OVERRIDE_CHECK_INTERVAL_MS", 1_000, 10, 60_000),

@@ -38,6 +38,8 @@ export function daemonEnv(namespace: string, overrides: Record<string, string> =
     OVERSEER_SHUTDOWN_GRACE_MS: "5000",
     // Canary tasks would add to the task counts most suites assert; the probe tests turn it on.
     OVERSEER_CANARY_ENABLED: "false",
+    // Every answer a test gets is checked against its route's contract (docs/configuration.md).
+    OVERSEER_VALIDATE_RESPONSES: "true",
     ...overrides,
   };
 }
