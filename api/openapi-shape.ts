@@ -12,7 +12,8 @@ type Doc = {
  */
 export function shapeOpenApi<T>(document: T): T {
   const doc = document as Doc;
-  const components = (doc.components ??= {});
+  doc.components ??= {};
+  const components = doc.components;
   components.schemas = { ...components.schemas, ErrorBody: JSON.parse(JSON.stringify(ErrorBody)) };
   const responses: Record<string, unknown> = { ...components.responses };
   for (const operations of Object.values(doc.paths ?? {})) {
