@@ -1,40 +1,24 @@
 import { EventEmitter } from "node:events";
+import { compileAgentOptions } from "./agent-options.ts";
+import { AgentRegistration, MAX_ERROR_BACKOFF_MS, type Session } from "./agent-registration.ts";
 import type { AgentEvents, AgentLifecycleState, AgentOptions, AgentStats } from "./agent-types.ts";
-import { withCanary } from "./canary-handler.ts";
 import { Deadline } from "./deadline.ts";
-import { ApiError, HttpClient, isApiError } from "./http-client.ts";
+import { HttpClient, isApiError } from "./http-client.ts";
 import { CallRecorder } from "./llm/call-recorder.ts";
 import type { LlmClient } from "./llm/llm-client.ts";
 import { taskLlm } from "./llm/task-llm.ts";
-import { type Clock, errorMessage, type Logger, noopLogger, sleep, systemClock } from "./runtime.ts";
+import { type Clock, errorMessage, type Logger, sleep } from "./runtime.ts";
 import { SerialTimer } from "./serial-timer.ts";
 import { installSignalHandlers } from "./signals.ts";
 import { TaskError } from "./task-error.ts";
 import { type TaskHandler, TaskRun } from "./task-run.ts";
 import { eventInfo, TaskTracker } from "./task-tracker.ts";
-import type {
-  ClaimedTask,
-  ClaimResponse,
-  HeartbeatRequest,
-  HeartbeatResponse,
-  RegisterRequest,
-  RegisterResponse,
-} from "./types.ts";
-
-interface Session {
-  id: string;
-  token: string;
-  heartbeatIntervalMs: number;
-  leaseTimeoutMs: number | undefined;
-}
+import type { ClaimedTask, ClaimResponse, HeartbeatRequest, HeartbeatResponse } from "./types.ts";
 
 /** How long a task's report waits for its LLM call records to reach the daemon. */
 const REPORT_FLUSH_MS = 2_000;
-const DEFAULT_HEARTBEAT_MS = 5_000;
 // Guards against a hot loop when the daemon answers claims at once instead of long-polling.
 const MIN_CLAIM_INTERVAL_MS = 100;
-// Loops back off on errors, but not so far that recovery after an outage is slow to notice.
-const MAX_ERROR_BACKOFF_MS = 5_000;
 const HEARTBEAT_RETRY = { maxAttempts: 3 };
 // stop() sends the buffered LLM call records for at least this long, even when the grace time is used up...
 const MIN_LLM_FLUSH_MS = 1_000;
@@ -50,19 +34,16 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly handlers: Record<string, TaskHandler>;
-  private readonly capabilities: string[];
   private readonly concurrency: number;
   private readonly claimWaitMs: number;
   private readonly shutdownGraceMs: number;
   private readonly requestTimeoutMs: number;
-  private readonly registration: RegisterRequest;
-  private readonly agentSecret: string;
   private readonly llm: LlmClient | undefined;
   private readonly recordLlmContent: boolean;
   private readonly recorder: CallRecorder | undefined;
 
   private lifecycle: AgentLifecycleState = "INITIALIZED";
-  private session: Session | undefined;
+  private readonly registration: AgentRegistration;
   private readonly tasks: TaskTracker;
   /** Aborted when stopping or failing: ends the claim loop, pending long-poll, registration and sleeps. */
   private readonly stopController = new AbortController();
@@ -71,7 +52,6 @@ export class Agent extends EventEmitter<AgentEvents> {
   private claimLoopDone: Promise<void> = Promise.resolve();
   /** The pending claim long-poll; aborted on stop and when the registration it uses goes stale. */
   private claimController: AbortController | undefined;
-  private registering: Promise<void> | undefined;
   private readonly heartbeat: SerialTimer;
   /** When stop() gives up waiting for in-flight tasks. */
   private readonly grace: Deadline;
@@ -79,21 +59,35 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   constructor(opts: AgentOptions) {
     super();
-    const urls = opts.urls ?? (opts.url === undefined ? [] : [opts.url]);
-    if (urls.length === 0) throw new TypeError("Agent needs `url` or `urls`");
-    this.logger = opts.logger ?? noopLogger;
-    this.clock = opts.clock ?? systemClock;
-    this.requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
-    this.http = new HttpClient({
-      urls,
-      fetch: opts.fetch,
+    const options = compileAgentOptions(opts);
+    this.logger = options.logger;
+    this.clock = options.clock;
+    this.requestTimeoutMs = options.requestTimeoutMs;
+    this.http = new HttpClient(options.http);
+    this.stopController.signal.addEventListener("abort", () => this.claimController?.abort(), { once: true });
+    this.registration = new AgentRegistration({
+      http: this.http,
       logger: this.logger,
       clock: this.clock,
-      random: opts.random,
-      retry: opts.retry,
-      requestTimeoutMs: this.requestTimeoutMs,
+      agentSecret: options.agentSecret,
+      request: options.registration,
+      signal: this.stopController.signal,
+      hooks: {
+        state: () => this.lifecycle,
+        registered: (info) => this.safeEmit("registered", info),
+        reRegistering: () => {
+          this.setState("REGISTERING");
+          // A long-poll still held under the stale id would keep this agent from claiming for up to claimWaitMs.
+          this.claimController?.abort();
+        },
+        reRegistered: () => {
+          this.setState("RUNNING");
+          this.heartbeat.schedule();
+        },
+        fail: (err) => this.failWith(err),
+        reportError: (err, context) => this.reportError(err, context),
+      },
     });
-    this.stopController.signal.addEventListener("abort", () => this.claimController?.abort(), { once: true });
     this.heartbeat = new SerialTimer(
       this.clock,
       () => this.session?.heartbeatIntervalMs,
@@ -106,36 +100,21 @@ export class Agent extends EventEmitter<AgentEvents> {
       reportError: (err, context) => this.reportError(err, context),
       onFinished: () => this.wake(),
     });
-    // The daemon's canary probe (docs/probes.md) sends this role a synthetic task; answer it built in.
-    const withCanaryAnswer = withCanary(
-      opts.role,
-      opts.handlers,
-      opts.capabilities,
-      opts.answerCanaries ?? true,
-    );
-    this.handlers = withCanaryAnswer.handlers;
-    this.capabilities = withCanaryAnswer.capabilities;
-    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
-    this.claimWaitMs = Math.max(0, opts.claimWaitMs ?? 10_000);
-    this.shutdownGraceMs = Math.max(0, opts.shutdownGraceMs ?? 10_000);
-    this.agentSecret = opts.agentSecret;
-    this.llm = opts.llm;
-    this.recordLlmContent = opts.recordLlmContent ?? false;
-    if (opts.llm) {
+    this.handlers = options.handlers;
+    this.concurrency = options.concurrency;
+    this.claimWaitMs = options.claimWaitMs;
+    this.shutdownGraceMs = options.shutdownGraceMs;
+    this.llm = options.llm;
+    this.recordLlmContent = options.recordLlmContent;
+    if (options.llm) {
       this.recorder = new CallRecorder({
-        ...opts.llmRecording,
+        ...options.llmRecording,
         http: this.http,
         token: () => this.session?.token,
         logger: this.logger,
         clock: this.clock,
       });
     }
-    this.registration = {
-      name: opts.name,
-      role: opts.role,
-      capabilities: this.capabilities,
-      concurrency: this.concurrency,
-    };
   }
 
   /** Current lifecycle state. */
@@ -186,7 +165,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.lifecycle !== "INITIALIZED") throw new Error(`cannot start an agent in state ${this.lifecycle}`);
     this.setState("REGISTERING");
     try {
-      await this.register();
+      await this.registration.register();
     } catch (err) {
       if (this.stopController.signal.aborted) return;
       this.setState("FAILED");
@@ -202,62 +181,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     );
   }
 
-  private async register(): Promise<void> {
-    const res = await this.http.request<RegisterResponse>("POST", "/api/agents/register", {
-      token: this.agentSecret,
-      body: this.registration,
-      signal: this.stopController.signal,
-    });
-    if (typeof res?.id !== "string" || typeof res.token !== "string") {
-      throw new ApiError(201, "BAD_RESPONSE", "register answer lacks id or token");
-    }
-    const interval = res.heartbeatIntervalMs;
-    const previousId = this.session?.id;
-    this.session = {
-      id: res.id,
-      token: res.token,
-      heartbeatIntervalMs:
-        typeof interval === "number" && Number.isFinite(interval) && interval > 0
-          ? Math.max(10, interval)
-          : DEFAULT_HEARTBEAT_MS,
-      leaseTimeoutMs: res.leaseTimeoutMs,
-    };
-    this.logger.info({ agentId: res.id, previousId, url: this.http.baseUrl }, "agent registered");
-    this.safeEmit("registered", previousId === undefined ? { id: res.id } : { id: res.id, previousId });
-  }
-
-  /** Registers again after the daemon forgot `stale`; concurrent callers share one attempt. */
-  private reRegister(stale: Session): Promise<void> {
-    if (this.registering) return this.registering;
-    if (this.session !== stale || this.lifecycle !== "RUNNING") return Promise.resolve();
-    this.logger.warn({ agentId: stale.id }, "daemon no longer knows this agent; registering again");
-    this.setState("REGISTERING");
-    // A long-poll still held under the stale id would keep this agent from claiming for up to claimWaitMs.
-    this.claimController?.abort();
-    const signal = this.stopController.signal;
-    this.registering = (async () => {
-      for (let attempt = 0; !signal.aborted; attempt++) {
-        try {
-          await this.register();
-          break;
-        } catch (err) {
-          if (signal.aborted) return;
-          if (isApiError(err) && !err.transient) {
-            this.failWith(err);
-            return;
-          }
-          this.reportError(err, "registration failed; will retry");
-          const delay = Math.min(MAX_ERROR_BACKOFF_MS, stale.heartbeatIntervalMs * 2 ** attempt);
-          await sleep(this.clock, delay, signal);
-        }
-      }
-      if (signal.aborted) return;
-      this.setState("RUNNING");
-      this.heartbeat.schedule();
-    })().finally(() => {
-      this.registering = undefined;
-    });
-    return this.registering;
+  /** The registration the agent acts under (a test outside the SDK reads its token). */
+  private get session(): Session | undefined {
+    return this.registration.current;
   }
 
   private async claimLoop(): Promise<void> {
@@ -265,7 +191,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     let failures = 0;
     while (!signal.aborted) {
       if (this.lifecycle === "REGISTERING") {
-        await (this.registering ?? sleep(this.clock, MIN_CLAIM_INTERVAL_MS, signal));
+        await (this.registration.pending ?? sleep(this.clock, MIN_CLAIM_INTERVAL_MS, signal));
         continue;
       }
       if (this.lifecycle !== "RUNNING") break;
@@ -294,7 +220,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         if (signal.aborted) break;
         if (claim.signal.aborted) continue;
         if (isApiError(err, 401, 404)) {
-          await this.reRegister(session);
+          await this.registration.reRegister(session);
           continue;
         }
         this.reportError(err, "claim failed");
@@ -388,7 +314,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     } catch (err) {
       if (!isApiError(err, 401, 404)) throw err;
       if (this.lifecycle === "RUNNING") {
-        void this.reRegister(session);
+        void this.registration.reRegister(session);
       } else {
         this.logger.warn(
           { agentId: session.id, status: err.status },
@@ -454,7 +380,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.claimLoopDone;
     await this.flushLlmCalls();
     await this.heartbeat.stop();
-    await this.deregister(this.session);
+    await this.registration.deregister(this.session);
     this.finishStop();
   }
 
@@ -466,16 +392,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     const timeoutMs = Math.min(MAX_LLM_FLUSH_MS, Math.max(MIN_LLM_FLUSH_MS, this.grace.remaining()));
     if (!(await recorder.flush({ timeoutMs }))) {
       this.logger.warn({ ...recorder.stats(), timeoutMs }, "stopping with undelivered LLM call records");
-    }
-  }
-
-  private async deregister(session: Session): Promise<void> {
-    try {
-      await this.http.request("DELETE", `/api/agents/${session.id}`, { token: session.token });
-      this.logger.info({ agentId: session.id }, "agent deregistered");
-    } catch (err) {
-      if (isApiError(err, 401, 404)) this.logger.info({ agentId: session.id }, "agent was already gone");
-      else this.reportError(err, "deregister failed");
     }
   }
 
