@@ -4,26 +4,18 @@ import { AgentRegistration, MAX_ERROR_BACKOFF_MS, type Session } from "./agent-r
 import type { AgentEvents, AgentLifecycleState, AgentOptions, AgentStats } from "./agent-types.ts";
 import { Deadline } from "./deadline.ts";
 import { HttpClient, isApiError } from "./http-client.ts";
-import { CallRecorder } from "./llm/call-recorder.ts";
-import type { LlmClient } from "./llm/llm-client.ts";
-import { taskLlm } from "./llm/task-llm.ts";
+import type { CallRecorder } from "./llm/call-recorder.ts";
+import { LlmCallDelivery } from "./llm-call-delivery.ts";
 import { type Clock, errorMessage, type Logger, sleep } from "./runtime.ts";
 import { SerialTimer } from "./serial-timer.ts";
 import { installSignalHandlers } from "./signals.ts";
-import { TaskError } from "./task-error.ts";
-import { type TaskHandler, TaskRun } from "./task-run.ts";
-import { eventInfo, TaskTracker } from "./task-tracker.ts";
+import { TaskLauncher } from "./task-launcher.ts";
+import { TaskTracker } from "./task-tracker.ts";
 import type { ClaimedTask, ClaimResponse, HeartbeatRequest, HeartbeatResponse } from "./types.ts";
 
-/** How long a task's report waits for its LLM call records to reach the daemon. */
-const REPORT_FLUSH_MS = 2_000;
 // Guards against a hot loop when the daemon answers claims at once instead of long-polling.
 const MIN_CLAIM_INTERVAL_MS = 100;
 const HEARTBEAT_RETRY = { maxAttempts: 3 };
-// stop() sends the buffered LLM call records for at least this long, even when the grace time is used up...
-const MIN_LLM_FLUSH_MS = 1_000;
-// ...and at most this long, even under an unbounded grace time (a drain command).
-const MAX_LLM_FLUSH_MS = 30_000;
 
 /** Supervised worker: registers with the Overseer daemon, heartbeats, claims tasks and runs their handlers. */
 export class Agent extends EventEmitter<AgentEvents> {
@@ -33,14 +25,13 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly http: HttpClient;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private readonly handlers: Record<string, TaskHandler>;
   private readonly concurrency: number;
   private readonly claimWaitMs: number;
   private readonly shutdownGraceMs: number;
   private readonly requestTimeoutMs: number;
-  private readonly llm: LlmClient | undefined;
-  private readonly recordLlmContent: boolean;
-  private readonly recorder: CallRecorder | undefined;
+  /** Present only with AgentOptions.llm. */
+  private readonly llmDelivery: LlmCallDelivery | undefined;
+  private readonly launcher: TaskLauncher;
 
   private lifecycle: AgentLifecycleState = "INITIALIZED";
   private readonly registration: AgentRegistration;
@@ -100,21 +91,31 @@ export class Agent extends EventEmitter<AgentEvents> {
       reportError: (err, context) => this.reportError(err, context),
       onFinished: () => this.wake(),
     });
-    this.handlers = options.handlers;
     this.concurrency = options.concurrency;
     this.claimWaitMs = options.claimWaitMs;
     this.shutdownGraceMs = options.shutdownGraceMs;
-    this.llm = options.llm;
-    this.recordLlmContent = options.recordLlmContent;
-    if (options.llm) {
-      this.recorder = new CallRecorder({
-        ...options.llmRecording,
-        http: this.http,
-        token: () => this.session?.token,
-        logger: this.logger,
-        clock: this.clock,
-      });
-    }
+    const llm = options.llm;
+    this.llmDelivery = llm
+      ? new LlmCallDelivery({
+          client: llm,
+          recordContent: options.recordLlmContent,
+          recording: options.llmRecording,
+          http: this.http,
+          token: () => this.session?.token,
+          logger: this.logger,
+          clock: this.clock,
+        })
+      : undefined;
+    this.launcher = new TaskLauncher({
+      http: this.http,
+      logger: this.logger,
+      clock: this.clock,
+      handlers: options.handlers,
+      tasks: this.tasks,
+      llmCalls: this.llmDelivery,
+      signal: this.stopController.signal,
+      emitStart: (info) => this.safeEmit("task:start", info),
+    });
   }
 
   /** Current lifecycle state. */
@@ -139,7 +140,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Records of the calls handlers made through `ctx.llm`; undefined without AgentOptions.llm. */
   get llmCalls(): CallRecorder | undefined {
-    return this.recorder;
+    return this.llmDelivery?.recorder;
   }
 
   /** Registers, then heartbeats and claims in the background; rejects (state FAILED) when registration fails. */
@@ -175,7 +176,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.stopController.signal.aborted) return;
     this.setState("RUNNING");
     this.heartbeat.schedule();
-    this.recorder?.start();
+    this.llmDelivery?.start();
     this.claimLoopDone = this.claimLoop().catch((err: unknown) =>
       this.reportError(err, "claim loop crashed"),
     );
@@ -230,67 +231,11 @@ export class Agent extends EventEmitter<AgentEvents> {
         this.claimController = undefined;
       }
       // More than asked for would overrun `concurrency`: hand the extra leases straight back.
-      for (const [i, task] of tasks.entries()) this.accept(task, session, i >= free);
+      for (const [i, task] of tasks.entries()) this.launcher.accept(task, session, i >= free);
       const elapsed = this.clock.now() - startedAt;
       if (tasks.length === 0 && elapsed < MIN_CLAIM_INTERVAL_MS) {
         await sleep(this.clock, MIN_CLAIM_INTERVAL_MS - elapsed, signal);
       }
-    }
-  }
-
-  private accept(task: ClaimedTask, session: Session, handBack: boolean): void {
-    if (typeof task?.id !== "string" || typeof task.leaseToken !== "string") {
-      this.logger.warn({ task }, "ignoring malformed task in claim answer");
-      return;
-    }
-    const handler = this.handlers[task.type] ?? unsupported(task.type);
-    const llm = this.llm;
-    const recorder = this.recorder;
-    const run = new TaskRun(task, { agentId: session.id, token: session.token }, handler, {
-      http: this.http,
-      logger: this.logger,
-      clock: this.clock,
-      llm:
-        llm && recorder
-          ? ({ taskId, payload, signal }) =>
-              taskLlm({
-                client: llm,
-                recorder,
-                clock: this.clock,
-                taskId,
-                agentId: session.id,
-                payload,
-                signal,
-                recordContent: this.recordLlmContent,
-              })
-          : undefined,
-      ...(recorder ? { beforeReport: () => this.deliverCalls(recorder) } : {}),
-    });
-    this.tasks.add(run);
-    if (handBack || this.stopController.signal.aborted) {
-      // Also when claimed while a stop began: no point starting work we will not finish.
-      void run.release();
-      return;
-    }
-    this.safeEmit("task:start", eventInfo(run));
-    run.start();
-  }
-
-  /**
-   * Sends buffered call records before a task's report. Bounded as a whole: flush() may first wait
-   * behind a background send that is itself retrying a hung daemon, and a report must not wait for
-   * that (its lease keeps running).
-   */
-  private async deliverCalls(recorder: CallRecorder): Promise<void> {
-    if (recorder.stats().buffered === 0) return;
-    const stop = new AbortController();
-    const delivered = await Promise.race([
-      recorder.flush({ timeoutMs: REPORT_FLUSH_MS }),
-      sleep(this.clock, REPORT_FLUSH_MS, stop.signal).then(() => false),
-    ]);
-    stop.abort();
-    if (!delivered) {
-      this.logger.debug(recorder.stats(), "LLM call records not yet delivered; reporting the task anyway");
     }
   }
 
@@ -378,26 +323,16 @@ export class Agent extends EventEmitter<AgentEvents> {
     // Reports already under way (complete/fail) finish on their own.
     await this.tasks.idle();
     await this.claimLoopDone;
-    await this.flushLlmCalls();
+    // Before deregistering: sending the records needs the token.
+    await this.llmDelivery?.flushOnStop(this.grace);
     await this.heartbeat.stop();
     await this.registration.deregister(this.session);
     this.finishStop();
   }
 
-  /** Sends the buffered LLM call records while the token is still valid, bounded by the grace time. */
-  private async flushLlmCalls(): Promise<void> {
-    const recorder = this.recorder;
-    if (!recorder) return;
-    recorder.stop();
-    const timeoutMs = Math.min(MAX_LLM_FLUSH_MS, Math.max(MIN_LLM_FLUSH_MS, this.grace.remaining()));
-    if (!(await recorder.flush({ timeoutMs }))) {
-      this.logger.warn({ ...recorder.stats(), timeoutMs }, "stopping with undelivered LLM call records");
-    }
-  }
-
   private finishStop(): void {
     void this.heartbeat.stop();
-    this.recorder?.stop();
+    this.llmDelivery?.stop();
     this.grace.dispose();
     this.setState("STOPPED");
     if (this.restartRequested) this.safeEmit("restart");
@@ -408,7 +343,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.setState("FAILED");
     this.stopController.abort();
     void this.heartbeat.stop();
-    this.recorder?.stop();
+    this.llmDelivery?.stop();
     this.wake();
     for (const run of this.tasks.running()) void run.release();
     this.reportError(err, "agent failed");
@@ -444,11 +379,4 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.logger.error({ err, event }, "event listener threw");
     }
   }
-}
-
-function unsupported(type: string): TaskHandler {
-  return () => {
-    // Retryable: another agent may well have this capability.
-    throw new TaskError(`no handler for task type "${type}"`, { category: "unsupported", retryable: true });
-  };
 }
