@@ -1,120 +1,134 @@
 import { EventEmitter } from "node:events";
+import { AgentHeartbeat } from "./agent-heartbeat.ts";
 import { compileAgentOptions } from "./agent-options.ts";
-import { AgentRegistration, MAX_ERROR_BACKOFF_MS, type Session } from "./agent-registration.ts";
+import { AgentRegistration, type Session } from "./agent-registration.ts";
 import type { AgentEvents, AgentLifecycleState, AgentOptions, AgentStats } from "./agent-types.ts";
+import { ClaimLoop } from "./claim-loop.ts";
 import { Deadline } from "./deadline.ts";
-import { HttpClient, isApiError } from "./http-client.ts";
+import { HttpClient } from "./http-client.ts";
 import type { CallRecorder } from "./llm/call-recorder.ts";
 import { LlmCallDelivery } from "./llm-call-delivery.ts";
-import { type Clock, errorMessage, type Logger, sleep } from "./runtime.ts";
-import { SerialTimer } from "./serial-timer.ts";
+import { errorMessage, type Logger } from "./runtime.ts";
 import { installSignalHandlers } from "./signals.ts";
 import { TaskLauncher } from "./task-launcher.ts";
 import { TaskTracker } from "./task-tracker.ts";
-import type { ClaimedTask, ClaimResponse, HeartbeatRequest, HeartbeatResponse } from "./types.ts";
 
-// Guards against a hot loop when the daemon answers claims at once instead of long-polling.
-const MIN_CLAIM_INTERVAL_MS = 100;
-const HEARTBEAT_RETRY = { maxAttempts: 3 };
-
-/** Supervised worker: registers with the Overseer daemon, heartbeats, claims tasks and runs their handlers. */
+/**
+ * Supervised worker: registers with the Overseer daemon, heartbeats, claims tasks and runs their handlers.
+ * The Agent owns the lifecycle and the events; registration (agent-registration.ts), heartbeats and
+ * their commands (agent-heartbeat.ts), claiming (claim-loop.ts), starting tasks (task-launcher.ts)
+ * and LLM call records (llm-call-delivery.ts) are parts it builds once and drives.
+ */
 export class Agent extends EventEmitter<AgentEvents> {
   /** Set when a restart command arrived; the "restart" event follows deregistration. */
   restartRequested = false;
 
-  private readonly http: HttpClient;
   private readonly logger: Logger;
-  private readonly clock: Clock;
-  private readonly concurrency: number;
-  private readonly claimWaitMs: number;
   private readonly shutdownGraceMs: number;
-  private readonly requestTimeoutMs: number;
-  /** Present only with AgentOptions.llm. */
-  private readonly llmDelivery: LlmCallDelivery | undefined;
-  private readonly launcher: TaskLauncher;
-
   private lifecycle: AgentLifecycleState = "INITIALIZED";
-  private readonly registration: AgentRegistration;
-  private readonly tasks: TaskTracker;
   /** Aborted when stopping or failing: ends the claim loop, pending long-poll, registration and sleeps. */
   private readonly stopController = new AbortController();
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
-  private claimLoopDone: Promise<void> = Promise.resolve();
-  /** The pending claim long-poll; aborted on stop and when the registration it uses goes stale. */
-  private claimController: AbortController | undefined;
-  private readonly heartbeat: SerialTimer;
   /** When stop() gives up waiting for in-flight tasks. */
   private readonly grace: Deadline;
-  private wakeClaimLoop: () => void = () => {};
+  private readonly registration: AgentRegistration;
+  private readonly tasks: TaskTracker;
+  /** Present only with AgentOptions.llm. */
+  private readonly llmDelivery: LlmCallDelivery | undefined;
+  private readonly claims: ClaimLoop;
+  private readonly heartbeat: AgentHeartbeat;
 
   constructor(opts: AgentOptions) {
     super();
     const options = compileAgentOptions(opts);
-    this.logger = options.logger;
-    this.clock = options.clock;
-    this.requestTimeoutMs = options.requestTimeoutMs;
-    this.http = new HttpClient(options.http);
-    this.stopController.signal.addEventListener("abort", () => this.claimController?.abort(), { once: true });
+    const { logger, clock, concurrency, requestTimeoutMs } = options;
+    this.logger = logger;
+    this.shutdownGraceMs = options.shutdownGraceMs;
+    const http = new HttpClient(options.http);
+    const signal = this.stopController.signal;
+    const state = (): AgentLifecycleState => this.lifecycle;
+    const reportError = (err: unknown, context: string): void => this.reportError(err, context);
+    this.grace = new Deadline(clock);
     this.registration = new AgentRegistration({
-      http: this.http,
-      logger: this.logger,
-      clock: this.clock,
+      http,
+      logger,
+      clock,
       agentSecret: options.agentSecret,
       request: options.registration,
-      signal: this.stopController.signal,
+      signal,
       hooks: {
-        state: () => this.lifecycle,
+        state,
         registered: (info) => this.safeEmit("registered", info),
         reRegistering: () => {
           this.setState("REGISTERING");
           // A long-poll still held under the stale id would keep this agent from claiming for up to claimWaitMs.
-          this.claimController?.abort();
+          this.claims.abortClaim();
         },
         reRegistered: () => {
           this.setState("RUNNING");
           this.heartbeat.schedule();
         },
         fail: (err) => this.failWith(err),
-        reportError: (err, context) => this.reportError(err, context),
+        reportError,
       },
     });
-    this.heartbeat = new SerialTimer(
-      this.clock,
-      () => this.session?.heartbeatIntervalMs,
-      () => this.sendHeartbeat().catch((err: unknown) => this.reportError(err, "heartbeat failed")),
-    );
-    this.grace = new Deadline(this.clock);
     this.tasks = new TaskTracker({
-      clock: this.clock,
+      clock,
       emit: (event, ...args) => this.safeEmit(event, ...args),
-      reportError: (err, context) => this.reportError(err, context),
-      onFinished: () => this.wake(),
+      reportError,
+      onFinished: () => this.claims.wake(),
     });
-    this.concurrency = options.concurrency;
-    this.claimWaitMs = options.claimWaitMs;
-    this.shutdownGraceMs = options.shutdownGraceMs;
     const llm = options.llm;
     this.llmDelivery = llm
       ? new LlmCallDelivery({
           client: llm,
           recordContent: options.recordLlmContent,
           recording: options.llmRecording,
-          http: this.http,
+          http,
           token: () => this.session?.token,
-          logger: this.logger,
-          clock: this.clock,
+          logger,
+          clock,
         })
       : undefined;
-    this.launcher = new TaskLauncher({
-      http: this.http,
-      logger: this.logger,
-      clock: this.clock,
+    const launcher = new TaskLauncher({
+      http,
+      logger,
+      clock,
       handlers: options.handlers,
       tasks: this.tasks,
       llmCalls: this.llmDelivery,
-      signal: this.stopController.signal,
+      signal,
       emitStart: (info) => this.safeEmit("task:start", info),
+    });
+    this.claims = new ClaimLoop({
+      http,
+      clock,
+      concurrency,
+      claimWaitMs: options.claimWaitMs,
+      requestTimeoutMs,
+      registration: this.registration,
+      tasks: this.tasks,
+      launcher,
+      signal,
+      state,
+      reportError,
+    });
+    this.heartbeat = new AgentHeartbeat({
+      http,
+      logger,
+      clock,
+      concurrency,
+      requestTimeoutMs,
+      registration: this.registration,
+      tasks: this.tasks,
+      state,
+      drain: (restart) => {
+        if (restart) this.restartRequested = true;
+        // Heartbeats and cancel commands keep flowing while draining, so the daemon keeps control of stragglers.
+        void this.stop({ graceMs: Number.POSITIVE_INFINITY });
+      },
+      reportError,
     });
   }
 
@@ -177,126 +191,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.setState("RUNNING");
     this.heartbeat.schedule();
     this.llmDelivery?.start();
-    this.claimLoopDone = this.claimLoop().catch((err: unknown) =>
-      this.reportError(err, "claim loop crashed"),
-    );
+    this.claims.start();
   }
 
   /** The registration the agent acts under (a test outside the SDK reads its token). */
   private get session(): Session | undefined {
     return this.registration.current;
-  }
-
-  private async claimLoop(): Promise<void> {
-    const signal = this.stopController.signal;
-    let failures = 0;
-    while (!signal.aborted) {
-      if (this.lifecycle === "REGISTERING") {
-        await (this.registration.pending ?? sleep(this.clock, MIN_CLAIM_INTERVAL_MS, signal));
-        continue;
-      }
-      if (this.lifecycle !== "RUNNING") break;
-      const free = this.concurrency - this.tasks.size;
-      if (free <= 0) {
-        await new Promise<void>((resolve) => {
-          this.wakeClaimLoop = resolve;
-        });
-        continue;
-      }
-      const session = this.session!;
-      const startedAt = this.clock.now();
-      let tasks: ClaimedTask[];
-      const claim = new AbortController();
-      this.claimController = claim;
-      try {
-        const res = await this.http.request<ClaimResponse>("POST", `/api/agents/${session.id}/claim`, {
-          token: session.token,
-          body: { max: free, waitMs: this.claimWaitMs },
-          signal: claim.signal,
-          timeoutMs: this.claimWaitMs + this.requestTimeoutMs,
-        });
-        tasks = Array.isArray(res?.tasks) ? res.tasks : [];
-        failures = 0;
-      } catch (err) {
-        if (signal.aborted) break;
-        if (claim.signal.aborted) continue;
-        if (isApiError(err, 401, 404)) {
-          await this.registration.reRegister(session);
-          continue;
-        }
-        this.reportError(err, "claim failed");
-        await sleep(this.clock, Math.min(MAX_ERROR_BACKOFF_MS, 250 * 2 ** failures++), signal);
-        continue;
-      } finally {
-        this.claimController = undefined;
-      }
-      // More than asked for would overrun `concurrency`: hand the extra leases straight back.
-      for (const [i, task] of tasks.entries()) this.launcher.accept(task, session, i >= free);
-      const elapsed = this.clock.now() - startedAt;
-      if (tasks.length === 0 && elapsed < MIN_CLAIM_INTERVAL_MS) {
-        await sleep(this.clock, MIN_CLAIM_INTERVAL_MS - elapsed, signal);
-      }
-    }
-  }
-
-  private async sendHeartbeat(): Promise<void> {
-    const session = this.session;
-    if (!session || this.lifecycle === "REGISTERING") return;
-    const body: HeartbeatRequest = {
-      status: this.lifecycle === "DRAINING" ? "draining" : "active",
-      // Tasks held under an older registration are not this id's leases.
-      activeTaskIds: this.tasks.taskIdsOf(session.id),
-      load: this.tasks.size / this.concurrency,
-    };
-    let res: HeartbeatResponse | undefined;
-    try {
-      res = await this.http.request<HeartbeatResponse>("POST", `/api/agents/${session.id}/heartbeat`, {
-        token: session.token,
-        body,
-        retry: HEARTBEAT_RETRY,
-        timeoutMs: Math.min(this.requestTimeoutMs, Math.max(1_000, session.heartbeatIntervalMs)),
-      });
-    } catch (err) {
-      if (!isApiError(err, 401, 404)) throw err;
-      if (this.lifecycle === "RUNNING") {
-        void this.registration.reRegister(session);
-      } else {
-        this.logger.warn(
-          { agentId: session.id, status: err.status },
-          "daemon forgot the agent while draining",
-        );
-      }
-      return;
-    }
-    this.handleCommands(res?.commands);
-  }
-
-  private handleCommands(commands: unknown): void {
-    if (!Array.isArray(commands)) return;
-    for (const command of commands as Array<{ type?: unknown; taskId?: unknown; reason?: unknown }>) {
-      switch (command?.type) {
-        case "cancel":
-          this.cancelTask(
-            String(command.taskId),
-            typeof command.reason === "string" ? command.reason : undefined,
-          );
-          break;
-        case "restart":
-        case "drain":
-          this.logger.info({ command: command.type }, "daemon asked the agent to drain");
-          if (command.type === "restart") this.restartRequested = true;
-          // Heartbeats and cancel commands keep flowing while draining, so the daemon keeps control of stragglers.
-          void this.stop({ graceMs: Number.POSITIVE_INFINITY });
-          break;
-        default:
-          this.logger.debug({ command }, "ignoring unknown command");
-      }
-    }
-  }
-
-  private cancelTask(taskId: string, reason: string | undefined): void {
-    const found = this.tasks.cancel(taskId, reason);
-    this.logger[found ? "info" : "debug"]({ taskId, reason, found }, "cancel command");
   }
 
   private async shutdown(): Promise<void> {
@@ -312,7 +212,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       return;
     }
     this.setState("DRAINING");
-    this.wake();
+    this.claims.wake();
     await this.heartbeat.runNow();
     await Promise.race([this.tasks.idle(), this.grace.passed]);
     const stragglers = this.tasks.running();
@@ -322,7 +222,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     await Promise.all(stragglers.map((r) => r.release()));
     // Reports already under way (complete/fail) finish on their own.
     await this.tasks.idle();
-    await this.claimLoopDone;
+    await this.claims.done;
     // Before deregistering: sending the records needs the token.
     await this.llmDelivery?.flushOnStop(this.grace);
     await this.heartbeat.stop();
@@ -344,16 +244,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.stopController.abort();
     void this.heartbeat.stop();
     this.llmDelivery?.stop();
-    this.wake();
+    this.claims.wake();
     for (const run of this.tasks.running()) void run.release();
     this.reportError(err, "agent failed");
-  }
-
-  /** Wakes the claim loop when it waits for free capacity. */
-  private wake(): void {
-    const wakeClaimLoop = this.wakeClaimLoop;
-    this.wakeClaimLoop = () => {};
-    wakeClaimLoop();
   }
 
   private setState(next: AgentLifecycleState): void {
