@@ -1,141 +1,135 @@
 import { EventEmitter } from "node:events";
+import { AgentHeartbeat } from "./agent-heartbeat.ts";
+import { compileAgentOptions } from "./agent-options.ts";
+import { AgentRegistration, type Session } from "./agent-registration.ts";
 import type { AgentEvents, AgentLifecycleState, AgentOptions, AgentStats } from "./agent-types.ts";
-import { withCanary } from "./canary-handler.ts";
+import { ClaimLoop } from "./claim-loop.ts";
 import { Deadline } from "./deadline.ts";
-import { ApiError, HttpClient, isApiError } from "./http-client.ts";
-import { CallRecorder } from "./llm/call-recorder.ts";
-import type { LlmClient } from "./llm/llm-client.ts";
-import { taskLlm } from "./llm/task-llm.ts";
-import { type Clock, errorMessage, type Logger, noopLogger, sleep, systemClock } from "./runtime.ts";
-import { SerialTimer } from "./serial-timer.ts";
+import { HttpClient } from "./http-client.ts";
+import type { CallRecorder } from "./llm/call-recorder.ts";
+import { LlmCallDelivery } from "./llm-call-delivery.ts";
+import { errorMessage, type Logger } from "./runtime.ts";
 import { installSignalHandlers } from "./signals.ts";
-import { TaskError } from "./task-error.ts";
-import { type TaskHandler, TaskRun } from "./task-run.ts";
-import { eventInfo, TaskTracker } from "./task-tracker.ts";
-import type {
-  ClaimedTask,
-  ClaimResponse,
-  HeartbeatRequest,
-  HeartbeatResponse,
-  RegisterRequest,
-  RegisterResponse,
-} from "./types.ts";
+import { TaskLauncher } from "./task-launcher.ts";
+import { TaskTracker } from "./task-tracker.ts";
 
-interface Session {
-  id: string;
-  token: string;
-  heartbeatIntervalMs: number;
-  leaseTimeoutMs: number | undefined;
-}
-
-/** How long a task's report waits for its LLM call records to reach the daemon. */
-const REPORT_FLUSH_MS = 2_000;
-const DEFAULT_HEARTBEAT_MS = 5_000;
-// Guards against a hot loop when the daemon answers claims at once instead of long-polling.
-const MIN_CLAIM_INTERVAL_MS = 100;
-// Loops back off on errors, but not so far that recovery after an outage is slow to notice.
-const MAX_ERROR_BACKOFF_MS = 5_000;
-const HEARTBEAT_RETRY = { maxAttempts: 3 };
-// stop() sends the buffered LLM call records for at least this long, even when the grace time is used up...
-const MIN_LLM_FLUSH_MS = 1_000;
-// ...and at most this long, even under an unbounded grace time (a drain command).
-const MAX_LLM_FLUSH_MS = 30_000;
-
-/** Supervised worker: registers with the Overseer daemon, heartbeats, claims tasks and runs their handlers. */
+/**
+ * Supervised worker: registers with the Overseer daemon, heartbeats, claims tasks and runs their handlers.
+ * The Agent owns the lifecycle and the events; registration (agent-registration.ts), heartbeats and
+ * their commands (agent-heartbeat.ts), claiming (claim-loop.ts), starting tasks (task-launcher.ts)
+ * and LLM call records (llm-call-delivery.ts) are parts it builds once and drives.
+ */
 export class Agent extends EventEmitter<AgentEvents> {
   /** Set when a restart command arrived; the "restart" event follows deregistration. */
   restartRequested = false;
 
-  private readonly http: HttpClient;
   private readonly logger: Logger;
-  private readonly clock: Clock;
-  private readonly handlers: Record<string, TaskHandler>;
-  private readonly capabilities: string[];
-  private readonly concurrency: number;
-  private readonly claimWaitMs: number;
   private readonly shutdownGraceMs: number;
-  private readonly requestTimeoutMs: number;
-  private readonly registration: RegisterRequest;
-  private readonly agentSecret: string;
-  private readonly llm: LlmClient | undefined;
-  private readonly recordLlmContent: boolean;
-  private readonly recorder: CallRecorder | undefined;
-
   private lifecycle: AgentLifecycleState = "INITIALIZED";
-  private session: Session | undefined;
-  private readonly tasks: TaskTracker;
   /** Aborted when stopping or failing: ends the claim loop, pending long-poll, registration and sleeps. */
   private readonly stopController = new AbortController();
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
-  private claimLoopDone: Promise<void> = Promise.resolve();
-  /** The pending claim long-poll; aborted on stop and when the registration it uses goes stale. */
-  private claimController: AbortController | undefined;
-  private registering: Promise<void> | undefined;
-  private readonly heartbeat: SerialTimer;
   /** When stop() gives up waiting for in-flight tasks. */
   private readonly grace: Deadline;
-  private wakeClaimLoop: () => void = () => {};
+  private readonly registration: AgentRegistration;
+  private readonly tasks: TaskTracker;
+  /** Present only with AgentOptions.llm. */
+  private readonly llmDelivery: LlmCallDelivery | undefined;
+  private readonly claims: ClaimLoop;
+  private readonly heartbeat: AgentHeartbeat;
 
   constructor(opts: AgentOptions) {
     super();
-    const urls = opts.urls ?? (opts.url === undefined ? [] : [opts.url]);
-    if (urls.length === 0) throw new TypeError("Agent needs `url` or `urls`");
-    this.logger = opts.logger ?? noopLogger;
-    this.clock = opts.clock ?? systemClock;
-    this.requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
-    this.http = new HttpClient({
-      urls,
-      fetch: opts.fetch,
-      logger: this.logger,
-      clock: this.clock,
-      random: opts.random,
-      retry: opts.retry,
-      requestTimeoutMs: this.requestTimeoutMs,
+    const options = compileAgentOptions(opts);
+    const { logger, clock, concurrency, requestTimeoutMs } = options;
+    this.logger = logger;
+    this.shutdownGraceMs = options.shutdownGraceMs;
+    const http = new HttpClient(options.http);
+    const signal = this.stopController.signal;
+    const state = (): AgentLifecycleState => this.lifecycle;
+    const reportError = (err: unknown, context: string): void => this.reportError(err, context);
+    this.grace = new Deadline(clock);
+    this.registration = new AgentRegistration({
+      http,
+      logger,
+      clock,
+      agentSecret: options.agentSecret,
+      request: options.registration,
+      signal,
+      hooks: {
+        state,
+        registered: (info) => this.safeEmit("registered", info),
+        reRegistering: () => {
+          this.setState("REGISTERING");
+          // A long-poll still held under the stale id would keep this agent from claiming for up to claimWaitMs.
+          this.claims.abortClaim();
+        },
+        reRegistered: () => {
+          this.setState("RUNNING");
+          this.heartbeat.schedule();
+        },
+        fail: (err) => this.failWith(err),
+        reportError,
+      },
     });
-    this.stopController.signal.addEventListener("abort", () => this.claimController?.abort(), { once: true });
-    this.heartbeat = new SerialTimer(
-      this.clock,
-      () => this.session?.heartbeatIntervalMs,
-      () => this.sendHeartbeat().catch((err: unknown) => this.reportError(err, "heartbeat failed")),
-    );
-    this.grace = new Deadline(this.clock);
     this.tasks = new TaskTracker({
-      clock: this.clock,
+      clock,
       emit: (event, ...args) => this.safeEmit(event, ...args),
-      reportError: (err, context) => this.reportError(err, context),
-      onFinished: () => this.wake(),
+      reportError,
+      onFinished: () => this.claims.wake(),
     });
-    // The daemon's canary probe (docs/probes.md) sends this role a synthetic task; answer it built in.
-    const withCanaryAnswer = withCanary(
-      opts.role,
-      opts.handlers,
-      opts.capabilities,
-      opts.answerCanaries ?? true,
-    );
-    this.handlers = withCanaryAnswer.handlers;
-    this.capabilities = withCanaryAnswer.capabilities;
-    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
-    this.claimWaitMs = Math.max(0, opts.claimWaitMs ?? 10_000);
-    this.shutdownGraceMs = Math.max(0, opts.shutdownGraceMs ?? 10_000);
-    this.agentSecret = opts.agentSecret;
-    this.llm = opts.llm;
-    this.recordLlmContent = opts.recordLlmContent ?? false;
-    if (opts.llm) {
-      this.recorder = new CallRecorder({
-        ...opts.llmRecording,
-        http: this.http,
-        token: () => this.session?.token,
-        logger: this.logger,
-        clock: this.clock,
-      });
-    }
-    this.registration = {
-      name: opts.name,
-      role: opts.role,
-      capabilities: this.capabilities,
-      concurrency: this.concurrency,
-    };
+    const llm = options.llm;
+    this.llmDelivery = llm
+      ? new LlmCallDelivery({
+          client: llm,
+          recordContent: options.recordLlmContent,
+          recording: options.llmRecording,
+          http,
+          token: () => this.session?.token,
+          logger,
+          clock,
+        })
+      : undefined;
+    const launcher = new TaskLauncher({
+      http,
+      logger,
+      clock,
+      handlers: options.handlers,
+      tasks: this.tasks,
+      llmCalls: this.llmDelivery,
+      signal,
+      emitStart: (info) => this.safeEmit("task:start", info),
+    });
+    this.claims = new ClaimLoop({
+      http,
+      clock,
+      concurrency,
+      claimWaitMs: options.claimWaitMs,
+      requestTimeoutMs,
+      registration: this.registration,
+      tasks: this.tasks,
+      launcher,
+      signal,
+      state,
+      reportError,
+    });
+    this.heartbeat = new AgentHeartbeat({
+      http,
+      logger,
+      clock,
+      concurrency,
+      requestTimeoutMs,
+      registration: this.registration,
+      tasks: this.tasks,
+      state,
+      drain: (restart) => {
+        if (restart) this.restartRequested = true;
+        // Heartbeats and cancel commands keep flowing while draining, so the daemon keeps control of stragglers.
+        void this.stop({ graceMs: Number.POSITIVE_INFINITY });
+      },
+      reportError,
+    });
   }
 
   /** Current lifecycle state. */
@@ -160,7 +154,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Records of the calls handlers made through `ctx.llm`; undefined without AgentOptions.llm. */
   get llmCalls(): CallRecorder | undefined {
-    return this.recorder;
+    return this.llmDelivery?.recorder;
   }
 
   /** Registers, then heartbeats and claims in the background; rejects (state FAILED) when registration fails. */
@@ -186,7 +180,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.lifecycle !== "INITIALIZED") throw new Error(`cannot start an agent in state ${this.lifecycle}`);
     this.setState("REGISTERING");
     try {
-      await this.register();
+      await this.registration.register();
     } catch (err) {
       if (this.stopController.signal.aborted) return;
       this.setState("FAILED");
@@ -196,236 +190,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.stopController.signal.aborted) return;
     this.setState("RUNNING");
     this.heartbeat.schedule();
-    this.recorder?.start();
-    this.claimLoopDone = this.claimLoop().catch((err: unknown) =>
-      this.reportError(err, "claim loop crashed"),
-    );
+    this.llmDelivery?.start();
+    this.claims.start();
   }
 
-  private async register(): Promise<void> {
-    const res = await this.http.request<RegisterResponse>("POST", "/api/agents/register", {
-      token: this.agentSecret,
-      body: this.registration,
-      signal: this.stopController.signal,
-    });
-    if (typeof res?.id !== "string" || typeof res.token !== "string") {
-      throw new ApiError(201, "BAD_RESPONSE", "register answer lacks id or token");
-    }
-    const interval = res.heartbeatIntervalMs;
-    const previousId = this.session?.id;
-    this.session = {
-      id: res.id,
-      token: res.token,
-      heartbeatIntervalMs:
-        typeof interval === "number" && Number.isFinite(interval) && interval > 0
-          ? Math.max(10, interval)
-          : DEFAULT_HEARTBEAT_MS,
-      leaseTimeoutMs: res.leaseTimeoutMs,
-    };
-    this.logger.info({ agentId: res.id, previousId, url: this.http.baseUrl }, "agent registered");
-    this.safeEmit("registered", previousId === undefined ? { id: res.id } : { id: res.id, previousId });
-  }
-
-  /** Registers again after the daemon forgot `stale`; concurrent callers share one attempt. */
-  private reRegister(stale: Session): Promise<void> {
-    if (this.registering) return this.registering;
-    if (this.session !== stale || this.lifecycle !== "RUNNING") return Promise.resolve();
-    this.logger.warn({ agentId: stale.id }, "daemon no longer knows this agent; registering again");
-    this.setState("REGISTERING");
-    // A long-poll still held under the stale id would keep this agent from claiming for up to claimWaitMs.
-    this.claimController?.abort();
-    const signal = this.stopController.signal;
-    this.registering = (async () => {
-      for (let attempt = 0; !signal.aborted; attempt++) {
-        try {
-          await this.register();
-          break;
-        } catch (err) {
-          if (signal.aborted) return;
-          if (isApiError(err) && !err.transient) {
-            this.failWith(err);
-            return;
-          }
-          this.reportError(err, "registration failed; will retry");
-          const delay = Math.min(MAX_ERROR_BACKOFF_MS, stale.heartbeatIntervalMs * 2 ** attempt);
-          await sleep(this.clock, delay, signal);
-        }
-      }
-      if (signal.aborted) return;
-      this.setState("RUNNING");
-      this.heartbeat.schedule();
-    })().finally(() => {
-      this.registering = undefined;
-    });
-    return this.registering;
-  }
-
-  private async claimLoop(): Promise<void> {
-    const signal = this.stopController.signal;
-    let failures = 0;
-    while (!signal.aborted) {
-      if (this.lifecycle === "REGISTERING") {
-        await (this.registering ?? sleep(this.clock, MIN_CLAIM_INTERVAL_MS, signal));
-        continue;
-      }
-      if (this.lifecycle !== "RUNNING") break;
-      const free = this.concurrency - this.tasks.size;
-      if (free <= 0) {
-        await new Promise<void>((resolve) => {
-          this.wakeClaimLoop = resolve;
-        });
-        continue;
-      }
-      const session = this.session!;
-      const startedAt = this.clock.now();
-      let tasks: ClaimedTask[];
-      const claim = new AbortController();
-      this.claimController = claim;
-      try {
-        const res = await this.http.request<ClaimResponse>("POST", `/api/agents/${session.id}/claim`, {
-          token: session.token,
-          body: { max: free, waitMs: this.claimWaitMs },
-          signal: claim.signal,
-          timeoutMs: this.claimWaitMs + this.requestTimeoutMs,
-        });
-        tasks = Array.isArray(res?.tasks) ? res.tasks : [];
-        failures = 0;
-      } catch (err) {
-        if (signal.aborted) break;
-        if (claim.signal.aborted) continue;
-        if (isApiError(err, 401, 404)) {
-          await this.reRegister(session);
-          continue;
-        }
-        this.reportError(err, "claim failed");
-        await sleep(this.clock, Math.min(MAX_ERROR_BACKOFF_MS, 250 * 2 ** failures++), signal);
-        continue;
-      } finally {
-        this.claimController = undefined;
-      }
-      // More than asked for would overrun `concurrency`: hand the extra leases straight back.
-      for (const [i, task] of tasks.entries()) this.accept(task, session, i >= free);
-      const elapsed = this.clock.now() - startedAt;
-      if (tasks.length === 0 && elapsed < MIN_CLAIM_INTERVAL_MS) {
-        await sleep(this.clock, MIN_CLAIM_INTERVAL_MS - elapsed, signal);
-      }
-    }
-  }
-
-  private accept(task: ClaimedTask, session: Session, handBack: boolean): void {
-    if (typeof task?.id !== "string" || typeof task.leaseToken !== "string") {
-      this.logger.warn({ task }, "ignoring malformed task in claim answer");
-      return;
-    }
-    const handler = this.handlers[task.type] ?? unsupported(task.type);
-    const llm = this.llm;
-    const recorder = this.recorder;
-    const run = new TaskRun(task, { agentId: session.id, token: session.token }, handler, {
-      http: this.http,
-      logger: this.logger,
-      clock: this.clock,
-      llm:
-        llm && recorder
-          ? ({ taskId, payload, signal }) =>
-              taskLlm({
-                client: llm,
-                recorder,
-                clock: this.clock,
-                taskId,
-                agentId: session.id,
-                payload,
-                signal,
-                recordContent: this.recordLlmContent,
-              })
-          : undefined,
-      ...(recorder ? { beforeReport: () => this.deliverCalls(recorder) } : {}),
-    });
-    this.tasks.add(run);
-    if (handBack || this.stopController.signal.aborted) {
-      // Also when claimed while a stop began: no point starting work we will not finish.
-      void run.release();
-      return;
-    }
-    this.safeEmit("task:start", eventInfo(run));
-    run.start();
-  }
-
-  /**
-   * Sends buffered call records before a task's report. Bounded as a whole: flush() may first wait
-   * behind a background send that is itself retrying a hung daemon, and a report must not wait for
-   * that (its lease keeps running).
-   */
-  private async deliverCalls(recorder: CallRecorder): Promise<void> {
-    if (recorder.stats().buffered === 0) return;
-    const stop = new AbortController();
-    const delivered = await Promise.race([
-      recorder.flush({ timeoutMs: REPORT_FLUSH_MS }),
-      sleep(this.clock, REPORT_FLUSH_MS, stop.signal).then(() => false),
-    ]);
-    stop.abort();
-    if (!delivered) {
-      this.logger.debug(recorder.stats(), "LLM call records not yet delivered; reporting the task anyway");
-    }
-  }
-
-  private async sendHeartbeat(): Promise<void> {
-    const session = this.session;
-    if (!session || this.lifecycle === "REGISTERING") return;
-    const body: HeartbeatRequest = {
-      status: this.lifecycle === "DRAINING" ? "draining" : "active",
-      // Tasks held under an older registration are not this id's leases.
-      activeTaskIds: this.tasks.taskIdsOf(session.id),
-      load: this.tasks.size / this.concurrency,
-    };
-    let res: HeartbeatResponse | undefined;
-    try {
-      res = await this.http.request<HeartbeatResponse>("POST", `/api/agents/${session.id}/heartbeat`, {
-        token: session.token,
-        body,
-        retry: HEARTBEAT_RETRY,
-        timeoutMs: Math.min(this.requestTimeoutMs, Math.max(1_000, session.heartbeatIntervalMs)),
-      });
-    } catch (err) {
-      if (!isApiError(err, 401, 404)) throw err;
-      if (this.lifecycle === "RUNNING") {
-        void this.reRegister(session);
-      } else {
-        this.logger.warn(
-          { agentId: session.id, status: err.status },
-          "daemon forgot the agent while draining",
-        );
-      }
-      return;
-    }
-    this.handleCommands(res?.commands);
-  }
-
-  private handleCommands(commands: unknown): void {
-    if (!Array.isArray(commands)) return;
-    for (const command of commands as Array<{ type?: unknown; taskId?: unknown; reason?: unknown }>) {
-      switch (command?.type) {
-        case "cancel":
-          this.cancelTask(
-            String(command.taskId),
-            typeof command.reason === "string" ? command.reason : undefined,
-          );
-          break;
-        case "restart":
-        case "drain":
-          this.logger.info({ command: command.type }, "daemon asked the agent to drain");
-          if (command.type === "restart") this.restartRequested = true;
-          // Heartbeats and cancel commands keep flowing while draining, so the daemon keeps control of stragglers.
-          void this.stop({ graceMs: Number.POSITIVE_INFINITY });
-          break;
-        default:
-          this.logger.debug({ command }, "ignoring unknown command");
-      }
-    }
-  }
-
-  private cancelTask(taskId: string, reason: string | undefined): void {
-    const found = this.tasks.cancel(taskId, reason);
-    this.logger[found ? "info" : "debug"]({ taskId, reason, found }, "cancel command");
+  /** The registration the agent acts under (a test outside the SDK reads its token). */
+  private get session(): Session | undefined {
+    return this.registration.current;
   }
 
   private async shutdown(): Promise<void> {
@@ -441,7 +212,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       return;
     }
     this.setState("DRAINING");
-    this.wake();
+    this.claims.wake();
     await this.heartbeat.runNow();
     await Promise.race([this.tasks.idle(), this.grace.passed]);
     const stragglers = this.tasks.running();
@@ -451,37 +222,17 @@ export class Agent extends EventEmitter<AgentEvents> {
     await Promise.all(stragglers.map((r) => r.release()));
     // Reports already under way (complete/fail) finish on their own.
     await this.tasks.idle();
-    await this.claimLoopDone;
-    await this.flushLlmCalls();
+    await this.claims.done;
+    // Before deregistering: sending the records needs the token.
+    await this.llmDelivery?.flushOnStop(this.grace);
     await this.heartbeat.stop();
-    await this.deregister(this.session);
+    await this.registration.deregister(this.session);
     this.finishStop();
-  }
-
-  /** Sends the buffered LLM call records while the token is still valid, bounded by the grace time. */
-  private async flushLlmCalls(): Promise<void> {
-    const recorder = this.recorder;
-    if (!recorder) return;
-    recorder.stop();
-    const timeoutMs = Math.min(MAX_LLM_FLUSH_MS, Math.max(MIN_LLM_FLUSH_MS, this.grace.remaining()));
-    if (!(await recorder.flush({ timeoutMs }))) {
-      this.logger.warn({ ...recorder.stats(), timeoutMs }, "stopping with undelivered LLM call records");
-    }
-  }
-
-  private async deregister(session: Session): Promise<void> {
-    try {
-      await this.http.request("DELETE", `/api/agents/${session.id}`, { token: session.token });
-      this.logger.info({ agentId: session.id }, "agent deregistered");
-    } catch (err) {
-      if (isApiError(err, 401, 404)) this.logger.info({ agentId: session.id }, "agent was already gone");
-      else this.reportError(err, "deregister failed");
-    }
   }
 
   private finishStop(): void {
     void this.heartbeat.stop();
-    this.recorder?.stop();
+    this.llmDelivery?.stop();
     this.grace.dispose();
     this.setState("STOPPED");
     if (this.restartRequested) this.safeEmit("restart");
@@ -492,17 +243,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.setState("FAILED");
     this.stopController.abort();
     void this.heartbeat.stop();
-    this.recorder?.stop();
-    this.wake();
+    this.llmDelivery?.stop();
+    this.claims.wake();
     for (const run of this.tasks.running()) void run.release();
     this.reportError(err, "agent failed");
-  }
-
-  /** Wakes the claim loop when it waits for free capacity. */
-  private wake(): void {
-    const wakeClaimLoop = this.wakeClaimLoop;
-    this.wakeClaimLoop = () => {};
-    wakeClaimLoop();
   }
 
   private setState(next: AgentLifecycleState): void {
@@ -528,11 +272,4 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.logger.error({ err, event }, "event listener threw");
     }
   }
-}
-
-function unsupported(type: string): TaskHandler {
-  return () => {
-    // Retryable: another agent may well have this capability.
-    throw new TaskError(`no handler for task type "${type}"`, { category: "unsupported", retryable: true });
-  };
 }

@@ -9,9 +9,7 @@ import type { LlmCallRecord } from "../../contract/schemas/llm.ts";
 import { randomUUID } from "node:crypto";
 import { type ApiError, type HttpClient, isApiError, type RetryPolicy } from "../http-client.ts";
 import { type Clock, type Logger, noopLogger, sleep, systemClock, type TimerHandle } from "../runtime.ts";
-import type { LlmErrorType, LlmUsage } from "./llm-types.ts";
 
-/** One call record, as `POST /api/llm/calls` takes it (see docs/llm-calls.md). */
 /** One call as sent to the daemon (`POST /api/llm/calls`): the contract's record. */
 export type { LlmCallRecord };
 
