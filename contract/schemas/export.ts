@@ -76,5 +76,5 @@ export type ExportRecord = Static<typeof ExportRecord>;
 /** The body of the export: streamed text in the format asked for. */
 export const ExportText = Type.String({
   description:
-    "The export, streamed: JSON Lines (one ExportRecord per line; format=jsonl, the default), a JSON array of them (format=json, application/json) or CSV with a header row (format=csv, text/csv)",
+    "The export, streamed: one recorded call per line (an ExportRecord: its metadata, feedback score, prompt and response)",
 });
