@@ -1,4 +1,4 @@
-import type { LlmCallRecord } from "../../contract/schemas/llm.ts";
+import type { LlmCallRecord, LlmCallsReply } from "../../contract/schemas/llm.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { type LlmCallContext, type LlmCallRow, llmCallsStore } from "../store/llm-calls-store.ts";
@@ -30,7 +30,7 @@ export class LlmCallService {
   async record(
     batch: { agentId?: string; calls: LlmCallInput[] },
     caller: LlmCaller,
-  ): Promise<{ recorded: number; duplicates: number }> {
+  ): Promise<LlmCallsReply> {
     const { calls } = batch;
     calls.forEach((c, i) => {
       if (c.status === "ok" && c.errorType !== undefined) {
