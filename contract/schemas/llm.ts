@@ -71,3 +71,4 @@ export const LlmCallsReply = Type.Object({
   recorded: Type.Integer({ description: "new rows" }),
   duplicates: Type.Integer({ description: "calls whose clientCallId was already recorded" }),
 });
+export type LlmCallsReply = Static<typeof LlmCallsReply>;

@@ -1,10 +1,15 @@
 // Pure budget arithmetic: period windows, use, burn rate, and the verdict of a mission's budget
 // step. No I/O and no clock of its own: callers pass `now`, so tests pin every boundary.
 
-import type { BudgetPeriod, BudgetScope } from "../../contract/schemas/budgets.ts";
+import type {
+  ApprovalStateName,
+  BudgetPeriod,
+  BudgetScope,
+  BudgetState,
+  OnHardLimit,
+} from "../../contract/schemas/budgets.ts";
 
-export type { BudgetPeriod, BudgetScope };
-export type OnHardLimit = "block" | "approval";
+export type { BudgetPeriod, BudgetScope, BudgetState, OnHardLimit };
 
 export interface Budget {
   id: string;
@@ -21,8 +26,6 @@ export interface Budget {
 export interface BudgetUse extends Budget {
   spentUsd: number;
 }
-
-export type BudgetState = "ok" | "warning" | "exceeded";
 
 export interface BudgetStatus extends BudgetUse {
   periodStart: string;
@@ -57,7 +60,8 @@ const round = (n: number, digits = 8) => Math.round(n * 10 ** digits) / 10 ** di
 export const over = (spentUsd: number, limitUsd: number | null): boolean =>
   limitUsd !== null && spentUsd > limitUsd;
 
-export function budgetStatus(use: BudgetUse, now: Date): BudgetStatus {
+/** The status of a budget now; whatever else `use` carries (its description, its dates) is kept. */
+export function budgetStatus<U extends BudgetUse>(use: U, now: Date): U & BudgetStatus {
   const { start, end } = periodWindow(use.period, now);
   const length = end.getTime() - start.getTime();
   // At least one minute elapsed: a spend in the first second must not read as an infinite rate.
@@ -88,7 +92,7 @@ export function describeBudget(b: Budget): string {
 }
 
 export interface ApprovalState {
-  state: "pending" | "approved" | "rejected";
+  state: ApprovalStateName;
   decidedBy: string | null;
   comment: string | null;
 }

@@ -1,19 +1,19 @@
 import { randomUUID } from "node:crypto";
-import type pg from "pg";
+import type { BudgetStatusView, PendingApproval } from "../../contract/schemas/budgets.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { auditLog } from "../store/audit-log.ts";
-import { type Db, withTransaction } from "../store/pg-pool.ts";
-import type { Queryable } from "../store/task-store.ts";
+import { type ApprovalKey, budgetApprovalsStore } from "../store/budget-approvals-store.ts";
+import { budgetsStore, type StoredBudget } from "../store/budgets-store.ts";
+import { llmCallsStore } from "../store/llm-calls-store.ts";
+import { type Db, type Queryable, type Tx, withTransaction } from "../store/pg-pool.ts";
 import {
   type BudgetPeriod,
   type BudgetScope,
-  type BudgetStatus,
   type BudgetStepInput,
   budgetStatus,
   type OnHardLimit,
 } from "./budget-decision.ts";
-import { budgetSql, type StoredBudget } from "./budget-store.ts";
 
 export interface NewBudget {
   scope: BudgetScope;
@@ -61,11 +61,11 @@ export class BudgetService {
   ) {}
 
   list(): Promise<StoredBudget[]> {
-    return budgetSql.list(this.db);
+    return budgetsStore.list(this.db);
   }
 
   async get(id: string): Promise<StoredBudget> {
-    const b = await budgetSql.get(this.db, id);
+    const b = await budgetsStore.get(this.db, id);
     if (!b) throw new OverseerError("OVS_ERR_BUDGET_NOT_FOUND", `no budget ${id}`);
     return b;
   }
@@ -84,29 +84,23 @@ export class BudgetService {
     checkLimits(b);
     const id = this.newId();
     const saved = await withTransaction(this.db, async (c) => {
-      const r = await c.query(
-        `INSERT INTO budgets (id, scope, target, period, soft_limit_usd, hard_limit_usd, on_hard, description, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (scope, target, period) DO NOTHING`,
-        [
-          id,
-          input.scope,
-          target,
-          input.period,
-          b.softLimitUsd,
-          b.hardLimitUsd,
-          b.onHard,
-          input.description ?? null,
-          actor,
-        ],
-      );
-      if (r.rowCount === 0) {
+      const inserted = await budgetsStore.insert(c, {
+        id,
+        scope: input.scope,
+        target,
+        period: input.period,
+        ...b,
+        description: input.description ?? null,
+        createdBy: actor,
+      });
+      if (!inserted) {
         throw new OverseerError(
           "OVS_ERR_BUDGET_CONFLICT",
           `a ${input.period} budget for ${input.scope}${target ? ` ${target}` : ""} already exists; change it instead`,
         );
       }
       await this.audit(c, actor, "budget.create", id, { ...input, target });
-      return (await budgetSql.get(c, id)) as StoredBudget;
+      return (await budgetsStore.get(c, id)) as StoredBudget;
     });
     this.saved(saved, actor, "budget.create");
     return saved;
@@ -114,9 +108,8 @@ export class BudgetService {
 
   async update(id: string, patch: BudgetPatch, actor: string): Promise<StoredBudget> {
     const saved = await withTransaction(this.db, async (c) => {
-      const r = await c.query<{ id: string }>("SELECT id FROM budgets WHERE id = $1 FOR UPDATE", [id]);
-      if (r.rows.length === 0) throw new OverseerError("OVS_ERR_BUDGET_NOT_FOUND", `no budget ${id}`);
-      const current = (await budgetSql.get(c, id)) as StoredBudget;
+      const current = await budgetsStore.lock(c, id);
+      if (!current) throw new OverseerError("OVS_ERR_BUDGET_NOT_FOUND", `no budget ${id}`);
       const next = {
         softLimitUsd: patch.softLimitUsd === undefined ? current.softLimitUsd : patch.softLimitUsd,
         hardLimitUsd: patch.hardLimitUsd === undefined ? current.hardLimitUsd : patch.hardLimitUsd,
@@ -124,13 +117,9 @@ export class BudgetService {
         description: patch.description === undefined ? current.description : patch.description,
       };
       checkLimits(next);
-      await c.query(
-        `UPDATE budgets SET soft_limit_usd = $2, hard_limit_usd = $3, on_hard = $4, description = $5,
-           updated_at = now() WHERE id = $1`,
-        [id, next.softLimitUsd, next.hardLimitUsd, next.onHard, next.description],
-      );
+      await budgetsStore.update(c, id, next);
       await this.audit(c, actor, "budget.update", id, { before: current, patch });
-      return (await budgetSql.get(c, id)) as StoredBudget;
+      return (await budgetsStore.get(c, id)) as StoredBudget;
     });
     this.saved(saved, actor, "budget.update");
     return saved;
@@ -138,9 +127,9 @@ export class BudgetService {
 
   async remove(id: string, actor: string): Promise<StoredBudget> {
     const removed = await withTransaction(this.db, async (c) => {
-      const current = await budgetSql.get(c, id);
+      const current = await budgetsStore.get(c, id);
       if (!current) throw new OverseerError("OVS_ERR_BUDGET_NOT_FOUND", `no budget ${id}`);
-      await c.query("DELETE FROM budgets WHERE id = $1", [id]);
+      await budgetsStore.delete(c, id);
       await this.audit(c, actor, "budget.delete", id, { before: current });
       return current;
     });
@@ -151,13 +140,14 @@ export class BudgetService {
   }
 
   /** Every budget with spend, use, burn rate and state now (the dashboards' and the metrics' view). */
-  async status(now = new Date()): Promise<Array<BudgetStatus & { description: string | null }>> {
-    const uses = await budgetSql.usage(this.db, now);
-    return uses.map((u) => ({ ...budgetStatus(u, now), description: u.description }));
+  async status(now = new Date()): Promise<BudgetStatusView[]> {
+    const uses = await budgetsStore.usage(this.db, now);
+    return uses.map((u) => budgetStatus(u, now));
   }
 
-  pendingApprovals() {
-    return budgetSql.pendingApprovals(this.db);
+  /** Budget steps waiting for an operator's approval, oldest first. */
+  pendingApprovals(): Promise<PendingApproval[]> {
+    return budgetApprovalsStore.pending(this.db);
   }
 
   /** What a run's budget step decides on, read inside the engine's transaction. */
@@ -169,9 +159,9 @@ export class BudgetService {
     now: Date,
   ): Promise<BudgetStepInput> {
     // One after another: `q` is the engine's transaction client, which runs one query at a time.
-    const budgets = await budgetSql.forRun(q, run, capabilities, now);
-    const runSpentUsd = await budgetSql.runSpent(q, run.id);
-    const approval = await budgetSql.approval(q, { runId: run.id, ...step });
+    const budgets = await budgetsStore.forRun(q, run, capabilities, now);
+    const runSpentUsd = await llmCallsStore.runCostUsd(q, run.id);
+    const approval = await budgetApprovalsStore.get(q, { runId: run.id, ...step });
     const limit = run.input.budgetUsd;
     return {
       now,
@@ -183,8 +173,8 @@ export class BudgetService {
   }
 
   /** Events go out after the commit, so no one hears of a change that rolled back. */
-  requestApproval(q: Queryable, key: { runId: string; stepId: string; generation: number }, reason: unknown) {
-    return budgetSql.requestApproval(q, key, reason);
+  requestApproval(q: Queryable, key: ApprovalKey, reason: unknown): Promise<boolean> {
+    return budgetApprovalsStore.request(q, key, reason);
   }
 
   private saved(b: StoredBudget, actor: string, action: string): void {
@@ -192,7 +182,7 @@ export class BudgetService {
     this.bus.emit("operator.action", { actor, action, targetKind: "budget", targetId: b.id });
   }
 
-  private async audit(c: pg.PoolClient, actor: string, action: string, id: string, data: unknown) {
+  private async audit(c: Tx, actor: string, action: string, id: string, data: unknown) {
     await auditLog.record(c, { actor, action, targetKind: "budget", targetId: id, data });
   }
 }

@@ -1,8 +1,15 @@
+import type {
+  AgentStatusView,
+  AgentsStatusReply,
+  HeartbeatsReply,
+  QueueState,
+  TaskQueueReply,
+} from "../../contract/schemas/dashboard.ts";
 import { healthScore } from "../agents/health-score.ts";
 import type { AgentStateName } from "../events/catalogue.ts";
 import type { AgentStore } from "../store/agent-store.ts";
-import type { Db } from "../store/pg-pool.ts";
-import { type QueueStat, readQueueStats } from "../store/queue-stats-store.ts";
+import type { Queryable } from "../store/pg-pool.ts";
+import { readQueueStats } from "../store/queue-stats-store.ts";
 import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 
 export interface LivenessSettings {
@@ -11,26 +18,13 @@ export interface LivenessSettings {
   deadAfterMs: number;
 }
 
-export interface AgentStatusRow {
-  id: string;
-  name: string;
-  role: string;
-  state: AgentStateName;
-  capabilities: string[];
-  concurrency: number;
-  load: number | null;
-  heartbeatAgeMs: number | null;
-  lastHeartbeatAt: string | null;
-  registeredAt: string;
-  stateChangedAt: string;
-  healthScore: number;
-  recent: { completed: number; failed: number };
-}
+/** One agent as the dashboards show it (the contract's AgentStatusView). */
+export type AgentStatusRow = AgentStatusView;
 
 /** The reads behind the dashboards: every number comes from Postgres or Redis at request time. */
 export class DashboardReads {
   constructor(
-    private readonly db: Db,
+    private readonly db: Queryable,
     private readonly agents: AgentStore,
     private readonly liveness: HeartbeatStore,
     private readonly settings: LivenessSettings,
@@ -41,7 +35,7 @@ export class DashboardReads {
     state?: AgentStateName;
     includeEnded: boolean;
     limit: number;
-  }) {
+  }): Promise<AgentsStatusReply> {
     const records = (
       await this.agents.list({ includeEnded: filter.includeEnded || !!filter.state, limit: filter.limit })
     ).filter((a) => (!filter.role || a.role === filter.role) && (!filter.state || a.state === filter.state));
@@ -86,7 +80,7 @@ export class DashboardReads {
     return { generatedAt: new Date(now).toISOString(), total: rows.length, byState, agents: rows };
   }
 
-  async heartbeats() {
+  async heartbeats(): Promise<HeartbeatsReply> {
     const live = await this.agents.list({ includeEnded: false, limit: 100_000 });
     const { now, beats } = await this.liveness.all();
     const agents = live
@@ -111,7 +105,7 @@ export class DashboardReads {
     };
   }
 
-  async taskQueue(filter: { type?: string; state?: QueueStat["state"] }) {
+  async taskQueue(filter: { type?: string; state?: QueueState }): Promise<TaskQueueReply> {
     const stats = (await readQueueStats(this.db)).filter(
       (s) => (!filter.type || s.type === filter.type) && (!filter.state || s.state === filter.state),
     );

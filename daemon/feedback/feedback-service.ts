@@ -1,13 +1,11 @@
 import { randomUUID } from "node:crypto";
+import type { FeedbackTarget, FeedbackView } from "../../contract/schemas/feedback.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
+import { feedbackStore } from "../store/feedback-store.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 
-/** What a rating is about: a whole run, one step of a run, or one recorded LLM call. */
-export type FeedbackTarget =
-  | { kind: "run"; runId: string }
-  | { kind: "step"; runId: string; stepId: string }
-  | { kind: "llm_call"; callId: string };
+export type { FeedbackTarget };
 
 export interface NewFeedback {
   target: FeedbackTarget;
@@ -16,36 +14,8 @@ export interface NewFeedback {
   comment?: string;
 }
 
-export interface FeedbackRow {
-  id: string;
-  at: string;
-  target: FeedbackTarget;
-  score: number;
-  comment: string | null;
-  author: string;
-}
-
-interface DbRow {
-  id: string;
-  at: Date;
-  target_kind: FeedbackTarget["kind"];
-  run_id: string | null;
-  step_id: string | null;
-  call_id: string | null;
-  score: number;
-  comment: string | null;
-  author: string;
-}
-
-function toRow(r: DbRow): FeedbackRow {
-  const target: FeedbackTarget =
-    r.target_kind === "llm_call"
-      ? { kind: "llm_call", callId: r.call_id as string }
-      : r.target_kind === "step"
-        ? { kind: "step", runId: r.run_id as string, stepId: r.step_id as string }
-        : { kind: "run", runId: r.run_id as string };
-  return { id: r.id, at: r.at.toISOString(), target, score: r.score, comment: r.comment, author: r.author };
-}
+/** One rating as recorded (the contract's FeedbackView). */
+export type FeedbackRow = FeedbackView;
 
 const missing = (what: string) =>
   new OverseerError("OVS_ERR_FEEDBACK_TARGET_NOT_FOUND", `${what} does not exist`);
@@ -67,45 +37,26 @@ export class FeedbackService {
     const row = await withTransaction(this.db, async (c) => {
       // The target must exist now; a step must be one of the run's steps.
       if (t.kind === "llm_call") {
-        const r = await c.query("SELECT 1 FROM llm_calls WHERE id = $1", [t.callId]);
-        if (r.rowCount === 0) throw missing(`LLM call ${t.callId}`);
+        if (!(await feedbackStore.callExists(c, t.callId))) throw missing(`LLM call ${t.callId}`);
       } else {
-        const r = await c.query<{ has_step: boolean }>(
-          `SELECT EXISTS (SELECT 1 FROM pipeline_steps s WHERE s.run_id = r.id AND s.step_id = $2) AS has_step
-           FROM pipeline_runs r WHERE r.id = $1`,
-          [t.runId, t.kind === "step" ? t.stepId : ""],
-        );
-        if (r.rows.length === 0) throw missing(`run ${t.runId}`);
-        if (t.kind === "step" && !r.rows[0]?.has_step) throw missing(`step ${t.stepId} of run ${t.runId}`);
+        const found = await feedbackStore.runAndStep(c, t.runId, t.kind === "step" ? t.stepId : "");
+        if (!found.run) throw missing(`run ${t.runId}`);
+        if (t.kind === "step" && !found.step) throw missing(`step ${t.stepId} of run ${t.runId}`);
       }
-      const r = await c.query<DbRow>(
-        `INSERT INTO feedback (id, target_kind, run_id, step_id, call_id, score, comment, author)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-        [
-          id,
-          t.kind,
-          t.kind === "llm_call" ? null : t.runId,
-          t.kind === "step" ? t.stepId : null,
-          t.kind === "llm_call" ? t.callId : null,
-          input.score,
-          input.comment ?? null,
-          author,
-        ],
-      );
-      return toRow(r.rows[0] as DbRow);
+      return feedbackStore.insert(c, {
+        id,
+        target: t,
+        score: input.score,
+        comment: input.comment ?? null,
+        author,
+      });
     });
     this.bus.emit("feedback.recorded", { feedbackId: row.id, targetKind: t.kind, score: row.score });
     return row;
   }
 
   /** Ratings of a run (its steps' included) or of a call, newest first. */
-  async list(filter: { runId?: string; callId?: string; limit: number }): Promise<FeedbackRow[]> {
-    const r = await this.db.query<DbRow>(
-      `SELECT * FROM feedback
-       WHERE ($1::uuid IS NULL OR run_id = $1) AND ($2::uuid IS NULL OR call_id = $2)
-       ORDER BY at DESC, id LIMIT $3`,
-      [filter.runId ?? null, filter.callId ?? null, filter.limit],
-    );
-    return r.rows.map(toRow);
+  list(filter: { runId?: string; callId?: string; limit: number }): Promise<FeedbackRow[]> {
+    return feedbackStore.list(this.db, filter);
   }
 }

@@ -1,34 +1,16 @@
 /** Pure encoders of training-export rows: JSON Lines, one streamed JSON array, or CSV (RFC 4180). */
 
-export const EXPORT_FORMATS = ["jsonl", "json", "csv"] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+import {
+  EXPORT_CONTENT_TYPES,
+  EXPORT_FORMATS,
+  type ExportFormat,
+  type ExportRecord,
+} from "../../contract/schemas/export.ts";
 
-/** One recorded LLM call as a prompt/response pair with its metadata. */
-export interface ExportRow {
-  id: string;
-  at: string;
-  agentId: string;
-  role: string;
-  provider: string;
-  model: string;
-  source: string;
-  status: string;
-  errorType: string | null;
-  inputTokens: number;
-  outputTokens: number;
-  tokensCounted: boolean;
-  costUsd: number;
-  priced: boolean;
-  latencyMs: number;
-  ttftMs: number | null;
-  taskId: string | null;
-  runId: string | null;
-  stepId: string | null;
-  conversationId: string | null;
-  feedbackScore: number | null;
-  prompt: unknown;
-  response: string | null;
-}
+export { EXPORT_FORMATS, type ExportFormat };
+
+/** One recorded LLM call as a prompt/response pair with its metadata (the contract's ExportRecord). */
+export type ExportRow = ExportRecord;
 
 /** The CSV columns, in order: every field of ExportRow. */
 export const CSV_COLUMNS: ReadonlyArray<keyof ExportRow> = [
@@ -57,11 +39,7 @@ export const CSV_COLUMNS: ReadonlyArray<keyof ExportRow> = [
   "response",
 ];
 
-export const CONTENT_TYPES: Record<ExportFormat, string> = {
-  jsonl: "application/x-ndjson; charset=utf-8",
-  json: "application/json; charset=utf-8",
-  csv: "text/csv; charset=utf-8",
-};
+export const CONTENT_TYPES = EXPORT_CONTENT_TYPES;
 
 const CRLF = "\r\n";
 

@@ -1,6 +1,7 @@
-import type { LlmCallRecord } from "../../contract/schemas/llm.ts";
+import type { LlmCallRecord, LlmCallsReply } from "../../contract/schemas/llm.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
+import { type LlmCallContext, type LlmCallRow, llmCallsStore } from "../store/llm-calls-store.ts";
 import type { Db } from "../store/pg-pool.ts";
 import { costOf, type PriceTable } from "./pricing.ts";
 
@@ -29,7 +30,7 @@ export class LlmCallService {
   async record(
     batch: { agentId?: string; calls: LlmCallInput[] },
     caller: LlmCaller,
-  ): Promise<{ recorded: number; duplicates: number }> {
+  ): Promise<LlmCallsReply> {
     const { calls } = batch;
     calls.forEach((c, i) => {
       if (c.status === "ok" && c.errorType !== undefined) {
@@ -51,14 +52,13 @@ export class LlmCallService {
         },
       );
     }
-    const agent = await this.db.query<{ role: string }>("SELECT role FROM agents WHERE id = $1", [agentId]);
-    const role = agent.rows[0]?.role;
-    if (role === undefined) throw new OverseerError("OVS_ERR_AGENT_NOT_FOUND", `no agent ${agentId}`);
+    const role = await llmCallsStore.agentRole(this.db, agentId);
+    if (role === null) throw new OverseerError("OVS_ERR_AGENT_NOT_FOUND", `no agent ${agentId}`);
     if (caller.agentId) await this.checkContext(caller.agentId, calls);
 
     // A call repeated inside one batch is a duplicate like one recorded before.
     const seen = new Set<string>();
-    const rows = [];
+    const rows: LlmCallRow[] = [];
     for (const c of calls) {
       const id = c.clientCallId.toLowerCase();
       if (seen.has(id)) continue;
@@ -92,27 +92,7 @@ export class LlmCallService {
       });
     }
     // One statement: every row or none.
-    const inserted = await this.db.query<{ id: string }>(
-      `INSERT INTO llm_calls (id, agent_id, role, task_id, run_id, step_id, conversation_id, provider, model,
-         source, input_tokens, output_tokens, tokens_counted, cost_usd, priced, latency_ms, ttft_ms, status,
-         error_type, prompt, response)
-       SELECT r.id, $2, $3, r.task_id, r.run_id, r.step_id,
-         -- A conversation that is not the run's is left out rather than refuse the call: the call
-         -- happened and its cost must count (the SDK checks only that the id looks like one).
-         CASE WHEN EXISTS (SELECT 1 FROM conversations c WHERE c.id = r.conversation_id AND c.run_id = r.run_id)
-              THEN r.conversation_id END,
-         r.provider, r.model,
-         r.source, r.input_tokens, r.output_tokens, r.tokens_counted, r.cost_usd, r.priced, r.latency_ms,
-         r.ttft_ms, r.status, r.error_type, NULLIF(r.prompt, 'null'::jsonb), r.response
-       FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, task_id uuid, run_id uuid, step_id text,
-         conversation_id uuid, provider text, model text, source text, input_tokens integer,
-         output_tokens integer, tokens_counted boolean, cost_usd numeric, priced boolean, latency_ms integer,
-         ttft_ms integer, status text, error_type text, prompt jsonb, response text)
-       ON CONFLICT (id) DO NOTHING
-       RETURNING id`,
-      [JSON.stringify(rows), agentId, role],
-    );
-    const fresh = new Set(inserted.rows.map((r) => r.id));
+    const fresh = await llmCallsStore.insert(this.db, { id: agentId, role }, rows);
     for (const r of rows) {
       if (!fresh.has(r.id)) continue;
       this.bus.emit("llm.call", {
@@ -144,7 +124,7 @@ export class LlmCallService {
    * A call naming none of them is not checked.
    */
   private async checkContext(agentId: string, calls: LlmCallInput[]): Promise<void> {
-    const refs = calls
+    const refs: LlmCallContext[] = calls
       .map((c, idx) => ({
         idx,
         task_id: c.taskId ?? null,
@@ -154,22 +134,8 @@ export class LlmCallService {
       }))
       .filter((r) => r.task_id || r.run_id || r.conversation_id);
     if (refs.length === 0) return;
-    const r = await this.db.query<{ idx: number }>(
-      `SELECT r.idx FROM jsonb_to_recordset($1::jsonb)
-         AS r(idx integer, task_id uuid, run_id uuid, step_id text, conversation_id uuid)
-       WHERE NOT (
-         r.task_id IS NOT NULL
-         AND (EXISTS (SELECT 1 FROM tasks t WHERE t.id = r.task_id AND t.lease_agent_id = $2)
-              OR EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = r.task_id AND a.agent_id = $2))
-         AND (r.run_id IS NULL OR EXISTS (
-               SELECT 1 FROM pipeline_steps s WHERE s.run_id = r.run_id AND s.task_id = r.task_id
-               AND (r.step_id IS NULL OR s.step_id = r.step_id)))
-)
-       ORDER BY r.idx LIMIT 1`,
-      [JSON.stringify(refs), agentId],
-    );
-    const idx = r.rows[0]?.idx;
-    if (idx === undefined) return;
+    const idx = await llmCallsStore.firstForeignContext(this.db, agentId, refs);
+    if (idx === null) return;
     const c = calls[idx] as LlmCallInput;
     const what = !c.taskId
       ? "names a run or conversation without the task (taskId) it was made for"

@@ -1,9 +1,20 @@
+import {
+  EXPORT_FORMATS,
+  EXPORT_STATUSES,
+  type ExportFormat,
+  type ExportStatus,
+} from "../../contract/schemas/export.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
-import type { Db } from "../store/pg-pool.ts";
-import { EXPORT_FORMATS, type ExportFormat, type ExportRow, encodePages } from "./export-format.ts";
+import type { Queryable } from "../store/pg-pool.ts";
+import {
+  type ExportCallRow,
+  type ExportPageFilter,
+  trainingExportStore,
+} from "../store/training-export-store.ts";
+import { type ExportRow, encodePages } from "./export-format.ts";
 import { redactJson, redactText } from "./redaction.ts";
 
-export const EXPORT_STATUSES = ["ok", "error"] as const;
+export { EXPORT_STATUSES };
 export const EXPORT_PAGE_SIZE = 1000;
 /**
  * A page also ends once its prompts and responses add up to this many bytes (at least one row per
@@ -24,14 +35,8 @@ export interface ExportQuery {
   limit?: string;
 }
 
-export interface ExportFilter {
+export interface ExportFilter extends ExportPageFilter {
   format: ExportFormat;
-  from: Date | null;
-  to: Date | null;
-  role: string | null;
-  model: string | null;
-  status: (typeof EXPORT_STATUSES)[number] | null;
-  minScore: number | null;
   redact: boolean;
   limit: number | null;
 }
@@ -60,7 +65,7 @@ export function resolveExportQuery(q: ExportQuery): ExportFilter {
   const from = date(q.from, "from");
   const to = date(q.to, "to");
   if (from && to && from.getTime() >= to.getTime()) throw bad("from must be before to", "from");
-  const status = (q.status ?? null) as ExportFilter["status"];
+  const status = (q.status ?? null) as ExportStatus | null;
   if (status !== null && !EXPORT_STATUSES.includes(status)) {
     throw bad(`status must be one of ${EXPORT_STATUSES.join(", ")}`, "status");
   }
@@ -92,45 +97,7 @@ export function resolveExportQuery(q: ExportQuery): ExportFilter {
   };
 }
 
-// The effective score: the call's own ratings, else its step's, else its run's (averages).
-const SCORE = `(SELECT coalesce(
-    (SELECT avg(f.score) FROM feedback f WHERE f.target_kind = 'llm_call' AND f.call_id = c.id),
-    (SELECT avg(f.score) FROM feedback f
-      WHERE f.target_kind = 'step' AND f.run_id = c.run_id AND f.step_id = c.step_id),
-    (SELECT avg(f.score) FROM feedback f WHERE f.target_kind = 'run' AND f.run_id = c.run_id)
-  )::float8 AS score)`;
-
-interface CallRow {
-  id: string;
-  at: Date;
-  /** `at` at full (microsecond) precision, for the keyset cursor: a Date would round it to ms. */
-  at_key: string;
-  agent_id: string;
-  role: string;
-  provider: string;
-  model: string;
-  source: string;
-  status: string;
-  error_type: string | null;
-  input_tokens: number;
-  output_tokens: number;
-  tokens_counted: boolean;
-  cost_usd: string;
-  priced: boolean;
-  latency_ms: number;
-  ttft_ms: number | null;
-  task_id: string | null;
-  run_id: string | null;
-  step_id: string | null;
-  conversation_id: string | null;
-  prompt: unknown;
-  response: string | null;
-  score: number | null;
-  /** Rows the page's query found before the byte cap cut it. */
-  found: string;
-}
-
-function toExportRow(r: CallRow, redact: boolean): ExportRow {
+function toExportRow(r: ExportCallRow, redact: boolean): ExportRow {
   return {
     id: r.id,
     at: r.at.toISOString(),
@@ -167,7 +134,7 @@ function toExportRow(r: CallRow, redact: boolean): ExportRow {
  */
 export class TrainingExport {
   constructor(
-    private readonly db: Db,
+    private readonly db: Queryable,
     private readonly pageSize = EXPORT_PAGE_SIZE,
     private readonly pageBytes = EXPORT_PAGE_BYTES,
   ) {}
@@ -180,7 +147,7 @@ export class TrainingExport {
   /** Pages of rows in (at, id) order; the next page is fetched while the caller handles this one. */
   async *pages(filter: ExportFilter, signal?: AbortSignal): AsyncGenerator<ExportRow[]> {
     let remaining = filter.limit ?? Number.POSITIVE_INFINITY;
-    let next: Promise<CallRow[]> | null = this.page(filter, null, Math.min(this.pageSize, remaining));
+    let next: Promise<ExportCallRow[]> | null = this.page(filter, null, Math.min(this.pageSize, remaining));
     try {
       while (next) {
         const rows = await next;
@@ -202,41 +169,7 @@ export class TrainingExport {
     }
   }
 
-  private async page(filter: ExportFilter, after: CallRow | null, size: number): Promise<CallRow[]> {
-    const args: unknown[] = [];
-    const where: string[] = [];
-    const arg = (v: unknown) => {
-      args.push(v);
-      return `$${args.length}`;
-    };
-    if (after) where.push(`(c.at, c.id) > (${arg(after.at_key)}::timestamptz, ${arg(after.id)}::uuid)`);
-    if (filter.from) where.push(`c.at >= ${arg(filter.from)}`);
-    if (filter.to) where.push(`c.at < ${arg(filter.to)}`);
-    if (filter.role) where.push(`c.role = ${arg(filter.role)}`);
-    if (filter.model) where.push(`c.model = ${arg(filter.model)}`);
-    if (filter.status) where.push(`c.status = ${arg(filter.status)}`);
-    if (filter.minScore !== null) where.push(`s.score >= ${arg(filter.minScore)}`);
-    const limit = arg(size);
-    const cap = arg(this.pageBytes);
-    const r = await this.db.query<CallRow>(
-      `SELECT * FROM (
-         SELECT p.*, sum(p.bytes) OVER (ORDER BY p.at, p.id) AS upto, count(*) OVER () AS found
-         FROM (
-           SELECT c.id, c.at, c.at::text AS at_key, c.agent_id, c.role, c.provider, c.model, c.source,
-             c.status, c.error_type, c.input_tokens, c.output_tokens, c.tokens_counted, c.cost_usd, c.priced,
-             c.latency_ms, c.ttft_ms, c.task_id, c.run_id, c.step_id, c.conversation_id, c.prompt,
-             c.response, s.score,
-             coalesce(octet_length(c.prompt::text), 0) + coalesce(octet_length(c.response), 0) AS bytes
-           FROM llm_calls c CROSS JOIN LATERAL ${SCORE} s
-           ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-           ORDER BY c.at, c.id
-           LIMIT ${limit}
-         ) p
-       ) q
-       WHERE q.upto - q.bytes < ${cap}
-       ORDER BY q.at, q.id`,
-      args,
-    );
-    return r.rows;
+  private page(filter: ExportFilter, after: ExportCallRow | null, size: number): Promise<ExportCallRow[]> {
+    return trainingExportStore.page(this.db, filter, after, size, this.pageBytes);
   }
 }

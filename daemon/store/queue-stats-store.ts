@@ -1,15 +1,11 @@
-import type { Db } from "./pg-pool.ts";
+import type { QueueStat } from "../../contract/schemas/dashboard.ts";
+import type { Queryable } from "./pg-pool.ts";
 
 /** Depth and oldest age of unfinished tasks, by type and state; `queued` splits into ready and delayed. */
-export interface QueueStat {
-  type: string;
-  state: "ready" | "delayed" | "active" | "failed" | "dead";
-  count: number;
-  oldestAgeSeconds: number;
-}
+export type { QueueStat };
 
 /** Reads queue depth from Postgres, the system of record (the BullMQ queues are only the dispatch copy). */
-export async function readQueueStats(db: Db): Promise<QueueStat[]> {
+export async function readQueueStats(db: Queryable): Promise<QueueStat[]> {
   const result = await db.query<{ type: string; st: QueueStat["state"]; count: string; oldest: number }>(
     `SELECT type,
        CASE WHEN state = 'queued' AND ready_at > now() THEN 'delayed' WHEN state = 'queued' THEN 'ready' ELSE state END AS st,

@@ -1,28 +1,29 @@
 import type { BudgetStatus } from "../budgets/budget-decision.ts";
 import type { AgentStore } from "../store/agent-store.ts";
-import type { Db } from "../store/pg-pool.ts";
+import type { Queryable } from "../store/pg-pool.ts";
 import { readQueueStats } from "../store/queue-stats-store.ts";
 import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
+import { stateGaugeReadsStore } from "../store/state-gauge-reads-store.ts";
 import type { OverseerMetrics } from "./metrics.ts";
 
-/**
- * Gauges that describe current state are read from the stores at scrape time (at most once per
- * `minIntervalMs`), never accumulated in memory. When a store is down the gauges are emptied and
- * overseer_dependency_up says why: no stale numbers are exported as if current.
- */
 /** The budget reads the gauges need (BudgetService). */
 export interface BudgetReads {
   status(now: Date): Promise<BudgetStatus[]>;
   pendingApprovals(): Promise<unknown[]>;
 }
 
+/**
+ * Gauges that describe current state are read from the stores at scrape time (at most once per
+ * `minIntervalMs`), never accumulated in memory. When a store is down the gauges are emptied and
+ * overseer_dependency_up says why: no stale numbers are exported as if current.
+ */
 export class StateGauges {
   private last = 0;
   private inflight: Promise<void> | null = null;
 
   constructor(
     private readonly metrics: OverseerMetrics,
-    private readonly db: Db,
+    private readonly db: Queryable,
     private readonly agents: AgentStore,
     private readonly liveness: HeartbeatStore,
     private readonly maxAgentSeries: number,
@@ -46,16 +47,13 @@ export class StateGauges {
         this.agents.countsByStateAndRole(),
         readQueueStats(this.db),
         this.agents.list({ includeEnded: false, limit: 100_000 }),
-        this.db.query<{ template: string; state: string; n: number }>(
-          `SELECT template, state, count(*)::int AS n FROM pipeline_runs
-           WHERE state IN ('running', 'paused', 'snoozed') GROUP BY template, state`,
-        ),
+        stateGaugeReadsStore.activeRuns(this.db),
         this.budgets.status(new Date()),
         this.budgets.pendingApprovals(),
       ]);
       this.setBudgets(budgets, approvals.length);
       m.pipelineRuns.reset();
-      for (const r of runs.rows) m.pipelineRuns.set({ template: r.template, state: r.state }, r.n);
+      for (const r of runs) m.pipelineRuns.set({ template: r.template, state: r.state }, r.count);
       m.agents.reset();
       for (const c of counts) m.agents.set({ state: c.state, role: c.role }, c.count);
       m.queueDepth.reset();

@@ -1,0 +1,76 @@
+import { defineRoute } from "../route.ts";
+import { KpiQuery, KpiReply } from "../schemas/analytics.ts";
+import {
+  CostByModelReply,
+  CostByPhaseQuery,
+  CostByPhaseReply,
+  CostHistoryQuery,
+  CostHistoryReply,
+  CostsReply,
+  CostWindowQuery,
+  UsageReply,
+} from "../schemas/costs.ts";
+
+/** LLM cost and usage over a window, and the headline KPIs: what the dashboards read (viewer). */
+export const COST_ROUTES = {
+  costs: defineRoute({
+    method: "GET",
+    url: "/api/metrics/costs",
+    operationId: "getLlmCosts",
+    summary: "LLM cost and tokens in a window, in total and by agent role",
+    tag: "llm",
+    auth: "viewer",
+    querystring: CostWindowQuery,
+    replies: { 200: CostsReply },
+  }),
+  byPhase: defineRoute({
+    method: "GET",
+    url: "/api/metrics/costs/breakdown/phase",
+    operationId: "getLlmCostsByPhase",
+    summary: "LLM cost by pipeline template and step",
+    tag: "llm",
+    auth: "viewer",
+    querystring: CostByPhaseQuery,
+    replies: { 200: CostByPhaseReply },
+  }),
+  byModel: defineRoute({
+    method: "GET",
+    url: "/api/metrics/costs/breakdown/model",
+    operationId: "getLlmCostsByModel",
+    summary: "LLM cost by provider and model",
+    tag: "llm",
+    auth: "viewer",
+    querystring: CostWindowQuery,
+    replies: { 200: CostByModelReply },
+  }),
+  history: defineRoute({
+    method: "GET",
+    url: "/api/metrics/costs/history",
+    operationId: "getLlmCostHistory",
+    summary: "LLM cost by UTC hour or day (buckets with calls only)",
+    tag: "llm",
+    auth: "viewer",
+    querystring: CostHistoryQuery,
+    replies: { 200: CostHistoryReply },
+  }),
+  usage: defineRoute({
+    method: "GET",
+    url: "/api/metrics/usage",
+    operationId: "getLlmUsage",
+    summary: "LLM calls, errors by type, tokens, latency and time to first token, overall and by model",
+    tag: "llm",
+    auth: "viewer",
+    querystring: CostWindowQuery,
+    replies: { 200: UsageReply },
+  }),
+  kpis: defineRoute({
+    method: "GET",
+    url: "/api/analytics/kpis",
+    operationId: "getKpis",
+    summary: "Headline KPIs of a range ending now, against the previous period of the same length",
+    tag: "dashboard",
+    auth: "viewer",
+    querystring: KpiQuery,
+    replies: { 200: KpiReply },
+  }),
+};
