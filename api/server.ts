@@ -194,10 +194,10 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(dashboardRoutes(deps));
   await app.register(coordinationRoutes(deps), { prefix: "/api/dashboard" });
   await app.register(systemHealthRoutes(deps), { prefix: "/api/dashboard" });
-  await app.register(pipelineRoutes(deps), { prefix: "/api" });
-  await app.register(scheduleRoutes(deps), { prefix: "/api" });
-  await app.register(artifactRoutes(deps), { prefix: "/api" });
-  await app.register(workflowRoutes(deps), { prefix: "/api" });
+  await app.register(pipelineRoutes(deps));
+  await app.register(scheduleRoutes(deps));
+  await app.register(artifactRoutes(deps));
+  await app.register(workflowRoutes(deps));
   await app.register(costRoutes(deps));
   await app.register(llmRoutes(deps));
   await app.register(budgetRoutes(deps));

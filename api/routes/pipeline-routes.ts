@@ -1,27 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
-import { ErrorBody } from "../../contract/errors.ts";
-import { AnyJson, IdParams } from "../../contract/schemas/common.ts";
-import {
-  BudgetDecisionBody,
-  EscalateBody,
-  ExecuteBody,
+import type { Static } from "typebox";
+import { PIPELINE_ROUTES as R } from "../../contract/routes/pipelines.ts";
+import type {
   ExecuteReply,
-  ModifyInputBody,
-  ReasonBody,
-  RunListQuery,
-  SkipBody,
-  SnoozeBody,
-  StepParams,
-  TemplateBody,
-  TemplateParams,
-  TemplateVersionQuery,
+  SavedTemplate,
+  TemplateList,
+  TemplateView,
 } from "../../contract/schemas/pipelines.ts";
-import type { RunAction } from "../../daemon/pipelines/pipeline-service.ts";
+import type { RunAction } from "../../daemon/pipelines/run-actions.ts";
 import type { TemplateDefinition } from "../../daemon/pipelines/template-types.ts";
 import type { ApiDeps } from "../api-deps.ts";
-
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+import { routeOptions } from "../route-options.ts";
 
 /** Who did it, for the audit log: the role or agent, plus an optional `X-Overseer-Actor` name. */
 export function actorOf(request: FastifyRequest): string {
@@ -36,43 +26,26 @@ export function actorOf(request: FastifyRequest): string {
 export function pipelineRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     const p = deps.pipelines;
+    const act = (request: FastifyRequest, runId: string, action: RunAction) =>
+      p.act(runId, action, actorOf(request));
 
-    app.get(
-      "/pipelines/templates",
-      { config: { auth: "viewer" }, schema: { tags: ["pipelines"], response: { 200: AnyJson, ...errors } } },
-      async () => ({ templates: await p.listTemplates() }),
-    );
+    app.route({
+      ...routeOptions(R.listTemplates),
+      handler: async (): Promise<Static<typeof TemplateList>> => ({ templates: await p.listTemplates() }),
+    });
 
-    app.get(
-      "/pipelines/templates/:template",
-      {
-        config: { auth: "viewer" },
-        schema: {
-          tags: ["pipelines"],
-          params: TemplateParams,
-          querystring: TemplateVersionQuery,
-          response: { 200: AnyJson, ...errors },
-        },
-      },
-      async (request) =>
+    app.route({
+      ...routeOptions(R.getTemplate),
+      handler: async (request): Promise<Static<typeof TemplateView>> =>
         p.getTemplate(
           request.params.template,
           request.query.version ? Number(request.query.version) : undefined,
         ),
-    );
+    });
 
-    app.put(
-      "/pipelines/templates/:template",
-      {
-        config: { auth: "operator" },
-        schema: {
-          tags: ["pipelines"],
-          params: TemplateParams,
-          body: TemplateBody,
-          response: { 200: AnyJson, 201: AnyJson, ...errors },
-        },
-      },
-      async (request, reply) => {
+    app.route({
+      ...routeOptions(R.saveTemplate),
+      handler: async (request, reply) => {
         const def = request.body as TemplateDefinition;
         if (def.name !== request.params.template) {
           return reply.code(400).send({
@@ -83,127 +56,99 @@ export function pipelineRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           });
         }
         const saved = await p.saveTemplate(def, "api");
-        return reply.code(saved.created ? 201 : 200).send({ ...saved.template, created: saved.created });
+        const answer: Static<typeof SavedTemplate> = { ...saved.template, created: saved.created };
+        return reply.code(saved.created ? 201 : 200).send(answer);
       },
-    );
+    });
 
-    app.post(
-      "/pipelines/:template/runs",
-      {
-        config: { auth: "operator", intake: true },
-        schema: {
-          tags: ["pipelines"],
-          params: TemplateParams,
-          body: ExecuteBody,
-          response: { 202: ExecuteReply, ...errors },
-        },
-      },
-      async (request, reply) => {
+    app.route({
+      ...routeOptions(R.execute),
+      handler: async (request, reply) => {
         const run = await p.execute(request.params.template, request.body);
-        return reply.code(202).send({ id: run.id, deduplicated: !run.created });
+        const answer: Static<typeof ExecuteReply> = { id: run.id, deduplicated: !run.created };
+        return reply.code(202).send(answer);
       },
-    );
+    });
 
-    app.get(
-      "/pipelines/runs",
-      {
-        config: { auth: "viewer" },
-        schema: { tags: ["pipelines"], querystring: RunListQuery, response: { 200: AnyJson, ...errors } },
-      },
-      async (request) => {
+    app.route({
+      ...routeOptions(R.listRuns),
+      handler: async (request) => {
         const q = request.query;
         return p.list({
           ...q,
           limit: Math.min(500, Number(q.limit ?? 50)),
           offset: Number(q.offset ?? 0),
-        } as Parameters<typeof p.list>[0]);
+        });
       },
-    );
+    });
 
-    app.get(
-      "/pipelines/runs/:id",
-      {
-        config: { auth: "viewer" },
-        schema: { tags: ["pipelines"], params: IdParams, response: { 200: AnyJson, ...errors } },
-      },
-      async (request) => p.view(request.params.id),
-    );
+    app.route({
+      ...routeOptions(R.getRun),
+      handler: async (request) => p.view(request.params.id),
+    });
 
-    const action = (
-      path: string,
-      body: object | null,
-      toAction: (request: FastifyRequest) => RunAction,
-      params: object = IdParams,
-    ) =>
-      app.post(
-        `/pipelines/runs/:id/${path}`,
-        {
-          config: { auth: "operator" },
-          schema: {
-            tags: ["pipeline actions"],
-            params,
-            ...(body ? { body } : {}),
-            response: { 200: AnyJson, ...errors },
-          },
-        },
-        async (request) => p.act((request.params as { id: string }).id, toAction(request), actorOf(request)),
-      );
-
-    type B<T> = { body: T };
-    action("pause", ReasonBody, () => ({ kind: "pause" }));
-    action("resume", ReasonBody, () => ({ kind: "resume" }));
-    action("cancel", ReasonBody, (r) => ({
-      kind: "cancel",
-      reason: (r as unknown as B<{ reason?: string }>).body.reason,
-    }));
-    action("snooze", SnoozeBody, (r) => ({
-      kind: "snooze",
-      until: new Date((r as unknown as B<{ until: string }>).body.until),
-    }));
-    action("escalate", EscalateBody, (r) => ({
-      kind: "escalate",
-      ...(r as unknown as B<{ priority?: number; reason?: string }>).body,
-    }));
-    action(
-      "steps/:stepId/retry",
-      ReasonBody,
-      (r) => ({ kind: "retry-step", stepId: (r.params as { stepId: string }).stepId }),
-      StepParams,
-    );
-    action(
-      "steps/:stepId/skip",
-      SkipBody,
-      (r) => ({
-        kind: "skip-step",
-        stepId: (r.params as { stepId: string }).stepId,
-        reason: (r as unknown as B<{ reason: string }>).body.reason,
-      }),
-      StepParams,
-    );
-    action(
-      "steps/:stepId/input",
-      ModifyInputBody,
-      (r) => ({
-        kind: "modify-input",
-        stepId: (r.params as { stepId: string }).stepId,
-        params: (r as unknown as B<{ params: Record<string, unknown> }>).body.params,
-      }),
-      StepParams,
-    );
-    for (const [path, kind] of [
-      ["approve-budget", "approve-budget"],
-      ["reject-budget", "reject-budget"],
-    ] as const) {
-      action(
-        `steps/:stepId/${path}`,
-        BudgetDecisionBody,
-        (r) => ({
-          kind,
-          stepId: (r.params as { stepId: string }).stepId,
-          ...(r as unknown as B<{ comment?: string }>).body,
+    app.route({
+      ...routeOptions(R.pause),
+      handler: async (request) => act(request, request.params.id, { kind: "pause" }),
+    });
+    app.route({
+      ...routeOptions(R.resume),
+      handler: async (request) => act(request, request.params.id, { kind: "resume" }),
+    });
+    app.route({
+      ...routeOptions(R.cancel),
+      handler: async (request) =>
+        act(request, request.params.id, { kind: "cancel", reason: request.body.reason }),
+    });
+    app.route({
+      ...routeOptions(R.snooze),
+      handler: async (request) =>
+        act(request, request.params.id, { kind: "snooze", until: new Date(request.body.until) }),
+    });
+    app.route({
+      ...routeOptions(R.escalate),
+      handler: async (request) => act(request, request.params.id, { kind: "escalate", ...request.body }),
+    });
+    app.route({
+      ...routeOptions(R.retryStep),
+      handler: async (request) =>
+        act(request, request.params.id, { kind: "retry-step", stepId: request.params.stepId }),
+    });
+    app.route({
+      ...routeOptions(R.skipStep),
+      handler: async (request) =>
+        act(request, request.params.id, {
+          kind: "skip-step",
+          stepId: request.params.stepId,
+          reason: request.body.reason,
         }),
-        StepParams,
-      );
-    }
+    });
+    app.route({
+      ...routeOptions(R.modifyStepInput),
+      handler: async (request) =>
+        act(request, request.params.id, {
+          kind: "modify-input",
+          stepId: request.params.stepId,
+          params: request.body.params,
+        }),
+    });
+    app.route({
+      ...routeOptions(R.approveBudget),
+      handler: async (request) =>
+        act(request, request.params.id, {
+          kind: "approve-budget",
+          stepId: request.params.stepId,
+          ...request.body,
+        }),
+    });
+    app.route({
+      ...routeOptions(R.rejectBudget),
+      handler: async (request) =>
+        act(request, request.params.id, {
+          kind: "reject-budget",
+          stepId: request.params.stepId,
+          ...request.body,
+        }),
+    });
   };
 }

@@ -5,10 +5,10 @@ import { ArtifactService } from "../../daemon/pipelines/artifact-service.ts";
 import { PipelineEngine } from "../../daemon/pipelines/pipeline-engine.ts";
 import { PipelineService } from "../../daemon/pipelines/pipeline-service.ts";
 import { readTemplateFiles } from "../../daemon/pipelines/template-files.ts";
-import { TemplateStore } from "../../daemon/pipelines/template-store.ts";
 import { WorkflowReads } from "../../daemon/pipelines/workflow-reads.ts";
 import { ScheduleService } from "../../daemon/schedules/schedule-service.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
+import { PipelineTemplateStore } from "../../daemon/store/pipeline-template-store.ts";
 import type { TaskStore } from "../../daemon/store/task-store.ts";
 import type { TaskDispatch } from "../../daemon/tasks/task-dispatch.ts";
 import type { LoopSpec } from "../leader-loops.ts";
@@ -30,7 +30,7 @@ export interface PipelineParts {
  */
 export async function wirePipelines(p: PipelineParts) {
   const { config, db, bus } = p;
-  const templates = new TemplateStore(db);
+  const templates = new PipelineTemplateStore(db);
   const defaults = { maxAttempts: config.defaultMaxAttempts, timeoutMs: config.defaultTaskTimeoutMs };
   const engine = new PipelineEngine(db, templates, p.taskStore, p.dispatch, bus, defaults, p.budgets);
   const pipelines = new PipelineService(db, templates, engine, p.taskStore, bus, p.onError, p.intakeDb);

@@ -1,9 +1,24 @@
 import { Type } from "typebox";
-import { MAX_PRIORITY, Uuid } from "./common.ts";
+import { MAX_PRIORITY, NonNegativeIntText, PositiveIntText, Uuid } from "./common.ts";
+
+export { NonNegativeIntText, PositiveIntText };
 
 /** Steps the daemon runs itself, without an agent. */
 export const BUILTIN_STEPS = ["verify-input", "budget-check", "finalize"] as const;
 export type BuiltinStepName = (typeof BUILTIN_STEPS)[number];
+
+/** A run's states; the last three are terminal. */
+export const RUN_STATES = ["running", "paused", "snoozed", "completed", "failed", "cancelled"] as const;
+export type RunState = (typeof RUN_STATES)[number];
+/** A step's states within its run (a generation of it: an operator retry starts a new one). */
+export const STEP_STATES = ["pending", "running", "completed", "failed", "skipped", "cancelled"] as const;
+export type StepState = (typeof STEP_STATES)[number];
+/** What a condition on an earlier step's output can test. */
+export const CONDITION_OPS = ["equals", "notEquals", "in", "exists", "truthy"] as const;
+/** The JSON types a template parameter can have. */
+export const PARAMETER_TYPES = ["string", "number", "boolean", "object", "array"] as const;
+/** Where a stored template version came from. */
+export const TEMPLATE_SOURCES = ["builtin", "api", "file"] as const;
 
 /** Schemas of the pipeline template, run and run-action routes (shape only; meaning is checked in the daemon). */
 const Id64 = Type.String({ pattern: "^[a-z][a-z0-9_-]{0,63}$" });
@@ -13,7 +28,7 @@ const Condition = Type.Object(
   {
     step: Id64,
     path: Type.Optional(Type.String({ maxLength: 256 })),
-    op: Type.Union(["equals", "notEquals", "in", "exists", "truthy"].map((op) => Type.Literal(op))),
+    op: Type.Union(CONDITION_OPS.map((op) => Type.Literal(op))),
     value: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
@@ -68,7 +83,7 @@ export const TemplateBody = Type.Object(
         Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]{0,63}$" }),
         Type.Object(
           {
-            type: Type.Union(["string", "number", "boolean", "object", "array"].map((t) => Type.Literal(t))),
+            type: Type.Union(PARAMETER_TYPES.map((t) => Type.Literal(t))),
             required: Type.Optional(Type.Boolean()),
             default: Type.Optional(Type.Unknown()),
             description: Type.Optional(Type.String({ maxLength: 2_000 })),
@@ -89,9 +104,6 @@ export const TemplateBody = Type.Object(
 );
 
 export const TemplateParams = Type.Object({ template: TemplateName });
-/** Query strings are not coerced (a number arrives as text), so numbers are patterns here. */
-export const PositiveIntText = Type.String({ pattern: "^[1-9][0-9]{0,8}$" });
-export const NonNegativeIntText = Type.String({ pattern: "^(0|[1-9][0-9]{0,8})$" });
 export const TemplateVersionQuery = Type.Object({ version: Type.Optional(PositiveIntText) });
 
 export const ExecuteBody = Type.Object(
@@ -104,9 +116,7 @@ export const ExecuteBody = Type.Object(
 );
 export const ExecuteReply = Type.Object({ id: Uuid, deduplicated: Type.Boolean() });
 
-export const RunStateName = Type.Union(
-  ["running", "paused", "snoozed", "completed", "failed", "cancelled"].map((s) => Type.Literal(s)),
-);
+export const RunStateName = Type.Union(RUN_STATES.map((s) => Type.Literal(s)));
 export const RunListQuery = Type.Object({
   template: Type.Optional(TemplateName),
   state: Type.Optional(RunStateName),
@@ -144,3 +154,155 @@ export const ModifyInputBody = Type.Object(
   { params: Type.Record(Type.String(), Type.Unknown()) },
   { additionalProperties: false },
 );
+
+// ---------------------------------------------------------------------------------------------
+// Answers. Fastify serialises them with these schemas (a property left out here is dropped from
+// the answer), so each lists exactly what the daemon sends. Times are ISO 8601 (UTC).
+
+const Time = Type.String({ format: "date-time" });
+const NullableTime = Type.Union([Time, Type.Null()]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+const JsonObject = Type.Record(Type.String(), Type.Unknown());
+
+/**
+ * A step's executor as stored. Looser than the request schema (no additionalProperties: false, no
+ * patterns): an answer must never fail to serialise over a template file's extra key.
+ */
+export const StepExecutorView = Type.Union([
+  Type.Object({ kind: Type.Literal("agent"), capability: Type.String() }),
+  Type.Object({ kind: Type.Literal("builtin"), name: Type.Enum(BUILTIN_STEPS) }),
+]);
+
+const StepDefinitionView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  executor: StepExecutorView,
+  dependsOn: Type.Optional(Type.Array(Type.String())),
+  band: Type.Optional(Type.Array(Type.Number(), { description: "[from, to] in percent" })),
+  weight: Type.Optional(Type.Number()),
+  timeoutMs: Type.Optional(Type.Integer()),
+  retry: Type.Optional(Type.Object({ maxAttempts: Type.Integer() })),
+  condition: Type.Optional(
+    Type.Object({
+      step: Type.String(),
+      path: Type.Optional(Type.String()),
+      op: Type.Enum(CONDITION_OPS),
+      value: Type.Optional(Type.Unknown()),
+    }),
+  ),
+  params: Type.Optional(JsonObject),
+});
+
+/** A template's definition as stored (what PUT took, or a built-in's or a file's). */
+export const TemplateDefinitionView = Type.Object({
+  name: Type.String(),
+  description: Type.Optional(Type.String()),
+  parameters: Type.Optional(
+    Type.Record(
+      Type.String(),
+      Type.Object({
+        type: Type.Enum(PARAMETER_TYPES),
+        required: Type.Optional(Type.Boolean()),
+        default: Type.Optional(Type.Unknown()),
+        description: Type.Optional(Type.String()),
+        minimum: Type.Optional(Type.Number()),
+        maximum: Type.Optional(Type.Number()),
+      }),
+    ),
+  ),
+  steps: Type.Array(StepDefinitionView),
+});
+
+const templateFields = {
+  name: Type.String(),
+  version: Type.Integer({ description: "versions are immutable; a changed definition adds one" }),
+  definition: TemplateDefinitionView,
+  source: Type.Enum(TEMPLATE_SOURCES),
+  createdAt: Time,
+};
+/** One version of a template. */
+export const TemplateView = Type.Object(templateFields);
+/** The latest version of every template, with how many versions each has. */
+export const TemplateList = Type.Object({
+  templates: Type.Array(Type.Object({ ...templateFields, versions: Type.Integer() })),
+});
+/** PUT's answer: the version now latest; `created` is false when the definition equalled it (200). */
+export const SavedTemplate = Type.Object({ ...templateFields, created: Type.Boolean() });
+
+const runSummaryFields = {
+  id: Uuid,
+  template: Type.String(),
+  templateVersion: Type.Integer(),
+  state: Type.Enum(RUN_STATES),
+  percent: Type.Number({ description: "0–100; never goes down; 100 only once completed" }),
+  priority: Type.Integer(),
+  escalated: Type.Boolean(),
+  input: Type.Unknown({ description: "the run's input, with the template's defaults filled in" }),
+  output: Type.Unknown({ description: "completed: every completed step's output by step id; else null" }),
+  error: Type.Unknown({ description: "failed or cancelled: {message, failedSteps?}; else null" }),
+  scheduleId: Type.Union([Uuid, Type.Null()]),
+  snoozedUntil: NullableTime,
+  createdAt: Time,
+  updatedAt: Time,
+  finishedAt: NullableTime,
+};
+/** A run without its steps (lists, and the answer to an operator action). */
+export const RunSummary = Type.Object(runSummaryFields);
+
+/** One step of a run, in the template's (topological) order. */
+export const StepView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  executor: StepExecutorView,
+  state: Type.Enum(STEP_STATES),
+  generation: Type.Integer({ description: "operator retries of the step so far" }),
+  taskId: Type.Union([Uuid, Type.Null()]),
+  agentId: Type.Union([Uuid, Type.Null()]),
+  attempts: Type.Integer(),
+  progress: Type.Union([Type.Number(), Type.Null()]),
+  message: NullableString,
+  inputOverride: Type.Union([JsonObject, Type.Null()], {
+    description: "params an operator set before the step started",
+  }),
+  output: Type.Unknown(),
+  error: Type.Unknown(),
+  skipReason: NullableString,
+  startedAt: NullableTime,
+  finishedAt: NullableTime,
+  durationMs: Type.Union([Type.Integer(), Type.Null()]),
+});
+
+/** One entry of a run's durable timeline. */
+export const RunEvent = Type.Object({
+  id: Type.Integer(),
+  at: Time,
+  type: Type.String({ description: "e.g. run.started, step.completed, action.pause" }),
+  stepId: NullableString,
+  data: Type.Unknown(),
+});
+
+/** A run as clients show it: percent, current step, elapsed time, ETA, steps and latest 200 events. */
+export const RunView = Type.Object({
+  ...runSummaryFields,
+  elapsedMs: Type.Integer(),
+  eta: Type.Object({
+    remainingMs: Type.Union([Type.Integer(), Type.Null()]),
+    at: NullableTime,
+    method: Type.Enum(["history", "rate", "none"], {
+      description: "history: median step durations of earlier runs; rate: elapsed / percent",
+    }),
+  }),
+  currentStep: Type.Union([
+    Type.Object({ id: Type.String(), name: Type.String(), message: NullableString }),
+    Type.Null(),
+  ]),
+  steps: Type.Array(StepView),
+  events: Type.Array(RunEvent),
+});
+
+export const RunList = Type.Object({
+  total: Type.Integer(),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+  runs: Type.Array(RunSummary),
+});

@@ -1,12 +1,25 @@
 import { randomUUID } from "node:crypto";
+import type { Static } from "typebox";
+import type {
+  ArtifactList,
+  ArtifactView,
+  ArtifactWithContent,
+  ConversationList,
+  ConversationView,
+  ConversationWithMessages,
+  MessageAdded,
+} from "../../contract/schemas/artifacts.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import { type Db, withTransaction } from "../store/pg-pool.ts";
+import { type ArtifactRow, artifactStore } from "../store/artifacts-store.ts";
+import { type ConversationRow, conversationStore } from "../store/conversations-store.ts";
+import { type Db, type Queryable, type Tx, withTransaction } from "../store/pg-pool.ts";
+import { pipelineEvents, pipelineRuns, pipelineSteps } from "../store/pipeline-run-store.ts";
 import type { TaskStore } from "../store/task-store.ts";
 import { type StepSpanInfo, traceSpans } from "../telemetry/tracing.ts";
-import { newAfterCommit, type PipelineEngine } from "./pipeline-engine.ts";
+import { newAfterCommit } from "./after-commit.ts";
+import type { PipelineEngine } from "./pipeline-engine.ts";
 import { isTerminalRun } from "./run-plan.ts";
-import { runSql } from "./run-store.ts";
 
 /** Who calls: an agent (restricted to its own steps) or an operator (no agentId). */
 export interface Caller {
@@ -21,44 +34,21 @@ export interface NewArtifact {
   metadata?: Record<string, unknown>;
 }
 
-interface ArtifactRow {
-  id: string;
-  run_id: string;
-  step_id: string | null;
-  type: string;
-  title: string;
-  content: string;
-  metadata: Record<string, unknown>;
-  created_by: string;
-  created_at: Date;
+function artifactView(r: ArtifactRow): Static<typeof ArtifactView> {
+  return {
+    id: r.id,
+    runId: r.run_id,
+    stepId: r.step_id,
+    type: r.type,
+    title: r.title,
+    metadata: r.metadata,
+    createdBy: r.created_by,
+    createdAt: r.created_at.toISOString(),
+    bytes: Buffer.byteLength(r.content),
+  };
 }
 
-interface ConversationRow {
-  id: string;
-  run_id: string;
-  step_id: string;
-  title: string;
-  state: "open" | "completed";
-  completes_step: boolean;
-  summary: string | null;
-  created_at: Date;
-  completed_at: Date | null;
-}
-
-const artifactView = (r: ArtifactRow, withContent: boolean) => ({
-  id: r.id,
-  runId: r.run_id,
-  stepId: r.step_id,
-  type: r.type,
-  title: r.title,
-  metadata: r.metadata,
-  createdBy: r.created_by,
-  createdAt: r.created_at.toISOString(),
-  bytes: Buffer.byteLength(r.content),
-  ...(withContent ? { content: r.content } : {}),
-});
-
-const conversationView = (r: ConversationRow) => ({
+const conversationView = (r: ConversationRow): Static<typeof ConversationView> => ({
   id: r.id,
   runId: r.run_id,
   stepId: r.step_id,
@@ -69,6 +59,9 @@ const conversationView = (r: ConversationRow) => ({
   createdAt: r.created_at.toISOString(),
   completedAt: r.completed_at?.toISOString() ?? null,
 });
+
+const closed = (id: string) =>
+  new OverseerError("OVS_ERR_CONVERSATION_CLOSED", `conversation ${id} is completed`);
 
 /**
  * What steps produce besides their output: artifacts (documents, results) and conversations
@@ -85,7 +78,7 @@ export class ArtifactService {
   ) {}
 
   private async stepOf(runId: string, stepId: string | undefined): Promise<void> {
-    const run = await runSql.get(this.db, runId);
+    const run = await pipelineRuns.get(this.db, runId);
     if (!run) throw new OverseerError("OVS_ERR_RUN_NOT_FOUND", `no run ${runId}`);
     if (stepId === undefined) return;
     const tpl = await this.engine.template(run);
@@ -106,12 +99,7 @@ export class ArtifactService {
     if (!stepId) {
       throw new OverseerError("OVS_ERR_FORBIDDEN", "an agent must name the step (stepId) it is working on");
     }
-    const r = await this.db.query(
-      `SELECT 1 FROM pipeline_steps s JOIN tasks t ON t.id = s.task_id
-       WHERE s.run_id = $1 AND s.step_id = $2 AND t.state = 'active' AND t.lease_agent_id = $3`,
-      [runId, stepId, caller.agentId],
-    );
-    if (r.rows.length === 0) {
+    if (!(await pipelineSteps.leaseHeldBy(this.db, runId, stepId, caller.agentId))) {
       throw new OverseerError(
         "OVS_ERR_FORBIDDEN",
         `agent ${caller.agentId} does not hold the lease of step ${stepId} of run ${runId}`,
@@ -119,22 +107,32 @@ export class ArtifactService {
     }
   }
 
-  async createArtifact(runId: string, a: NewArtifact, actor: string, caller: Caller = {}) {
+  async createArtifact(
+    runId: string,
+    a: NewArtifact,
+    actor: string,
+    caller: Caller = {},
+  ): Promise<Static<typeof ArtifactView>> {
     await this.stepOf(runId, a.stepId);
     await this.checkAgent(caller, runId, a.stepId);
     const id = this.newId();
-    const row = await withTransaction(this.db, async (c) => {
-      const r = await c.query<ArtifactRow>(
-        `INSERT INTO artifacts (id, run_id, step_id, type, title, content, metadata, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-        [id, runId, a.stepId ?? null, a.type, a.title, a.content, JSON.stringify(a.metadata ?? {}), actor],
-      );
-      await runSql.event(c, runId, "artifact.created", a.stepId ?? null, {
+    const row = await withTransaction(this.db, async (tx) => {
+      const row = await artifactStore.insertReturning(tx, {
+        id,
+        runId,
+        stepId: a.stepId ?? null,
+        type: a.type,
+        title: a.title,
+        content: a.content,
+        metadata: a.metadata ?? {},
+        createdBy: actor,
+      });
+      await pipelineEvents.append(tx, runId, "artifact.created", a.stepId ?? null, {
         artifactId: id,
         type: a.type,
         title: a.title,
       });
-      return r.rows[0] as ArtifactRow;
+      return row;
     });
     this.bus.emit("pipeline.artifact.created", {
       runId,
@@ -142,87 +140,74 @@ export class ArtifactService {
       stepId: a.stepId ?? null,
       type: a.type,
     });
-    return artifactView(row, false);
+    return artifactView(row);
   }
 
-  async listArtifacts(runId: string) {
+  async listArtifacts(runId: string): Promise<Static<typeof ArtifactList>> {
     await this.stepOf(runId, undefined);
-    const r = await this.db.query<ArtifactRow>(
-      "SELECT * FROM artifacts WHERE run_id = $1 ORDER BY created_at, id LIMIT 1000",
-      [runId],
-    );
-    return { artifacts: r.rows.map((row) => artifactView(row, false)) };
+    const rows = await artifactStore.ofRun(this.db, runId, 1000);
+    return { artifacts: rows.map(artifactView) };
   }
 
-  async getArtifact(id: string) {
-    const r = await this.db.query<ArtifactRow>("SELECT * FROM artifacts WHERE id = $1", [id]);
-    if (!r.rows[0]) throw new OverseerError("OVS_ERR_ARTIFACT_NOT_FOUND", `no artifact ${id}`);
-    return artifactView(r.rows[0], true);
+  async getArtifact(id: string): Promise<Static<typeof ArtifactWithContent>> {
+    const row = await artifactStore.get(this.db, id);
+    if (!row) throw new OverseerError("OVS_ERR_ARTIFACT_NOT_FOUND", `no artifact ${id}`);
+    return { ...artifactView(row), content: row.content };
   }
 
   async openConversation(
     runId: string,
     c: { stepId: string; title: string; completesStep?: boolean },
     caller: Caller = {},
-  ) {
+  ): Promise<Static<typeof ConversationView>> {
     await this.stepOf(runId, c.stepId);
     await this.checkAgent(caller, runId, c.stepId);
     const id = this.newId();
     const row = await withTransaction(this.db, async (tx) => {
-      const r = await tx.query<ConversationRow>(
-        `INSERT INTO conversations (id, run_id, step_id, title, state, completes_step)
-         VALUES ($1, $2, $3, $4, 'open', $5) RETURNING *`,
-        [id, runId, c.stepId, c.title, c.completesStep ?? false],
-      );
-      await runSql.event(tx, runId, "conversation.opened", c.stepId, { conversationId: id, title: c.title });
-      return r.rows[0] as ConversationRow;
+      const row = await conversationStore.insert(tx, {
+        id,
+        runId,
+        stepId: c.stepId,
+        title: c.title,
+        completesStep: c.completesStep ?? false,
+      });
+      await pipelineEvents.append(tx, runId, "conversation.opened", c.stepId, {
+        conversationId: id,
+        title: c.title,
+      });
+      return row;
     });
     this.bus.emit("conversation.opened", { runId, conversationId: id, stepId: c.stepId });
     return conversationView(row);
   }
 
-  async listConversations(runId: string) {
+  async listConversations(runId: string): Promise<Static<typeof ConversationList>> {
     await this.stepOf(runId, undefined);
-    const r = await this.db.query<ConversationRow & { messages: number }>(
-      `SELECT c.*, (SELECT count(*)::int FROM conversation_messages m WHERE m.conversation_id = c.id) AS messages
-       FROM conversations c WHERE run_id = $1 ORDER BY created_at, id`,
-      [runId],
-    );
-    return { conversations: r.rows.map((row) => ({ ...conversationView(row), messages: row.messages })) };
+    const rows = await conversationStore.ofRun(this.db, runId);
+    return { conversations: rows.map((row) => ({ ...conversationView(row), messages: row.messages })) };
   }
 
-  private async conversation(q: Pick<Db, "query">, id: string, lock = false): Promise<ConversationRow> {
-    const r = await q.query<ConversationRow>(
-      `SELECT * FROM conversations WHERE id = $1${lock ? " FOR UPDATE" : ""}`,
-      [id],
-    );
-    if (!r.rows[0]) throw new OverseerError("OVS_ERR_CONVERSATION_NOT_FOUND", `no conversation ${id}`);
-    return r.rows[0];
+  private async conversation(q: Queryable, id: string): Promise<ConversationRow> {
+    const row = await conversationStore.get(q, id);
+    if (!row) throw new OverseerError("OVS_ERR_CONVERSATION_NOT_FOUND", `no conversation ${id}`);
+    return row;
   }
 
-  async getConversation(id: string) {
+  private async lockConversation(tx: Tx, id: string): Promise<ConversationRow> {
+    const row = await conversationStore.lock(tx, id);
+    if (!row) throw new OverseerError("OVS_ERR_CONVERSATION_NOT_FOUND", `no conversation ${id}`);
+    return row;
+  }
+
+  /** A conversation with its latest 500 messages (oldest first); `messageCount` counts them all. */
+  async getConversation(id: string): Promise<Static<typeof ConversationWithMessages>> {
     const conv = await this.conversation(this.db, id);
-    const m = await this.db.query<{
-      id: string;
-      role: string;
-      author: string;
-      content: string;
-      metadata: unknown;
-      at: Date;
-    }>(
-      // The latest 500 (oldest first); `messageCount` says how many there are in all.
-      `SELECT * FROM (SELECT * FROM conversation_messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT 500) m
-       ORDER BY id`,
-      [id],
-    );
-    const total = await this.db.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM conversation_messages WHERE conversation_id = $1",
-      [id],
-    );
+    const messages = await conversationStore.latestMessages(this.db, id, 500);
+    const messageCount = await conversationStore.messageCount(this.db, id);
     return {
       ...conversationView(conv),
-      messageCount: total.rows[0]?.n ?? 0,
-      messages: m.rows.map((r) => ({
+      messageCount,
+      messages: messages.map((r) => ({
         id: Number(r.id),
         role: r.role,
         author: r.author,
@@ -238,19 +223,20 @@ export class ArtifactService {
     msg: { role: string; content: string; metadata?: Record<string, unknown> },
     actor: string,
     caller: Caller = {},
-  ) {
+  ): Promise<Static<typeof MessageAdded>> {
     const found = await this.conversation(this.db, id);
     await this.checkAgent(caller, found.run_id, found.step_id);
-    const out = await withTransaction(this.db, async (c) => {
-      const conv = await this.conversation(c, id, true);
-      if (conv.state !== "open")
-        throw new OverseerError("OVS_ERR_CONVERSATION_CLOSED", `conversation ${id} is completed`);
-      const r = await c.query<{ id: string; at: Date }>(
-        `INSERT INTO conversation_messages (conversation_id, role, author, content, metadata)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id, at`,
-        [id, msg.role, actor, msg.content, JSON.stringify(msg.metadata ?? {})],
-      );
-      return { conv, row: r.rows[0] as { id: string; at: Date } };
+    const out = await withTransaction(this.db, async (tx) => {
+      const conv = await this.lockConversation(tx, id);
+      if (conv.state !== "open") throw closed(id);
+      const row = await conversationStore.addMessage(tx, {
+        conversationId: id,
+        role: msg.role,
+        author: actor,
+        content: msg.content,
+        metadata: msg.metadata ?? {},
+      });
+      return { conv, row };
     });
     this.bus.emit("conversation.message", { runId: out.conv.run_id, conversationId: id, role: msg.role });
     return { id: Number(out.row.id), at: out.row.at.toISOString() };
@@ -261,50 +247,48 @@ export class ArtifactService {
    * with the thread as its output and the step task's lease is revoked (a late agent complete gets
    * 409), all in the run's transaction.
    */
-  async completeConversation(id: string, summary: string | undefined, actor: string, caller: Caller = {}) {
+  async completeConversation(
+    id: string,
+    summary: string | undefined,
+    actor: string,
+    caller: Caller = {},
+  ): Promise<Static<typeof ConversationWithMessages>> {
     const found = await this.conversation(this.db, id);
     await this.checkAgent(caller, found.run_id, found.step_id);
     const after = newAfterCommit();
-    const conv = await withTransaction(this.db, async (c) => {
-      const first = await this.conversation(c, id);
+    const conv = await withTransaction(this.db, async (tx) => {
+      const first = await this.conversation(tx, id);
       // Same lock order as every run change: the run row first, then what hangs off it.
-      const run = await runSql.lock(c, first.run_id);
-      const conv = await this.conversation(c, id, true);
-      if (conv.state !== "open")
-        throw new OverseerError("OVS_ERR_CONVERSATION_CLOSED", `conversation ${id} is completed`);
-      await c.query(
-        "UPDATE conversations SET state = 'completed', summary = $2, completed_at = now() WHERE id = $1",
-        [id, summary ?? null],
-      );
-      await runSql.event(c, conv.run_id, "conversation.completed", conv.step_id, {
+      const run = await pipelineRuns.lock(tx, first.run_id);
+      const conv = await this.lockConversation(tx, id);
+      if (conv.state !== "open") throw closed(id);
+      await conversationStore.complete(tx, id, summary ?? null);
+      await pipelineEvents.append(tx, conv.run_id, "conversation.completed", conv.step_id, {
         conversationId: id,
         actor,
       });
       if (conv.completes_step && run && !isTerminalRun(run.state)) {
-        const step = (await runSql.steps(c, conv.run_id)).find((s) => s.step_id === conv.step_id);
+        const step = (await pipelineSteps.ofRun(tx, conv.run_id)).find((s) => s.step_id === conv.step_id);
         if (step?.state === "running") {
           if (step.task_id) {
             const cancelled = await this.taskStore.cancel(
-              c,
+              tx,
               step.task_id,
               "step completed by its conversation",
             );
             if (cancelled) after.cancelled.push(cancelled);
           }
-          const messages = await c.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM conversation_messages WHERE conversation_id = $1",
-            [id],
-          );
+          const messages = await conversationStore.messageCount(tx, id);
           const finishedAt = new Date();
           const durationMs = step.started_at ? finishedAt.getTime() - step.started_at.getTime() : 0;
-          await runSql.updateStep(c, conv.run_id, conv.step_id, {
+          await pipelineSteps.update(tx, conv.run_id, conv.step_id, {
             state: "completed",
-            output: { conversationId: id, summary: summary ?? null, messages: messages.rows[0]?.n ?? 0 },
+            output: { conversationId: id, summary: summary ?? null, messages },
             finished_at: finishedAt,
             duration_ms: Math.min(durationMs, 2_147_483_647),
             progress: 100,
           });
-          await runSql.event(c, conv.run_id, "step.completed", conv.step_id, {
+          await pipelineEvents.append(tx, conv.run_id, "step.completed", conv.step_id, {
             durationMs,
             by: "conversation",
           });

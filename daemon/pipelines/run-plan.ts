@@ -1,8 +1,8 @@
+import type { RunState, StepState } from "../../contract/schemas/pipelines.ts";
 import { conditionHolds } from "./condition.ts";
 import type { StepDefinition } from "./template-types.ts";
 
-export type StepState = "pending" | "running" | "completed" | "failed" | "skipped" | "cancelled";
-export type RunState = "running" | "paused" | "snoozed" | "completed" | "failed" | "cancelled";
+export type { RunState, StepState };
 
 export const TERMINAL_RUN_STATES: readonly RunState[] = ["completed", "failed", "cancelled"];
 export const isTerminalRun = (s: RunState): boolean => TERMINAL_RUN_STATES.includes(s);

@@ -1,14 +1,25 @@
 import { randomUUID } from "node:crypto";
-import type pg from "pg";
+import type { Static } from "typebox";
+import type {
+  ScheduleTick,
+  ScheduleView as ScheduleViewSchema,
+  ScheduleWithTicks,
+} from "../../contract/schemas/schedules.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { PipelineService } from "../pipelines/pipeline-service.ts";
 import type { StoredTemplate } from "../pipelines/template-types.ts";
 import { resolveInput } from "../pipelines/template-validation.ts";
 import { auditLog } from "../store/audit-log.ts";
-import { type Db, withSnapshot, withTransaction } from "../store/pg-pool.ts";
+import { type Db, type Tx, withSnapshot, withTransaction } from "../store/pg-pool.ts";
+import { withSavepoint } from "../store/savepoint.ts";
+import {
+  type ScheduleRow,
+  type ScheduleState,
+  scheduleStore,
+  type TickRow,
+} from "../store/schedules-store.ts";
 import { cronProblems, isTimeZone, nextTick } from "./cron.ts";
-import { type ScheduleRow, type ScheduleState, scheduleSql, type TickRow } from "./schedule-store.ts";
 
 export interface CreateSchedule {
   name: string;
@@ -24,13 +35,15 @@ export interface CreateSchedule {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function scheduleView(s: ScheduleRow) {
+export type ScheduleView = Static<typeof ScheduleViewSchema>;
+
+export function scheduleView(s: ScheduleRow): ScheduleView {
   return {
     id: s.id,
     name: s.name,
     template: s.template,
     input: s.input,
-    kind: s.cron ? ("cron" as const) : ("once" as const),
+    kind: s.cron ? "cron" : "once",
     cron: s.cron,
     runAt: iso(s.run_at),
     timezone: s.timezone,
@@ -41,9 +54,8 @@ export function scheduleView(s: ScheduleRow) {
     updatedAt: s.updated_at.toISOString(),
   };
 }
-export type ScheduleView = ReturnType<typeof scheduleView>;
 
-const tickView = (t: TickRow) => ({
+const tickView = (t: TickRow): Static<typeof ScheduleTick> => ({
   tickAt: t.tick_at.toISOString(),
   runId: t.run_id,
   firedAt: t.fired_at.toISOString(),
@@ -100,7 +112,7 @@ export class ScheduleService {
     const id = this.newId();
     const nextRunAt = req.cron !== undefined ? nextTick(req.cron, timezone, new Date()) : (runAt as Date);
     const row = await withTransaction(this.db, async (c) => {
-      const row = await scheduleSql.insert(c, {
+      const row = await scheduleStore.insert(c, {
         id,
         name: req.name,
         template: tpl.name,
@@ -127,18 +139,18 @@ export class ScheduleService {
   }
 
   async list(state?: ScheduleState): Promise<ScheduleView[]> {
-    return (await scheduleSql.list(this.db, state)).map(scheduleView);
+    return (await scheduleStore.list(this.db, state)).map(scheduleView);
   }
 
   /**
    * A schedule with its latest ticks (and the run each started), read from one snapshot: a tick
    * never shows beside the `nextRunAt` it replaced.
    */
-  get(id: string, ticks = 20) {
+  get(id: string, ticks = 20): Promise<Static<typeof ScheduleWithTicks>> {
     return withSnapshot(this.db, async (c) => {
-      const row = await scheduleSql.get(c, id);
+      const row = await scheduleStore.get(c, id);
       if (!row) throw notFound(id);
-      return { ...scheduleView(row), ticks: (await scheduleSql.recentTicks(c, id, ticks)).map(tickView) };
+      return { ...scheduleView(row), ticks: (await scheduleStore.recentTicks(c, id, ticks)).map(tickView) };
     });
   }
 
@@ -155,7 +167,7 @@ export class ScheduleService {
   /** Deletes the schedule and its ticks; the runs it started stay. */
   async delete(id: string, actor: string, reason?: string): Promise<void> {
     const row = await withTransaction(this.db, async (c) => {
-      const row = await scheduleSql.remove(c, id);
+      const row = await scheduleStore.remove(c, id);
       if (!row) throw notFound(id);
       await this.audit(c, actor, "delete", row, reason);
       return row;
@@ -171,7 +183,7 @@ export class ScheduleService {
     reason?: string,
   ): Promise<ScheduleView> {
     const result = await withTransaction(this.db, async (c) => {
-      const row = await scheduleSql.lock(c, id);
+      const row = await scheduleStore.lock(c, id);
       if (!row) throw notFound(id);
       if (row.state === "done") {
         throw new OverseerError(
@@ -183,7 +195,7 @@ export class ScheduleService {
       if (row.state === target) return { row, changed: false };
       const next =
         target === "paused" ? null : row.cron ? nextTick(row.cron, row.timezone, new Date()) : row.run_at;
-      const updated = await scheduleSql.setState(c, id, target, next);
+      const updated = await scheduleStore.setState(c, id, target, next);
       await this.audit(c, actor, action, updated, reason);
       return { row: updated, changed: true };
     });
@@ -211,12 +223,12 @@ export class ScheduleService {
 
   private async fireNextDue(): Promise<"none" | "fired" | "skipped"> {
     const done = await withTransaction(this.db, async (c) => {
-      const s = await scheduleSql.lockNextDue(c);
+      const s = await scheduleStore.lockNextDue(c);
       if (!s) return null;
       const tickAt = s.next_run_at as Date;
-      const run = (await scheduleSql.claimTick(c, s.id, tickAt)) ? await this.startRun(c, s, tickAt) : null;
+      const run = (await scheduleStore.claimTick(c, s.id, tickAt)) ? await this.startRun(c, s, tickAt) : null;
       const next = this.after(s, tickAt, s.db_now);
-      await scheduleSql.ticked(c, s.id, tickAt, next);
+      await scheduleStore.ticked(c, s.id, tickAt, next);
       return { s, tickAt, run, state: next.state };
     });
     if (!done) return "none";
@@ -242,24 +254,25 @@ export class ScheduleService {
    * no run and the schedule moves on: a broken tick is reported, never retried every pass.
    */
   private async startRun(
-    c: pg.PoolClient,
+    tx: Tx,
     s: ScheduleRow,
     tickAt: Date,
   ): Promise<{ id: string; template: StoredTemplate } | null> {
-    await c.query("SAVEPOINT schedule_run");
-    try {
-      const run = await this.pipelines.executeIn(c, s.template, { input: s.input, scheduleId: s.id });
-      await scheduleSql.setTickRun(c, s.id, tickAt, run.id);
-      await c.query("RELEASE SAVEPOINT schedule_run");
-      return run;
-    } catch (error) {
+    const started = await withSavepoint(
+      tx,
+      "schedule_run",
+      async () => {
+        const run = await this.pipelines.executeIn(tx, s.template, { input: s.input, scheduleId: s.id });
+        await scheduleStore.setTickRun(tx, s.id, tickAt, run.id);
+        return run;
+      },
       // Only a refusal (unknown template, input that no longer fits) is final for this tick. Anything
       // else (a deadlock, a lost connection) rolls the whole tick back, so it is tried again.
-      if (!(error instanceof OverseerError)) throw error;
-      await c.query("ROLLBACK TO SAVEPOINT schedule_run");
-      this.onError(error, `schedule ${s.name}: tick ${tickAt.toISOString()} started no run`);
-      return null;
-    }
+      (error) => error instanceof OverseerError,
+    );
+    if (started.ok) return started.value;
+    this.onError(started.error, `schedule ${s.name}: tick ${tickAt.toISOString()} started no run`);
+    return null;
   }
 
   /** What follows a tick: the first cron tick after now (skipping any missed), or done for a one-off. */
@@ -276,7 +289,7 @@ export class ScheduleService {
   }
 
   private async audit(
-    c: pg.PoolClient,
+    c: Tx,
     actor: string,
     action: string,
     row: ScheduleRow,

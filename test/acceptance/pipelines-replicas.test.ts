@@ -8,7 +8,7 @@ import { startReplicatedTestDaemon } from "../helpers/replica-set.ts";
 // With 2 and 3 replicas 2 of the 27 tests fail every time, neither a lost or doubled step:
 // "workflow reads" expects run counters on the /metrics of whichever replica it asks (counters are
 // per replica: a test assumption), and "PUT stores versions" starts a run on a replica that read
-// the template's latest version up to 1 s earlier (TemplateStore.latestWithin, by design), so the
+// the template's latest version up to 1 s earlier (PipelineTemplateStore.latestWithin, by design), so the
 // run is on version 1. In 3 of 4 runs with 3 replicas "a paused run whose step fails" also timed
 // out: its step's task completes on a replica that has not yet re-read the templates' capabilities
 // (every 5 s), which ignores the completion, and the leader's sweep that would repair it skips

@@ -1,5 +1,5 @@
-import type { Db } from "../store/pg-pool.ts";
-import type { StoredTemplate, TemplateDefinition } from "./template-types.ts";
+import type { StoredTemplate, TemplateDefinition } from "../pipelines/template-types.ts";
+import type { Db, Queryable } from "./pg-pool.ts";
 
 interface TemplateRow {
   name: string;
@@ -25,8 +25,11 @@ export const canonicalJson = (value: unknown): string =>
       : v,
   );
 
-/** Versioned templates in Postgres. Versions are immutable, so they are cached forever. */
-export class TemplateStore {
+/**
+ * `pipeline_templates`: versioned templates, written only here. Versions are immutable, so they are
+ * cached forever.
+ */
+export class PipelineTemplateStore {
   private readonly cache = new Map<string, StoredTemplate>();
   private readonly latestSeen = new Map<string, { template: StoredTemplate; at: number }>();
 
@@ -59,7 +62,7 @@ export class TemplateStore {
     throw new Error(`could not store template ${def.name}: concurrent updates kept winning`);
   }
 
-  async latest(name: string, q: Pick<Db, "query"> = this.db): Promise<StoredTemplate | null> {
+  async latest(name: string, q: Queryable = this.db): Promise<StoredTemplate | null> {
     const r = await q.query<TemplateRow>(
       "SELECT * FROM pipeline_templates WHERE name = $1 ORDER BY version DESC LIMIT 1",
       [name],

@@ -1,7 +1,7 @@
-import type pg from "pg";
-import type { Queryable } from "../store/task-store.ts";
+import type { ScheduleState } from "../../contract/schemas/schedules.ts";
+import type { Queryable, Tx } from "./pg-pool.ts";
 
-export type ScheduleState = "active" | "paused" | "done";
+export type { ScheduleState };
 
 export interface ScheduleRow {
   id: string;
@@ -35,8 +35,11 @@ export interface NewSchedule {
   nextRunAt: Date;
 }
 
-/** SQL for schedules and their ticks. Callers hold the transaction; this only speaks SQL. */
-export const scheduleSql = {
+/**
+ * `schedules` and `schedule_ticks`, written only here. Callers hold the transaction; this only
+ * speaks SQL.
+ */
+export const scheduleStore = {
   /** Inserts an active schedule; null when the name is taken. */
   async insert(q: Queryable, s: NewSchedule): Promise<ScheduleRow | null> {
     const r = await q.query<ScheduleRow>(
@@ -52,8 +55,8 @@ export const scheduleSql = {
     return r.rows[0] ?? null;
   },
 
-  async lock(c: pg.PoolClient, id: string): Promise<ScheduleRow | null> {
-    const r = await c.query<ScheduleRow>("SELECT * FROM schedules WHERE id = $1 FOR UPDATE", [id]);
+  async lock(tx: Tx, id: string): Promise<ScheduleRow | null> {
+    const r = await tx.query<ScheduleRow>("SELECT * FROM schedules WHERE id = $1 FOR UPDATE", [id]);
     return r.rows[0] ?? null;
   },
 
@@ -64,21 +67,16 @@ export const scheduleSql = {
     return r.rows;
   },
 
-  async setState(
-    c: pg.PoolClient,
-    id: string,
-    state: ScheduleState,
-    nextRunAt: Date | null,
-  ): Promise<ScheduleRow> {
-    const r = await c.query<ScheduleRow>(
+  async setState(tx: Tx, id: string, state: ScheduleState, nextRunAt: Date | null): Promise<ScheduleRow> {
+    const r = await tx.query<ScheduleRow>(
       "UPDATE schedules SET state = $2, next_run_at = $3, updated_at = now() WHERE id = $1 RETURNING *",
       [id, state, nextRunAt],
     );
     return r.rows[0] as ScheduleRow;
   },
 
-  async remove(c: pg.PoolClient, id: string): Promise<ScheduleRow | null> {
-    const r = await c.query<ScheduleRow>("DELETE FROM schedules WHERE id = $1 RETURNING *", [id]);
+  async remove(tx: Tx, id: string): Promise<ScheduleRow | null> {
+    const r = await tx.query<ScheduleRow>("DELETE FROM schedules WHERE id = $1 RETURNING *", [id]);
     return r.rows[0] ?? null;
   },
 
@@ -86,8 +84,8 @@ export const scheduleSql = {
    * Locks the most overdue active schedule that no other replica holds, with the database clock
    * (one clock for every replica). Null when nothing is due or every due row is taken.
    */
-  async lockNextDue(c: pg.PoolClient): Promise<(ScheduleRow & { db_now: Date }) | null> {
-    const r = await c.query<ScheduleRow & { db_now: Date }>(
+  async lockNextDue(tx: Tx): Promise<(ScheduleRow & { db_now: Date }) | null> {
+    const r = await tx.query<ScheduleRow & { db_now: Date }>(
       `SELECT *, now() AS db_now FROM schedules
        WHERE state = 'active' AND next_run_at <= now()
        ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
@@ -96,8 +94,8 @@ export const scheduleSql = {
   },
 
   /** Claims a tick; false when it was already claimed (the primary key decides). */
-  async claimTick(c: pg.PoolClient, scheduleId: string, tickAt: Date): Promise<boolean> {
-    const r = await c.query(
+  async claimTick(tx: Tx, scheduleId: string, tickAt: Date): Promise<boolean> {
+    const r = await tx.query(
       `INSERT INTO schedule_ticks (schedule_id, tick_at) VALUES ($1, $2)
        ON CONFLICT DO NOTHING RETURNING tick_at`,
       [scheduleId, tickAt],
@@ -105,8 +103,8 @@ export const scheduleSql = {
     return r.rowCount === 1;
   },
 
-  async setTickRun(c: pg.PoolClient, scheduleId: string, tickAt: Date, runId: string): Promise<void> {
-    await c.query("UPDATE schedule_ticks SET run_id = $3 WHERE schedule_id = $1 AND tick_at = $2", [
+  async setTickRun(tx: Tx, scheduleId: string, tickAt: Date, runId: string): Promise<void> {
+    await tx.query("UPDATE schedule_ticks SET run_id = $3 WHERE schedule_id = $1 AND tick_at = $2", [
       scheduleId,
       tickAt,
       runId,
@@ -115,12 +113,12 @@ export const scheduleSql = {
 
   /** After a tick: when it happened and what is next (a one-off is done, with nothing next). */
   async ticked(
-    c: pg.PoolClient,
+    tx: Tx,
     id: string,
     tickAt: Date,
     next: { state: ScheduleState; nextRunAt: Date | null },
   ): Promise<void> {
-    await c.query(
+    await tx.query(
       "UPDATE schedules SET last_tick_at = $2, state = $3, next_run_at = $4, updated_at = now() WHERE id = $1",
       [id, tickAt, next.state, next.nextRunAt],
     );

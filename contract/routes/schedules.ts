@@ -1,0 +1,82 @@
+import { Type } from "typebox";
+import { defineRoute } from "../route.ts";
+import { IdParams } from "../schemas/common.ts";
+import {
+  CreateScheduleBody,
+  ScheduleActionBody,
+  ScheduleList,
+  ScheduleListQuery,
+  ScheduleView,
+  ScheduleWithTicks,
+} from "../schemas/schedules.ts";
+
+/** Recurring (cron) and one-off pipeline runs (docs/schedules.md). */
+export const SCHEDULE_ROUTES = {
+  create: defineRoute({
+    method: "POST",
+    url: "/api/schedules",
+    operationId: "createSchedule",
+    summary: "Schedule runs of a template: recurring (cron, in a time zone) or once (runAt); audited",
+    tag: "schedules",
+    auth: "operator",
+    body: CreateScheduleBody,
+    replies: { 201: ScheduleView },
+    errors: [404, 409],
+  }),
+  list: defineRoute({
+    method: "GET",
+    url: "/api/schedules",
+    operationId: "listSchedules",
+    summary: "Every schedule by name, or those in one state",
+    tag: "schedules",
+    auth: "viewer",
+    querystring: ScheduleListQuery,
+    replies: { 200: ScheduleList },
+  }),
+  get: defineRoute({
+    method: "GET",
+    url: "/api/schedules/:id",
+    operationId: "getSchedule",
+    summary: "A schedule with its latest 20 ticks and the run each started",
+    tag: "schedules",
+    auth: "viewer",
+    params: IdParams,
+    replies: { 200: ScheduleWithTicks },
+    errors: [404],
+  }),
+  pause: defineRoute({
+    method: "POST",
+    url: "/api/schedules/:id/pause",
+    operationId: "pauseSchedule",
+    summary: "Pause a schedule (pausing a paused one changes nothing); audited",
+    tag: "schedules",
+    auth: "operator",
+    params: IdParams,
+    body: ScheduleActionBody,
+    replies: { 200: ScheduleView },
+    errors: [404, 409],
+  }),
+  resume: defineRoute({
+    method: "POST",
+    url: "/api/schedules/:id/resume",
+    operationId: "resumeSchedule",
+    summary: "Resume a schedule from its next tick (a one-off whose time passed fires at once); audited",
+    tag: "schedules",
+    auth: "operator",
+    params: IdParams,
+    body: ScheduleActionBody,
+    replies: { 200: ScheduleView },
+    errors: [404, 409],
+  }),
+  delete: defineRoute({
+    method: "DELETE",
+    url: "/api/schedules/:id",
+    operationId: "deleteSchedule",
+    summary: "Delete a schedule and its ticks; the runs it started stay (audited)",
+    tag: "schedules",
+    auth: "operator",
+    params: IdParams,
+    replies: { 204: Type.Null({ description: "deleted" }) },
+    errors: [404],
+  }),
+};
