@@ -1,6 +1,6 @@
 import type { TSchema } from "typebox";
 import { ErrorBody } from "../contract/errors.ts";
-import { errorStatuses, type RouteContract } from "../contract/route.ts";
+import { type ErrorStatus, errorStatuses, type RouteContract } from "../contract/route.ts";
 
 type Part<R, K extends string> = R extends { [P in K]: infer S extends TSchema } ? S : undefined;
 
@@ -14,7 +14,8 @@ export interface ContractSchema<R extends RouteContract> {
   params: Part<R, "params">;
   querystring: Part<R, "querystring">;
   body: Part<R, "body">;
-  response: R["replies"] & Record<number, TSchema>;
+  /** Checked by the type provider: a handler must return what its route's schema for the status says. */
+  response: Omit<Record<ErrorStatus, typeof ErrorBody>, keyof R["replies"]> & R["replies"];
 }
 
 const STATUS_TEXT: Record<number, string> = { 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content" };

@@ -55,11 +55,14 @@ export function exportRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           yield* chunks;
         })();
         const stamp = new Date().toISOString().replace(/[-:]|\.\d+/g, "");
-        return reply
-          .header("content-type", EXPORT_CONTENT_TYPES[filter.format])
-          .header("content-disposition", `attachment; filename="llm-calls-${stamp}.${filter.format}"`)
-          .header("cache-control", "no-store")
-          .send(Readable.from(body, { objectMode: false, highWaterMark: 64 * 1024 }));
+        return (
+          reply
+            .header("content-type", EXPORT_CONTENT_TYPES[filter.format])
+            .header("content-disposition", `attachment; filename="llm-calls-${stamp}.${filter.format}"`)
+            .header("cache-control", "no-store")
+            // The schema describes the document as one string; it goes out streamed, page by page.
+            .send(Readable.from(body, { objectMode: false, highWaterMark: 64 * 1024 }) as unknown as string)
+        );
       },
     });
   };
