@@ -282,7 +282,8 @@ export class SystemHealth {
       const metric = this.deps.registry.getSingleMetric(name);
       if (!metric) return null;
       const v = (await metric.get()).values[0]?.value;
-      return typeof v === "number" ? v : null;
+      // Before the histogram's first sample its values are NaN, which JSON carries as null.
+      return typeof v === "number" && Number.isFinite(v) ? v : null;
     };
     const p99 = await read("overseer_nodejs_eventloop_lag_p99_seconds");
     const mean = await read("overseer_nodejs_eventloop_lag_mean_seconds");
