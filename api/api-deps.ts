@@ -1,4 +1,5 @@
 import type { LifecycleState } from "../contract/schemas/health.ts";
+import type { SystemHealthReport } from "../contract/schemas/system.ts";
 import type { AgentService } from "../daemon/agents/agent-service.ts";
 import type { KpiReads } from "../daemon/analytics/kpi-reads.ts";
 import type { BudgetService } from "../daemon/budgets/budget-service.ts";
@@ -18,7 +19,7 @@ import type { ScheduleService } from "../daemon/schedules/schedule-service.ts";
 import type { AuditReads } from "../daemon/store/audit-log.ts";
 import type { TaskService } from "../daemon/tasks/task-service.ts";
 import type { OverseerMetrics } from "../daemon/telemetry/metrics.ts";
-import type { Readiness, SystemHealthReport } from "../probes/system-health.ts";
+import type { Readiness } from "../probes/system-health.ts";
 import type { RecoveryDeps } from "../recovery/recovery-deps.ts";
 import type { Authenticator } from "./auth.ts";
 

@@ -193,7 +193,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(taskRoutes(deps));
   await app.register(dashboardRoutes(deps));
   await app.register(coordinationRoutes(deps), { prefix: "/api/dashboard" });
-  await app.register(systemHealthRoutes(deps), { prefix: "/api/dashboard" });
+  await app.register(systemHealthRoutes(deps));
   await app.register(pipelineRoutes(deps));
   await app.register(scheduleRoutes(deps));
   await app.register(artifactRoutes(deps));
@@ -205,7 +205,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(exportRoutes(deps));
   await app.register(overrideRoutes(deps), { prefix: "/api/dashboard" });
   await app.register(auditRoutes(deps), { prefix: "/api" });
-  await app.register(recoveryRoutes(deps), { prefix: "/api/dashboard" });
+  await app.register(recoveryRoutes(deps));
   if (deps.feeds) {
     const hub = deps.feeds;
     const feeds = attachFeedSockets(app.server, {

@@ -4,11 +4,11 @@ import type { Logger } from "pino";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
 import { EventBus } from "../daemon/events/event-bus.ts";
 import type { FeedHub } from "../daemon/feeds/feed-hub.ts";
-import { fenceSql } from "../daemon/leader/fence-store.ts";
 import { LeaderElection } from "../daemon/leader/leader-election.ts";
 import { runBoundedSteps } from "../daemon/lifecycle/bounded-steps.ts";
 import type { IntervalLoop } from "../daemon/lifecycle/interval-loop.ts";
 import { Lifecycle } from "../daemon/lifecycle/lifecycle.ts";
+import { LeaderFenceStore } from "../daemon/store/leader-fence-store.ts";
 import { LeaderLease } from "../daemon/store/redis/leader-lease.ts";
 import type { ReadySignal } from "../daemon/store/redis/ready-signal.ts";
 import type { TaskQueues } from "../daemon/store/redis/task-queues.ts";
@@ -111,11 +111,7 @@ export class OverseerDaemon {
           this.replicaId,
           config.leaderLeaseMs,
         ),
-        {
-          floor: () => fenceSql.floor(db),
-          install: (epoch, replicaId, lockTimeoutMs) => fenceSql.install(db, epoch, replicaId, lockTimeoutMs),
-          recordActions: (stats) => fenceSql.recordActions(db, stats),
-        },
+        new LeaderFenceStore(db),
         bus,
         (error) =>
           bus.emit("loop.error", { loop: "leader", message: (error as Error)?.message ?? String(error) }),

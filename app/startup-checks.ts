@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "../daemon/store/pg-pool.ts";
+import { autovacuumSetting } from "../daemon/store/postgres-server-store.ts";
 
 /** Redis must never evict: an evicted queue entry or lease is silently lost work. */
 export async function checkRedisPolicy(redis: Redis, log: Logger): Promise<void> {
@@ -24,8 +25,7 @@ export async function checkRedisPolicy(redis: Redis, log: Logger): Promise<void>
  */
 export async function checkAutovacuum(db: Db, log: Logger): Promise<void> {
   try {
-    const r = await db.query<{ autovacuum: string }>("SHOW autovacuum");
-    if (r.rows[0]?.autovacuum === "off") {
+    if ((await autovacuumSetting(db)) === "off") {
       log.warn(
         "Postgres autovacuum is off: rows deleted by retention leave dead space the tables never reuse; turn it on or VACUUM on a schedule",
       );

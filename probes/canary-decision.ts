@@ -1,9 +1,7 @@
 import type { ProbeOutcome } from "../daemon/events/catalogue.ts";
 
-/** The task type whose handler every SDK agent of `role` registers unless told not to. */
-export function canaryTaskType(role: string): string {
-  return `overseer.canary.${role}`;
-}
+/** The task type whose handler every SDK agent of `role` registers unless told not to (the contract's). */
+export { canaryTaskType } from "../contract/schemas/system.ts";
 
 /** The canary of one role as Postgres last saw it (the leader's memory holds only the task id). */
 export interface CanaryInFlight {

@@ -1,13 +1,10 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import { TASK_TYPE_PATTERN } from "../contract/schemas/common.ts";
-import type { ProbeOutcome } from "../daemon/events/catalogue.ts";
+import { CANARY_TYPE_PREFIX, type CanaryResult } from "../contract/schemas/system.ts";
 import type { EventBus } from "../daemon/events/event-bus.ts";
-import { type Db, withTransaction } from "../daemon/store/pg-pool.ts";
-import type { TaskStore } from "../daemon/store/task-store.ts";
-import type { TaskDispatch } from "../daemon/tasks/task-dispatch.ts";
-import type { TaskService } from "../daemon/tasks/task-service.ts";
 import { type CanaryInFlight, canaryTaskType, decideCanary } from "./canary-decision.ts";
+
+export type { CanaryResult };
 
 /** Roles probed at most; role names come from agents, so the metric labels stay bounded. */
 export const CANARY_MAX_ROLES = 100;
@@ -15,34 +12,37 @@ export const CANARY_MAX_ROLES = 100;
 export const CANARY_ROLE_WINDOW_MS = 3_600_000;
 /** Canaries jump the queue: they test whether an agent of the role answers, not the backlog. */
 const CANARY_PRIORITY = 1_000;
-const TYPE_PREFIX = "overseer.canary.";
 const TYPE_RE = new RegExp(TASK_TYPE_PATTERN);
 
-/** The last canary result of a role, kept in Redis so every replica's health read sees it. */
-export interface CanaryResult {
-  role: string;
-  outcome: ProbeOutcome;
-  durationMs: number;
-  detail: string;
-  taskId: string | null;
-  at: string;
+/** A canary task as Postgres has it (state, and ages on the Postgres clock). */
+export type CanaryTaskSeen = CanaryInFlight & { type: string; state: string };
+
+/** The canary's tasks (daemon/health/canary-tasks.ts): Postgres holds the truth about each one. */
+export interface CanaryTasksPort {
+  /** Roles with a canary-capable agent live or heard from within `windowMs`, at most `limit`. */
+  probedRoles(windowMs: number, limit: number): Promise<string[]>;
+  /** Canary tasks still queued or active, oldest first. */
+  openCanaries(limit: number): Promise<CanaryTaskSeen[]>;
+  /** The tasks `ids` now; a task without a row has no entry. */
+  tasks(ids: string[]): Promise<CanaryTaskSeen[]>;
+  /** Submits a task through the real dispatch path; resolves with its id. */
+  submit(input: {
+    type: string;
+    payload: unknown;
+    priority: number;
+    maxAttempts: number;
+    timeoutMs: number;
+  }): Promise<string>;
+  /** Cancels a task unless it already ended. */
+  cancel(taskId: string, reason: string): Promise<void>;
 }
 
-/** The namespace's Redis hash of role → last CanaryResult (JSON), under its hash tag. */
-export function canaryResultsKey(namespace: string): string {
-  return `ovs:{${namespace}}:canary`;
-}
-
-/** Reads every role's last canary result (empty when none ran yet). */
-export async function readCanaryResults(redis: Redis, namespace: string): Promise<CanaryResult[]> {
-  const raw = await redis.hgetall(canaryResultsKey(namespace));
-  return Object.values(raw)
-    .map((v) => JSON.parse(v) as CanaryResult)
-    .sort((a, b) => a.role.localeCompare(b.role));
+/** Where each role's last result is kept for every replica's health read (canary-results-store.ts). */
+export interface CanaryResultsPort {
+  record(result: CanaryResult): Promise<void>;
 }
 
 export interface CanaryOptions {
-  namespace: string;
   intervalMs: number;
   timeoutMs: number;
   isLeader: () => boolean;
@@ -62,11 +62,8 @@ export class CanaryProbe {
   private readonly newNonce: () => string;
 
   constructor(
-    private readonly db: Db,
-    private readonly redis: Redis,
-    private readonly tasks: TaskService,
-    private readonly dispatcher: TaskDispatch,
-    private readonly taskStore: TaskStore,
+    private readonly tasks: CanaryTasksPort,
+    private readonly results: CanaryResultsPort,
     private readonly bus: EventBus,
     private readonly options: CanaryOptions,
   ) {
@@ -83,7 +80,7 @@ export class CanaryProbe {
     const roles = new Set([...(await this.probedRoles()), ...this.roles.keys()]);
     const open = await this.openCanaries();
     const tracked = [...this.roles.values()].map((r) => r.taskId).filter((id): id is string => id !== null);
-    const rows = await this.taskRows(tracked);
+    const rows = new Map((await this.tasks.tasks(tracked)).map((t) => [t.taskId, t]));
     for (const role of [...roles].slice(0, CANARY_MAX_ROLES)) {
       const mine = this.roles.get(role) ?? { taskId: null, launchedAt: null };
       this.roles.set(role, mine);
@@ -91,7 +88,7 @@ export class CanaryProbe {
       if (mine.taskId === null && openOfRole[0]) mine.taskId = openOfRole[0].taskId;
       // Never more than one per role: any other open canary of the role is cancelled unrecorded.
       for (const extra of openOfRole.filter((t) => t.taskId !== mine.taskId)) {
-        await this.cancel(extra.taskId, "duplicate canary");
+        await this.tasks.cancel(extra.taskId, "duplicate canary");
       }
       const inFlight: CanaryInFlight | null =
         mine.taskId === null
@@ -115,7 +112,7 @@ export class CanaryProbe {
       } else if (step.kind === "resolve") {
         const taskId = mine.taskId;
         mine.taskId = null;
-        if (step.cancel && taskId) await this.cancel(taskId, `canary timed out: ${step.detail}`);
+        if (step.cancel && taskId) await this.tasks.cancel(taskId, `canary timed out: ${step.detail}`);
         await this.record({
           role,
           outcome: step.outcome,
@@ -130,79 +127,33 @@ export class CanaryProbe {
 
   /** Roles with a canary-capable agent heard from within the window, dead ones included on purpose. */
   private async probedRoles(): Promise<string[]> {
-    const { rows } = await this.db.query<{ role: string }>(
-      `SELECT DISTINCT role FROM agents
-        WHERE $1 || role = ANY (capabilities)
-          AND (state IN ('active', 'stale', 'draining') OR last_heartbeat_at > now() - $2 * interval '1 millisecond'
-               OR state_changed_at > now() - $2 * interval '1 millisecond')
-        ORDER BY role LIMIT $3`,
-      [TYPE_PREFIX, CANARY_ROLE_WINDOW_MS, CANARY_MAX_ROLES],
-    );
-    return rows.map((r) => r.role).filter((role) => TYPE_RE.test(canaryTaskType(role)));
+    const roles = await this.tasks.probedRoles(CANARY_ROLE_WINDOW_MS, CANARY_MAX_ROLES);
+    return roles.filter((role) => TYPE_RE.test(canaryTaskType(role)));
   }
 
   private async openCanaries(): Promise<Array<CanaryInFlight & { role: string }>> {
-    const { rows } = await this.db.query<{ id: string; type: string; state: string; age_ms: number }>(
-      `SELECT id, type, state, (EXTRACT(EPOCH FROM now() - created_at) * 1000)::float8 AS age_ms
-         FROM tasks WHERE state IN ('queued', 'active') AND type LIKE 'overseer.canary.%'
-        ORDER BY created_at LIMIT $1`,
-      [CANARY_MAX_ROLES * 4],
-    );
-    return rows.map((r) => ({
-      role: r.type.slice(TYPE_PREFIX.length),
-      taskId: r.id,
-      state: r.state,
-      ageMs: Number(r.age_ms),
+    const open = await this.tasks.openCanaries(CANARY_MAX_ROLES * 4);
+    return open.map((t) => ({
+      role: t.type.slice(CANARY_TYPE_PREFIX.length),
+      taskId: t.taskId,
+      state: t.state,
+      ageMs: t.ageMs,
       durationMs: null,
     }));
   }
 
-  private async taskRows(ids: string[]): Promise<Map<string, CanaryInFlight>> {
-    if (ids.length === 0) return new Map();
-    const { rows } = await this.db.query<{
-      id: string;
-      state: string;
-      age_ms: number;
-      duration_ms: number | null;
-    }>(
-      `SELECT id, state, (EXTRACT(EPOCH FROM now() - created_at) * 1000)::float8 AS age_ms,
-              (EXTRACT(EPOCH FROM finished_at - created_at) * 1000)::float8 AS duration_ms
-         FROM tasks WHERE id = ANY ($1::uuid[])`,
-      [ids],
-    );
-    return new Map(
-      rows.map((r) => [
-        r.id,
-        {
-          taskId: r.id,
-          state: r.state,
-          ageMs: Number(r.age_ms),
-          durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
-        },
-      ]),
-    );
-  }
-
-  private async launch(role: string): Promise<string> {
-    const { id } = await this.tasks.submit({
+  private launch(role: string): Promise<string> {
+    return this.tasks.submit({
       type: canaryTaskType(role),
       payload: { canary: true, role, nonce: this.newNonce() },
       priority: CANARY_PRIORITY,
       maxAttempts: 1,
       timeoutMs: Math.max(100, this.options.timeoutMs),
     });
-    return id;
-  }
-
-  private async cancel(taskId: string, reason: string): Promise<void> {
-    const cancelled = await withTransaction(this.db, (client) =>
-      this.taskStore.cancel(client, taskId, reason),
-    );
-    if (cancelled) await this.dispatcher.afterCancel([cancelled]);
   }
 
   private async record(result: CanaryResult): Promise<void> {
-    await this.redis.hset(canaryResultsKey(this.options.namespace), result.role, JSON.stringify(result));
+    await this.results.record(result);
     this.bus.emit("probe.completed", {
       probe: "canary",
       role: result.role,

@@ -1,12 +1,10 @@
-/** The state of one component of the system health read. `unknown`: it could not be judged. */
-export type ComponentStatus = "ok" | "degraded" | "down" | "unknown";
+import type { ComponentStatus, SystemHealthComponents, SystemStatus } from "../contract/schemas/system.ts";
 
-export interface ComponentHealth {
-  status: ComponentStatus;
-  /** How long the check took; null when it made no call. */
-  latencyMs: number | null;
-  detail: unknown;
-}
+/** The state of one component of the system health read (the contract's). `unknown`: it could not be judged. */
+export type { ComponentStatus };
+
+/** One component of the system health read: status, latency and its detail (the contract's shapes). */
+export type ComponentHealth = SystemHealthComponents[keyof SystemHealthComponents];
 
 /**
  * Weights of the overall score (they sum to 100). Postgres and Redis carry half: without either
@@ -35,8 +33,8 @@ const CRITICAL = ["postgres", "redis"];
  * neither helps nor hurts). Status: down when a critical component is down or the score is below
  * 50; degraded when any component is degraded or down; ok otherwise.
  */
-export function scoreHealth(components: Record<string, ComponentHealth>): {
-  status: "ok" | "degraded" | "down";
+export function scoreHealth(components: Record<string, Pick<ComponentHealth, "status">>): {
+  status: SystemStatus;
   score: number;
 } {
   let earned = 0;

@@ -1,6 +1,3 @@
-import { readdir } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
-import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import type { Static } from "typebox";
 import type {
@@ -8,27 +5,30 @@ import type {
   ReadinessCheck as ReadinessCheckSchema,
   ReadyzReply,
 } from "../contract/schemas/health.ts";
+import type {
+  ActiveOverride,
+  CanaryResult,
+  ComponentStatus,
+  SystemHealthComponents,
+  SystemHealthReport,
+} from "../contract/schemas/system.ts";
 import type { OverseerEvent } from "../daemon/events/catalogue.ts";
-import type { Db } from "../daemon/store/pg-pool.ts";
-import { readQueueStats } from "../daemon/store/queue-stats-store.ts";
-import { readCanaryResults } from "./canary-probe.ts";
 import {
   agentsStatus,
-  type ComponentHealth,
-  type ComponentStatus,
   canaryStatus,
   eventLoopStatus,
   QUEUE_WAIT_DEGRADED_SECONDS,
   scoreHealth,
 } from "./health-score.ts";
 
-const MIGRATIONS_DIR = fileURLToPath(new URL("../daemon/store/migrations", import.meta.url));
+export type { SystemHealthReport };
+
 /** A health or readiness check slower than this counts as failed: a probe must answer promptly. */
 export const CHECK_TIMEOUT_MS = 2_000;
 /** A loop that reported an error within this window makes `loops` degraded. */
 const LOOP_ERROR_WINDOW_MS = 60_000;
 /** Agents seen within this window count toward their role (dead ones too: a role that died shows). */
-const AGENT_ROLE_WINDOW = "1 hour";
+const AGENT_ROLE_WINDOW_MS = 3_600_000;
 
 /** One check of `/readyz` (the contract's ReadinessCheck). */
 export type ReadinessCheck = Static<typeof ReadinessCheckSchema>;
@@ -36,20 +36,47 @@ export type ReadinessCheck = Static<typeof ReadinessCheckSchema>;
 /** `/readyz`'s answer without its `status` word (the contract's ReadyzReply). */
 export type Readiness = Omit<Static<typeof ReadyzReply>, "status">;
 
-export interface SystemHealthReport {
-  status: "ok" | "degraded" | "down";
-  score: number;
-  components: Record<string, ComponentHealth>;
-  overrides: Array<Record<string, unknown>>;
-  checkedAt: string;
+type Components = SystemHealthComponents;
+/** A component's detail when its check answered (the contract's shape without `{error}`). */
+type DetailOf<K extends keyof Components> = Exclude<Components[K]["detail"], { error: string }>;
+/** One component as the contract has it: the detail of `D`, or `{error}` when the check failed. */
+interface Component<D> {
+  status: ComponentStatus;
+  latencyMs: number | null;
+  detail: D | { error: string };
+}
+
+/** What the health checks read from Postgres (daemon/store/health-store.ts). */
+export interface PostgresHealthPort {
+  /** Resolves once Postgres answered a trivial statement. */
+  ping(): Promise<void>;
+  /** Migration files not applied in the namespace's schema (empty when up to date). */
+  pendingMigrations(): Promise<string[]>;
+  /** Agents by role and state: the live ones, and those heard from or changed within `windowMs`. */
+  agentCountsByRole(windowMs: number): Promise<Array<{ role: string; state: string; count: number }>>;
+  /** Unfinished tasks by type and state (`ready`, `delayed`, `active`, ...) with the oldest's age. */
+  queueStats(): Promise<Array<{ state: string; count: number; oldestAgeSeconds: number }>>;
+  /** Overrides in force, or null when the overrides table does not exist yet. */
+  activeOverrides(): Promise<ActiveOverride[] | null>;
+}
+
+/** What the health checks ask Redis (daemon/store/redis/redis-health-store.ts). */
+export interface RedisHealthPort {
+  ping(): Promise<void>;
+  /** The leader lease's holder, or null when no replica holds it. */
+  leaseHolder(): Promise<{ replicaId: string; epoch: number; leaseRemainingMs: number } | null>;
+}
+
+/** Every role's last canary result (daemon/store/redis/canary-results-store.ts). */
+export interface CanaryResultsReader {
+  all(): Promise<CanaryResult[]>;
 }
 
 export interface SystemHealthDeps {
-  db: Db;
-  redis: Redis;
-  namespace: string;
+  postgres: PostgresHealthPort;
+  redis: RedisHealthPort;
+  canaryResults: CanaryResultsReader;
   replicaId: string;
-  leaderKey: string;
   registry: Registry;
   canaryEnabled: boolean;
   lifecycle: () => LifecycleState;
@@ -83,7 +110,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value?: T; error?: stri
 
 /** `/readyz` and `GET /api/dashboard/system/health`: what the process can see of the system, measured now. */
 export class SystemHealth {
-  private migrationFiles: Promise<string[]> | null = null;
   /** Per background loop: when it last reported an error, and the message (fed by the event bus). */
   private readonly loopErrors = new Map<string, { at: number; message: string; count: number }>();
   private readonly now: () => number;
@@ -101,17 +127,17 @@ export class SystemHealth {
 
   async readiness(): Promise<Readiness> {
     const [postgres, redis, migrations, leader] = await Promise.all([
-      this.check(() => this.deps.db.query("SELECT 1").then(() => "answered")),
+      this.check(() => this.deps.postgres.ping().then(() => "answered")),
       this.check(() => this.deps.redis.ping().then(() => "answered")),
       this.check(async () => {
-        const pending = await this.pendingMigrations();
+        const pending = await this.deps.postgres.pendingMigrations();
         if (pending.length > 0) throw new Error(`not applied: ${pending.join(", ")}`);
         return "all applied";
       }),
       this.check(async () => {
-        const holder = await this.deps.redis.get(this.deps.leaderKey);
+        const holder = await this.deps.redis.leaseHolder();
         if (!holder) throw new Error("no replica holds the leader lease");
-        return holder.startsWith(`${this.deps.replicaId}:`) ? "this replica leads" : "another replica leads";
+        return holder.replicaId === this.deps.replicaId ? "this replica leads" : "another replica leads";
       }),
     ]);
     const checks = { postgres, redis, migrations, leader };
@@ -122,32 +148,28 @@ export class SystemHealth {
 
   async report(): Promise<SystemHealthReport> {
     const [postgres, redis, leader, agents, queues, canary, eventLoop, overrides] = await Promise.all([
-      this.component(async () => {
-        await this.deps.db.query("SELECT 1");
-        const pending = await this.pendingMigrations();
+      this.component<DetailOf<"postgres">>(async () => {
+        await this.deps.postgres.ping();
+        const pending = await this.deps.postgres.pendingMigrations();
         return pending.length === 0
           ? { status: "ok", detail: { migrationsPending: [] } }
           : { status: "degraded", detail: { migrationsPending: pending } };
       }),
-      this.component(async () => {
+      this.component<DetailOf<"redis">>(async () => {
         await this.deps.redis.ping();
         return { status: "ok", detail: {} };
       }),
-      this.component(async () => {
-        const [holder, ttl] = await Promise.all([
-          this.deps.redis.get(this.deps.leaderKey),
-          this.deps.redis.pttl(this.deps.leaderKey),
-        ]);
+      this.component<DetailOf<"leader">>(async () => {
+        const holder = await this.deps.redis.leaseHolder();
         if (!holder)
           return { status: "down", detail: { leader: null, message: "no replica holds the lease" } };
-        const cut = holder.lastIndexOf(":");
         return {
           status: "ok",
           detail: {
-            replicaId: holder.slice(0, cut),
-            epoch: Number(holder.slice(cut + 1)),
-            isThisReplica: holder.slice(0, cut) === this.deps.replicaId,
-            leaseRemainingMs: ttl,
+            replicaId: holder.replicaId,
+            epoch: holder.epoch,
+            isThisReplica: holder.replicaId === this.deps.replicaId,
+            leaseRemainingMs: holder.leaseRemainingMs,
           },
         };
       }),
@@ -157,7 +179,7 @@ export class SystemHealth {
       this.component(() => this.eventLoopComponent()),
       this.overridesComponent(),
     ]);
-    const components: Record<string, ComponentHealth> = {
+    const components: Components = {
       postgres,
       redis,
       leader,
@@ -181,9 +203,9 @@ export class SystemHealth {
     return { ok: r.error === undefined, latencyMs: r.latencyMs, detail: r.error ?? r.value ?? "" };
   }
 
-  private async component(
-    fn: () => Promise<{ status: ComponentStatus; detail: unknown }>,
-  ): Promise<ComponentHealth> {
+  private async component<D>(
+    fn: () => Promise<{ status: ComponentStatus; detail: D }>,
+  ): Promise<Component<D>> {
     const r = await timed(fn);
     if (r.error !== undefined || !r.value) {
       return { status: "down", latencyMs: r.latencyMs, detail: { error: r.error ?? "no answer" } };
@@ -191,23 +213,9 @@ export class SystemHealth {
     return { status: r.value.status, latencyMs: r.latencyMs, detail: r.value.detail };
   }
 
-  /** Migration files not recorded in the namespace's migrations table (empty when up to date). */
-  private async pendingMigrations(): Promise<string[]> {
-    this.migrationFiles ??= readdir(MIGRATIONS_DIR).then((names) =>
-      names
-        .filter((n) => /\.(sql|js|ts)$/.test(n))
-        .map((n) => n.replace(/\.(sql|js|ts)$/, ""))
-        .sort(),
-    );
-    const files = await this.migrationFiles;
-    const { rows } = await this.deps.db.query<{ name: string }>("SELECT name FROM pgmigrations");
-    const applied = new Set(rows.map((r) => r.name));
-    return files.filter((f) => !applied.has(f));
-  }
-
-  private loopsComponent(): ComponentHealth {
+  private loopsComponent(): Components["loops"] {
     const cutoff = this.now() - LOOP_ERROR_WINDOW_MS;
-    const recent: Record<string, { lastErrorAt: string; lastError: string; errorsSinceStart: number }> = {};
+    const recent: DetailOf<"loops">["failingInLastMinute"] = {};
     for (const [loop, e] of this.loopErrors) {
       if (e.at >= cutoff) {
         recent[loop] = {
@@ -225,23 +233,17 @@ export class SystemHealth {
     };
   }
 
-  private async agentsComponent(): Promise<{ status: ComponentStatus; detail: unknown }> {
-    const { rows } = await this.deps.db.query<{ role: string; state: string; n: string }>(
-      `SELECT role, state, count(*) AS n FROM agents
-        WHERE state IN ('active', 'stale', 'draining')
-           OR last_heartbeat_at > now() - interval '${AGENT_ROLE_WINDOW}'
-           OR state_changed_at > now() - interval '${AGENT_ROLE_WINDOW}'
-        GROUP BY role, state ORDER BY role, state LIMIT 10000`,
-    );
+  private async agentsComponent(): Promise<{ status: ComponentStatus; detail: DetailOf<"agents"> }> {
+    const rows = await this.deps.postgres.agentCountsByRole(AGENT_ROLE_WINDOW_MS);
     const byRole: Record<string, Record<string, number>> = {};
     for (const r of rows) {
-      byRole[r.role] = { ...byRole[r.role], [r.state]: Number(r.n) };
+      byRole[r.role] = { ...byRole[r.role], [r.state]: r.count };
     }
     return { status: agentsStatus(byRole), detail: { byRole } };
   }
 
-  private async queuesComponent(): Promise<{ status: ComponentStatus; detail: unknown }> {
-    const stats = await readQueueStats(this.deps.db);
+  private async queuesComponent(): Promise<{ status: ComponentStatus; detail: DetailOf<"queues"> }> {
+    const stats = await this.deps.postgres.queueStats();
     const ready = stats.filter((s) => s.state === "ready");
     const oldestReady = ready.reduce((m, s) => Math.max(m, s.oldestAgeSeconds), 0);
     const total = (state: string) => stats.filter((s) => s.state === state).reduce((n, s) => n + s.count, 0);
@@ -257,9 +259,9 @@ export class SystemHealth {
     };
   }
 
-  private async canaryComponent(): Promise<{ status: ComponentStatus; detail: unknown }> {
+  private async canaryComponent(): Promise<{ status: ComponentStatus; detail: DetailOf<"canary"> }> {
     if (!this.deps.canaryEnabled) return { status: "unknown", detail: { message: "the canary is disabled" } };
-    const results = await readCanaryResults(this.deps.redis, this.deps.namespace);
+    const results = await this.deps.canaryResults.all();
     return {
       status: canaryStatus(
         results.map((r) => r.outcome),
@@ -275,12 +277,13 @@ export class SystemHealth {
   }
 
   /** From prom-client's default metrics, which sample the event-loop delay continuously. */
-  private async eventLoopComponent(): Promise<{ status: ComponentStatus; detail: unknown }> {
+  private async eventLoopComponent(): Promise<{ status: ComponentStatus; detail: DetailOf<"eventLoop"> }> {
     const read = async (name: string): Promise<number | null> => {
       const metric = this.deps.registry.getSingleMetric(name);
       if (!metric) return null;
       const v = (await metric.get()).values[0]?.value;
-      return typeof v === "number" ? v : null;
+      // Before the histogram's first sample its values are NaN, which JSON carries as null.
+      return typeof v === "number" && Number.isFinite(v) ? v : null;
     };
     const p99 = await read("overseer_nodejs_eventloop_lag_p99_seconds");
     const mean = await read("overseer_nodejs_eventloop_lag_mean_seconds");
@@ -293,20 +296,10 @@ export class SystemHealth {
    * component is `unknown` and the list empty: no override can be active without the table.
    */
   private async overridesComponent(): Promise<{
-    component: ComponentHealth;
-    active: Array<Record<string, unknown>>;
+    component: Components["overrides"];
+    active: ActiveOverride[];
   }> {
-    const r = await timed(async () => {
-      const exists = await this.deps.db.query<{ t: string | null }>(
-        "SELECT to_regclass('overrides')::text AS t",
-      );
-      if (!exists.rows[0]?.t) return null;
-      const { rows } = await this.deps.db.query<Record<string, unknown>>(
-        `SELECT id, action, reason, actor, state, started_at, expires_at, impact FROM overrides
-          WHERE state = 'active' AND (expires_at IS NULL OR expires_at > now()) ORDER BY started_at LIMIT 100`,
-      );
-      return rows.map(camelRow);
-    });
+    const r = await timed(() => this.deps.postgres.activeOverrides());
     if (r.error !== undefined) {
       return {
         component: { status: "down", latencyMs: r.latencyMs, detail: { error: r.error } },
@@ -333,13 +326,4 @@ export class SystemHealth {
       active,
     };
   }
-}
-
-/** A Postgres row with camelCase keys and ISO dates, as the API answers. */
-function camelRow(row: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) {
-    out[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = v instanceof Date ? v.toISOString() : v;
-  }
-  return out;
 }

@@ -1,4 +1,13 @@
-import type { HealGatesStore } from "../daemon/store/redis/heal-gates-store.ts";
+/**
+ * Where the gates are kept (daemon/store/redis/heal-gates-store.ts): field (`agent:<name>` or
+ * `type:<type>`) → expiry in ms.
+ */
+export interface HealGatesPort {
+  /** Sets `field` to expire at `untilMs`, pruning fields that expired by `nowMs`, atomically. */
+  set(field: string, untilMs: number, nowMs: number): Promise<void>;
+  /** Every field with its expiry (ms), expired ones included; never deletes. */
+  all(): Promise<Map<string, number>>;
+}
 
 /**
  * Quarantined agents (by registration name: ids change on every registration) and open circuits
@@ -13,7 +22,7 @@ export class DispatchGate {
   private types = new Map<string, number>();
 
   constructor(
-    private readonly store: HealGatesStore,
+    private readonly store: HealGatesPort,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import pg from "pg";
 import { raceTimer } from "../../daemon/lifecycle/race-timer.ts";
+import { selectOne } from "../../daemon/store/postgres-server-store.ts";
 
 /**
  * Reachability probes for the default service URLs. They answer "is something usable there?"
@@ -57,8 +58,7 @@ export async function canReachPostgres(url: string, timeoutMs: number): Promise<
   const attempt = (async () => {
     try {
       await client.connect();
-      const res = await client.query("select 1 as ok");
-      return res.rows[0]?.ok === 1;
+      return await selectOne(client);
     } catch {
       return false;
     }

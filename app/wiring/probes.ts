@@ -2,8 +2,13 @@ import type { Redis } from "ioredis";
 import type { LifecycleState } from "../../contract/schemas/health.ts";
 import type { OverseerConfig } from "../../daemon/config/compile-config.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
+import { CanaryTasks } from "../../daemon/health/canary-tasks.ts";
 import type { LeaderElection } from "../../daemon/leader/leader-election.ts";
+import { CanaryStore } from "../../daemon/store/canary-store.ts";
+import { HealthStore } from "../../daemon/store/health-store.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
+import { CanaryResultsStore } from "../../daemon/store/redis/canary-results-store.ts";
+import { RedisHealthStore } from "../../daemon/store/redis/redis-health-store.ts";
 import type { OverseerMetrics } from "../../daemon/telemetry/metrics.ts";
 import { CanaryProbe } from "../../probes/canary-probe.ts";
 import { SystemHealth } from "../../probes/system-health.ts";
@@ -24,15 +29,20 @@ export function wireProbes(p: {
   replicaId: string;
   lifecycle: () => LifecycleState;
 }) {
-  const { config, election } = p;
+  const { config, election, layer } = p;
+  const canaryResults = new CanaryResultsStore(p.redis, layer.keys.canaryResults);
   const loops: LoopSpec[] = [];
   if (config.canaryEnabled) {
-    const canary = new CanaryProbe(p.db, p.redis, p.tasks.tasks, p.layer.dispatch, p.layer.taskStore, p.bus, {
-      namespace: config.namespace,
-      intervalMs: config.canaryIntervalMs,
-      timeoutMs: config.canaryTimeoutMs,
-      isLeader: () => election.isLeader(),
-    });
+    const canary = new CanaryProbe(
+      new CanaryTasks(p.db, new CanaryStore(p.db), p.tasks.tasks, layer.taskStore, layer.dispatch),
+      canaryResults,
+      p.bus,
+      {
+        intervalMs: config.canaryIntervalMs,
+        timeoutMs: config.canaryTimeoutMs,
+        isLeader: () => election.isLeader(),
+      },
+    );
     // It ticks often enough to notice an answer or a timeout well within the interval, and
     // launches at most one task per role per interval. A follower's pass only forgets what it
     // tracked; the leader's is fenced.
@@ -47,11 +57,10 @@ export function wireProbes(p: {
     });
   }
   const systemHealth = new SystemHealth({
-    db: p.db,
-    redis: p.redis,
-    namespace: config.namespace,
+    postgres: new HealthStore(p.db),
+    redis: new RedisHealthStore(p.redis, layer.keys.leader),
+    canaryResults,
     replicaId: p.replicaId,
-    leaderKey: p.layer.keys.leader,
     registry: p.metrics.registry,
     canaryEnabled: config.canaryEnabled,
     lifecycle: p.lifecycle,

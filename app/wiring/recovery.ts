@@ -3,6 +3,7 @@ import type { AgentService } from "../../daemon/agents/agent-service.ts";
 import { ConfigError, type OverseerConfig } from "../../daemon/config/compile-config.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
 import type { AgentStore } from "../../daemon/store/agent-store.ts";
+import { HealObservationsStore } from "../../daemon/store/heal-observations-store.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
 import type { HeartbeatStore } from "../../daemon/store/redis/heartbeat-store.ts";
 import type { TaskStore } from "../../daemon/store/task-store.ts";
@@ -84,7 +85,7 @@ export async function wireRecovery(p: RecoveryParts): Promise<RecoveryRuntime> {
   const restarter = new AgentRestarter(p.db, p.agents, p.taskStore, p.tasks, p.liveness, bus, supervisor);
   const heal = new HealService(
     p.db,
-    new HealObserver(p.db),
+    new HealObserver(new HealObservationsStore(p.db)),
     p.agentStore,
     p.tasks,
     restarter,

@@ -12,7 +12,7 @@ export const LIFECYCLE_STATES = [
   "FAILED",
 ] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
-const Lifecycle = Type.Enum(LIFECYCLE_STATES);
+export const Lifecycle = Type.Enum(LIFECYCLE_STATES);
 
 export const HealthzReply = Type.Object({
   status: Type.Union([Type.Literal("ok"), Type.Literal("failed")]),

@@ -3,9 +3,17 @@ import { LoopStats } from "../lifecycle/loop-stats.ts";
 import { raceTimer } from "../lifecycle/race-timer.ts";
 import type { LeaderLease } from "../store/redis/leader-lease.ts";
 import { actAsLeader, type FencedError, type LeaderTerm } from "./fence-context.ts";
-import type { TermActions } from "./fence-store.ts";
 
-/** Where the fence lives (Postgres); see fence-store.ts. */
+/** Fenced transactions of one term not yet added to its `leader_terms` row. */
+export interface TermActions {
+  epoch: number;
+  replicaId: string;
+  actions: number;
+  firstAt: Date;
+  lastAt: Date;
+}
+
+/** Where the fence lives (Postgres); daemon/store/leader-fence-store.ts. */
 export interface FenceStore {
   floor(): Promise<number>;
   install(epoch: number, replicaId: string, lockTimeoutMs: number): Promise<boolean>;

@@ -1,5 +1,5 @@
 import pg from "pg";
-import { checkFence, needsFence } from "../leader/fence-context.ts";
+import { checkFence, needsFence } from "./leader-fence-check.ts";
 import { schemaFor } from "./migrate.ts";
 
 // bigint (int8) columns such as lease tokens and counts come back as strings; keep them so:

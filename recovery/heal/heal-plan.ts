@@ -2,24 +2,15 @@
  * The pure auto-heal planner: observed state in, actions with reasons out. Each strategy adds to
  * the one before it (conservative ⊂ smart ⊂ aggressive); docs/recovery.md describes every action.
  */
-export type HealStrategy = "conservative" | "smart" | "aggressive";
-export const HEAL_STRATEGIES: readonly HealStrategy[] = ["conservative", "smart", "aggressive"];
+import {
+  HEAL_ACTION_KINDS,
+  HEAL_STRATEGIES,
+  type HealActionKind,
+  type HealStrategy,
+} from "../../contract/schemas/recovery.ts";
 
-export type HealActionKind =
-  | "requeue_orphaned_leases"
-  | "retry_dead_task"
-  | "restart_managed_agent"
-  | "quarantine_agent"
-  | "open_circuit"
-  | "drain_restart_agent";
-export const HEAL_ACTION_KINDS: readonly HealActionKind[] = [
-  "requeue_orphaned_leases",
-  "retry_dead_task",
-  "restart_managed_agent",
-  "quarantine_agent",
-  "open_circuit",
-  "drain_restart_agent",
-];
+// The strategies and action kinds are the contract's: the API validates and answers them.
+export { HEAL_ACTION_KINDS, HEAL_STRATEGIES, type HealActionKind, type HealStrategy };
 
 export interface HealAction {
   action: HealActionKind;

@@ -1,3 +1,4 @@
+import type { HealReport } from "../../contract/schemas/recovery.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
 import type { AgentStore } from "../../daemon/store/agent-store.ts";
 import { auditLog } from "../../daemon/store/audit-log.ts";
@@ -21,13 +22,8 @@ export interface HealRequest {
 /** How long a heal waits for another replica's heal pass to finish before it gives up. */
 export const HEAL_LOCK_WAIT_MS = 10_000;
 
-export interface HealReport {
-  strategy: HealStrategy;
-  dryRun: boolean;
-  plan: Array<{ action: string; target: string; reason: string }>;
-  executed: Array<{ action: string; target: string; outcome: "executed" | "failed"; detail?: string }>;
-  skipped: Array<{ action: string; target: string; why: string }>;
-}
+/** What a heal pass answers (the contract's HealReport). */
+export type { HealReport };
 
 const TARGET_KIND: Record<HealAction["action"], string> = {
   requeue_orphaned_leases: "agent",

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { MANAGED_STATES, type ManagedAgentView, type ManagedState } from "../../contract/schemas/recovery.ts";
 import type { ManagedAgentSpec } from "./managed-config.ts";
 import {
   decideRestart,
@@ -8,15 +9,8 @@ import {
   type RestartDecision,
 } from "./restart-policy.ts";
 
-export type ManagedState = "starting" | "running" | "backoff" | "stopping" | "stopped" | "failed";
-export const MANAGED_STATES: readonly ManagedState[] = [
-  "starting",
-  "running",
-  "backoff",
-  "stopping",
-  "stopped",
-  "failed",
-];
+// The states and the view of a process are the contract's: GET /api/dashboard/recovery/managed-agents answers them.
+export { MANAGED_STATES, type ManagedState };
 
 /** What the supervisor tells the rest of the daemon (events, metrics); every call is synchronous. */
 export interface SupervisorSink {
@@ -26,16 +20,8 @@ export interface SupervisorSink {
   states(counts: Map<string, Map<ManagedState, number>>): void;
 }
 
-/** A read-only view of one supervised process, for the API and auto-heal. */
-export interface ManagedChildView {
-  name: string;
-  replica: number;
-  state: ManagedState;
-  pid: number | null;
-  agentId: string | null;
-  restartsInWindow: number;
-  lastExit: ExitInfo | null;
-}
+/** A read-only view of one supervised process, for the API and auto-heal (the contract's ManagedAgentView). */
+export type ManagedChildView = ManagedAgentView;
 
 interface Slot {
   spec: ManagedAgentSpec;

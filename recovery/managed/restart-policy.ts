@@ -3,6 +3,8 @@
  * times of the restarts already made and how the process ended, restart after a delay, give up
  * (too many restarts in the intensity window), or leave it down. No clock is read here.
  */
+import type { ExitInfo } from "../../contract/schemas/recovery.ts";
+
 export type RestartKind = "permanent" | "transient" | "temporary";
 
 export interface RestartPolicy {
@@ -20,11 +22,7 @@ export interface RestartPolicy {
 }
 
 /** How a child ended. `requested` = the exit followed an operator restart or a restart command (75). */
-export interface ExitInfo {
-  code: number | null;
-  signal: string | null;
-  requested: boolean;
-}
+export type { ExitInfo };
 
 export type RestartDecision =
   | { kind: "restart"; delayMs: number; reason: RestartReason }

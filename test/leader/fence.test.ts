@@ -3,7 +3,7 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { EventBus } from "../../daemon/events/event-bus.ts";
 import { actAsLeader, currentTerm, FencedError, type LeaderTerm } from "../../daemon/leader/fence-context.ts";
-import { fenceSql } from "../../daemon/leader/fence-store.ts";
+import { LeaderFenceStore } from "../../daemon/store/leader-fence-store.ts";
 import { migrate } from "../../daemon/store/migrate.ts";
 import { createPool, type Db, withTransaction } from "../../daemon/store/pg-pool.ts";
 import { LeaderLease } from "../../daemon/store/redis/leader-lease.ts";
@@ -53,12 +53,12 @@ async function rows(who: string): Promise<number> {
 }
 
 it("a leader writes in its term; once a newer epoch is installed, its transactions are refused and change nothing", async () => {
-  expect(await fenceSql.install(db, 1, "replica-a", 2_000)).toBe(true);
+  expect(await new LeaderFenceStore(db).install(1, "replica-a", 2_000)).toBe(true);
   const fenced: FencedError[] = [];
   await actAsLeader(term(1, "replica-a", fenced), () => write("a-before"));
   expect(await rows("a-before")).toBe(1);
 
-  expect(await fenceSql.install(db, 2, "replica-b", 2_000)).toBe(true);
+  expect(await new LeaderFenceStore(db).install(2, "replica-b", 2_000)).toBe(true);
   await expect(actAsLeader(term(1, "replica-a", fenced), () => write("a-after"))).rejects.toBeInstanceOf(
     FencedError,
   );
@@ -71,15 +71,15 @@ it("a leader writes in its term; once a newer epoch is installed, its transactio
   await write("api");
   expect(await rows("api")).toBe(1);
   // An older epoch can never be installed again, nor the same epoch by another replica.
-  expect(await fenceSql.install(db, 1, "replica-a", 2_000)).toBe(false);
-  expect(await fenceSql.install(db, 2, "replica-c", 2_000)).toBe(false);
+  expect(await new LeaderFenceStore(db).install(1, "replica-a", 2_000)).toBe(false);
+  expect(await new LeaderFenceStore(db).install(2, "replica-c", 2_000)).toBe(false);
   // Re-installing one's own term is harmless (a leader that stepped down locally and renews).
-  expect(await fenceSql.install(db, 2, "replica-b", 2_000)).toBe(true);
-  expect(await fenceSql.floor(db)).toBe(2);
+  expect(await new LeaderFenceStore(db).install(2, "replica-b", 2_000)).toBe(true);
+  expect(await new LeaderFenceStore(db).floor()).toBe(2);
 });
 
 it("a new term begins only after the old leader's transaction in flight has ended", async () => {
-  expect(await fenceSql.install(db, 3, "replica-a", 2_000)).toBe(true);
+  expect(await new LeaderFenceStore(db).install(3, "replica-a", 2_000)).toBe(true);
   let release!: () => void;
   const held = new Promise<void>((r) => {
     release = r;
@@ -94,7 +94,7 @@ it("a new term begins only after the old leader's transaction in flight has ende
   );
   await new Promise((r) => setTimeout(r, 100));
   let installed = false;
-  const install = fenceSql.install(db, 4, "replica-b", 5_000).then((ok) => {
+  const install = new LeaderFenceStore(db).install(4, "replica-b", 5_000).then((ok) => {
     installed = ok;
   });
   await new Promise((r) => setTimeout(r, 300));
@@ -111,7 +111,7 @@ it("a new term begins only after the old leader's transaction in flight has ende
   expect(acted[0]!.getTime()).toBeLessThan(next.getTime());
   expect(inFlight.getTime()).toBeLessThan(next.getTime());
   // The term's row counts what the leader reports (the election flushes its counts every renewal).
-  await fenceSql.recordActions(db, {
+  await new LeaderFenceStore(db).recordActions({
     epoch: 3,
     replicaId: "replica-a",
     actions: 1,
@@ -124,7 +124,7 @@ it("a new term begins only after the old leader's transaction in flight has ende
 });
 
 it("an old leader frozen inside a fenced transaction is cut off by Postgres; the new leader installs and the frozen one's writes are lost", async () => {
-  expect(await fenceSql.install(db, 5, "replica-a", 2_000)).toBe(true);
+  expect(await new LeaderFenceStore(db).install(5, "replica-a", 2_000)).toBe(true);
   let resume!: () => void;
   const frozen = new Promise<void>((r) => {
     resume = r;
@@ -141,7 +141,7 @@ it("an old leader frozen inside a fenced transaction is cut off by Postgres; the
   );
   await new Promise((r) => setTimeout(r, 50));
   const started = Date.now();
-  expect(await fenceSql.install(db, 6, "replica-b", 5_000)).toBe(true);
+  expect(await new LeaderFenceStore(db).install(6, "replica-b", 5_000)).toBe(true);
   const waited = Date.now() - started;
   resume();
   expect(await old).toMatch(/^failed/);
@@ -166,7 +166,7 @@ it("the Redis epoch never falls below the fence's, even after Redis lost its cou
   expect(answer.heldByOtherForMs).toBeLessThanOrEqual(1_000);
   // Redis restarted without its data: the floor read from the fence (6 here) wins.
   await redis.del(keys.leader, keys.leaderEpoch);
-  const floor = await fenceSql.floor(db);
+  const floor = await new LeaderFenceStore(db).floor();
   expect((await other.tryAcquire(floor)).epoch).toBe(floor + 1);
   await other.release(floor + 1);
   expect(await redis.exists(keys.leader)).toBe(0);
@@ -174,8 +174,8 @@ it("the Redis epoch never falls below the fence's, even after Redis lost its cou
 });
 
 it("a leader pass may open a transaction inside another: the fence's shared lock never makes them wait for each other", async () => {
-  const epoch = (await fenceSql.floor(db)) + 1;
-  expect(await fenceSql.install(db, epoch, "replica-n", 2_000)).toBe(true);
+  const epoch = (await new LeaderFenceStore(db).floor()) + 1;
+  expect(await new LeaderFenceStore(db).install(epoch, "replica-n", 2_000)).toBe(true);
   const acted: Date[] = [];
   const done = actAsLeader(term(epoch, "replica-n", [], acted), () =>
     withTransaction(db, async (outer) => {
@@ -192,8 +192,8 @@ it("a leader pass may open a transaction inside another: the fence's shared lock
 });
 
 it("a plain write through the pool inside a stale leader pass is refused too; reads are not fenced", async () => {
-  const stale = await fenceSql.floor(db);
-  expect(await fenceSql.install(db, stale + 1, "replica-p", 2_000)).toBe(true);
+  const stale = await new LeaderFenceStore(db).floor();
+  expect(await new LeaderFenceStore(db).install(stale + 1, "replica-p", 2_000)).toBe(true);
   const fenced: FencedError[] = [];
   await expect(
     actAsLeader(term(stale, "replica-n", fenced), () =>

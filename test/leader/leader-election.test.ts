@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { OverseerEvent } from "../../daemon/events/catalogue.ts";
 import { EventBus } from "../../daemon/events/event-bus.ts";
 import { currentTerm } from "../../daemon/leader/fence-context.ts";
-import type { TermActions } from "../../daemon/leader/fence-store.ts";
-import { type FenceStore, LeaderElection } from "../../daemon/leader/leader-election.ts";
+import { type FenceStore, LeaderElection, type TermActions } from "../../daemon/leader/leader-election.ts";
 import type { LeaderLease, LeaseAnswer } from "../../daemon/store/redis/leader-lease.ts";
 
 // The election's decisions with a scripted lease and fence and an injected monotonic clock.

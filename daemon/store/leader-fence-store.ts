@@ -1,12 +1,18 @@
-import { type Db, withTransaction } from "../store/pg-pool.ts";
+import type { FenceStore, TermActions } from "../leader/leader-election.ts";
+import { type Db, withTransaction } from "./pg-pool.ts";
 
-/** SQL of `leader_fence` and `leader_terms` (migration 1733184000000, docs/scaling.md). */
-export const fenceSql = {
+/**
+ * `leader_fence` and `leader_terms` (migration 1733184000000, docs/scaling.md): their one writer.
+ * The check every leader-only transaction makes against the fence is in leader-fence-check.ts.
+ */
+export class LeaderFenceStore implements FenceStore {
+  constructor(private readonly db: Db) {}
+
   /** The epoch the fence names now (0 before any leader): the floor for the next Redis epoch. */
-  async floor(db: Db): Promise<number> {
-    const r = await db.query<{ epoch: string }>("SELECT epoch FROM leader_fence WHERE id = 1");
+  async floor(): Promise<number> {
+    const r = await this.db.query<{ epoch: string }>("SELECT epoch FROM leader_fence WHERE id = 1");
     return Number(r.rows[0]?.epoch ?? 0);
-  },
+  }
 
   /**
    * Moves the fence to `epoch` for `replicaId` and opens the term's row. The row lock waits for every
@@ -14,8 +20,8 @@ export const fenceSql = {
    * so whatever they wrote committed before this term began. False when the fence already names a
    * newer epoch (this replica's lease is stale) or this epoch for another replica.
    */
-  async install(db: Db, epoch: number, replicaId: string, lockTimeoutMs: number): Promise<boolean> {
-    return withTransaction(db, async (c) => {
+  async install(epoch: number, replicaId: string, lockTimeoutMs: number): Promise<boolean> {
+    return withTransaction(this.db, async (c) => {
       await c.query("SELECT set_config('lock_timeout', $1, true)", [String(Math.max(1, lockTimeoutMs))]);
       const moved = await c.query(
         `INSERT INTO leader_fence (id, epoch, replica_id, installed_at) VALUES (1, $1, $2, clock_timestamp())
@@ -39,14 +45,14 @@ export const fenceSql = {
       );
       return true;
     });
-  },
+  }
 
   /**
    * Adds a term's fenced transactions to its row (bookkeeping, not a leader action: never fenced).
    * The times are Postgres's clock at each check, taken under the fence's lock.
    */
-  async recordActions(db: Db, stats: TermActions): Promise<void> {
-    await db.query(
+  async recordActions(stats: TermActions): Promise<void> {
+    await this.db.query(
       `UPDATE leader_terms
           SET actions = actions + $3,
               first_action_at = LEAST(COALESCE(first_action_at, $4), $4),
@@ -54,14 +60,5 @@ export const fenceSql = {
         WHERE epoch = $1 AND replica_id = $2`,
       [stats.epoch, stats.replicaId, stats.actions, stats.firstAt, stats.lastAt],
     );
-  },
-};
-
-/** Fenced transactions of one term not yet added to its `leader_terms` row. */
-export interface TermActions {
-  epoch: number;
-  replicaId: string;
-  actions: number;
-  firstAt: Date;
-  lastAt: Date;
+  }
 }
