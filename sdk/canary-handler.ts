@@ -1,9 +1,5 @@
+import { canaryTaskType } from "../contract/schemas/system.ts";
 import type { TaskHandler } from "./task-run.ts";
-
-/** The task type of the daemon's canary for a role (probes/canary-decision.ts uses the same name). */
-export function canaryTaskType(role: string): string {
-  return `overseer.canary.${role}`;
-}
 
 /** Answers a canary at once: the probe measures the dispatch path, not any work. */
 const answerCanary: TaskHandler = (ctx) => {

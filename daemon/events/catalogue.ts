@@ -1,3 +1,4 @@
+import type { PROBE_OUTCOMES } from "../../contract/schemas/system.ts";
 /**
  * The catalogue of every fact the daemon emits. One event per state change; sinks (metrics, logs,
  * and later WebSocket feeds and traces) subscribe to the bus instead of being called from five places.
@@ -172,7 +173,7 @@ export interface EventPayloads {
 }
 
 /** How a probe run ended: `timeout` means it was cancelled unanswered. */
-export type ProbeOutcome = "success" | "failed" | "timeout";
+export type ProbeOutcome = (typeof PROBE_OUTCOMES)[number];
 
 export type AgentStateName = "active" | "stale" | "dead" | "draining" | "left";
 

@@ -1,20 +1,14 @@
-import { readdir } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import type { ActiveOverride } from "../../contract/schemas/system.ts";
+import { pendingMigrations } from "./migrate.ts";
 import type { Db } from "./pg-pool.ts";
 import { selectOne } from "./postgres-server-store.ts";
 import { type QueueStat, readQueueStats } from "./queue-stats-store.ts";
-
-/** The migration files migrate.ts applies (this folder's migrations/). */
-const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
 
 /**
  * What the health checks read from Postgres (probes/system-health.ts): reads only, of agents,
  * tasks, overrides and pgmigrations, each bounded.
  */
 export class HealthStore {
-  private migrationFiles: Promise<string[]> | null = null;
-
   constructor(private readonly db: Db) {}
 
   /** Resolves once Postgres answered a trivial statement. */
@@ -24,16 +18,7 @@ export class HealthStore {
 
   /** Migration files not recorded in the namespace's migrations table (empty when up to date). */
   async pendingMigrations(): Promise<string[]> {
-    this.migrationFiles ??= readdir(MIGRATIONS_DIR).then((names) =>
-      names
-        .filter((n) => /\.(sql|js|ts)$/.test(n))
-        .map((n) => n.replace(/\.(sql|js|ts)$/, ""))
-        .sort(),
-    );
-    const files = await this.migrationFiles;
-    const { rows } = await this.db.query<{ name: string }>("SELECT name FROM pgmigrations");
-    const applied = new Set(rows.map((r) => r.name));
-    return files.filter((f) => !applied.has(f));
+    return pendingMigrations(this.db);
   }
 
   /**

@@ -1,8 +1,30 @@
+import { readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { runner } from "node-pg-migrate";
 import type pg from "pg";
+import type { Queryable } from "./pg-pool.ts";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
+let names: Promise<string[]> | null = null;
+
+/** The migrations this version applies, by name (the files of migrations/, sorted). */
+function migrationNames(): Promise<string[]> {
+  names ??= readdir(MIGRATIONS_DIR).then((files) =>
+    files
+      .filter((n) => /\.(sql|js|ts)$/.test(n))
+      .map((n) => n.replace(/\.(sql|js|ts)$/, ""))
+      .sort(),
+  );
+  return names;
+}
+
+/** Migrations this version has that the namespace's migrations table does not record (empty when up to date). */
+export async function pendingMigrations(db: Queryable): Promise<string[]> {
+  const files = await migrationNames();
+  const { rows } = await db.query<{ name: string }>("SELECT name FROM pgmigrations");
+  const applied = new Set(rows.map((r) => r.name));
+  return files.filter((f) => !applied.has(f));
+}
 
 /** Postgres schema that holds one namespace's data. */
 export function schemaFor(namespace: string): string {
