@@ -3,6 +3,7 @@ import type { AgentService } from "../daemon/agents/agent-service.ts";
 import type { KpiReads } from "../daemon/analytics/kpi-reads.ts";
 import type { BudgetService } from "../daemon/budgets/budget-service.ts";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
+import type { CoordinationReads } from "../daemon/coordination/coordination-reads.ts";
 import type { CoordinationService } from "../daemon/coordination/coordination-service.ts";
 import type { DashboardReads } from "../daemon/dashboard/dashboard-reads.ts";
 import type { FeedbackService } from "../daemon/feedback/feedback-service.ts";
@@ -40,8 +41,8 @@ export interface ApiDeps {
   budgets: BudgetService;
   feedback: FeedbackService;
   trainingExport: TrainingExport;
-  /** Coordination reads and levers (docs/coordination.md). */
-  coordination: CoordinationService;
+  /** Coordination reads and levers (docs/coordination.md); the operator retry is `tasks.retryByOperator`. */
+  coordination: { reads: CoordinationReads; levers: CoordinationService };
   /** Emergency overrides and their gate (docs/overrides.md). */
   overrides: OverrideService;
   audit: AuditReads;

@@ -134,7 +134,7 @@ export class OverseerDaemon {
         budgets: llm.budgets,
         onError,
       });
-      const tasks = wireTasks({ config, layer, bus, outcomes: pipelines.pipelines, onError });
+      const tasks = wireTasks({ config, db, layer, bus, outcomes: pipelines.pipelines, onError });
       this.tasks = tasks.tasks;
       const control = wireControl({
         config,

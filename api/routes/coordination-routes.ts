@@ -4,7 +4,6 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { ErrorBody } from "../../contract/errors.ts";
 import { AnyJson, IdParams, MAX_PRIORITY, Uuid } from "../../contract/schemas/common.ts";
-import type { Caller } from "../../daemon/coordination/coordination-service.ts";
 import { RESET_LEVELS } from "../../daemon/coordination/reset-plan.ts";
 import type { ApiDeps } from "../api-deps.ts";
 import { actorOf } from "./pipeline-routes.ts";
@@ -16,7 +15,7 @@ const literals = <T extends string>(values: readonly T[]) => Type.Union(values.m
 const Reason = Type.String({ minLength: 1, maxLength: 1_000, pattern: "^[^\\u0000]*$" });
 
 /** Who asked, and the request id the audit log keeps (the caller's X-Request-Id when it sends a sane one). */
-function callerOf(request: FastifyRequest): Caller {
+function callerOf(request: FastifyRequest): { actor: string; requestId: string } {
   const sent = request.headers["x-request-id"];
   const requestId = typeof sent === "string" && /^[\w.:-]{1,128}$/.test(sent) ? sent : randomUUID();
   return { actor: actorOf(request), requestId };
@@ -29,7 +28,7 @@ export function coordinationRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     app.get(
       "/coordination/success-rate",
       { config: { auth: "viewer" }, schema: { tags, response: { 200: AnyJson, ...errors } } },
-      async () => c.successRate(),
+      async () => c.reads.successRate(),
     );
 
     app.get(
@@ -42,13 +41,13 @@ export function coordinationRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           response: { 200: AnyJson, ...errors },
         },
       },
-      async (request) => c.failures(request.query.window ?? "24h"),
+      async (request) => c.reads.failures(request.query.window ?? "24h"),
     );
 
     app.get(
       "/coordination/diagnostics",
       { config: { auth: "viewer" }, schema: { tags, response: { 200: AnyJson, ...errors } } },
-      async () => c.diagnostics(),
+      async () => c.reads.diagnostics(),
     );
 
     app.post(
@@ -65,7 +64,7 @@ export function coordinationRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           response: { 200: AnyJson, ...errors },
         },
       },
-      async (request) => c.reset(request.body, callerOf(request)),
+      async (request) => c.levers.reset(request.body, callerOf(request)),
     );
 
     app.get(
@@ -82,13 +81,13 @@ export function coordinationRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         },
       },
       async (request) =>
-        c.errorLog(request.query.window ?? "1h", Math.min(1_000, Number(request.query.limit ?? 100))),
+        c.reads.errorLog(request.query.window ?? "1h", Math.min(1_000, Number(request.query.limit ?? 100))),
     );
 
     app.get(
       "/tasks/distribution",
       { config: { auth: "viewer" }, schema: { tags, response: { 200: AnyJson, ...errors } } },
-      async () => c.distribution(),
+      async () => c.reads.distribution(),
     );
 
     app.post(
@@ -102,7 +101,7 @@ export function coordinationRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           response: { 200: AnyJson, ...errors },
         },
       },
-      async (request) => c.reassign(request.params.id, request.body, callerOf(request)),
+      async (request) => c.levers.reassign(request.params.id, request.body, callerOf(request)),
     );
 
     app.post(
@@ -119,7 +118,7 @@ export function coordinationRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           response: { 200: AnyJson, ...errors },
         },
       },
-      async (request) => c.retry(request.params.id, request.body, callerOf(request)),
+      async (request) => deps.tasks.retryByOperator(request.params.id, request.body, callerOf(request)),
     );
 
     app.get(
@@ -128,7 +127,7 @@ export function coordinationRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         config: { auth: "viewer" },
         schema: { tags, params: IdParams, response: { 200: AnyJson, ...errors } },
       },
-      async (request) => c.agentMetrics(request.params.id),
+      async (request) => c.reads.agentMetrics(request.params.id),
     );
   };
 }

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { OverseerConfig } from "../../daemon/config/compile-config.ts";
+import { CoordinationReads } from "../../daemon/coordination/coordination-reads.ts";
 import { CoordinationService } from "../../daemon/coordination/coordination-service.ts";
 import type { LoopStatus } from "../../daemon/coordination/diagnostics-findings.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
@@ -26,19 +27,27 @@ export function wireControl(p: {
   const { config, db, bus, layer, onError } = p;
   // Coordination (docs/coordination.md): reads and levers; reassigned tasks reach their target
   // through a directed list the claim path reads first.
-  const coordination = new CoordinationService({
-    db,
-    tasks: p.tasks.tasks,
-    dispatch: layer.dispatch,
-    queues: layer.queues,
-    reconciler: p.tasks.reconciler,
-    liveness: layer.liveness,
-    redis: layer.directed,
-    bus,
-    loops: p.loopStatus,
-    sweepIntervalMs: config.sweepIntervalMs,
-    quarantined: (name) => layer.healGates.isQuarantined(name),
-  });
+  const coordination = {
+    reads: new CoordinationReads({
+      db,
+      queues: layer.queues,
+      liveness: layer.liveness,
+      redis: layer.directed,
+      loops: p.loopStatus,
+      sweepIntervalMs: config.sweepIntervalMs,
+    }),
+    levers: new CoordinationService({
+      db,
+      tasks: p.tasks.tasks,
+      taskStore: layer.taskStore,
+      queues: layer.queues,
+      reconciler: p.tasks.reconciler,
+      liveness: layer.liveness,
+      redis: layer.directed,
+      bus,
+      quarantined: (name) => layer.healGates.isQuarantined(name),
+    }),
+  };
   const agents = p.tasks.agents;
   const overrides = new OverrideService(
     db,

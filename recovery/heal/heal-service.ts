@@ -169,7 +169,12 @@ export class HealService {
         return { requeuedTasks: ends.length };
       }
       case "retry_dead_task":
-        await this.tasks.retryByOperator(a.target);
+        // The one operator retry: audited as task.retry too, under the heal's actor and request id.
+        await this.tasks.retryByOperator(
+          a.target,
+          { reason: `auto-heal: ${a.reason}` },
+          { actor: req.actor, requestId: req.requestId },
+        );
         return { retried: 1 };
       case "restart_managed_agent": {
         if (!this.supervisor) throw new Error("this replica runs no managed agents");
