@@ -52,6 +52,7 @@ export function wireControl(p: {
   const overrides = new OverrideService(
     db,
     p.tasks.tasks,
+    layer.taskStore,
     layer.dispatch,
     layer.queues,
     layer.liveness,
