@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { ErrorBody } from "../../contract/errors.ts";
+import { AUDIT_PAGE_MAX } from "../../contract/schemas/audit.ts";
 import { AnyJson } from "../../contract/schemas/common.ts";
 import { OverseerError } from "../../daemon/errors/overseer-error.ts";
-import { AUDIT_PAGE_MAX } from "../../daemon/store/audit-log.ts";
 import type { ApiDeps } from "../api-deps.ts";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };

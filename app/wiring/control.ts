@@ -1,12 +1,12 @@
 import type { Redis } from "ioredis";
 import type { OverseerConfig } from "../../daemon/config/compile-config.ts";
+import { AuditService } from "../../daemon/control/audit-service.ts";
 import { CoordinationReads } from "../../daemon/coordination/coordination-reads.ts";
 import { CoordinationService } from "../../daemon/coordination/coordination-service.ts";
 import type { LoopStatus } from "../../daemon/coordination/diagnostics-findings.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
 import { OverrideService } from "../../daemon/overrides/override-service.ts";
 import { poolExec, RetentionService } from "../../daemon/retention/retention-service.ts";
-import { AuditReads } from "../../daemon/store/audit-log.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
 import type { LoopSpec } from "../leader-loops.ts";
 import type { DispatchLayer } from "./dispatch.ts";
@@ -75,7 +75,7 @@ export function wireControl(p: {
     { name: "retention", everyMs: config.retentionIntervalMs, leader: () => retention.run() },
     { name: "overrides", everyMs: config.overrideCheckIntervalMs, replica: () => overrides.expireDue() },
   ];
-  return { coordination, overrides, audit: new AuditReads(db), loops };
+  return { coordination, overrides, audit: new AuditService(db), loops };
 }
 
 export type ControlArea = ReturnType<typeof wireControl>;
