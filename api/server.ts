@@ -190,7 +190,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(agentRoutes(deps));
   await app.register(taskRoutes(deps));
   await app.register(dashboardRoutes(deps), { prefix: "/api/dashboard" });
-  await app.register(coordinationRoutes(deps), { prefix: "/api/dashboard" });
+  await app.register(coordinationRoutes(deps));
   await app.register(systemHealthRoutes(deps), { prefix: "/api/dashboard" });
   await app.register(pipelineRoutes(deps), { prefix: "/api" });
   await app.register(scheduleRoutes(deps), { prefix: "/api" });
@@ -201,8 +201,8 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(budgetRoutes(deps), { prefix: "/api" });
   await app.register(feedbackRoutes(deps), { prefix: "/api" });
   await app.register(exportRoutes(deps), { prefix: "/api" });
-  await app.register(overrideRoutes(deps), { prefix: "/api/dashboard" });
-  await app.register(auditRoutes(deps), { prefix: "/api" });
+  await app.register(overrideRoutes(deps));
+  await app.register(auditRoutes(deps));
   await app.register(recoveryRoutes(deps), { prefix: "/api/dashboard" });
   if (deps.feeds) {
     const hub = deps.feeds;
