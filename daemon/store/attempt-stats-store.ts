@@ -175,6 +175,22 @@ export const attemptStats = {
     }));
   },
 
+  /** Completed and failed attempts per agent over the last `windowMs` (health score input). */
+  async byAgentSince(
+    q: Queryable,
+    windowMs: number,
+  ): Promise<Map<string, { completed: number; failed: number }>> {
+    const found = await q.query<{ agent_id: string; completed: string; failed: string }>(
+      `SELECT agent_id, count(*) FILTER (WHERE outcome = 'completed') AS completed,
+         count(*) FILTER (WHERE outcome IN ('failed', 'timed_out', 'lost')) AS failed
+       FROM task_attempts WHERE finished_at > now() - $1 * interval '1 millisecond' GROUP BY agent_id`,
+      [windowMs],
+    );
+    return new Map(
+      found.rows.map((r) => [r.agent_id, { completed: Number(r.completed), failed: Number(r.failed) }]),
+    );
+  },
+
   /** One agent's ended attempts in each window, with mean durations. */
   async ofAgent<W extends string>(
     q: Queryable,

@@ -59,6 +59,15 @@ export const leaseReads = {
     return r.rows[0] ? toLoad(r.rows[0]) : null;
   },
 
+  /** The current lease token of an active task held by `agentId`, or null. */
+  async tokenOf(q: Queryable, taskId: string, agentId: string): Promise<string | null> {
+    const found = await q.query<{ lease_token: string | null }>(
+      "SELECT lease_token FROM tasks WHERE id = $1 AND state = 'active' AND lease_agent_id = $2",
+      [taskId, agentId],
+    );
+    return found.rows[0]?.lease_token ?? null;
+  },
+
   /** Leases held by agents that are no longer live (a crash between marking an agent dead and revoking). */
   async orphanedLeaseHolders(q: Queryable): Promise<string[]> {
     const result = await q.query<{ lease_agent_id: string }>(
