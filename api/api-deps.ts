@@ -4,6 +4,8 @@ import type { AgentService } from "../daemon/agents/agent-service.ts";
 import type { KpiReads } from "../daemon/analytics/kpi-reads.ts";
 import type { BudgetService } from "../daemon/budgets/budget-service.ts";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
+import type { AuditService } from "../daemon/control/audit-service.ts";
+import type { CoordinationReads } from "../daemon/coordination/coordination-reads.ts";
 import type { CoordinationService } from "../daemon/coordination/coordination-service.ts";
 import type { DashboardReads } from "../daemon/dashboard/dashboard-reads.ts";
 import type { FeedbackService } from "../daemon/feedback/feedback-service.ts";
@@ -16,7 +18,6 @@ import type { ArtifactService } from "../daemon/pipelines/artifact-service.ts";
 import type { PipelineService } from "../daemon/pipelines/pipeline-service.ts";
 import type { WorkflowReads } from "../daemon/pipelines/workflow-reads.ts";
 import type { ScheduleService } from "../daemon/schedules/schedule-service.ts";
-import type { AuditReads } from "../daemon/store/audit-log.ts";
 import type { TaskService } from "../daemon/tasks/task-service.ts";
 import type { OverseerMetrics } from "../daemon/telemetry/metrics.ts";
 import type { Readiness } from "../probes/system-health.ts";
@@ -41,11 +42,12 @@ export interface ApiDeps {
   budgets: BudgetService;
   feedback: FeedbackService;
   trainingExport: TrainingExport;
-  /** Coordination reads and levers (docs/coordination.md). */
-  coordination: CoordinationService;
+  /** Coordination reads and levers (docs/coordination.md); the operator retry is `tasks.retryByOperator`. */
+  coordination: { reads: CoordinationReads; levers: CoordinationService };
   /** Emergency overrides and their gate (docs/overrides.md). */
   overrides: OverrideService;
-  audit: AuditReads;
+  /** The audit log's reads (GET /api/audit). */
+  audit: AuditService;
   /** Agent restarts, auto-heal and managed agents (docs/recovery.md). */
   recovery: RecoveryDeps;
   metrics: OverseerMetrics;

@@ -192,7 +192,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(agentRoutes(deps));
   await app.register(taskRoutes(deps));
   await app.register(dashboardRoutes(deps));
-  await app.register(coordinationRoutes(deps), { prefix: "/api/dashboard" });
+  await app.register(coordinationRoutes(deps));
   await app.register(systemHealthRoutes(deps));
   await app.register(pipelineRoutes(deps));
   await app.register(scheduleRoutes(deps));
@@ -203,8 +203,8 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(budgetRoutes(deps));
   await app.register(feedbackRoutes(deps));
   await app.register(exportRoutes(deps));
-  await app.register(overrideRoutes(deps), { prefix: "/api/dashboard" });
-  await app.register(auditRoutes(deps), { prefix: "/api" });
+  await app.register(overrideRoutes(deps));
+  await app.register(auditRoutes(deps));
   await app.register(recoveryRoutes(deps));
   if (deps.feeds) {
     const hub = deps.feeds;

@@ -130,7 +130,7 @@ export class OverseerDaemon {
         budgets: llm.budgets,
         onError,
       });
-      const tasks = wireTasks({ config, layer, bus, outcomes: pipelines.pipelines, onError });
+      const tasks = wireTasks({ config, db, layer, bus, outcomes: pipelines.pipelines, onError });
       this.tasks = tasks.tasks;
       const control = wireControl({
         config,
@@ -160,10 +160,7 @@ export class OverseerDaemon {
         config,
         db,
         agents: tasks.agents,
-        agentStore: layer.agentStore,
-        taskStore: layer.taskStore,
         tasks: tasks.tasks,
-        liveness: layer.liveness,
         bus,
         metrics: this.metrics,
         gate: layer.healGates,

@@ -1,11 +1,8 @@
 import type { AgentService } from "../daemon/agents/agent-service.ts";
 import { isLive } from "../daemon/agents/agent-state.ts";
+import type { AuditService } from "../daemon/control/audit-service.ts";
 import { OverseerError } from "../daemon/errors/overseer-error.ts";
 import type { EventBus } from "../daemon/events/event-bus.ts";
-import { auditLog } from "../daemon/store/audit-log.ts";
-import { type Db, withTransaction } from "../daemon/store/pg-pool.ts";
-import type { HeartbeatStore } from "../daemon/store/redis/heartbeat-store.ts";
-import type { TaskStore } from "../daemon/store/task-store.ts";
 import type { TaskService } from "../daemon/tasks/task-service.ts";
 import type { ManagedSupervisor } from "./managed/managed-supervisor.ts";
 
@@ -36,11 +33,9 @@ export interface RestartOutcome {
  */
 export class AgentRestarter {
   constructor(
-    private readonly db: Db,
     private readonly agents: AgentService,
-    private readonly taskStore: TaskStore,
     private readonly tasks: TaskService,
-    private readonly liveness: HeartbeatStore,
+    private readonly audit: AuditService,
     private readonly bus: EventBus,
     private readonly supervisor: ManagedSupervisor | null,
   ) {}
@@ -62,14 +57,10 @@ export class AgentRestarter {
           `${req.mode} by ${req.actor}: ${req.reason}`,
         );
       }
-      const ends = await withTransaction(this.db, (client) =>
-        this.taskStore.endLeasesOfAgent(client, agentId, "released", `agent ${req.mode} by ${req.actor}`),
-      );
-      await this.tasks.afterAttemptEnds(ends, "released");
-      releasedTaskIds = ends.map((e) => e.taskId);
+      releasedTaskIds = await this.tasks.releaseLeasesOf(agentId, `agent ${req.mode} by ${req.actor}`);
       // The agent may still be working on them: tell it to stop, its results would be refused anyway.
       for (const taskId of releasedTaskIds) {
-        await this.liveness.pushCommand(agentId, { type: "cancel", taskId, reason: "released" });
+        await this.agents.sendCommand(agentId, { type: "cancel", taskId, reason: "released" });
       }
     }
     let managed: RestartOutcome["managed"] = null;
@@ -79,10 +70,10 @@ export class AgentRestarter {
       managed = { name: child.name, replica: child.replica, ...pids };
       via = "managed";
     } else {
-      await this.liveness.pushCommand(agentId, { type: req.mode, reason: req.reason });
+      await this.agents.sendCommand(agentId, { type: req.mode, reason: req.reason });
     }
     const outcome: RestartOutcome = { agentId, mode: req.mode, via, releasedTaskIds, managed };
-    await auditLog.record(this.db, {
+    await this.audit.record({
       actor: req.actor,
       action: `agent.${req.mode}`,
       targetKind: "agent",

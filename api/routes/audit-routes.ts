@@ -1,38 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
-import { ErrorBody } from "../../contract/errors.ts";
-import { AnyJson } from "../../contract/schemas/common.ts";
+import { AUDIT_ROUTES as R } from "../../contract/routes/audit.ts";
+import { AUDIT_PAGE_MAX } from "../../contract/schemas/audit.ts";
 import { OverseerError } from "../../daemon/errors/overseer-error.ts";
-import { AUDIT_PAGE_MAX } from "../../daemon/store/audit-log.ts";
 import type { ApiDeps } from "../api-deps.ts";
-
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+import { routeOptions } from "../route-options.ts";
 
 /** The audit log (who, what, why, impact, when, request id), newest first, paged by `before`. */
 export function auditRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get(
-      "/audit",
-      {
-        config: { auth: "operator" },
-        schema: {
-          tags: ["audit"],
-          querystring: Type.Object(
-            {
-              actor: Type.Optional(Name),
-              action: Type.Optional(Name),
-              targetKind: Type.Optional(Name),
-              since: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
-              before: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,17}$" })),
-              limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,3}$" })),
-            },
-            { additionalProperties: false },
-          ),
-          response: { 200: AnyJson, ...errors },
-        },
-      },
-      async (request) => {
+    app.route({
+      ...routeOptions(R.list),
+      handler: async (request) => {
         const q = request.query;
         const limit = Number(q.limit ?? 100);
         if (limit > AUDIT_PAGE_MAX) {
@@ -60,6 +38,6 @@ export function auditRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           limit,
         });
       },
-    );
+    });
   };
 }

@@ -4,6 +4,7 @@ import { OverseerError } from "../../daemon/errors/overseer-error.ts";
 import type { ApiDeps } from "../api-deps.ts";
 import type { Principal } from "../auth.ts";
 import { routeOptions } from "../route-options.ts";
+import { actorOf } from "./pipeline-routes.ts";
 
 function agentOf(who: Principal | null): string {
   if (who?.kind !== "agent")
@@ -30,7 +31,12 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     app.route({
       ...routeOptions(R.retry),
       handler: async (request, reply) => {
-        await deps.tasks.retryByOperator(request.params.id);
+        // Audited like the coordination retry: the caller as principal, the request id as Fastify's.
+        await deps.tasks.retryByOperator(
+          request.params.id,
+          {},
+          { actor: actorOf(request), requestId: request.id },
+        );
         return reply.code(202).send({ ok: true });
       },
     });

@@ -1,11 +1,12 @@
 import type { Redis } from "ioredis";
 import type { OverseerConfig } from "../../daemon/config/compile-config.ts";
+import { AuditService } from "../../daemon/control/audit-service.ts";
+import { CoordinationReads } from "../../daemon/coordination/coordination-reads.ts";
 import { CoordinationService } from "../../daemon/coordination/coordination-service.ts";
 import type { LoopStatus } from "../../daemon/coordination/diagnostics-findings.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
 import { OverrideService } from "../../daemon/overrides/override-service.ts";
 import { poolExec, RetentionService } from "../../daemon/retention/retention-service.ts";
-import { AuditReads } from "../../daemon/store/audit-log.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
 import type { LoopSpec } from "../leader-loops.ts";
 import type { DispatchLayer } from "./dispatch.ts";
@@ -26,23 +27,32 @@ export function wireControl(p: {
   const { config, db, bus, layer, onError } = p;
   // Coordination (docs/coordination.md): reads and levers; reassigned tasks reach their target
   // through a directed list the claim path reads first.
-  const coordination = new CoordinationService({
-    db,
-    tasks: p.tasks.tasks,
-    dispatch: layer.dispatch,
-    queues: layer.queues,
-    reconciler: p.tasks.reconciler,
-    liveness: layer.liveness,
-    redis: layer.directed,
-    bus,
-    loops: p.loopStatus,
-    sweepIntervalMs: config.sweepIntervalMs,
-    quarantined: (name) => layer.healGates.isQuarantined(name),
-  });
+  const coordination = {
+    reads: new CoordinationReads({
+      db,
+      queues: layer.queues,
+      liveness: layer.liveness,
+      redis: layer.directed,
+      loops: p.loopStatus,
+      sweepIntervalMs: config.sweepIntervalMs,
+    }),
+    levers: new CoordinationService({
+      db,
+      tasks: p.tasks.tasks,
+      taskStore: layer.taskStore,
+      queues: layer.queues,
+      reconciler: p.tasks.reconciler,
+      liveness: layer.liveness,
+      redis: layer.directed,
+      bus,
+      quarantined: (name) => layer.healGates.isQuarantined(name),
+    }),
+  };
   const agents = p.tasks.agents;
   const overrides = new OverrideService(
     db,
     p.tasks.tasks,
+    layer.taskStore,
     layer.dispatch,
     layer.queues,
     layer.liveness,
@@ -65,7 +75,7 @@ export function wireControl(p: {
     { name: "retention", everyMs: config.retentionIntervalMs, leader: () => retention.run() },
     { name: "overrides", everyMs: config.overrideCheckIntervalMs, replica: () => overrides.expireDue() },
   ];
-  return { coordination, overrides, audit: new AuditReads(db), loops };
+  return { coordination, overrides, audit: new AuditService(db), loops };
 }
 
 export type ControlArea = ReturnType<typeof wireControl>;

@@ -2,8 +2,8 @@ import type { Redis } from "ioredis";
 import type { OverseerConfig } from "../../daemon/config/compile-config.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
 import { OverrideGate } from "../../daemon/overrides/override-gate.ts";
-import { overrideSql } from "../../daemon/overrides/override-store.ts";
 import { AgentStore } from "../../daemon/store/agent-store.ts";
+import { overridesStore } from "../../daemon/store/overrides-store.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
 import { CoordinationRedis } from "../../daemon/store/redis/coordination-redis.ts";
 import { HealGatesStore } from "../../daemon/store/redis/heal-gates-store.ts";
@@ -64,7 +64,7 @@ export async function wireDispatch(p: DispatchParts): Promise<DispatchLayer> {
   // The overrides' gate is refreshed from Postgres; the expiry check runs on every replica (a
   // conditional UPDATE ends each override once).
   const overrideGate = new OverrideGate(
-    () => overrideSql.activeActions(db),
+    () => overridesStore.activeActions(db),
     (counts) => {
       for (const [action, n] of Object.entries(counts)) p.metrics.overrideActive.set({ action }, n);
     },

@@ -1,18 +1,17 @@
 import { readFile } from "node:fs/promises";
 import type { AgentService } from "../../daemon/agents/agent-service.ts";
 import { ConfigError, type OverseerConfig } from "../../daemon/config/compile-config.ts";
+import { AuditService } from "../../daemon/control/audit-service.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
-import type { AgentStore } from "../../daemon/store/agent-store.ts";
 import { HealObservationsStore } from "../../daemon/store/heal-observations-store.ts";
+import { withAdvisoryLock } from "../../daemon/store/locks-store.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
-import type { HeartbeatStore } from "../../daemon/store/redis/heartbeat-store.ts";
-import type { TaskStore } from "../../daemon/store/task-store.ts";
 import type { TaskService } from "../../daemon/tasks/task-service.ts";
 import type { OverseerMetrics } from "../../daemon/telemetry/metrics.ts";
 import { AgentRestarter } from "../../recovery/agent-restart.ts";
 import type { DispatchGate } from "../../recovery/dispatch-gate.ts";
 import { HealObserver } from "../../recovery/heal/heal-observer.ts";
-import { HealService } from "../../recovery/heal/heal-service.ts";
+import { HEAL_LOCK_WAIT_MS, HealService } from "../../recovery/heal/heal-service.ts";
 import { parseManagedAgents } from "../../recovery/managed/managed-config.ts";
 import { ManagedSupervisor } from "../../recovery/managed/managed-supervisor.ts";
 import type { RecoveryDeps } from "../../recovery/recovery-deps.ts";
@@ -22,10 +21,7 @@ export interface RecoveryParts {
   config: OverseerConfig;
   db: Db;
   agents: AgentService;
-  agentStore: AgentStore;
-  taskStore: TaskStore;
   tasks: TaskService;
-  liveness: HeartbeatStore;
   bus: EventBus;
   metrics: OverseerMetrics;
   /** Quarantines and circuits; built before the claim path, which obeys them. */
@@ -82,12 +78,15 @@ export async function wireRecovery(p: RecoveryParts): Promise<RecoveryRuntime> {
     );
   }
   const gate = p.gate;
-  const restarter = new AgentRestarter(p.db, p.agents, p.taskStore, p.tasks, p.liveness, bus, supervisor);
+  const audit = new AuditService(p.db);
+  const restarter = new AgentRestarter(p.agents, p.tasks, audit, bus, supervisor);
   const heal = new HealService(
-    p.db,
+    // Passes are serialised across replicas, so two never both spend the same allowance.
+    (pass) => withAdvisoryLock(p.db, "overseer_heal", HEAL_LOCK_WAIT_MS, pass),
     new HealObserver(new HealObservationsStore(p.db)),
-    p.agentStore,
+    p.agents,
     p.tasks,
+    audit,
     restarter,
     gate,
     supervisor,

@@ -2,6 +2,7 @@ import { AgentService } from "../../daemon/agents/agent-service.ts";
 import type { OverseerConfig } from "../../daemon/config/compile-config.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
 import { sweepLiveness } from "../../daemon/liveness/liveness-sweeper.ts";
+import type { Db } from "../../daemon/store/pg-pool.ts";
 import { Reconciler } from "../../daemon/tasks/reconciler.ts";
 import type { TaskOutcomePort } from "../../daemon/tasks/task-ports.ts";
 import { TaskService } from "../../daemon/tasks/task-service.ts";
@@ -15,6 +16,7 @@ import type { DispatchLayer } from "./dispatch.ts";
  */
 export function wireTasks(p: {
   config: OverseerConfig;
+  db: Db;
   layer: DispatchLayer;
   bus: EventBus;
   outcomes: TaskOutcomePort;
@@ -22,6 +24,7 @@ export function wireTasks(p: {
 }) {
   const { config, layer, bus, onError } = p;
   const tasks = new TaskService(
+    p.db,
     layer.taskStore,
     layer.queues,
     layer.dispatch,

@@ -3,6 +3,9 @@ import { TaskType, Uuid } from "./common.ts";
 
 /** The agent protocol's messages over HTTP: register, heartbeat (with commands back), claim. */
 
+/** An agent's lifecycle states (daemon/agents/agent-state.ts has the transitions); dead and left are terminal. */
+export const AGENT_STATES = ["active", "stale", "dead", "draining", "left"] as const;
+
 export const RegisterBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 128 }),
   role: Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" }),

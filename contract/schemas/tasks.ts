@@ -13,6 +13,7 @@ export const TASK_STATES = ["queued", "active", "completed", "failed", "dead", "
 export type TaskState = (typeof TASK_STATES)[number];
 /** What a read can show: the states above, or `archived` (parked by a clear_task_queue override). */
 export const TASK_VIEW_STATES = [...TASK_STATES, "archived"] as const;
+export type TaskViewState = (typeof TASK_VIEW_STATES)[number];
 
 /** How an attempt ended. `released` does not count against maxAttempts. */
 export const ATTEMPT_OUTCOMES = [

@@ -183,6 +183,21 @@ export class AgentService {
     return canClaim(state) ? agent : null;
   }
 
+  /** Queues a command for the agent's next heartbeat answer (cancel, drain, restart). */
+  async sendCommand(agentId: string, command: AgentCommand): Promise<void> {
+    await this.liveness.pushCommand(agentId, command);
+  }
+
+  /**
+   * Ends the leases an agent that is already dead or left (or unknown) still holds, and queues the
+   * tasks again; returns how many. (A crash between marking an agent dead and revoking its leases.)
+   */
+  async requeueOrphanedLeases(agentId: string): Promise<number> {
+    const ends = await this.store.endOrphanedLeases(agentId);
+    await this.tasks.afterAttemptEnds(ends, "agent_dead");
+    return ends.length;
+  }
+
   /** Ends leases the agent holds but stopped reporting: it lost track of them, so they run elsewhere. */
   private async releaseForgotten(agentId: string, taskIds: string[]): Promise<void> {
     for (const taskId of taskIds) {

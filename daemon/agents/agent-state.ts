@@ -1,3 +1,4 @@
+import { AGENT_STATES as STATES } from "../../contract/schemas/agents.ts";
 import type { AgentStateName } from "../events/catalogue.ts";
 
 /**
@@ -11,13 +12,7 @@ import type { AgentStateName } from "../events/catalogue.ts";
  *               draining ──silence>stale─▶ stale ──▶ dead (leases revoked)
  *   deregister from any live state ──▶ left (leases released)
  */
-export const AGENT_STATES = [
-  "active",
-  "stale",
-  "dead",
-  "draining",
-  "left",
-] as const satisfies readonly AgentStateName[];
+export const AGENT_STATES = STATES satisfies readonly AgentStateName[];
 
 export const LIVE_AGENT_STATES: readonly AgentStateName[] = ["active", "stale", "draining"];
 

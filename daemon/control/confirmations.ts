@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { OverseerError } from "../errors/overseer-error.ts";
-import type { Queryable } from "../store/task-store.ts";
+import { confirmationsStore } from "../store/confirmations-store.ts";
+import type { Queryable } from "../store/pg-pool.ts";
 
 /**
  * Two-step confirmation of dangerous operator actions (emergency overrides, coordination resets).
@@ -42,21 +43,17 @@ export const confirmations = {
   ): Promise<IssuedConfirmation> {
     const token = `ovc_${randomBytes(24).toString("base64url")}`;
     const expiresAt = new Date(now.getTime() + (c.ttlMs ?? DEFAULT_CONFIRMATION_TTL_MS));
-    await q.query(
-      `INSERT INTO confirmations (token_hash, action, params_digest, actor, impact, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        hash(token),
-        c.action,
-        paramsDigest(c.params),
-        c.actor,
-        JSON.stringify(c.impact ?? {}),
-        now,
-        expiresAt,
-      ],
-    );
+    await confirmationsStore.insert(q, {
+      tokenHash: hash(token),
+      action: c.action,
+      paramsDigest: paramsDigest(c.params),
+      actor: c.actor,
+      impact: c.impact,
+      createdAt: now,
+      expiresAt,
+    });
     // Old tokens go as new ones come: the table stays small without a loop of its own.
-    await q.query("DELETE FROM confirmations WHERE expires_at < $1", [new Date(now.getTime() - 86_400_000)]);
+    await confirmationsStore.deleteExpiredBefore(q, new Date(now.getTime() - 86_400_000));
     return { token, expiresAt: expiresAt.toISOString() };
   },
 
@@ -69,31 +66,16 @@ export const confirmations = {
     c: { token: string; action: string; params: unknown; actor: string },
     now = new Date(),
   ): Promise<{ impact: unknown }> {
-    const r = await q.query<{
-      action: string;
-      params_digest: string;
-      actor: string;
-      impact: unknown;
-      expires_at: Date;
-      used_at: Date | null;
-    }>(
-      "SELECT action, params_digest, actor, impact, expires_at, used_at FROM confirmations WHERE token_hash = $1 FOR UPDATE",
-      [hash(c.token)],
-    );
-    const row = r.rows[0];
+    const row = await confirmationsStore.lock(q, hash(c.token));
     const invalid = (why: string) =>
       new OverseerError("OVS_ERR_CONFIRMATION_INVALID", `confirmation token ${why}; run the dry run again`);
     if (!row) throw invalid("is unknown");
-    if (row.used_at) throw invalid("was already used");
-    if (row.expires_at.getTime() <= now.getTime()) throw invalid("has expired");
+    if (row.usedAt) throw invalid("was already used");
+    if (row.expiresAt.getTime() <= now.getTime()) throw invalid("has expired");
     if (row.action !== c.action) throw invalid(`was issued for ${row.action}, not ${c.action}`);
-    if (row.params_digest !== paramsDigest(c.params)) throw invalid("was issued for other parameters");
+    if (row.paramsDigest !== paramsDigest(c.params)) throw invalid("was issued for other parameters");
     if (row.actor !== c.actor) throw invalid("was issued to another actor");
-    const used = await q.query(
-      "UPDATE confirmations SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
-      [hash(c.token), now],
-    );
-    if (used.rowCount === 0) throw invalid("was already used");
+    if (!(await confirmationsStore.markUsed(q, hash(c.token), now))) throw invalid("was already used");
     return { impact: row.impact };
   },
 };

@@ -3,22 +3,18 @@
  * Redis and the loops into a snapshot; this decides what is wrong and how badly.
  */
 
-export type Severity = "info" | "warning" | "critical";
-export interface Finding {
-  severity: Severity;
-  component: "queues" | "leases" | "agents" | "stores" | "loops";
-  message: string;
-  evidence: Record<string, unknown>;
-}
+import type { Static } from "typebox";
+import type {
+  Finding as FindingSchema,
+  LoopStatus,
+  QueueSnapshot as QueueSnapshotSchema,
+  StoreProbe,
+} from "../../contract/schemas/coordination.ts";
 
-export interface QueueSnapshot {
-  type: string;
-  /** Queued tasks in Postgres whose ready time has come, and those still in backoff. */
-  pgReady: number;
-  pgDelayed: number;
-  /** BullMQ entries (waiting includes prioritized); null when the queue could not be read. */
-  bull: { waiting: number; delayed: number; active: number } | null;
-}
+// What the diagnostics answer is part of the contract (GET /api/dashboard/coordination/diagnostics).
+export type Finding = Static<typeof FindingSchema>;
+export type Severity = Finding["severity"];
+export type QueueSnapshot = Static<typeof QueueSnapshotSchema>;
 export interface MirrorSnapshot {
   agentId: string;
   postgresLeases: number;
@@ -32,21 +28,7 @@ export interface AgentSnapshot {
   leases: number;
   heartbeatAgeMs: number | null;
 }
-export interface StoreProbe {
-  ok: boolean;
-  latencyMs: number | null;
-  error?: string;
-}
-export interface LoopStatus {
-  name: string;
-  intervalMs: number;
-  runs: number;
-  errors: number;
-  lastRunAt: number | null;
-  lastSuccessAt: number | null;
-  lastError: string | null;
-  lastErrorAt: number | null;
-}
+export type { LoopStatus, StoreProbe };
 export interface DiagnosticsSnapshot {
   nowMs: number;
   queues: QueueSnapshot[];

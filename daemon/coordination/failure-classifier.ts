@@ -5,16 +5,10 @@
  * agent, an overrun lease) wins over text, and specific causes win over generic words.
  */
 
-export const FAILURE_CLASSES = [
-  "redis_connection",
-  "serialization",
-  "timeout",
-  "lost_agent",
-  "llm_provider",
-  "validation",
-  "budget",
-  "unknown",
-] as const;
+import { FAILURE_CLASSES } from "../../contract/schemas/coordination.ts";
+
+// The classes are part of the contract (each is a value of GET /api/dashboard/coordination/failures).
+export { FAILURE_CLASSES };
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
 
 export interface FailureFacts {

@@ -3,8 +3,9 @@
  * everything the one before it does.
  */
 
-export const RESET_LEVELS = ["soft", "hard", "full"] as const;
-export type ResetLevel = (typeof RESET_LEVELS)[number];
+import type { ResetImpact, ResetLevel } from "../../contract/schemas/coordination.ts";
+
+export { RESET_LEVELS, type ResetLevel } from "../../contract/schemas/coordination.ts";
 
 /** What the reset would touch now, read before the dry run answers and again before it executes. */
 export interface ResetSnapshot {
@@ -38,7 +39,7 @@ export const RESET_STEPS: Record<ResetLevel, string[]> = {
 };
 
 /** The predicted impact of a reset at `level`. */
-export function resetImpact(level: ResetLevel, s: ResetSnapshot) {
+export function resetImpact(level: ResetLevel, s: ResetSnapshot): ResetImpact {
   const hard = level !== "soft";
   return {
     level,

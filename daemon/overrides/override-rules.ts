@@ -2,16 +2,15 @@
  * Pure rules of emergency overrides (docs/overrides.md): which actions exist, which stay in force
  * until undone or expired, and what an undo or an expiry may do. No I/O.
  */
-export const OVERRIDE_ACTIONS = [
-  "stop_all_tasks",
-  "restart_all_agents",
-  "clear_task_queue",
-  "system_maintenance",
-] as const;
-export type OverrideAction = (typeof OVERRIDE_ACTIONS)[number];
+import type { OverrideAction, OverrideState } from "../../contract/schemas/overrides.ts";
 
-/** `done` is a one-shot action that completed when executed (restart_all_agents): nothing to undo. */
-export type OverrideState = "active" | "done" | "undone" | "expired";
+// The actions and states are part of the contract (contract/schemas/overrides.ts).
+export {
+  OVERRIDE_ACTIONS,
+  OVERRIDE_STATES,
+  type OverrideAction,
+  type OverrideState,
+} from "../../contract/schemas/overrides.ts";
 
 /** Actions whose effect lasts while the override is active (and which an undo or expiry reverts). */
 export function isLasting(action: OverrideAction): boolean {

@@ -1,11 +1,17 @@
 import { randomUUID } from "node:crypto";
+import type { OverrideImpact, OverrideReply, OverrideView } from "../../contract/schemas/overrides.ts";
 import { confirmations } from "../control/confirmations.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { auditLog } from "../store/audit-log.ts";
+import { leaseReads } from "../store/lease-reads-store.ts";
+import { overridesStore } from "../store/overrides-store.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 import type { TaskQueues } from "../store/redis/task-queues.ts";
+import { taskReads } from "../store/task-reads-store.ts";
+import type { EnqueueOrder } from "../store/task-rows.ts";
+import type { TaskStore } from "../store/task-store.ts";
 import type { TaskDispatch } from "../tasks/task-dispatch.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 import type { OverrideGate } from "./override-gate.ts";
@@ -16,7 +22,6 @@ import {
   type OverrideAction,
   undoRefusal,
 } from "./override-rules.ts";
-import { type OverrideView, overrideSql } from "./override-store.ts";
 
 export interface OverrideRequest {
   action: OverrideAction;
@@ -31,15 +36,7 @@ export interface Caller {
   requestId: string;
 }
 
-export type OverrideReply =
-  | {
-      dryRun: true;
-      action: OverrideAction;
-      impact: Record<string, unknown>;
-      confirmationToken: string;
-      confirmationExpiresAt: string;
-    }
-  | { dryRun: false; override: OverrideView };
+export type { OverrideReply };
 
 /** A confirmation lives this long: enough to read the impact, short enough not to be reused later. */
 export const OVERRIDE_CONFIRMATION_TTL_MS = 120_000;
@@ -53,6 +50,8 @@ export class OverrideService {
   constructor(
     private readonly db: Db,
     private readonly tasks: TaskService,
+    /** The writer of `tasks` and `task_archive`: clear_task_queue archives and restores through it. */
+    private readonly taskStore: TaskStore,
     private readonly dispatcher: TaskDispatch,
     private readonly queues: TaskQueues,
     private readonly liveness: HeartbeatStore,
@@ -129,7 +128,7 @@ export class OverrideService {
     try {
       override = await withTransaction(this.db, async (c) => {
         // One override decision at a time, so two confirmations cannot both start the same action.
-        await c.query("SELECT pg_advisory_xact_lock(hashtext('overseer.overrides'))");
+        await overridesStore.lockDecisions(c);
         const { impact } = await confirmations.consume(
           c,
           {
@@ -140,13 +139,13 @@ export class OverrideService {
           },
           now,
         );
-        if (conflictsWithActive(action, await overrideSql.activeActions(c))) {
+        if (conflictsWithActive(action, await overridesStore.activeActions(c))) {
           throw new OverseerError(
             "OVS_ERR_OVERRIDE_STATE_CONFLICT",
             `${action} is already active; undo it or let it expire first`,
           );
         }
-        const row = await overrideSql.insert(c, {
+        const row = await overridesStore.insert(c, {
           id,
           action,
           state: isLasting(action) ? "active" : "done",
@@ -157,8 +156,8 @@ export class OverrideService {
           impact,
         });
         if (action === "clear_task_queue") {
-          archived = await overrideSql.archiveQueued(c, id);
-          await overrideSql.addImpact(c, id, { archived: archived.length });
+          archived = await this.taskStore.archiveQueued(c, id);
+          await overridesStore.addImpact(c, id, { archived: archived.length });
         }
         await auditLog.record(c, {
           actor: caller.actor,
@@ -191,7 +190,7 @@ export class OverrideService {
     if (action === "restart_all_agents") {
       const applied = await this.restartAll(id);
       override.impact = { ...override.impact, applied };
-      await overrideSql
+      await overridesStore
         .addImpact(this.db, id, { applied })
         .catch((e) => this.onError(e, "record restart impact"));
     }
@@ -204,13 +203,13 @@ export class OverrideService {
   /** Ends an active override by an operator's undo; 409 for one that is not active. */
   async undo(id: string, reason: string, caller: Caller): Promise<OverrideView> {
     if (!reason.trim()) throw new OverseerError("OVS_ERR_VALIDATION", "reason must not be blank");
-    const existing = await overrideSql.get(this.db, id);
+    const existing = await overridesStore.get(this.db, id);
     if (!existing) throw new OverseerError("OVS_ERR_OVERRIDE_NOT_FOUND", `no override ${id}`);
     const refusal = undoRefusal(existing);
     if (refusal) throw new OverseerError("OVS_ERR_OVERRIDE_STATE_CONFLICT", refusal);
     const ended = await this.end(id, "undone", caller, reason);
     if (!ended) {
-      const now = await overrideSql.get(this.db, id);
+      const now = await overridesStore.get(this.db, id);
       throw new OverseerError(
         "OVS_ERR_OVERRIDE_STATE_CONFLICT",
         `the override is already ${now?.state ?? "ended"}`,
@@ -223,7 +222,7 @@ export class OverrideService {
     state?: "active" | "done" | "undone" | "expired";
     limit: number;
   }): Promise<OverrideView[]> {
-    return overrideSql.list(this.db, opts);
+    return overridesStore.list(this.db, opts);
   }
 
   /**
@@ -231,7 +230,7 @@ export class OverrideService {
    * UPDATE, so however many replicas look, it reverts once. Returns how many this pass ended.
    */
   async expireDue(limit = 100): Promise<number> {
-    const due = await overrideSql.dueForExpiry(this.db, this.now(), limit);
+    const due = await overridesStore.dueForExpiry(this.db, this.now(), limit);
     let ended = 0;
     for (const id of due) {
       const done = await this.end(id, "expired", { actor: "system:expiry", requestId: "" }, "expiry reached");
@@ -247,11 +246,11 @@ export class OverrideService {
     caller: Caller,
     reason: string,
   ): Promise<OverrideView | null> {
-    let restored: Array<{ id: string; type: string; priority: number; delayMs: number }> = [];
+    let restored: EnqueueOrder[] = [];
     const ended = await withTransaction(this.db, async (c) => {
-      const row = await overrideSql.end(c, id, to, caller.actor, this.now());
+      const row = await overridesStore.end(c, id, to, caller.actor, this.now());
       if (!row) return null;
-      if (row.action === "clear_task_queue") restored = await overrideSql.restoreArchived(c, id);
+      if (row.action === "clear_task_queue") restored = await this.taskStore.restoreArchived(c, id);
       await auditLog.record(c, {
         actor: caller.actor,
         action: to === "undone" ? "override.undo" : "override.expired",
@@ -267,7 +266,7 @@ export class OverrideService {
     if (!ended) return null;
     if (restored.length > 0) await this.dispatcher.dispatch(restored);
     if (ended.action === "clear_task_queue") {
-      await overrideSql
+      await overridesStore
         .addImpact(this.db, id, { restored: restored.length })
         .catch((e) => this.onError(e, "record restore impact"));
     }
@@ -283,8 +282,8 @@ export class OverrideService {
   }
 
   /** The impact a dry run predicts, from the stores as they are now. */
-  private async impactOf(action: OverrideAction): Promise<Record<string, unknown>> {
-    const counts = await overrideSql.counts(this.db);
+  private async impactOf(action: OverrideAction): Promise<OverrideImpact> {
+    const counts = await taskReads.liveCounts(this.db);
     switch (action) {
       case "stop_all_tasks":
         return {
@@ -302,7 +301,9 @@ export class OverrideService {
       case "clear_task_queue":
         return {
           tasksToArchive: counts.queued,
-          byType: await overrideSql.queuedByType(this.db),
+          byType: Object.fromEntries(
+            (await taskReads.queuedByType(this.db)).map((q) => [q.type, q.ready + q.delayed]),
+          ),
           note: "queued tasks move to the archive (state archived); undo puts them back; nothing is deleted",
         };
       case "system_maintenance":
@@ -321,26 +322,20 @@ export class OverrideService {
    * drop those tasks, then queues a restart command for its next heartbeat.
    */
   private async restartAll(overrideId: string): Promise<{ agents: number; leasesReleased: number }> {
-    const r = await this.db.query<{ agent_id: string; task_ids: string[]; tokens: string[] }>(
-      `SELECT a.id AS agent_id,
-              coalesce(array_agg(t.id::text) FILTER (WHERE t.id IS NOT NULL), '{}') AS task_ids,
-              coalesce(array_agg(t.lease_token::text) FILTER (WHERE t.id IS NOT NULL), '{}') AS tokens
-       FROM agents a LEFT JOIN tasks t ON t.lease_agent_id = a.id AND t.state = 'active'
-       WHERE a.state IN ('active', 'stale', 'draining') GROUP BY a.id`,
-    );
+    const agents = await leaseReads.liveAgentsWithLeases(this.db);
     let released = 0;
-    for (const row of r.rows) {
+    for (const row of agents) {
       // Draining first: a released task goes straight back to the queue, and an agent still `active`
       // could claim it again before its next heartbeat brings the restart (and the cancels).
-      await this.drainAgent(row.agent_id, "restart_all_agents").catch((e) =>
-        this.onError(e, `drain ${row.agent_id} before restart`),
+      await this.drainAgent(row.agentId, "restart_all_agents").catch((e) =>
+        this.onError(e, `drain ${row.agentId} before restart`),
       );
-      for (let i = 0; i < row.task_ids.length; i++) {
-        const taskId = row.task_ids[i] as string;
+      for (let i = 0; i < row.taskIds.length; i++) {
+        const taskId = row.taskIds[i] as string;
         try {
-          await this.tasks.release(taskId, row.tokens[i] as string, row.agent_id);
+          await this.tasks.release(taskId, row.tokens[i] as string, row.agentId);
           released++;
-          await this.liveness.pushCommand(row.agent_id, {
+          await this.liveness.pushCommand(row.agentId, {
             type: "cancel",
             taskId,
             reason: "restart_all_agents",
@@ -351,9 +346,9 @@ export class OverrideService {
         }
       }
       await this.liveness
-        .pushCommand(row.agent_id, { type: "restart", reason: "restart_all_agents", overrideId })
+        .pushCommand(row.agentId, { type: "restart", reason: "restart_all_agents", overrideId })
         .catch((e) => this.onError(e, "push restart"));
     }
-    return { agents: r.rows.length, leasesReleased: released };
+    return { agents: agents.length, leasesReleased: released };
   }
 }

@@ -1,7 +1,9 @@
-import type pg from "pg";
 import type { AgentStateName } from "../events/catalogue.ts";
-import { type Db, withTransaction } from "./pg-pool.ts";
-import type { AttemptEnd, TaskStore } from "./task-store.ts";
+import { attemptStats } from "./attempt-stats-store.ts";
+import { leaseReads } from "./lease-reads-store.ts";
+import { type Db, type Tx, withTransaction } from "./pg-pool.ts";
+import type { AttemptEnd } from "./task-rows.ts";
+import type { TaskStore } from "./task-store.ts";
 
 export interface AgentRecord {
   id: string;
@@ -97,14 +99,9 @@ export class AgentStore {
     });
   }
 
-  private async endLeasesFor(
-    client: pg.PoolClient,
-    id: string,
-    to: AgentStateName,
-    reason: string,
-  ): Promise<AttemptEnd[]> {
-    if (to === "dead") return this.tasks.endLeasesOfAgent(client, id, "lost", `agent died: ${reason}`);
-    if (to === "left") return this.tasks.endLeasesOfAgent(client, id, "released", `agent left: ${reason}`);
+  private async endLeasesFor(tx: Tx, id: string, to: AgentStateName, reason: string): Promise<AttemptEnd[]> {
+    if (to === "dead") return this.tasks.endLeasesOfAgent(tx, id, "lost", `agent died: ${reason}`);
+    if (to === "left") return this.tasks.endLeasesOfAgent(tx, id, "released", `agent left: ${reason}`);
     return [];
   }
 
@@ -160,23 +157,11 @@ export class AgentStore {
 
   /** Completed and failed attempts per agent over the last `windowMs` (health score input). */
   async outcomesSince(windowMs: number): Promise<Map<string, { completed: number; failed: number }>> {
-    const found = await this.db.query<{ agent_id: string; completed: string; failed: string }>(
-      `SELECT agent_id, count(*) FILTER (WHERE outcome = 'completed') AS completed,
-         count(*) FILTER (WHERE outcome IN ('failed', 'timed_out', 'lost')) AS failed
-       FROM task_attempts WHERE finished_at > now() - $1 * interval '1 millisecond' GROUP BY agent_id`,
-      [windowMs],
-    );
-    return new Map(
-      found.rows.map((r) => [r.agent_id, { completed: Number(r.completed), failed: Number(r.failed) }]),
-    );
+    return attemptStats.byAgentSince(this.db, windowMs);
   }
 
   /** The current lease token of an active task (for ending a lease on the daemon's own initiative). */
   async currentLeaseToken(taskId: string, agentId: string): Promise<string | null> {
-    const found = await this.db.query<{ lease_token: string | null }>(
-      "SELECT lease_token FROM tasks WHERE id = $1 AND state = 'active' AND lease_agent_id = $2",
-      [taskId, agentId],
-    );
-    return found.rows[0]?.lease_token ?? null;
+    return leaseReads.tokenOf(this.db, taskId, agentId);
   }
 }

@@ -1,17 +1,18 @@
-import type { Queryable } from "./task-store.ts";
+import type { AuditEntry, AuditPage } from "../../contract/schemas/audit.ts";
+import type { Queryable } from "./pg-pool.ts";
 
-/** One audit record as the API shows it (GET /api/audit). */
-export interface AuditEntry {
-  id: string;
-  at: string;
+export type { AuditEntry, AuditPage };
+
+/** What an audited action records. */
+export interface AuditRecord {
   actor: string;
   action: string;
   targetKind: string;
   targetId: string;
-  reason: string | null;
-  requestId: string | null;
-  impact: unknown;
-  data: unknown;
+  reason?: string | null;
+  requestId?: string | null;
+  impact?: unknown;
+  data?: unknown;
 }
 
 export interface AuditFilter {
@@ -24,23 +25,13 @@ export interface AuditFilter {
   limit: number;
 }
 
-export const AUDIT_PAGE_MAX = 500;
-
-/** The `audit_log` table: who did what, why, with what predicted impact, under which request id. */
+/**
+ * The `audit_log` table, and its one writer: who did what, why, with what predicted impact, under
+ * which request id. Services record inside their own transaction (`q` is then its connection), so
+ * an action and its record commit together; the read side is AuditService (daemon/control/).
+ */
 export const auditLog = {
-  async record(
-    q: Queryable,
-    e: {
-      actor: string;
-      action: string;
-      targetKind: string;
-      targetId: string;
-      reason?: string | null;
-      requestId?: string | null;
-      impact?: unknown;
-      data?: unknown;
-    },
-  ): Promise<void> {
+  async record(q: Queryable, e: AuditRecord): Promise<void> {
     await q.query(
       `INSERT INTO audit_log (actor, action, target_kind, target_id, reason, request_id, impact, data)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -58,7 +49,7 @@ export const auditLog = {
   },
 
   /** Newest first, one page; `nextBefore` continues the listing, null at its end. */
-  async query(q: Queryable, f: AuditFilter): Promise<{ entries: AuditEntry[]; nextBefore: string | null }> {
+  async query(q: Queryable, f: AuditFilter): Promise<AuditPage> {
     const r = await q.query<{
       id: string;
       at: Date;
@@ -104,12 +95,3 @@ export const auditLog = {
     };
   },
 };
-
-/** The audit log's read side for the API (`GET /api/audit`). */
-export class AuditReads {
-  constructor(private readonly db: Queryable) {}
-
-  query(f: AuditFilter): Promise<{ entries: AuditEntry[]; nextBefore: string | null }> {
-    return auditLog.query(this.db, f);
-  }
-}

@@ -3,6 +3,7 @@ import type {
   AttemptView as AttemptViewSchema,
   TaskView as TaskViewSchema,
 } from "../../contract/schemas/tasks.ts";
+import type { AttemptOutcome, FailureDecision } from "../tasks/task-state.ts";
 
 /** A task as the API shows it (the contract's TaskView). Lease tokens are decimal strings (bigint in Postgres). */
 export type TaskView = Static<typeof TaskViewSchema>;
@@ -41,6 +42,51 @@ export interface NewTask {
   timeoutMs: number;
   idempotencyKey: string | null;
   /** The span its attempts hang under (a pipeline step's); null or absent for a task of its own. */
+  traceParent?: string | null;
+}
+
+/** An attempt that ended without completing, and what was decided for its task (committed). */
+export interface AttemptEnd {
+  taskId: string;
+  type: string;
+  agentId: string;
+  attempt: number;
+  outcome: Exclude<AttemptOutcome, "completed" | "cancelled">;
+  category: string;
+  retryable: boolean;
+  durationMs: number;
+  decision: FailureDecision;
+  priority: number;
+  /** For the attempt's span (docs/tracing.md): Postgres times and the task's trace parent. */
+  claimedAt: Date;
+  finishedAt: Date;
+  createdAt: Date;
+  traceParent: string | null;
+  message: string | null;
+}
+
+/** A task cancelled inside a transaction; `attempt` is the lease it revoked, if it was active. */
+export interface CancelledTask {
+  taskId: string;
+  type: string;
+  agentId: string | null;
+  reason: string;
+  createdAt: Date;
+  finishedAt: Date;
+  traceParent: string | null;
+  attempts: number;
+  attempt: { attempt: number; claimedAt: Date } | null;
+}
+
+/** A completion; the times and trace parent are for the attempt's span (absent for a repeat). */
+export interface CompletedTask {
+  type: string;
+  attempt: number;
+  durationMs: number;
+  repeated: boolean;
+  claimedAt?: Date;
+  finishedAt?: Date;
+  createdAt?: Date;
   traceParent?: string | null;
 }
 

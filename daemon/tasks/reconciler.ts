@@ -1,3 +1,4 @@
+import type { ReconcileReport } from "../../contract/schemas/coordination.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { AgentStore } from "../store/agent-store.ts";
 import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
@@ -6,13 +7,8 @@ import type { TaskStore } from "../store/task-store.ts";
 import type { TaskDispatch } from "./task-dispatch.ts";
 import type { TaskService } from "./task-service.ts";
 
-export interface ReconcileReport {
-  requeuedMissing: number;
-  orphanedLeases: number;
-  untrackedLeases: number;
-  restoredAgents: number;
-  flushedHeartbeats: number;
-}
+// A reset answers the pass's report (POST /api/dashboard/coordination/reset): its shape is the contract's.
+export type { ReconcileReport };
 
 /**
  * Level-triggered repair (leader only): compares Postgres, the system of record, with Redis and

@@ -1,13 +1,16 @@
 import { randomUUID } from "node:crypto";
+import { MAX_PRIORITY } from "../../contract/schemas/common.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
-import type { RequeueReason } from "../events/catalogue.ts";
 import type { EventBus } from "../events/event-bus.ts";
+import { auditLog } from "../store/audit-log.ts";
+import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 import type { ReadySignal } from "../store/redis/ready-signal.ts";
 import type { TaskQueues } from "../store/redis/task-queues.ts";
 import type { EnqueueOrder, Lease, TaskView } from "../store/task-rows.ts";
 import type { AttemptEnd, TaskStore } from "../store/task-store.ts";
 import { traceSpans } from "../telemetry/tracing.ts";
+import { announceAttemptEnd, type EndContext, traceAttemptEnd } from "./attempt-end-events.ts";
 import type { TaskDispatch } from "./task-dispatch.ts";
 import type { ClaimPolicy, TaskOutcomePort } from "./task-ports.ts";
 
@@ -41,6 +44,8 @@ export class TaskService {
   private stopping = false;
 
   constructor(
+    /** For the operator retry's transaction (the requeue and its audit record commit together). */
+    private readonly db: Db,
     private readonly store: TaskStore,
     private readonly queues: TaskQueues,
     private readonly dispatcher: TaskDispatch,
@@ -263,11 +268,68 @@ export class TaskService {
     }
   }
 
-  /** Operator: re-queues a dead or failed task with a fresh attempt budget. */
-  async retryByOperator(id: string): Promise<void> {
-    const order = await this.store.retryByOperator(id);
-    this.bus.emit("task.retried_by_operator", { taskId: id, taskType: order.type });
-    await this.dispatcher.dispatch([order]);
+  /**
+   * Operator retry of a dead or failed task (both retry routes, and auto-heal): a fresh attempt
+   * budget and the priority moved by `priorityBoost` (kept within 0..MAX_PRIORITY). The requeue and
+   * its `task.retry` audit record commit in one transaction. 404 for an unknown task, 409 for one
+   * that is not dead or failed.
+   */
+  async retryByOperator(
+    taskId: string,
+    input: { reason?: string | null; priorityBoost?: number },
+    caller: { actor: string; requestId: string | null },
+  ): Promise<{
+    taskId: string;
+    state: "queued";
+    type: string;
+    from: string;
+    priorityBefore: number;
+    priority: number;
+  }> {
+    const boost = input.priorityBoost ?? 0;
+    const done = await withTransaction(this.db, async (tx) => {
+      const row = await this.store.lockForOperator(tx, taskId);
+      if (!row) throw new OverseerError("OVS_ERR_TASK_NOT_FOUND", `no task ${taskId}`);
+      if (row.state !== "dead" && row.state !== "failed") {
+        throw new OverseerError(
+          "OVS_ERR_TASK_STATE_CONFLICT",
+          `task ${taskId} is ${row.state}; only dead or failed tasks can be retried`,
+          { state: row.state },
+        );
+      }
+      const priority = Math.min(MAX_PRIORITY, Math.max(0, row.priority + boost));
+      await this.store.requeueForRetry(tx, taskId, priority);
+      await auditLog.record(tx, {
+        actor: caller.actor,
+        action: "task.retry",
+        targetKind: "task",
+        targetId: taskId,
+        reason: input.reason ?? null,
+        requestId: caller.requestId,
+        impact: { from: row.state, priorityBefore: row.priority, priority },
+        data: { type: row.type, priorityBoost: boost },
+      });
+      return { type: row.type, from: row.state, priorityBefore: row.priority, priority };
+    });
+    this.bus.emit("task.retried_by_operator", { taskId, taskType: done.type });
+    this.bus.emit("operator.action", {
+      actor: caller.actor,
+      action: "task.retry",
+      targetKind: "task",
+      targetId: taskId,
+    });
+    await this.dispatcher.dispatch([{ id: taskId, type: done.type, priority: done.priority, delayMs: 0 }]);
+    return { taskId, state: "queued", ...done };
+  }
+
+  /**
+   * Releases every lease the agent holds, not counted as attempts (a restart or drain): the tasks
+   * are queued again at once. Returns their ids.
+   */
+  async releaseLeasesOf(agentId: string, reason: string): Promise<string[]> {
+    const ends = await this.store.releaseLeasesOfAgent(agentId, reason);
+    await this.afterAttemptEnds(ends, "released");
+    return ends.map((e) => e.taskId);
   }
 
   async get(id: string): Promise<TaskView> {
@@ -288,55 +350,20 @@ export class TaskService {
     return ends.length;
   }
 
-  /** Emits the spans of an ended attempt, and of its task when that ended too (docs/tracing.md). */
-  private traceAttemptEnd(end: AttemptEnd, agentTraceparent?: string): void {
-    const d = end.decision;
-    const decision = d.kind === "retry" || d.kind === "requeue" ? "queued" : d.kind;
-    const span = {
-      taskId: end.taskId,
-      type: end.type,
-      traceParent: end.traceParent,
-      finishedAt: end.finishedAt,
-    };
-    traceSpans.attemptEnded({
-      ...span,
-      attempt: end.attempt,
-      agentId: end.agentId,
-      claimedAt: end.claimedAt,
-      outcome: end.outcome,
-      decision,
-      category: end.category,
-      ...(end.message ? { message: end.message } : {}),
-      agentTraceparent: agentTraceparent ?? null,
-    });
-    if (d.kind === "dead" || d.kind === "failed") {
-      traceSpans.taskEnded({
-        ...span,
-        state: d.kind,
-        attempts: end.attempt,
-        createdAt: end.createdAt,
-        message: d.reason,
-      });
-    }
-  }
-
   /**
    * Emits the events and spans for ended attempts and queues what must run again. `context` says why
    * the attempts ended, for the requeue reason. Every path that commits an attempt's end (other than
    * completion) calls this once, on the replica that committed it, so each span is emitted once.
    */
-  async afterAttemptEnds(
-    ends: AttemptEnd[],
-    context: "agent_failure" | "released" | "timed_out" | "agent_dead" | "agent_left",
-    agentTraceparent?: string,
-  ): Promise<void> {
+  async afterAttemptEnds(ends: AttemptEnd[], context: EndContext, agentTraceparent?: string): Promise<void> {
     const orders: EnqueueOrder[] = [];
-    for (const end of ends) this.traceAttemptEnd(end, agentTraceparent);
+    for (const end of ends) traceAttemptEnd(end, agentTraceparent);
     for (const end of ends) {
       // In the attempt's span context: the log lines of these events carry its trace and span ids.
-      traceSpans.inAttempt(end.taskId, end.traceParent, end.attempt, () =>
-        this.announceEnd(end, context, orders),
+      const order = traceSpans.inAttempt(end.taskId, end.traceParent, end.attempt, () =>
+        announceAttemptEnd(this.bus, this.outcomes, end, context),
       );
+      if (order) orders.push(order);
       if (context !== "agent_dead" && context !== "agent_left") {
         await this.liveness
           .removeLease(end.agentId, end.taskId)
@@ -344,41 +371,6 @@ export class TaskService {
       }
     }
     await this.dispatcher.dispatch(orders);
-  }
-
-  private announceEnd(
-    end: AttemptEnd,
-    context: "agent_failure" | "released" | "timed_out" | "agent_dead" | "agent_left",
-    orders: EnqueueOrder[],
-  ): void {
-    {
-      const base = { taskId: end.taskId, taskType: end.type };
-      if (end.outcome !== "released") {
-        this.bus.emit("task.failed", {
-          ...base,
-          agentId: end.agentId,
-          attempt: end.attempt,
-          category: end.category,
-          retryable: end.retryable,
-          durationMs: end.durationMs,
-        });
-      }
-      const d = end.decision;
-      if (d.kind === "retry") {
-        this.bus.emit("task.retry_scheduled", { ...base, attempt: end.attempt, delayMs: d.delayMs });
-        orders.push({ id: end.taskId, type: end.type, priority: end.priority, delayMs: d.delayMs });
-      } else if (d.kind === "requeue") {
-        const reason: RequeueReason = context === "agent_failure" ? "released" : context;
-        this.bus.emit("task.requeued", { ...base, agentId: end.agentId, reason, attempt: end.attempt });
-        orders.push({ id: end.taskId, type: end.type, priority: end.priority, delayMs: 0 });
-      } else if (d.kind === "dead") {
-        this.bus.emit("task.dead_lettered", { ...base, reason: d.reason });
-        this.outcomes.taskEnded({ taskId: end.taskId, taskType: end.type, state: "dead" });
-      } else {
-        this.bus.emit("task.failed_permanently", { ...base, reason: d.reason });
-        this.outcomes.taskEnded({ taskId: end.taskId, taskType: end.type, state: "failed" });
-      }
-    }
   }
 
   /** Stops handing out work: waiting claims return empty at once. */

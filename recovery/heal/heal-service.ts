@@ -1,8 +1,7 @@
 import type { HealReport } from "../../contract/schemas/recovery.ts";
+import type { AgentService } from "../../daemon/agents/agent-service.ts";
+import type { AuditService } from "../../daemon/control/audit-service.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
-import type { AgentStore } from "../../daemon/store/agent-store.ts";
-import { auditLog } from "../../daemon/store/audit-log.ts";
-import type { Db } from "../../daemon/store/pg-pool.ts";
 import type { TaskService } from "../../daemon/tasks/task-service.ts";
 import type { AgentRestarter } from "../agent-restart.ts";
 import type { DispatchGate } from "../dispatch-gate.ts";
@@ -21,6 +20,12 @@ export interface HealRequest {
 
 /** How long a heal waits for another replica's heal pass to finish before it gives up. */
 export const HEAL_LOCK_WAIT_MS = 10_000;
+
+/**
+ * Runs one heal pass while no other replica of the namespace runs one, waiting at most
+ * HEAL_LOCK_WAIT_MS for it (the composition root backs it with a Postgres advisory lock).
+ */
+export type OnePassAtATime = <T>(pass: () => Promise<T>) => Promise<T>;
 
 /** What a heal pass answers (the contract's HealReport). */
 export type { HealReport };
@@ -41,10 +46,11 @@ const TARGET_KIND: Record<HealAction["action"], string> = {
  */
 export class HealService {
   constructor(
-    private readonly db: Db,
+    private readonly onePassAtATime: OnePassAtATime,
     private readonly observer: HealObserver,
-    private readonly agentStore: AgentStore,
+    private readonly agents: AgentService,
     private readonly tasks: TaskService,
+    private readonly audit: AuditService,
     private readonly restarter: AgentRestarter,
     private readonly gate: DispatchGate,
     private readonly supervisor: ManagedSupervisor | null,
@@ -54,30 +60,7 @@ export class HealService {
   ) {}
 
   async heal(req: HealRequest): Promise<HealReport> {
-    const lock = await this.db.connect();
-    // The session holds the lock for the whole pass, idle between statements: a connection that
-    // dies meanwhile (Postgres restarted) emits 'error' with no query to fail; without a listener
-    // that is an uncaught exception. The client is then dropped instead of returned to the pool.
-    let broken: Error | undefined;
-    const onBroken = (error: Error) => {
-      broken = error;
-    };
-    lock.on("error", onBroken);
-    try {
-      // Bounded wait: a holder frozen mid-pass (a paused old leader) must not block this replica's
-      // heal for as long as it sleeps; the wait fails with lock_not_available and the loop retries.
-      await lock.query("SELECT set_config('lock_timeout', $1, false)", [String(HEAL_LOCK_WAIT_MS)]);
-      await lock.query("SELECT pg_advisory_lock(hashtext('overseer_heal:' || current_schema()))");
-      await lock.query("SELECT set_config('lock_timeout', '0', false)");
-      return await this.pass(req);
-    } finally {
-      await lock
-        .query("SELECT pg_advisory_unlock(hashtext('overseer_heal:' || current_schema()))")
-        .catch(() => {});
-      await lock.query("RESET lock_timeout").catch(() => {});
-      lock.off("error", onBroken);
-      lock.release(broken);
-    }
+    return this.onePassAtATime(() => this.pass(req));
   }
 
   private async pass(req: HealRequest): Promise<HealReport> {
@@ -126,7 +109,7 @@ export class HealService {
         outcome,
         ...(outcome === "failed" ? { detail: (detail as { error: string }).error } : {}),
       });
-      await auditLog.record(this.db, {
+      await this.audit.record({
         actor: req.actor,
         action: `heal.${action.action}`,
         targetKind: TARGET_KIND[action.action],
@@ -160,12 +143,15 @@ export class HealService {
   private async execute(a: HealAction, req: HealRequest): Promise<unknown> {
     switch (a.action) {
       case "requeue_orphaned_leases": {
-        const ends = await this.agentStore.endOrphanedLeases(a.target);
-        await this.tasks.afterAttemptEnds(ends, "agent_dead");
-        return { requeuedTasks: ends.length };
+        return { requeuedTasks: await this.agents.requeueOrphanedLeases(a.target) };
       }
       case "retry_dead_task":
-        await this.tasks.retryByOperator(a.target);
+        // The one operator retry: audited as task.retry too, under the heal's actor and request id.
+        await this.tasks.retryByOperator(
+          a.target,
+          { reason: `auto-heal: ${a.reason}` },
+          { actor: req.actor, requestId: req.requestId },
+        );
         return { retried: 1 };
       case "restart_managed_agent": {
         if (!this.supervisor) throw new Error("this replica runs no managed agents");

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call } from "../helpers/api-client.ts";
 import { eventually, startTestDaemon, type TestAgent, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { namespaceDb } from "../helpers/namespace-cleanup.ts";
 import { TOKENS } from "../helpers/test-env.ts";
@@ -258,6 +259,42 @@ describe("coordination endpoints", () => {
     expect(metrics.body).toMatchObject({ agentId: agent.id, currentLeases: 1, concurrency: 1 });
     expect(metrics.body.windows["1h"]).toMatchObject({ completed: 0, failed: 1, successRate: 0 });
     expect(metrics.body.heartbeat.ageMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("the plain task retry is the same operator retry: audited with the caller and its request id", async () => {
+    const agent = await d.registerAgent("prt", ["prt.t"]);
+    const sub = await d.api("POST", "/api/tasks", {
+      body: { type: "prt.t", payload: {}, priority: 7, maxAttempts: 1 },
+    });
+    const t = await eventually(async () => (await claim(agent)).body.tasks[0], 5_000, "claim");
+    await d.api("POST", `/api/tasks/${t.id}/fail`, {
+      token: agent.token,
+      body: { leaseToken: t.leaseToken, error: { message: "nope", retryable: false } },
+    });
+    const retried = await call(d.url, "POST", `/api/tasks/${sub.body.id}/retry`, {
+      token: TOKENS.operator,
+      headers: { "x-overseer-actor": "alice" },
+    });
+    expect(retried.status).toBe(202);
+    expect(retried.body).toEqual({ ok: true });
+    expect((await d.api("GET", `/api/tasks/${t.id}`)).body).toMatchObject({ state: "queued", priority: 7 });
+    const db = await namespaceDb(d.namespace);
+    try {
+      const audit = await db.query(
+        "SELECT actor, reason, request_id, impact, data FROM audit_log WHERE action = 'task.retry' AND target_id = $1",
+        [t.id],
+      );
+      expect(audit.rows).toHaveLength(1);
+      expect(audit.rows[0]).toMatchObject({
+        actor: "operator:alice",
+        reason: null,
+        impact: { from: "failed", priorityBefore: 7, priority: 7 },
+        data: { type: "prt.t", priorityBoost: 0 },
+      });
+      expect(audit.rows[0].request_id).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await db.end();
+    }
   });
 
   it("resets in two steps: dry run with impact and a token, then execution, audited; tokens are single use", async () => {

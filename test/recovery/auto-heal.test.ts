@@ -81,6 +81,19 @@ describe("POST /api/dashboard/recovery/auto-heal: dry run vs execution", () => {
           data: { strategy: "conservative", outcome: "executed", trigger: "api", subject: transient },
         },
       ]);
+      // The heal's retry is the one operator retry: audited as task.retry too, under the heal's caller.
+      const retry = await db.query(
+        "SELECT actor, reason, request_id, data FROM audit_log WHERE action = 'task.retry' AND target_id = $1",
+        [transient],
+      );
+      expect(retry.rows).toEqual([
+        {
+          actor: "operator",
+          reason: expect.stringContaining("auto-heal"),
+          request_id: audit.rows[0].request_id,
+          data: { type: expect.any(String), priorityBoost: 0 },
+        },
+      ]);
       const metrics = (await call(d.url, "GET", "/metrics")).text;
       expect(
         metricValue(metrics, "overseer_heal_actions_total", {

@@ -1,19 +1,7 @@
-import type { Queryable } from "../store/task-store.ts";
-import type { OverrideAction, OverrideState } from "./override-rules.ts";
+import type { OverrideAction, OverrideState, OverrideView } from "../../contract/schemas/overrides.ts";
+import type { Queryable, Tx } from "./pg-pool.ts";
 
-/** An override as the API shows it. */
-export interface OverrideView {
-  id: string;
-  action: OverrideAction;
-  state: OverrideState;
-  reason: string;
-  actor: string;
-  startedAt: string;
-  expiresAt: string | null;
-  endedAt: string | null;
-  endedBy: string | null;
-  impact: Record<string, unknown>;
-}
+export type { OverrideView };
 
 interface OverrideRow {
   id: string;
@@ -46,8 +34,16 @@ function view(r: OverrideRow): OverrideView {
   };
 }
 
-/** SQL of the `overrides` and `task_archive` tables (migration 1733097600000). */
-export const overrideSql = {
+/**
+ * The `overrides` table (migration 1733097600000). The tasks a clear_task_queue override archives
+ * and restores are written by TaskStore (the writer of `tasks` and `task_archive`).
+ */
+export const overridesStore = {
+  /** Serialises override decisions across replicas until the caller's transaction ends. */
+  async lockDecisions(tx: Tx): Promise<void> {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext('overseer.overrides'))");
+  },
+
   async insert(
     q: Queryable,
     o: {
@@ -129,64 +125,5 @@ export const overrideSql = {
       [now, limit],
     );
     return r.rows.map((x) => x.id);
-  },
-
-  /** What the system holds now, for a dry run's impact. */
-  async counts(q: Queryable): Promise<{ queued: number; active: number; liveAgents: number }> {
-    const r = await q.query<{ queued: number; active: number; live: number }>(
-      `SELECT (SELECT count(*)::int FROM tasks WHERE state = 'queued') AS queued,
-              (SELECT count(*)::int FROM tasks WHERE state = 'active') AS active,
-              (SELECT count(*)::int FROM agents WHERE state IN ('active', 'stale', 'draining')) AS live`,
-    );
-    const row = r.rows[0] as { queued: number; active: number; live: number };
-    return { queued: row.queued, active: row.active, liveAgents: row.live };
-  },
-
-  /** Queued tasks by type (a dry run of clear_task_queue lists what it would archive). */
-  async queuedByType(q: Queryable): Promise<Record<string, number>> {
-    const r = await q.query<{ type: string; n: number }>(
-      "SELECT type, count(*)::int AS n FROM tasks WHERE state = 'queued' GROUP BY type ORDER BY type",
-    );
-    return Object.fromEntries(r.rows.map((x) => [x.type, x.n]));
-  },
-
-  /**
-   * Parks every queued task as `archived` and keeps its full row in `task_archive`, in one
-   * statement: a claim racing it either leased the task first (then it is not archived) or finds it
-   * no longer queued. Returns what moved, for removing the dispatch entries.
-   */
-  async archiveQueued(q: Queryable, overrideId: string): Promise<Array<{ id: string; type: string }>> {
-    const r = await q.query<{ id: string; type: string }>(
-      `WITH moved AS (
-         UPDATE tasks SET state = 'archived', updated_at = now() WHERE state = 'queued' RETURNING *
-       )
-       INSERT INTO task_archive (task_id, override_id, row_data)
-       SELECT id, $1, to_jsonb(moved) FROM moved
-       RETURNING task_id AS id, row_data->>'type' AS type`,
-      [overrideId],
-    );
-    return r.rows;
-  },
-
-  /** Puts an override's archived tasks back in the queue, each once; returns their enqueue orders. */
-  async restoreArchived(
-    q: Queryable,
-    overrideId: string,
-  ): Promise<Array<{ id: string; type: string; priority: number; delayMs: number }>> {
-    const r = await q.query<{ id: string; type: string; priority: number; delay_ms: number }>(
-      `WITH marked AS (
-         UPDATE task_archive SET restored_at = now()
-         WHERE override_id = $1 AND restored_at IS NULL RETURNING task_id
-       ), back AS (
-         UPDATE tasks t SET state = 'queued', updated_at = now()
-         FROM marked m WHERE t.id = m.task_id AND t.state = 'archived'
-         RETURNING t.id, t.type, t.priority, t.ready_at
-       )
-       SELECT id, type, priority,
-              GREATEST(0, floor(extract(epoch FROM (ready_at - now())) * 1000))::int AS delay_ms
-       FROM back`,
-      [overrideId],
-    );
-    return r.rows.map((x) => ({ id: x.id, type: x.type, priority: x.priority, delayMs: x.delay_ms }));
   },
 };

@@ -1,0 +1,104 @@
+import type { Queryable } from "./pg-pool.ts";
+import { type AttemptView, type EnqueueOrder, iso, type TaskView } from "./task-rows.ts";
+
+/** Reads of `tasks` (with their attempts): one task, the reconciler's input, counts by type and state. */
+export const taskReads = {
+  /** One task with its attempts, or null. */
+  async get(q: Queryable, taskId: string): Promise<TaskView | null> {
+    const found = await q.query("SELECT * FROM tasks WHERE id = $1", [taskId]);
+    const t = found.rows[0];
+    if (!t) return null;
+    const attempts = await q.query(
+      "SELECT attempt, agent_id, claimed_at, finished_at, outcome, error FROM task_attempts WHERE task_id = $1 ORDER BY attempt",
+      [taskId],
+    );
+    const view: TaskView = {
+      id: t.id,
+      type: t.type,
+      state: t.state,
+      payload: t.payload,
+      priority: t.priority,
+      maxAttempts: t.max_attempts,
+      timeoutMs: t.timeout_ms,
+      idempotencyKey: t.idempotency_key,
+      attempts: attempts.rows.map(
+        (a): AttemptView => ({
+          attempt: a.attempt,
+          agentId: a.agent_id,
+          claimedAt: iso(a.claimed_at) ?? "",
+          finishedAt: iso(a.finished_at),
+          outcome: a.outcome,
+          error: a.error,
+        }),
+      ),
+      failures: t.failures,
+      progress: t.state === "active" ? { percent: t.progress_percent, message: t.progress_message } : null,
+      leaseAgentId: t.lease_agent_id,
+      nextAttemptAt: t.state === "queued" ? iso(t.ready_at) : null,
+      createdAt: iso(t.created_at) ?? "",
+      updatedAt: iso(t.updated_at) ?? "",
+      finishedAt: iso(t.finished_at),
+    };
+    if (t.result !== null) view.result = t.result;
+    if (t.error !== null) view.error = t.error;
+    if (t.dead_reason !== null) view.deadReason = t.dead_reason;
+    return view;
+  },
+
+  /** The enqueue order for a task that is queued now, or null when it is in any other state. */
+  async queuedOrder(q: Queryable, taskId: string): Promise<EnqueueOrder | null> {
+    const found = await q.query<{ type: string; priority: number; delay_ms: number }>(
+      `SELECT type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms
+       FROM tasks WHERE id = $1 AND state = 'queued'`,
+      [taskId],
+    );
+    const row = found.rows[0];
+    return row
+      ? { id: taskId, type: row.type, priority: row.priority, delayMs: Math.round(row.delay_ms) }
+      : null;
+  },
+
+  /** Queued tasks that have waited at least `minAgeMs` since they became claimable (reconciler input). */
+  async queuedOlderThan(q: Queryable, minAgeMs: number, limit: number): Promise<EnqueueOrder[]> {
+    const result = await q.query<{ id: string; type: string; priority: number; delay_ms: number }>(
+      `SELECT id, type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms
+       FROM tasks WHERE state = 'queued' AND updated_at < now() - $1 * interval '1 millisecond'
+       ORDER BY updated_at LIMIT $2`,
+      [minAgeMs, limit],
+    );
+    return result.rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      priority: r.priority,
+      delayMs: Math.round(r.delay_ms),
+    }));
+  },
+
+  /** Every task counted by type and state. */
+  async countsByTypeAndState(q: Queryable): Promise<Array<{ type: string; state: string; count: number }>> {
+    const r = await q.query<{ type: string; state: string; n: string }>(
+      "SELECT type, state, count(*) AS n FROM tasks GROUP BY type, state ORDER BY type, state",
+    );
+    return r.rows.map((x) => ({ type: x.type, state: x.state, count: Number(x.n) }));
+  },
+
+  /** Queued tasks by type: ready now, and still waiting out a retry delay. */
+  async queuedByType(q: Queryable): Promise<Array<{ type: string; ready: number; delayed: number }>> {
+    const r = await q.query<{ type: string; ready: string; delayed: string }>(
+      `SELECT type, count(*) FILTER (WHERE ready_at <= now()) AS ready, count(*) FILTER (WHERE ready_at > now()) AS delayed
+       FROM tasks WHERE state = 'queued' GROUP BY type ORDER BY type`,
+    );
+    return r.rows.map((x) => ({ type: x.type, ready: Number(x.ready), delayed: Number(x.delayed) }));
+  },
+
+  /** Queued and active tasks and live agents, in one statement (an override's dry run). */
+  async liveCounts(q: Queryable): Promise<{ queued: number; active: number; liveAgents: number }> {
+    const r = await q.query<{ queued: number; active: number; live: number }>(
+      `SELECT (SELECT count(*)::int FROM tasks WHERE state = 'queued') AS queued,
+              (SELECT count(*)::int FROM tasks WHERE state = 'active') AS active,
+              (SELECT count(*)::int FROM agents WHERE state IN ('active', 'stale', 'draining')) AS live`,
+    );
+    const row = r.rows[0] as { queued: number; active: number; live: number };
+    return { queued: row.queued, active: row.active, liveAgents: row.live };
+  },
+};
