@@ -6,7 +6,8 @@ import { CoordinationService } from "../../daemon/coordination/coordination-serv
 import type { LoopStatus } from "../../daemon/coordination/diagnostics-findings.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
 import { OverrideService } from "../../daemon/overrides/override-service.ts";
-import { poolExec, RetentionService } from "../../daemon/retention/retention-service.ts";
+import { retentionPurges } from "../../daemon/retention/retention-purges.ts";
+import { RetentionService } from "../../daemon/retention/retention-service.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
 import type { LoopSpec } from "../leader-loops.ts";
 import type { DispatchLayer } from "./dispatch.ts";
@@ -62,8 +63,8 @@ export function wireControl(p: {
     onError,
   );
   // Retention (docs/retention.md): the leader deletes finished history older than its keep, in
-  // bounded batches, each statement a fenced transaction.
-  const retention = new RetentionService(poolExec(db), bus, {
+  // bounded batches, each a fenced transaction, each table's rows deleted by that table's owner.
+  const retention = new RetentionService(db, retentionPurges({ tasks: layer.taskStore }), bus, {
     keep: config.retention,
     // Deleted agents leave the Redis state mirror too: it keeps ended agents (a late heartbeat
     // gets 404), so without this it grows by one field per agent ever registered (docs/soak.md).

@@ -1,6 +1,6 @@
 /**
  * Which history the leader deletes, and from when: pure decisions, no I/O. `0` keeps a class
- * forever. Only finished work is ever a candidate; the SQL (retention-sql.ts) re-checks every
+ * forever. Only finished work is ever a candidate; the stores' purges (retention-purges.ts) re-check every
  * condition inside the statement that deletes, so a row that changed since is left alone.
  */
 

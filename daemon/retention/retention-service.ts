@@ -1,26 +1,23 @@
 import type { EventBus } from "../events/event-bus.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
+import type { Purge } from "../store/purge-batch.ts";
 import { type RetentionKeep, type RetentionTarget, retentionPlan } from "./retention-policy.ts";
-import { RETENTION_SQL } from "./retention-sql.ts";
-
-/** Runs one statement and returns its single result row (rows deleted per table). */
-export type RetentionExec = (text: string, values: unknown[]) => Promise<Record<string, unknown>>;
 
 export interface RetentionOptions {
   keep: RetentionKeep;
-  /** Most parent rows one statement deletes (tasks, agents, single-table targets). @default 1000 */
+  /** Most parent rows one batch deletes (tasks, agents, single-table targets). @default 1000 */
   batchSize?: number;
   /**
-   * Most pipeline runs one statement deletes. A run carries its child rows with it: a built-in
+   * Most pipeline runs one batch deletes. A run carries its child rows with it: a built-in
    * `mission` run measured 6 steps, about 14 events and 1 artifact in the soak (docs/soak.md), so
    * 50 runs is about the 1,000 rows of one batch. @default 50
    */
   runBatchSize?: number;
-  /** Statements per target per pass; what is left waits for the next pass. @default 10 */
+  /** Batches per target per pass; what is left waits for the next pass. @default 10 */
   maxStatementsPerTarget?: number;
   now?: () => number;
   /**
-   * Called with the ids of agents a statement deleted from Postgres, to drop what Redis still
+   * Called with the ids of agents a batch deleted from Postgres, to drop what Redis still
    * mirrors of them (the state hash keeps ended agents, so a late heartbeat gets 404). Without
    * this, the mirror would grow by one field per agent ever registered.
    */
@@ -30,6 +27,7 @@ export interface RetentionOptions {
 export interface RetentionPassResult {
   /** Rows deleted by table (only tables with deletions). */
   deleted: Record<string, number>;
+  /** Batches run, each its own transaction. */
   statements: number;
   durationMs: number;
   /** False when some target hit maxStatementsPerTarget and still had rows to delete. */
@@ -47,7 +45,9 @@ export class RetentionService {
   private readonly now: () => number;
 
   constructor(
-    private readonly exec: RetentionExec,
+    private readonly db: Db,
+    /** Each target's purge, by its tables' owner (retention-purges.ts). */
+    private readonly purges: Record<RetentionTarget, Purge>,
     private readonly bus: EventBus,
     private readonly options: RetentionOptions,
   ) {
@@ -65,19 +65,19 @@ export class RetentionService {
     let complete = true;
     for (const step of retentionPlan(this.options.keep, this.now())) {
       const limit = this.limitFor(step.target);
-      const sql = RETENTION_SQL[step.target];
+      const purge = this.purges[step.target];
       let done = false;
       for (let i = 0; i < this.maxStatements && !done; i++) {
-        const row = await this.exec(sql.text, [step.cutoff, limit]);
+        // Each batch in its own transaction, so that in the leader's pass each one checks the
+        // leader fence first (daemon/leader/fence-context.ts) and a stale leader deletes nothing.
+        const batch = await withTransaction(this.db, (tx) => purge(tx, step.cutoff, limit));
         statements++;
-        for (const [table, n] of Object.entries(row)) {
-          if (typeof n !== "number" && typeof n !== "string") continue;
+        for (const [table, n] of Object.entries(batch.deleted)) {
           const count = Number(n);
           if (count > 0) deleted[table] = (deleted[table] ?? 0) + count;
         }
-        const ids = row["agent_ids"];
-        if (Array.isArray(ids) && ids.length > 0) await this.options.onAgentsDeleted?.(ids as string[]);
-        done = Number(row[sql.parent] ?? 0) < limit;
+        if (batch.agentIds && batch.agentIds.length > 0) await this.options.onAgentsDeleted?.(batch.agentIds);
+        done = batch.parents < limit;
       }
       if (!done) complete = false;
     }
@@ -89,13 +89,4 @@ export class RetentionService {
   private limitFor(target: RetentionTarget): number {
     return target === "pipeline_runs" ? this.runBatchSize : this.batchSize;
   }
-}
-
-/**
- * The default executor: each statement in its own transaction, so that in the leader's pass each
- * one checks the leader fence first (daemon/leader/fence-context.ts) and a stale leader deletes nothing.
- */
-export function poolExec(db: Db): RetentionExec {
-  return async (text, values) =>
-    (await withTransaction(db, (c) => c.query<Record<string, unknown>>(text, values))).rows[0] ?? {};
 }

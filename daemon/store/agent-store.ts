@@ -2,6 +2,7 @@ import type { AgentStateName } from "../events/catalogue.ts";
 import { attemptStats } from "./attempt-stats-store.ts";
 import { leaseReads } from "./lease-reads-store.ts";
 import { type Db, type Tx, withTransaction } from "./pg-pool.ts";
+import { countsOf, type PurgeBatch, purgeOne } from "./purge-batch.ts";
 import type { AttemptEnd } from "./task-rows.ts";
 import type { TaskStore } from "./task-store.ts";
 
@@ -164,4 +165,46 @@ export class AgentStore {
   async currentLeaseToken(taskId: string, agentId: string): Promise<string | null> {
     return leaseReads.tokenOf(this.db, taskId, agentId);
   }
+}
+
+/** Retention: state transitions older than the cutoff, oldest first, at most `limit`. */
+export function purgeTransitions(tx: Tx, cutoff: Date, limit: number): Promise<PurgeBatch> {
+  return purgeOne(
+    tx,
+    "agent_transitions",
+    `WITH d AS (DELETE FROM agent_transitions WHERE id IN
+      (SELECT id FROM agent_transitions WHERE at < $1 ORDER BY at LIMIT $2) RETURNING 1)
+    ${countsOf({ d: "agent_transitions" })}`,
+    cutoff,
+    limit,
+  );
+}
+
+/**
+ * Retention: agents that ended (dead or left) before the cutoff and that nothing points at any
+ * more (no task attempt, live lease, pipeline step or LLM call: those go by their own keeps
+ * first), with their transitions; names the agents deleted.
+ */
+export async function purgeEndedAgents(tx: Tx, cutoff: Date, limit: number): Promise<PurgeBatch> {
+  const r = await tx.query<Record<string, number> & { agent_ids: string[] }>(
+    `WITH victims AS (
+      SELECT a.id FROM agents a
+      WHERE a.state IN ('dead', 'left') AND a.state_changed_at < $1
+        AND NOT EXISTS (SELECT 1 FROM task_attempts x WHERE x.agent_id = a.id)
+        AND NOT EXISTS (SELECT 1 FROM tasks x WHERE x.lease_agent_id = a.id AND x.state = 'active')
+        AND NOT EXISTS (SELECT 1 FROM pipeline_steps x WHERE x.agent_id = a.id)
+        AND NOT EXISTS (SELECT 1 FROM llm_calls x WHERE x.agent_id = a.id)
+      ORDER BY a.state_changed_at LIMIT $2 FOR UPDATE OF a SKIP LOCKED),
+    d_transitions AS (DELETE FROM agent_transitions WHERE agent_id IN (SELECT id FROM victims) RETURNING 1),
+    d_agents AS (DELETE FROM agents WHERE id IN (SELECT id FROM victims) RETURNING id)
+    ${countsOf({ d_agents: "agents", d_transitions: "agent_transitions" })},
+      (SELECT coalesce(array_agg(id::text), '{}') FROM d_agents) AS agent_ids`,
+    [cutoff, limit],
+  );
+  const { agent_ids: agentIds, ...deleted }: { agent_ids: string[]; [table: string]: unknown } = r
+    .rows[0] ?? {
+    agent_ids: [],
+  };
+  const counts = deleted as Record<string, number>;
+  return { deleted: counts, parents: Number(counts.agents ?? 0), agentIds };
 }

@@ -1,4 +1,5 @@
-import type { Queryable } from "./pg-pool.ts";
+import type { Queryable, Tx } from "./pg-pool.ts";
+import { countsOf } from "./purge-batch.ts";
 
 /** `artifacts`, written only here: what a run's steps produce besides their output. */
 
@@ -74,5 +75,14 @@ export const artifactStore = {
       [runId],
     );
     return r.rows;
+  },
+
+  /** Retention: the artifacts of runs being deleted. */
+  async deleteOfRuns(tx: Tx, runIds: string[]): Promise<Record<string, number>> {
+    const r = await tx.query<Record<string, number>>(
+      `WITH d AS (DELETE FROM artifacts WHERE run_id = ANY($1::uuid[]) RETURNING 1) ${countsOf({ d: "artifacts" })}`,
+      [runIds],
+    );
+    return r.rows[0] ?? {};
   },
 };

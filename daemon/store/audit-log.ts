@@ -1,5 +1,6 @@
 import type { AuditEntry, AuditPage } from "../../contract/schemas/audit.ts";
-import type { Queryable } from "./pg-pool.ts";
+import type { Queryable, Tx } from "./pg-pool.ts";
+import { countsOf, type PurgeBatch, purgeOne } from "./purge-batch.ts";
 
 export type { AuditEntry, AuditPage };
 
@@ -93,5 +94,18 @@ export const auditLog = {
       })),
       nextBefore: r.rows.length > f.limit ? (rows[rows.length - 1]?.id ?? null) : null,
     };
+  },
+
+  /** Retention: entries older than the cutoff, oldest first, at most `limit`. */
+  purgeBefore(tx: Tx, cutoff: Date, limit: number): Promise<PurgeBatch> {
+    return purgeOne(
+      tx,
+      "audit_log",
+      `WITH d AS (DELETE FROM audit_log WHERE id IN
+        (SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2) RETURNING 1)
+      ${countsOf({ d: "audit_log" })}`,
+      cutoff,
+      limit,
+    );
   },
 };

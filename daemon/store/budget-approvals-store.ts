@@ -1,6 +1,7 @@
 import type { PendingApproval } from "../../contract/schemas/budgets.ts";
 import type { ApprovalState } from "../budgets/budget-decision.ts";
-import type { Queryable } from "./pg-pool.ts";
+import type { Queryable, Tx } from "./pg-pool.ts";
+import { countsOf } from "./purge-batch.ts";
 
 /** One step generation's approval request. */
 export interface ApprovalKey {
@@ -78,5 +79,15 @@ export const budgetApprovalsStore = {
       reason: row.reason,
       requestedAt: row.requested_at.toISOString(),
     }));
+  },
+
+  /** Retention: the approvals of runs being deleted. */
+  async deleteOfRuns(tx: Tx, runIds: string[]): Promise<Record<string, number>> {
+    const r = await tx.query<Record<string, number>>(
+      `WITH d AS (DELETE FROM budget_approvals WHERE run_id = ANY($1::uuid[]) RETURNING 1)
+       ${countsOf({ d: "budget_approvals" })}`,
+      [runIds],
+    );
+    return r.rows[0] ?? {};
   },
 };

@@ -1,4 +1,5 @@
-import type { Queryable } from "./pg-pool.ts";
+import type { Queryable, Tx } from "./pg-pool.ts";
+import { countsOf, type PurgeBatch, purgeOne } from "./purge-batch.ts";
 
 /** A confirmation token as kept: only its hash, with what it was issued for. */
 export interface ConfirmationRow {
@@ -80,5 +81,22 @@ export const confirmationsStore = {
       [tokenHash, at],
     );
     return (used.rowCount ?? 0) > 0;
+  },
+
+  /**
+   * Retention: tokens expired before the cutoff. A token is single-use and refused after
+   * expires_at anyway, so keeping the row only documents history (the audit log records what was
+   * confirmed).
+   */
+  purgeExpired(tx: Tx, cutoff: Date, limit: number): Promise<PurgeBatch> {
+    return purgeOne(
+      tx,
+      "confirmations",
+      `WITH d AS (DELETE FROM confirmations WHERE token_hash IN
+        (SELECT token_hash FROM confirmations WHERE expires_at < $1 ORDER BY expires_at LIMIT $2) RETURNING 1)
+      ${countsOf({ d: "confirmations" })}`,
+      cutoff,
+      limit,
+    );
   },
 };

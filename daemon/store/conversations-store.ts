@@ -1,4 +1,5 @@
 import type { Queryable, Tx } from "./pg-pool.ts";
+import { countsOf } from "./purge-batch.ts";
 
 /** `conversations` and their `conversation_messages`, written only here: threads inside a run's step. */
 
@@ -105,5 +106,17 @@ export const conversationStore = {
       [conversationId],
     );
     return r.rows[0]?.n ?? 0;
+  },
+
+  /** Retention: the conversations of runs being deleted, with their messages. */
+  async deleteOfRuns(tx: Tx, runIds: string[]): Promise<Record<string, number>> {
+    const r = await tx.query<Record<string, number>>(
+      `WITH d_messages AS (DELETE FROM conversation_messages WHERE conversation_id IN
+         (SELECT id FROM conversations WHERE run_id = ANY($1::uuid[])) RETURNING 1),
+       d_conversations AS (DELETE FROM conversations WHERE run_id = ANY($1::uuid[]) RETURNING 1)
+       ${countsOf({ d_conversations: "conversations", d_messages: "conversation_messages" })}`,
+      [runIds],
+    );
+    return r.rows[0] ?? {};
   },
 };

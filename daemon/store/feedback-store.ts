@@ -1,5 +1,6 @@
 import type { FeedbackTarget, FeedbackView } from "../../contract/schemas/feedback.ts";
-import type { Queryable } from "./pg-pool.ts";
+import type { Queryable, Tx } from "./pg-pool.ts";
+import { countsOf, type PurgeBatch, purgeOne } from "./purge-batch.ts";
 
 interface FeedbackDbRow {
   id: string;
@@ -79,5 +80,18 @@ export const feedbackStore = {
     );
     const row = r.rows[0];
     return { run: row !== undefined, step: row?.has_step === true };
+  },
+
+  /** Retention: ratings older than the cutoff, oldest first, at most `limit`. */
+  purgeBefore(tx: Tx, cutoff: Date, limit: number): Promise<PurgeBatch> {
+    return purgeOne(
+      tx,
+      "feedback",
+      `WITH d AS (DELETE FROM feedback WHERE id IN
+        (SELECT id FROM feedback WHERE at < $1 ORDER BY at LIMIT $2) RETURNING 1)
+      ${countsOf({ d: "feedback" })}`,
+      cutoff,
+      limit,
+    );
   },
 };

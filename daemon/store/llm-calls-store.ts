@@ -1,4 +1,5 @@
-import type { Queryable } from "./pg-pool.ts";
+import type { Queryable, Tx } from "./pg-pool.ts";
+import { countsOf, type PurgeBatch, purgeOne } from "./purge-batch.ts";
 
 /** One call as stored: the columns of `llm_calls` the recorder fills (the agent and role come apart). */
 export interface LlmCallRow {
@@ -102,5 +103,18 @@ export const llmCallsStore = {
       [runId],
     );
     return Number(r.rows[0]?.usd ?? 0);
+  },
+
+  /** Retention: LLM calls older than the cutoff, oldest first, at most `limit`. */
+  purgeBefore(tx: Tx, cutoff: Date, limit: number): Promise<PurgeBatch> {
+    return purgeOne(
+      tx,
+      "llm_calls",
+      `WITH d AS (DELETE FROM llm_calls WHERE id IN
+        (SELECT id FROM llm_calls WHERE at < $1 ORDER BY at LIMIT $2) RETURNING 1)
+      ${countsOf({ d: "llm_calls" })}`,
+      cutoff,
+      limit,
+    );
   },
 };

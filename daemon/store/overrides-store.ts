@@ -1,5 +1,6 @@
 import type { OverrideAction, OverrideState, OverrideView } from "../../contract/schemas/overrides.ts";
 import type { Queryable, Tx } from "./pg-pool.ts";
+import { countsOf, type PurgeBatch, purgeOne } from "./purge-batch.ts";
 
 export type { OverrideView };
 
@@ -125,5 +126,21 @@ export const overridesStore = {
       [now, limit],
     );
     return r.rows.map((x) => x.id);
+  },
+
+  /** Retention: ended overrides that no archived task still names (task_archive.override_id has no cascade). */
+  purgeEnded(tx: Tx, cutoff: Date, limit: number): Promise<PurgeBatch> {
+    return purgeOne(
+      tx,
+      "overrides",
+      `WITH d AS (DELETE FROM overrides WHERE id IN
+        (SELECT o.id FROM overrides o
+         WHERE o.state <> 'active' AND coalesce(o.ended_at, o.started_at) < $1
+           AND NOT EXISTS (SELECT 1 FROM task_archive x WHERE x.override_id = o.id)
+         ORDER BY o.started_at LIMIT $2 FOR UPDATE OF o SKIP LOCKED) RETURNING 1)
+      ${countsOf({ d: "overrides" })}`,
+      cutoff,
+      limit,
+    );
   },
 };

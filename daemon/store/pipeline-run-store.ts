@@ -1,5 +1,6 @@
 import type { RunState, StepState } from "../../contract/schemas/pipelines.ts";
 import type { Queryable, Tx } from "./pg-pool.ts";
+import { countsOf } from "./purge-batch.ts";
 
 /**
  * The writer of a run's three tables: `pipeline_runs`, `pipeline_steps` (one row per step of a
@@ -189,6 +190,33 @@ export const pipelineRuns = {
   /** Moves the run to the back of the sweep's queue (its `updated_at` is the queue's order). */
   async touch(q: Queryable, runId: string): Promise<void> {
     await q.query("UPDATE pipeline_runs SET updated_at = now() WHERE id = $1", [runId]);
+  },
+
+  /**
+   * Retention: locks up to `limit` runs that finished before the cutoff, oldest first, skipping any
+   * another transaction holds (this pass leaves it for the next). The caller deletes their children
+   * (artifacts, conversations, approvals) and then the runs with `deleteRuns`, in this transaction.
+   */
+  async lockFinishedBefore(tx: Tx, cutoff: Date, limit: number): Promise<string[]> {
+    const r = await tx.query<{ id: string }>(
+      `SELECT id FROM pipeline_runs
+       WHERE state IN ('completed', 'failed', 'cancelled') AND finished_at < $1
+       ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [cutoff, limit],
+    );
+    return r.rows.map((x) => x.id);
+  },
+
+  /** Retention: deletes locked runs with their steps and events; the rows deleted per table. */
+  async deleteRuns(tx: Tx, runIds: string[]): Promise<Record<string, number>> {
+    const r = await tx.query<Record<string, number>>(
+      `WITH d_events AS (DELETE FROM pipeline_events WHERE run_id = ANY($1::uuid[]) RETURNING 1),
+       d_steps AS (DELETE FROM pipeline_steps WHERE run_id = ANY($1::uuid[]) RETURNING 1),
+       d_runs AS (DELETE FROM pipeline_runs WHERE id = ANY($1::uuid[]) RETURNING 1)
+       ${countsOf({ d_runs: "pipeline_runs", d_steps: "pipeline_steps", d_events: "pipeline_events" })}`,
+      [runIds],
+    );
+    return r.rows[0] ?? {};
   },
 };
 

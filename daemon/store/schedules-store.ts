@@ -1,5 +1,6 @@
 import type { ScheduleState } from "../../contract/schemas/schedules.ts";
 import type { Queryable, Tx } from "./pg-pool.ts";
+import { countsOf, type PurgeBatch, purgeOne } from "./purge-batch.ts";
 
 export type { ScheduleState };
 
@@ -130,5 +131,25 @@ export const scheduleStore = {
       [scheduleId, limit],
     );
     return r.rows;
+  },
+
+  /**
+   * Retention: ticks fired before the cutoff. Each schedule keeps its latest tick whatever its age:
+   * the tick's primary key is what makes a tick fire once, and the latest is the one a late replica
+   * could still try to claim.
+   */
+  purgeTicks(tx: Tx, cutoff: Date, limit: number): Promise<PurgeBatch> {
+    return purgeOne(
+      tx,
+      "schedule_ticks",
+      `WITH d AS (DELETE FROM schedule_ticks WHERE (schedule_id, tick_at) IN
+        (SELECT t.schedule_id, t.tick_at FROM schedule_ticks t
+         WHERE t.fired_at < $1
+           AND t.tick_at < (SELECT max(m.tick_at) FROM schedule_ticks m WHERE m.schedule_id = t.schedule_id)
+         ORDER BY t.fired_at LIMIT $2) RETURNING 1)
+      ${countsOf({ d: "schedule_ticks" })}`,
+      cutoff,
+      limit,
+    );
   },
 };

@@ -1,5 +1,6 @@
 import type { TaskViewState } from "../../contract/schemas/tasks.ts";
 import type { Tx } from "./pg-pool.ts";
+import { countsOf, type PurgeBatch } from "./purge-batch.ts";
 import type { CancelledTask, EnqueueOrder } from "./task-rows.ts";
 
 // Writes to `tasks`, `task_attempts` and `task_archive` that operators, pipelines and overrides make
@@ -159,4 +160,29 @@ export async function restoreArchived(tx: Tx, overrideId: string): Promise<Enque
     [overrideId],
   );
   return r.rows.map((x) => ({ id: x.id, type: x.type, priority: x.priority, delayMs: x.delay_ms }));
+}
+
+/**
+ * Retention: terminal tasks that finished before the cutoff, with their attempts and archive rows,
+ * at most `limit`, never one a still-open pipeline run's step points at (the run's sweep reads its
+ * step's task). 'archived' is not terminal: an override may restore it. Victims are picked with
+ * FOR UPDATE SKIP LOCKED, so a task another transaction holds is left for the next pass.
+ */
+export async function purgeFinishedTasks(tx: Tx, cutoff: Date, limit: number): Promise<PurgeBatch> {
+  const r = await tx.query<Record<string, number>>(
+    `WITH victims AS (
+      SELECT t.id FROM tasks t
+      WHERE t.state IN ('completed', 'failed', 'dead', 'cancelled') AND t.finished_at < $1
+        AND NOT EXISTS (
+          SELECT 1 FROM pipeline_steps s JOIN pipeline_runs r ON r.id = s.run_id
+          WHERE s.task_id = t.id AND r.state IN ('running', 'paused', 'snoozed'))
+      ORDER BY t.finished_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED),
+    d_attempts AS (DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM victims) RETURNING 1),
+    d_archive AS (DELETE FROM task_archive WHERE task_id IN (SELECT id FROM victims) RETURNING 1),
+    d_tasks AS (DELETE FROM tasks WHERE id IN (SELECT id FROM victims) RETURNING 1)
+    ${countsOf({ d_tasks: "tasks", d_attempts: "task_attempts", d_archive: "task_archive" })}`,
+    [cutoff, limit],
+  );
+  const deleted = r.rows[0] ?? {};
+  return { deleted, parents: Number(deleted.tasks ?? 0) };
 }

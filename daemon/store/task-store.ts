@@ -1,6 +1,7 @@
 import type { TaskState } from "../tasks/task-state.ts";
 import { leaseReads } from "./lease-reads-store.ts";
 import { type Db, type Queryable, type Tx, withTransaction } from "./pg-pool.ts";
+import type { PurgeBatch } from "./purge-batch.ts";
 import {
   type AttemptError,
   endAttemptByLease,
@@ -15,6 +16,7 @@ import {
   type LockedForOperator,
   lockForOperator,
   lockTasksInOrder,
+  purgeFinishedTasks,
   releaseForReassign,
   reprioritizeQueued,
   requeueForRetry,
@@ -265,6 +267,11 @@ export class TaskStore {
    */
   async lockInOrder(tx: Tx, taskIds: string[]): Promise<void> {
     await lockTasksInOrder(tx, taskIds);
+  }
+
+  /** Retention: one bounded batch of finished tasks, with their attempts and archive rows. */
+  purgeFinished(tx: Tx, cutoff: Date, limit: number): Promise<PurgeBatch> {
+    return purgeFinishedTasks(tx, cutoff, limit);
   }
 
   /** Gives the queued ones of `taskIds` a new priority inside the caller's transaction; returns them. */

@@ -4,9 +4,11 @@ import type { OverseerEvent } from "../../daemon/events/catalogue.ts";
 import { EventBus } from "../../daemon/events/event-bus.ts";
 import { actAsLeader, FencedError, type LeaderTerm } from "../../daemon/leader/fence-context.ts";
 import type { RetentionKeep } from "../../daemon/retention/retention-policy.ts";
-import { poolExec, RetentionService } from "../../daemon/retention/retention-service.ts";
+import { retentionPurges } from "../../daemon/retention/retention-purges.ts";
+import { RetentionService } from "../../daemon/retention/retention-service.ts";
 import { migrate } from "../../daemon/store/migrate.ts";
 import { createPool, type Db } from "../../daemon/store/pg-pool.ts";
+import { TaskStore } from "../../daemon/store/task-store.ts";
 import { OverseerMetrics } from "../../daemon/telemetry/metrics.ts";
 import { dropNamespace } from "../helpers/namespace-cleanup.ts";
 import { DATABASE_URL, freshNamespace } from "../helpers/test-env.ts";
@@ -57,7 +59,16 @@ function service(
   bus.subscribe((e) => events.push(e));
   const metrics = new OverseerMetrics();
   bus.subscribe(metrics.onEvent);
-  const svc = new RetentionService(poolExec(db), bus, { keep, now: () => NOW, ...opts });
+  const svc = new RetentionService(
+    db,
+    retentionPurges({ tasks: new TaskStore(db, { delayMs: () => 0 }) }),
+    bus,
+    {
+      keep,
+      now: () => NOW,
+      ...opts,
+    },
+  );
   return { svc, events, metrics };
 }
 
