@@ -11,7 +11,7 @@ import { OverseerError } from "../errors/overseer-error.ts";
 import { attemptStats } from "../store/attempt-stats-store.ts";
 import { leaseReads } from "../store/lease-reads-store.ts";
 import type { Db } from "../store/pg-pool.ts";
-import { pingPostgres } from "../store/ping-store.ts";
+import { selectOne } from "../store/postgres-server-store.ts";
 import type { CoordinationRedis } from "../store/redis/coordination-redis.ts";
 import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 import type { TaskQueues } from "../store/redis/task-queues.ts";
@@ -219,7 +219,7 @@ export class CoordinationReads {
   async diagnostics(): Promise<Static<typeof DiagnosticsReply>> {
     const db = this.d.db;
     const stores = {
-      postgres: await timed(() => pingPostgres(db)),
+      postgres: await timed(() => selectOne(db)),
       redis: await timed(() => this.d.redis.ping()),
     };
     const snapshot: DiagnosticsSnapshot = {
