@@ -1,4 +1,4 @@
-import type { Db } from "./pg-pool.ts";
+import { type Db, withSession } from "./pg-pool.ts";
 
 /**
  * Runs `fn` while holding the session-level advisory lock `name` of this namespace (the schema is
@@ -12,26 +12,18 @@ export async function withAdvisoryLock<T>(
   waitMs: number,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const lock = await db.connect();
-  // The session holds the lock for the whole run, idle between statements: a connection that dies
-  // meanwhile (Postgres restarted) emits 'error' with no query to fail; without a listener that is
-  // an uncaught exception. The client is then dropped instead of returned to the pool.
-  let broken: Error | undefined;
-  const onBroken = (error: Error) => {
-    broken = error;
-  };
-  lock.on("error", onBroken);
-  try {
-    await lock.query("SELECT set_config('lock_timeout', $1, false)", [String(waitMs)]);
-    await lock.query("SELECT pg_advisory_lock(hashtext($1::text || ':' || current_schema()))", [name]);
-    await lock.query("SELECT set_config('lock_timeout', '0', false)");
-    return await fn();
-  } finally {
-    await lock
-      .query("SELECT pg_advisory_unlock(hashtext($1::text || ':' || current_schema()))", [name])
-      .catch(() => {});
-    await lock.query("RESET lock_timeout").catch(() => {});
-    lock.off("error", onBroken);
-    lock.release(broken);
-  }
+  // The session holds the lock for the whole run, idle between statements.
+  return withSession(db, async (lock) => {
+    try {
+      await lock.query("SELECT set_config('lock_timeout', $1, false)", [String(waitMs)]);
+      await lock.query("SELECT pg_advisory_lock(hashtext($1::text || ':' || current_schema()))", [name]);
+      await lock.query("SELECT set_config('lock_timeout', '0', false)");
+      return await fn();
+    } finally {
+      await lock
+        .query("SELECT pg_advisory_unlock(hashtext($1::text || ':' || current_schema()))", [name])
+        .catch(() => {});
+      await lock.query("RESET lock_timeout").catch(() => {});
+    }
+  });
 }

@@ -56,24 +56,36 @@ export function withSnapshot<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T
 }
 
 async function transaction<T>(db: Db, begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withSession(db, async (client) => {
+    try {
+      await client.query(begin);
+      await checkFence(client);
+      const result = await fn(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    }
+  });
+}
+
+/**
+ * Runs `fn` on a connection of its own, taken from the pool and given back after. A connection that
+ * dies while idle between statements (Postgres restarted, or it ended a session idle past
+ * idle_in_transaction_session_timeout) emits 'error' with no query to fail: without a listener that
+ * is an uncaught exception. The next statement fails instead, and the connection is dropped rather
+ * than returned to the pool.
+ */
+export async function withSession<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
-  // A connection that dies while idle in the transaction (Postgres restarted, or it ended a session
-  // idle past idle_in_transaction_session_timeout) emits 'error' with no query to fail: without a
-  // listener that is an uncaught exception. The next statement fails instead; the client is dropped.
   let broken: Error | undefined;
   const onBroken = (error: Error) => {
     broken = error;
   };
   client.on("error", onBroken);
   try {
-    await client.query(begin);
-    await checkFence(client);
-    const result = await fn(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
+    return await fn(client);
   } finally {
     client.off("error", onBroken);
     client.release(broken);
