@@ -17,7 +17,11 @@ type Operation = {
   security?: unknown[];
   responses: Record<string, { $ref?: string; content?: Record<string, { schema?: object }> }>;
 };
-let doc: { paths: Record<string, Record<string, Operation>>; components: { responses: Record<string, any> } };
+type Response = Operation["responses"][string];
+let doc: {
+  paths: Record<string, Record<string, Operation>>;
+  components: { responses: Record<string, Response> };
+};
 let operations: Array<{ path: string; method: string; op: Operation }>;
 
 beforeAll(async () => {
@@ -68,7 +72,7 @@ describe("OpenAPI document", () => {
           ? doc.components.responses[response.$ref.replace("#/components/responses/", "")]
           : response;
         if (status === "204") continue;
-        const schemas = Object.values(resolved?.content ?? {}).map((c: any) => c.schema);
+        const schemas = Object.values(resolved?.content ?? {}).map((c) => c.schema);
         expect(schemas.length, `${method} ${path} ${status}`).toBeGreaterThan(0);
         for (const s of schemas)
           expect(Object.keys(s ?? {}).length, `${method} ${path} ${status}`).toBeGreaterThan(0);
