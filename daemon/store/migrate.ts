@@ -2,7 +2,6 @@ import { readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { runner } from "node-pg-migrate";
 import type pg from "pg";
-import type { Queryable } from "./pg-pool.ts";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations", import.meta.url));
 let names: Promise<string[]> | null = null;
@@ -19,7 +18,7 @@ function migrationNames(): Promise<string[]> {
 }
 
 /** Migrations this version has that the namespace's migrations table does not record (empty when up to date). */
-export async function pendingMigrations(db: Queryable): Promise<string[]> {
+export async function pendingMigrations(db: Pick<pg.PoolClient, "query">): Promise<string[]> {
   const files = await migrationNames();
   const { rows } = await db.query<{ name: string }>("SELECT name FROM pgmigrations");
   const applied = new Set(rows.map((r) => r.name));

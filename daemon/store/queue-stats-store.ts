@@ -1,7 +1,11 @@
 import type { QueueStat } from "../../contract/schemas/dashboard.ts";
 import type { Queryable } from "./pg-pool.ts";
 
-/** Depth and oldest age of unfinished tasks, by type and state; `queued` splits into ready and delayed. */
+/**
+ * Depth and oldest age of unfinished tasks, by type and state; `queued` splits into ready and
+ * delayed. Completed and cancelled tasks are finished, and archived ones are parked by an override
+ * (clear_task_queue), so none of them is a queue.
+ */
 export type { QueueStat };
 
 /** Reads queue depth from Postgres, the system of record (the BullMQ queues are only the dispatch copy). */
@@ -14,7 +18,7 @@ export async function readQueueStats(db: Queryable): Promise<QueueStat[]> {
          WHEN state = 'queued' THEN LEAST(ready_at, now())
          WHEN state = 'active' THEN claimed_at
          ELSE finished_at END)))::float8 AS oldest
-     FROM tasks WHERE state <> 'completed' GROUP BY 1, 2 ORDER BY 1, 2`,
+     FROM tasks WHERE state IN ('queued', 'active', 'failed', 'dead') GROUP BY 1, 2 ORDER BY 1, 2`,
   );
   return result.rows.map((r) => ({
     type: r.type,

@@ -133,23 +133,6 @@ function llmCall(overrides: Record<string, unknown> = {}) {
 
 const REASON = "contract test";
 
-/**
- * Routes whose one call fails because of a bug this test found, reported to the route's owner and
- * not fixed here (this file changes no route). Each entry pins the exact failing answer, so the
- * test goes red the day the bug is fixed: then delete the entry. Such a route is not counted as
- * driven in the summary line, which names it.
- */
-const KNOWN_BUGS: Record<string, { answer: RegExp; why: string }> = {
-  getTaskQueue: {
-    answer:
-      /^500 .*the 200 answer of GET \/api\/dashboard\/tasks\/queue does not match its contract: data\/queues\/\d+\/state must be equal to one of the allowed values/,
-    why:
-      "readQueueStats (daemon/store/queue-stats-store.ts) groups every task but completed ones, so a " +
-      "cancelled task (the running step of a cancelled run) becomes a queue of state 'cancelled', " +
-      "which QueueStat.state (ready, delayed, active, failed, dead) does not admit",
-  },
-};
-
 // ---- calling a route by its contract, and checking the answer against it ------------------------
 
 const ROUTES = new Map(ROUTE_CONTRACTS.map((r) => [r.operationId, r]));
@@ -785,7 +768,6 @@ const drivers: Record<string, () => Promise<Answer>> = {
 // ---- the test --------------------------------------------------------------------------------
 
 const driven = new Set<string>();
-const reproduced = new Set<string>();
 
 describe("every route of the contract, driven once", () => {
   it("checks answers closed, as the daemon does: an undeclared field fails", () => {
@@ -814,27 +796,15 @@ describe("every route of the contract, driven once", () => {
     it(`${operationId}: ${route?.method} ${route?.url}`, async () => {
       const a = await drive();
       expect(a.operationId, "the driver called another route").toBe(operationId);
-      const bug = KNOWN_BUGS[operationId];
-      if (bug) {
-        expect(mismatch(a), "the error answer matches the contract's error body").toBeNull();
-        expect(
-          `${a.status} ${a.text}`,
-          `KNOWN_BUGS.${operationId} (${bug.why}) no longer reproduces: delete the entry`,
-        ).toMatch(bug.answer);
-        reproduced.add(operationId);
-        return;
-      }
       expectSuccess(a);
       driven.add(operationId);
     });
   }
 
   it("drove every route, and every answer matched its schema", () => {
-    expect(driven.size + reproduced.size).toBe(ROUTE_CONTRACTS.length);
-    const bugs = [...reproduced].join(", ");
+    expect(driven.size).toBe(ROUTE_CONTRACTS.length);
     console.log(
-      `contract: ${driven.size} of ${ROUTE_CONTRACTS.length} routes driven; every answer matched its schema` +
-        (bugs ? `; not counted, a known bug (KNOWN_BUGS): ${bugs}` : ""),
+      `contract: ${driven.size} of ${ROUTE_CONTRACTS.length} routes driven; every answer matched its schema`,
     );
   });
 });
