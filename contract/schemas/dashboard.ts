@@ -1,21 +1,20 @@
 import { type Static, Type } from "typebox";
+import { AGENT_STATES } from "./agents.ts";
 import { Uuid } from "./common.ts";
 
 /** The dashboards' reads of agents and queues (`/api/dashboard/agents/*`, `/api/dashboard/tasks/queue`). */
 
-/** Agent states as the dashboards show them (the registry's lifecycle). */
-export const DASHBOARD_AGENT_STATES = ["active", "stale", "dead", "draining", "left"] as const;
 /** Unfinished tasks by where they are: `queued` splits into ready now and delayed (a retry's wait). */
 export const QUEUE_STATES = ["ready", "delayed", "active", "failed", "dead"] as const;
 export type QueueState = (typeof QUEUE_STATES)[number];
 
 const Time = Type.String({ format: "date-time" });
-const AgentState = Type.Enum(DASHBOARD_AGENT_STATES);
+const AgentState = Type.Enum(AGENT_STATES);
 const Count = Type.Integer({ minimum: 0 });
 
 export const AgentStatusQuery = Type.Object({
   role: Type.Optional(Type.String({ maxLength: 64 })),
-  state: Type.Optional(Type.Union(DASHBOARD_AGENT_STATES.map((s) => Type.Literal(s)))),
+  state: Type.Optional(Type.Union(AGENT_STATES.map((s) => Type.Literal(s)))),
   includeEnded: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])),
   limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,4}$" })),
 });

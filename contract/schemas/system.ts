@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from "typebox";
 import { Uuid } from "./common.ts";
 import { Lifecycle } from "./health.ts";
+import { OverrideView } from "./overrides.ts";
 
 /**
  * `GET /api/dashboard/system/health` (docs/probes.md): each component of the system with its
@@ -74,21 +75,17 @@ export const LoopErrors = Type.Object({
   errorsSinceStart: Count,
 });
 
-/** An override in force (docs/overrides.md). Times are ISO 8601 (UTC). */
-export const ActiveOverride = Type.Object({
-  id: Uuid,
-  action: Type.String({
-    description: "stop_all_tasks, restart_all_agents, clear_task_queue or system_maintenance",
-  }),
-  reason: Type.String(),
-  actor: Type.String(),
-  state: Type.String({ description: "active" }),
-  startedAt: Time,
-  expiresAt: Type.Union([Time, Type.Null()]),
-  impact: Type.Unknown({
-    description: "what the override did when executed (per action, docs/overrides.md)",
-  }),
-});
+/** An override in force (docs/overrides.md): the override's view without its end. */
+export const ActiveOverride = Type.Pick(OverrideView, [
+  "id",
+  "action",
+  "reason",
+  "actor",
+  "state",
+  "startedAt",
+  "expiresAt",
+  "impact",
+]);
 export type ActiveOverride = Static<typeof ActiveOverride>;
 
 export const SystemHealthComponents = Type.Object({

@@ -51,13 +51,13 @@ export class HealthStore {
     if (!exists.rows[0]?.t) return null;
     const { rows } = await this.db.query<{
       id: string;
-      action: string;
+      action: ActiveOverride["action"];
       reason: string;
       actor: string;
-      state: string;
+      state: ActiveOverride["state"];
       started_at: Date;
       expires_at: Date | null;
-      impact: unknown;
+      impact: ActiveOverride["impact"];
     }>(
       `SELECT id, action, reason, actor, state, started_at, expires_at, impact FROM overrides
         WHERE state = 'active' AND (expires_at IS NULL OR expires_at > now()) ORDER BY started_at LIMIT 100`,
