@@ -46,7 +46,7 @@ function jsonSchemaOf(entry: unknown): object | undefined {
 }
 
 /** A copy of `schema` in which every object schema without an `additionalProperties` rule admits no other field. */
-function closed(schema: unknown): unknown {
+export function closed(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(closed);
   if (schema === null || typeof schema !== "object") return schema;
   const out: Record<string, unknown> = {};

@@ -6,6 +6,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import type { TSchema } from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closed } from "../../api/response-check.ts";
 import { ErrorBody } from "../../contract/errors.ts";
 import type { RouteContract } from "../../contract/route.ts";
 import { ROUTE_CONTRACTS } from "../../contract/routes/index.ts";
@@ -17,8 +18,8 @@ import { TOKENS } from "../helpers/test-env.ts";
  * Drives every route of the contract once against a live daemon: one driver per operationId, each
  * making one call that must succeed with a status its route declares (the override and the reset
  * drivers first make the dry run that gives them their confirmation token). Every answer this file
- * gets, seeding included, is checked here with Ajv against the contract's schema for its status,
- * closed like api/response-check.ts closes it: independently of the daemon's own check
+ * gets, seeding included, is checked here with an Ajv of its own against the contract's schema for
+ * its status, closed by api/response-check.ts's `closed`: independently of the daemon's own check
  * (OVERSEER_VALIDATE_RESPONSES, on in tests), which would turn a stray answer into a 500.
  */
 
@@ -205,23 +206,6 @@ async function send(operationId: string, opts: SendOptions = {}): Promise<Answer
   const contentType = response.headers.get("content-type") ?? "";
   const body = contentType.startsWith("application/json") && text ? JSON.parse(text) : text || null;
   return { operationId, route, status: response.status, contentType, text, body };
-}
-
-/** A copy of `schema` in which every object schema without an `additionalProperties` rule admits no other field. */
-function closed(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(closed);
-  if (schema === null || typeof schema !== "object") return schema;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(schema)) {
-    out[k] =
-      k === "properties" || k === "patternProperties" || k === "$defs"
-        ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, closed(s)]))
-        : closed(v);
-  }
-  if (out.type === "object" && out.properties && !("additionalProperties" in out) && !out.patternProperties) {
-    out.additionalProperties = false;
-  }
-  return out;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
