@@ -12,20 +12,28 @@ import { OverseerError } from "../daemon/errors/overseer-error.ts";
 export function installResponseCheck(app: FastifyInstance): void {
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats.default(ajv);
-  const checks = new Map<string, Map<string, ValidateFunction>>();
+  // Schemas by route and status, compiled on the first answer that needs one: compiling them all at
+  // start would cost every test daemon a second for routes most tests never call.
+  const schemas = new Map<string, Record<string, unknown>>();
+  const compiled = new Map<string, ValidateFunction | null>();
   app.addHook("onRoute", (route) => {
     const responses = (route.schema as { response?: Record<string, unknown> } | undefined)?.response;
     if (!responses) return;
-    const byStatus = new Map<string, ValidateFunction>();
-    for (const [status, schema] of Object.entries(responses)) {
-      const json = jsonSchemaOf(schema);
-      if (json) byStatus.set(status, ajv.compile(closed(json) as object));
-    }
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    for (const method of methods) checks.set(`${method} ${route.url}`, byStatus);
+    for (const method of methods) schemas.set(`${method} ${route.url}`, responses);
   });
+  const checkOf = (route: string, status: string): ValidateFunction | null => {
+    const key = `${route} ${status}`;
+    let check = compiled.get(key);
+    if (check === undefined) {
+      const json = jsonSchemaOf(schemas.get(route)?.[status]);
+      check = json ? ajv.compile(closed(json) as object) : null;
+      compiled.set(key, check);
+    }
+    return check;
+  };
   app.addHook("preSerialization", async (request, reply, payload) => {
-    const check = checks.get(`${request.method} ${request.routeOptions.url}`)?.get(String(reply.statusCode));
+    const check = checkOf(`${request.method} ${request.routeOptions.url}`, String(reply.statusCode));
     if (!check || payload === undefined) return payload;
     const wire: unknown = JSON.parse(JSON.stringify(payload));
     if (!check(wire)) {
@@ -40,6 +48,7 @@ export function installResponseCheck(app: FastifyInstance): void {
 
 /** The JSON schema of a response entry (a plain schema, or `{description, content: {type: {schema}}}`). */
 function jsonSchemaOf(entry: unknown): object | undefined {
+  if (entry === undefined) return undefined;
   const e = entry as { content?: Record<string, { schema?: object }> };
   if (e?.content) return e.content["application/json"]?.schema;
   return entry as object;
