@@ -1,8 +1,8 @@
 import { MAX_PRIORITY } from "../../contract/schemas/common.ts";
-import { budgetSql } from "../budgets/budget-store.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { auditLog } from "../store/audit-log.ts";
+import { budgetApprovalsStore } from "../store/budget-approvals-store.ts";
 import { type Db, type Tx, withTransaction } from "../store/pg-pool.ts";
 import {
   pipelineEvents,
@@ -192,7 +192,7 @@ export class RunActions {
       case "reject-budget": {
         // The next pass (right after this action) reads the decision and lets the step through or fails it.
         const row = step(action.stepId);
-        const decided = await budgetSql.decide(
+        const decided = await budgetApprovalsStore.decide(
           tx,
           { runId: run.id, stepId: row.step_id, generation: row.generation },
           action.kind === "approve-budget" ? "approved" : "rejected",
