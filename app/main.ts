@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { ConfigError, compileConfig, type OverseerConfig } from "../daemon/config/compile-config.ts";
 import { createLogger } from "../daemon/telemetry/logger.ts";
 import { startTracing } from "../daemon/telemetry/tracing.ts";
@@ -55,7 +56,7 @@ export async function runDaemon(
     timer.unref();
     await hooks.beforeStop?.().catch((error) => log.error({ err: error }, "error before draining"));
     await daemon.stop().catch((error) => log.error({ err: error }, "error while draining"));
-    log.flush?.();
+    await flushed(log);
     process.exit(code);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
@@ -70,6 +71,21 @@ export async function runDaemon(
   });
   await daemon.start();
   return daemon;
+}
+
+/**
+ * Waits (at most a second) for the log lines still being written: the exit handler's synchronous
+ * flush would otherwise write the queued lines before one whose write to a full stdout pipe is
+ * still pending, and the last lines (the lifecycle's DRAINING, STOPPED) would come out of order.
+ */
+function flushed(log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1_000);
+    log.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** Compiles the config or exits 78 with every problem listed. */
