@@ -22,12 +22,15 @@ export function installResponseCheck(app: FastifyInstance): void {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) schemas.set(`${method} ${route.url}`, responses);
   });
+  // By schema object too: every route's error answers share one schema, compiled once.
+  const bySchema = new WeakMap<object, ValidateFunction>();
   const checkOf = (route: string, status: string): ValidateFunction | null => {
     const key = `${route} ${status}`;
     let check = compiled.get(key);
     if (check === undefined) {
       const json = jsonSchemaOf(schemas.get(route)?.[status]);
-      check = json ? ajv.compile(closed(json) as object) : null;
+      check = json ? (bySchema.get(json) ?? ajv.compile(closed(json) as object)) : null;
+      if (json && check) bySchema.set(json, check);
       compiled.set(key, check);
     }
     return check;

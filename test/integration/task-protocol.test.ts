@@ -256,6 +256,9 @@ describe("task protocol against real Redis and Postgres", () => {
       body: { leaseToken: t.leaseToken },
     });
     expect(late.status).toBe(409);
+    // Still alive: the agent has no background heartbeats, and a stale agent's claim is answered
+    // empty at once (a loaded 2-core CI run took longer than the stale threshold to get here).
+    await d.api("POST", `/api/agents/${a.id}/heartbeat`, { token: a.token, body: {} });
     const again = (await claim(a, { max: 1, waitMs: 3_000 })).body.tasks[0];
     expect(again).toMatchObject({ id, attempt: 2 });
   });
