@@ -1,19 +1,15 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getFreePort } from "../../app/embedded/free-port.ts";
 import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
 import { createLogger } from "../../daemon/telemetry/logger.ts";
 import { startDemoAgents, startTaskStream } from "../../demo/demo-fleet.ts";
 import { startPipelineStream } from "../../demo/pipeline-agents.ts";
 import { eventually, startTestDaemon, type TestAgent, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { namespaceDb } from "../helpers/namespace-cleanup.ts";
+import { type PrometheusServer, startPrometheus } from "../helpers/prometheus-server.ts";
 import { REDIS_URL, TOKENS } from "../helpers/test-env.ts";
 import { runUntil } from "../pipelines/helpers.ts";
 import {
@@ -38,109 +34,27 @@ import {
  * that always fires, since the real alert rules fire only when something is wrong.
  */
 
-const PROMETHEUS = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
 const JOB = "overseer";
 const PRICING = { offline: { inputPerMTok: 100, outputPerMTok: 100 } };
 const quiet = createLogger("silent");
+// `ALERTS` comes from this test-only rule that always fires.
+const ALWAYS_FIRING = [
+  "groups:",
+  "  - name: dashboard-test",
+  "    rules:",
+  "      - alert: DashboardTestAlwaysFiring",
+  `        expr: overseer_build_info{job="${JOB}"} > 0`,
+  "        labels: { severity: info }",
+  "",
+].join("\n");
 
 let d: TestDaemon;
 let db: pg.Client;
 let redis: Redis;
-let prom: ChildProcess | undefined;
-let promUrl = "";
-let promLog = "";
-let dataDir = "";
+let prom: PrometheusServer | undefined;
 const stops: Array<() => void | Promise<void>> = [];
-
-async function startPrometheus(targetUrl: string): Promise<void> {
-  dataDir = await mkdtemp(join(tmpdir(), "overseer-prom-"));
-  const target = new URL(targetUrl).host;
-  await writeFile(
-    join(dataDir, "prometheus.yml"),
-    [
-      "global: { scrape_interval: 1s, evaluation_interval: 1s }",
-      "rule_files: [rules.yml]",
-      "scrape_configs:",
-      `  - job_name: ${JOB}`,
-      `    static_configs: [{ targets: ["${target}"] }]`,
-      "",
-    ].join("\n"),
-  );
-  await writeFile(
-    join(dataDir, "rules.yml"),
-    [
-      "groups:",
-      "  - name: dashboard-test",
-      "    rules:",
-      "      - alert: DashboardTestAlwaysFiring",
-      `        expr: overseer_build_info{job="${JOB}"} > 0`,
-      "        labels: { severity: info }",
-      "",
-    ].join("\n"),
-  );
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = await getFreePort();
-    promUrl = `http://127.0.0.1:${port}`;
-    promLog = "";
-    const child = spawn(
-      PROMETHEUS,
-      [
-        `--config.file=${join(dataDir, "prometheus.yml")}`,
-        `--storage.tsdb.path=${join(dataDir, "data")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        "--log.level=warn",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    prom = child;
-    child.stdout?.on("data", (b: Buffer) => (promLog += b.toString()));
-    child.stderr?.on("data", (b: Buffer) => (promLog += b.toString()));
-    const deadline = Date.now() + 20_000;
-    while (child.exitCode === null && Date.now() < deadline) {
-      const ready = await fetch(`${promUrl}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) return;
-      await delay(200);
-    }
-    child.kill("SIGKILL");
-  }
-  throw new Error(`prometheus did not start:\n${promLog.slice(-2000)}`);
-}
-
-async function stopPrometheus(): Promise<void> {
-  const child = prom;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  await Promise.race([exited, delay(5_000).then(() => child.kill("SIGKILL"))]);
-}
-
-interface PromResult {
-  status: string;
-  error?: string;
-  data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
-}
-
-async function promQuery(expr: string): Promise<PromResult> {
-  const r = await fetch(`${promUrl}/api/v1/query?${new URLSearchParams({ query: expr })}`);
-  const body = (await r.json().catch(() => ({ status: "error", error: `HTTP ${r.status}` }))) as PromResult;
-  return body;
-}
-
-/**
- * Why `expr` fails (an error, no series, or only NaN, which Grafana draws as nothing: a quantile or
- * ratio over a window without observations), or null when it returns data now.
- */
-async function problemOf(expr: string): Promise<string | null> {
-  const r = await promQuery(expr);
-  if (r.status !== "success") return `error: ${r.error}`;
-  if (r.data?.resultType === "scalar" || r.data?.resultType === "string") return null;
-  const result = r.data?.result ?? [];
-  if (result.length === 0) return "no data";
-  return result.every((s) => s.value[1] === "NaN") ? "no data (only NaN)" : null;
-}
+const promQuery = (expr: string) => (prom as PrometheusServer).query(expr);
+const problemOf = (expr: string) => (prom as PrometheusServer).problemOf(expr);
 
 async function metricsText(): Promise<string> {
   return (await d.api("GET", "/metrics", { token: null })).text;
@@ -360,7 +274,7 @@ beforeAll(async () => {
   });
   db = await namespaceDb(d.namespace);
   redis = new Redis(REDIS_URL);
-  await startPrometheus(d.url);
+  prom = await startPrometheus({ job: JOB, targetUrl: d.url, rules: ALWAYS_FIRING });
   const stopAgents = await startDemoAgents(d.url, TOKENS.agentSecret, quiet);
   stops.push(stopAgents);
   stops.push(startTaskStream(d.url, TOKENS.operator, 5, quiet));
@@ -370,11 +284,10 @@ beforeAll(async () => {
 afterAll(async () => {
   // Streams first, then agents (stops were pushed agents first).
   for (const stop of [...stops].reverse()) await Promise.resolve(stop()).catch(() => {});
-  await stopPrometheus();
+  await prom?.stop();
   redis?.disconnect();
   await db?.end().catch(() => {});
   await d?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 describe("dashboards against a real Prometheus", () => {
@@ -389,7 +302,7 @@ describe("dashboards against a real Prometheus", () => {
         return n >= 20 && Date.now() >= settledAt;
       },
       60_000,
-      `20 scrapes of the daemon by Prometheus${promLog ? `\n${promLog.slice(-1000)}` : ""}`,
+      `20 scrapes of the daemon by Prometheus\n${prom?.log().slice(-1000) ?? ""}`,
     );
 
     const checks = panelQueries().map((q) => ({
