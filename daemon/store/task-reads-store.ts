@@ -1,6 +1,13 @@
 import type { Queryable } from "./pg-pool.ts";
 import { type AttemptView, type EnqueueOrder, iso, type TaskView } from "./task-rows.ts";
 
+/**
+ * Whether a queued task is in the rescue lane (docs/architecture.md "Dispatch order"): its latest
+ * attempt's lease was revoked (lost, timed out, released). For re-creating a missing dispatch entry.
+ */
+const RESCUED = `EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = tasks.id AND a.attempt = tasks.attempts
+  AND a.outcome IN ('lost', 'timed_out', 'released'))`;
+
 /** Reads of `tasks` (with their attempts): one task, the reconciler's input, counts by type and state. */
 export const taskReads = {
   /** One task with its attempts, or null. */
@@ -47,21 +54,35 @@ export const taskReads = {
 
   /** The enqueue order for a task that is queued now, or null when it is in any other state. */
   async queuedOrder(q: Queryable, taskId: string): Promise<EnqueueOrder | null> {
-    const found = await q.query<{ type: string; priority: number; delay_ms: number }>(
-      `SELECT type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms
+    const found = await q.query<{ type: string; priority: number; delay_ms: number; rescue: boolean }>(
+      `SELECT type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms,
+         ${RESCUED} AS rescue
        FROM tasks WHERE id = $1 AND state = 'queued'`,
       [taskId],
     );
     const row = found.rows[0];
     return row
-      ? { id: taskId, type: row.type, priority: row.priority, delayMs: Math.round(row.delay_ms) }
+      ? {
+          id: taskId,
+          type: row.type,
+          priority: row.priority,
+          delayMs: Math.round(row.delay_ms),
+          lane: row.rescue ? "rescue" : "fresh",
+        }
       : null;
   },
 
   /** Queued tasks that have waited at least `minAgeMs` since they became claimable (reconciler input). */
   async queuedOlderThan(q: Queryable, minAgeMs: number, limit: number): Promise<EnqueueOrder[]> {
-    const result = await q.query<{ id: string; type: string; priority: number; delay_ms: number }>(
-      `SELECT id, type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms
+    const result = await q.query<{
+      id: string;
+      type: string;
+      priority: number;
+      delay_ms: number;
+      rescue: boolean;
+    }>(
+      `SELECT id, type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms,
+         ${RESCUED} AS rescue
        FROM tasks WHERE state = 'queued' AND updated_at < now() - $1 * interval '1 millisecond'
        ORDER BY updated_at LIMIT $2`,
       [minAgeMs, limit],
@@ -71,6 +92,7 @@ export const taskReads = {
       type: r.type,
       priority: r.priority,
       delayMs: Math.round(r.delay_ms),
+      lane: r.rescue ? ("rescue" as const) : ("fresh" as const),
     }));
   },
 
