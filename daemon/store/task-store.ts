@@ -132,7 +132,7 @@ export class TaskStore {
 
   /**
    * Completes the task if `leaseToken` is its current lease; a repeat of the same lease's completion
-   * is idempotent (`repeated`); anything else throws 409/403/404.
+   * is idempotent (`repeated`); anything else throws 409 (404 for an unknown task).
    */
   async complete(
     taskId: string,

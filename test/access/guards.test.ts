@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe("an agent token acts only on its own agent and leases", () => {
-  it("refuses another agent's id and another agent's lease with 403", async () => {
+  it("refuses another agent's id with 403, and another agent's lease with 409 (as a stale one: issue 15)", async () => {
     const a = await d.registerAgent("own-a", ["own.work"]);
     const b = await d.registerAgent("own-b", ["own.work"]);
     for (const [method, path, body] of [
@@ -45,8 +45,9 @@ describe("an agent token acts only on its own agent and leases", () => {
           ? { leaseToken: task.leaseToken, error: { message: "x" } }
           : { leaseToken: task.leaseToken, result: {}, percent: 10 };
       const r = await d.api("POST", `/api/tasks/${task.id}/${action}`, { token: a.token, body });
-      expect(r.status, `${action}: ${r.text}`).toBe(403);
-      expect(r.body.error.code).toBe("OVS_ERR_FORBIDDEN");
+      expect(r.status, `${action}: ${r.text}`).toBe(409);
+      expect(r.body.error.code).toBe("OVS_ERR_LEASE_CONFLICT");
+      expect(r.body.error.message).not.toMatch(/another agent/);
     }
     // B's lease is untouched by A's attempts: B completes it.
     const done = await d.api("POST", `/api/tasks/${task.id}/complete`, {
