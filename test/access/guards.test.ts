@@ -130,3 +130,21 @@ describe("control routes are rate limited per token", () => {
     expect(principalKey({ kind: "agent", agentId: "a1" })).toBe("agent:a1");
   });
 });
+
+describe("a 403 says which tokens may call the route (issue 15)", () => {
+  it("a viewer registering is told the route needs the agent secret or an admin token", async () => {
+    const r = await d.api("POST", "/api/agents/register", {
+      token: TOKENS.viewer,
+      body: { name: "v", role: "worker", capabilities: ["x"] },
+    });
+    expect(r.status).toBe(403);
+    expect(r.body.error).toMatchObject({
+      code: "OVS_ERR_FORBIDDEN",
+      message: "this route needs the agent secret or an admin token",
+    });
+    const a = await d.registerAgent("asks-tasks", ["own.other"]);
+    const list = await d.api("POST", "/api/tasks", { token: a.token, body: { type: "x", payload: {} } });
+    expect(list.status).toBe(403);
+    expect(list.body.error.message).toBe("this route needs an operator or admin token");
+  });
+});
