@@ -18,19 +18,27 @@ export function laneAfter(outcome: AttemptOutcome): DispatchLane {
 }
 
 /**
+ * BullMQ priorities 1..1001 are those daemons gave before the rescue lane (1001 − priority). Ours
+ * start above them, so a job such a daemon queued (before an upgrade, or by an older replica during
+ * a rolling one) is handed out before every job queued since, in its old order, instead of being
+ * interleaved with the new ranks by number.
+ */
+export const LEGACY_RANKS = MAX_PRIORITY + 1;
+
+/**
  * The BullMQ priority (1..2^21, lower first; FIFO among equals) of a task with API priority
  * `priority` (0..MAX_PRIORITY, higher first) in `lane`. Each API priority owns two adjacent ranks,
  * rescue then fresh, so priority still decides first: a rescued task never passes a task of higher
  * priority, and every task of lower priority waits behind it.
  */
 export function dispatchRank(priority: number, lane: DispatchLane): number {
-  const fresh = 2 * (MAX_PRIORITY + 1 - priority);
+  const fresh = LEGACY_RANKS + 2 * (MAX_PRIORITY + 1 - priority);
   return lane === "rescue" ? fresh - 1 : fresh;
 }
 
-/** The lane a rank belongs to (a priority change keeps a waiting task in its lane). */
+/** The lane a rank belongs to (a priority change keeps a waiting task in its lane; a legacy rank is fresh). */
 export function laneOfRank(rank: number): DispatchLane {
-  return rank % 2 === 1 ? "rescue" : "fresh";
+  return rank > LEGACY_RANKS && (rank - LEGACY_RANKS) % 2 === 1 ? "rescue" : "fresh";
 }
 
 /** What the dispatch order knows of a waiting task. */

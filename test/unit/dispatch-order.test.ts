@@ -3,6 +3,7 @@ import { MAX_PRIORITY } from "../../contract/schemas/common.ts";
 import {
   dispatchedBefore,
   dispatchRank,
+  LEGACY_RANKS,
   laneAfter,
   laneOfRank,
   type WaitingTask,
@@ -51,8 +52,18 @@ describe("dispatch order (rescue goes first)", () => {
         ranks.push(rank);
       }
     }
-    // Highest priority's rescue lane first, lowest priority's fresh lane last, no gaps or repeats.
-    expect(ranks).toEqual(ranks.map((_, i) => i + 1));
+    // Highest priority's rescue lane first, lowest priority's fresh lane last, no gaps or repeats,
+    // all above the ranks older daemons gave (1001 − priority).
+    expect(ranks).toEqual(ranks.map((_, i) => LEGACY_RANKS + 1 + i));
+  });
+
+  it("a job an older daemon queued (rank 1001 − priority) goes before every new one and counts as fresh", () => {
+    for (const p of [0, 500, MAX_PRIORITY]) {
+      const legacy = MAX_PRIORITY + 1 - p;
+      expect(legacy).toBeLessThanOrEqual(LEGACY_RANKS);
+      expect(legacy).toBeLessThan(dispatchRank(MAX_PRIORITY, "rescue"));
+      expect(laneOfRank(legacy)).toBe("fresh");
+    }
   });
 
   it("sorting a mixed backlog: priority, then rescued, then queue order", () => {
