@@ -93,7 +93,9 @@ describe("the operator's task list and levers", () => {
 
   it("cancels a queued task so no agent ever claims it", async () => {
     const id = await submit("ops.cancelq");
-    const r = await d.api("POST", `/api/tasks/${id}/cancel`, { body: {} });
+    // No body at all (curl -X POST) is a cancel without a reason.
+    const r = await d.api("POST", `/api/tasks/${id}/cancel`);
+    expect(r.status, r.text).toBe(200);
     expect(r.body).toMatchObject({ from: "queued", leaseRevoked: false, agentId: null });
     const agent = await d.registerAgent("ops-cancelq", ["ops.cancelq"]);
     const got = await d.api("POST", `/api/agents/${agent.id}/claim`, {
