@@ -82,6 +82,7 @@ export async function wireApi(p: ApiParts): Promise<{ app: App; feeds: FeedHub }
     }),
     agents: p.tasks.agents,
     tasks: p.tasks.tasks,
+    taskOperator: p.tasks.operator,
     pipelines: p.pipelines.pipelines,
     schedules: p.pipelines.schedules,
     artifacts: p.pipelines.artifacts,
