@@ -31,9 +31,9 @@ const TRIM_EVERY_MS = 1_000;
  * local fan-out. The stream id is the event id a client resumes from.
  *
  * Retention is sized in time, capped in entries: entries younger than `retentionMs` are kept (an
- * `XTRIM MINID ~` at most once a second), so a client can resume after that long however busy the
- * fleet is, unless the stream reaches `maxLen` entries (`MAXLEN ~` on every XADD), the bound on
- * Redis memory. The age is measured on the stream's own ids (Redis's clock), not this replica's.
+ * `XTRIM MINID ~` at most once a second), so a client can resume after that long however much
+ * other traffic passed (its own missed events are bounded by the replay's `max`), unless the stream
+ * reaches `maxLen` entries (`MAXLEN ~` on every XADD), the bound on Redis memory. The age is measured on the stream's own ids (Redis's clock), not this replica's.
  */
 export class FeedStream {
   private pending: string[] = [];
