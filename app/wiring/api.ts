@@ -61,7 +61,14 @@ export async function wireApi(p: ApiParts): Promise<{ app: App; feeds: FeedHub }
   );
   let readSnapshot: SnapshotReader = async () => ({});
   const feeds = new FeedHub(
-    new FeedStream(p.redis, p.feedReader, layer.keys.feedStream, config.wsStreamMaxLen, p.onError),
+    new FeedStream(
+      p.redis,
+      p.feedReader,
+      layer.keys.feedStream,
+      config.wsStreamMaxLen,
+      p.onError,
+      config.wsStreamRetentionMs,
+    ),
     (feed, filter) => readSnapshot(feed, filter),
     {
       maxQueuedMessages: config.wsMaxQueuedMessages,
