@@ -1,4 +1,4 @@
-import type { Counter, Gauge } from "prom-client";
+import type { Counter, Gauge, Histogram } from "prom-client";
 import { KNOWN_LABEL_VALUES as K } from "./metric-names.ts";
 
 type C = Counter<string>;
@@ -32,6 +32,8 @@ export interface ZeroableMetrics {
   scheduleFires: C;
   budgetSteps: C;
   pipelineStepRetries: C;
+  pipelineStepDuration: Histogram<string>;
+  llmErrors: C;
 }
 
 /** Label values learnt from the stores (scrape-time reads), whose counters start at 0. */
@@ -85,6 +87,12 @@ export class KnownSeries {
     return true;
   }
 
+  /** A model's error counters, once its first call is recorded (the model label is capped). */
+  model(model: string): void {
+    if (!this.fresh(`model\0${model}`)) return;
+    for (const error_type of K.llmErrorTypes) this.m.llmErrors.inc({ model, error_type }, 0);
+  }
+
   /** The background loops' names, known when the loop table is built. */
   loops(names: Iterable<string>): void {
     for (const loop of names) if (this.fresh(`loop\0${loop}`)) this.m.loopErrors.inc({ loop }, 0);
@@ -116,6 +124,8 @@ export class KnownSeries {
     for (const { template, step } of known.steps) {
       if (!this.fresh(`step\0${template}\0${step}`)) continue;
       m.pipelineStepRetries.inc({ template, step, kind: "operator" }, 0);
+      // No step has completed or failed yet: empty buckets, count 0 (a step's failures read 0).
+      for (const outcome of K.stepOutcomes) m.pipelineStepDuration.zero({ template, step, outcome });
     }
   }
 }

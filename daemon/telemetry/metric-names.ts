@@ -5,6 +5,7 @@
  */
 import { FEED_NAMES } from "../../contract/feed-protocol.ts";
 import { FEEDBACK_TARGET_KINDS } from "../../contract/schemas/feedback.ts";
+import { LLM_CALL_ERROR_TYPES } from "../../contract/schemas/llm.ts";
 import { OVERRIDE_ACTIONS } from "../../contract/schemas/overrides.ts";
 import { HEAL_ACTION_KINDS, HEAL_STRATEGIES } from "../../contract/schemas/recovery.ts";
 import { PROBE_OUTCOMES } from "../../contract/schemas/system.ts";
@@ -343,6 +344,9 @@ export const KNOWN_LABEL_VALUES = {
   leaseOperations: ["progress", "complete", "fail", "release"],
   queueStates: ["ready", "delayed", "active", "failed", "dead"],
   runEndStates: ["completed", "failed", "cancelled"],
+  stepOutcomes: ["completed", "failed"],
+  /** Per model, once the model is known (its first recorded call). */
+  llmErrorTypes: LLM_CALL_ERROR_TYPES,
   runActiveStates: ["running", "paused", "snoozed"],
   operatorActions: [
     ...[

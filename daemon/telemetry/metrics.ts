@@ -194,9 +194,10 @@ export class OverseerMetrics {
    */
   private modelLabel(model: string): string {
     if (this.llmModels.has(model)) return model;
-    if (this.llmModels.size >= LLM_MODEL_LABELS_MAX) return "other";
-    this.llmModels.add(model);
-    return model;
+    const label = this.llmModels.size >= LLM_MODEL_LABELS_MAX ? "other" : model;
+    if (label === model) this.llmModels.add(model);
+    this.known.model(label);
+    return label;
   }
 
   /** The metrics sink of the event bus: counters and histograms move only through events. */
