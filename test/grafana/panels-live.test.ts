@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
@@ -40,14 +41,14 @@ import {
 const JOB = "overseer";
 const PRICING = { offline: { inputPerMTok: 100, outputPerMTok: 100 } };
 const quiet = createLogger("silent");
-// `ALERTS` comes from this test-only rule, which fires once the scenarios' lease conflict happened
-// (so the demo-only measurement sees only what a real deployment would).
+// `ALERTS` comes from this test-only rule, which fires once the scenarios have begun (their first
+// task type), so the demo-only measurement sees only what a real deployment would.
 const ALWAYS_FIRING = [
   "groups:",
   "  - name: dashboard-test",
   "    rules:",
   "      - alert: DashboardTestAlwaysFiring",
-  `        expr: sum(overseer_lease_conflicts_total{job="${JOB}"}) > 0`,
+  `        expr: sum(overseer_tasks_submitted_total{job="${JOB}",type="dash.lost"}) > 0`,
   "        labels: { severity: info }",
   "",
 ].join("\n");
@@ -370,6 +371,16 @@ describe("dashboards against a real Prometheus", () => {
       "panels empty under demo load without a recorded reason",
     ).toEqual([]);
     expect(withData / checks.length).toBeGreaterThanOrEqual(0.95);
+
+    // The same daemon's full scrape under load (tasks, runs, LLM calls, a dead agent) follows the
+    // naming conventions: promtool says nothing.
+    const lint = spawnSync("promtool", ["check", "metrics"], {
+      input: await metricsText(),
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(`${lint.stdout}${lint.stderr}`, "promtool check metrics").toBe("");
+    expect(lint.status).toBe(0);
   }, 150_000);
 
   it("with the scenarios, every panel query (and every variable's label query) returns data, without errors", async () => {
