@@ -10,6 +10,8 @@ import { OVERRIDE_ACTIONS } from "../../contract/schemas/overrides.ts";
 import { HEAL_ACTION_KINDS, HEAL_STRATEGIES } from "../../contract/schemas/recovery.ts";
 import { PROBE_OUTCOMES } from "../../contract/schemas/system.ts";
 import { AGENT_STATES, nextAgentState } from "../agents/agent-state.ts";
+import type { EventPayloads, RequeueReason } from "../events/catalogue.ts";
+import type { DropReason } from "../feeds/close-codes.ts";
 
 export const METRIC_PREFIX = "overseer_";
 
@@ -340,8 +342,13 @@ export const KNOWN_LABEL_VALUES = {
   /** The failure categories the daemon itself assigns; agents' own categories appear when reported. */
   daemonFailureCategories: ["timeout", "lost_heartbeat"],
   /** `timed_out` is in the catalogue but not produced (docs/metrics.md). */
-  requeueReasons: ["agent_dead", "agent_left", "released"],
-  leaseOperations: ["progress", "complete", "fail", "release"],
+  requeueReasons: ["agent_dead", "agent_left", "released"] satisfies RequeueReason[],
+  leaseOperations: [
+    "progress",
+    "complete",
+    "fail",
+    "release",
+  ] satisfies EventPayloads["lease.conflict"]["operation"][],
   queueStates: ["ready", "delayed", "active", "failed", "dead"],
   runEndStates: ["completed", "failed", "cancelled"],
   stepOutcomes: ["completed", "failed"],
@@ -375,10 +382,16 @@ export const KNOWN_LABEL_VALUES = {
     "agent.drain",
   ],
   overrideActions: OVERRIDE_ACTIONS,
-  overrideOutcomes: ["dry_run", "executed", "rejected", "undone", "expired"],
+  overrideOutcomes: [
+    "dry_run",
+    "executed",
+    "rejected",
+    "undone",
+    "expired",
+  ] satisfies EventPayloads["override.step"]["outcome"][],
   reconcileKinds: ["missing_dispatch", "orphaned_lease", "untracked_lease", "liveness_mirror"],
   wsFeeds: FEED_NAMES,
-  wsDropReasons: ["slow_consumer", "ping_timeout", "error", "shutdown"],
+  wsDropReasons: ["slow_consumer", "ping_timeout", "error", "shutdown"] satisfies DropReason[],
   agentRestarts: [
     { mode: "restart", via: "managed" },
     { mode: "restart", via: "command" },
@@ -387,9 +400,16 @@ export const KNOWN_LABEL_VALUES = {
   ],
   healStrategies: HEAL_STRATEGIES,
   healActions: HEAL_ACTION_KINDS,
-  healOutcomes: ["executed", "failed", "skipped"],
+  healOutcomes: ["executed", "failed", "skipped"] satisfies EventPayloads["heal.action"]["outcome"][],
   probeOutcomes: PROBE_OUTCOMES,
-  budgetStepOutcomes: ["pass", "warn", "block", "await_approval", "approved", "rejected"],
+  budgetStepOutcomes: [
+    "pass",
+    "warn",
+    "block",
+    "await_approval",
+    "approved",
+    "rejected",
+  ] satisfies EventPayloads["budget.step"]["outcome"][],
   feedbackTargets: FEEDBACK_TARGET_KINDS,
   feedbackScores: ["1", "2", "3", "4", "5"],
   dependencies: ["postgres", "redis"],
