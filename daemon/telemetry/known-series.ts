@@ -34,6 +34,8 @@ export interface ZeroableMetrics {
   pipelineStepRetries: C;
   pipelineStepDuration: Histogram<string>;
   llmErrors: C;
+  managedAgentRestarts: C;
+  managedAgentGaveUp: C;
 }
 
 /** Label values learnt from the stores (scrape-time reads), whose counters start at 0. */
@@ -91,6 +93,15 @@ export class KnownSeries {
   model(model: string): void {
     if (!this.fresh(`model\0${model}`)) return;
     for (const error_type of K.llmErrorTypes) this.m.llmErrors.inc({ model, error_type }, 0);
+  }
+
+  /** The managed agents' entry names (OVERSEER_MANAGED_AGENTS_FILE), known when the supervisor starts. */
+  managed(names: Iterable<string>): void {
+    for (const name of names) {
+      if (!this.fresh(`managed\0${name}`)) continue;
+      for (const reason of K.managedRestartReasons) this.m.managedAgentRestarts.inc({ name, reason }, 0);
+      this.m.managedAgentGaveUp.inc({ name }, 0);
+    }
   }
 
   /** The background loops' names, known when the loop table is built. */

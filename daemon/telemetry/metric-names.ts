@@ -398,6 +398,7 @@ export const KNOWN_LABEL_VALUES = {
     { mode: "drain", via: "managed" },
     { mode: "drain", via: "command" },
   ],
+  managedRestartReasons: ["crashed", "exited", "requested"],
   healStrategies: HEAL_STRATEGIES,
   healActions: HEAL_ACTION_KINDS,
   healOutcomes: ["executed", "failed", "skipped"] satisfies EventPayloads["heal.action"]["outcome"][],

@@ -69,6 +69,7 @@ describe("docs/metrics.md", () => {
     const section = DOC.slice(start, DOC.indexOf("\n## ", start + 1));
     const m = new OverseerMetrics();
     m.known.loops(["liveness"]);
+    m.known.managed(["worker"]);
     m.known.learn({
       roles: ["r"],
       taskTypes: ["t"],
