@@ -16,6 +16,7 @@ export const oncall: DashboardSpec = {
         {
           kind: "stat",
           title: "Task success (5m)",
+          noValue: "no attempts ended",
           description:
             "Share of task attempts in the last 5 minutes that completed (failed includes timeouts and attempts lost with a dead agent).",
           targets: [{ expr: q.attemptSuccess }],
@@ -26,6 +27,7 @@ export const oncall: DashboardSpec = {
         {
           kind: "stat",
           title: "Run success (1h)",
+          noValue: "no runs ended",
           description:
             "Share of pipeline runs that ended in the last hour and completed (not failed or cancelled).",
           targets: [{ expr: q.runSuccess }],
@@ -62,6 +64,7 @@ export const oncall: DashboardSpec = {
         {
           kind: "stat",
           title: "Leaders",
+          noValue: "no replica scraped",
           description: "Replicas holding the leader lease: exactly 1 is healthy.",
           targets: [{ expr: q.leaders }],
           steps: [
@@ -91,6 +94,7 @@ export const oncall: DashboardSpec = {
         {
           kind: "stat",
           title: "Dependencies",
+          noValue: "not read yet",
           description: "Postgres and Redis as seen by the daemon's scrape-time reads.",
           targets: [{ expr: q.dependencyUp, legend: "{{dependency}}" }],
           valueText: { "0": { text: "down", color: "red" }, "1": { text: "up", color: "green" } },
@@ -100,6 +104,7 @@ export const oncall: DashboardSpec = {
         {
           kind: "stat",
           title: "Scrape targets up",
+          noValue: "no target",
           description: "Overseer replicas Prometheus can scrape (the `up` series of the selected jobs).",
           targets: [{ expr: q.targetsUp }],
           steps: atLeast(1),
@@ -113,6 +118,7 @@ export const oncall: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Task success rate by type",
+          noValue: "no attempts ended",
           description: "Completed attempts / finished attempts, per task type.",
           targets: [{ expr: q.attemptSuccessByAnyType, legend: "{{type}}" }],
           unit: "percentunit",

@@ -23,6 +23,7 @@ export const pipelines: DashboardSpec = {
         {
           kind: "stat",
           title: "Run success (1h)",
+          noValue: "no runs ended",
           description: "Completed runs / runs that ended in the last hour, per template.",
           targets: [{ expr: q.runSuccessByTemplate, legend: "{{template}}" }],
           unit: "percentunit",

@@ -27,6 +27,7 @@ export const tasks: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Attempt success rate by type",
+          noValue: "no attempts ended",
           description: "Completed attempts / finished attempts per type.",
           targets: [{ expr: q.attemptSuccessByType, legend: "{{type}}" }],
           unit: "percentunit",
@@ -63,6 +64,7 @@ export const tasks: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Oldest task age",
+          noValue: "none waiting",
           description:
             "Oldest ready task (time since claimable) and oldest active task (time since its claim).",
           targets: [{ expr: q.oldestByState, legend: "{{state}}" }],
