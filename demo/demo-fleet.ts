@@ -97,7 +97,7 @@ export function startCrashingAgent(
   periodMs: number,
   logger: Logger,
 ): () => Promise<void> {
-  const entry = fileURLToPath(new URL("../../sdk/run-agent.ts", import.meta.url));
+  const entry = fileURLToPath(new URL("../sdk/run-agent.ts", import.meta.url));
   let child: ChildProcess | null = null;
   let generation = 0;
   const launch = () => {
@@ -167,4 +167,26 @@ export function startTaskStream(
   return () => {
     stopped = true;
   };
+}
+
+/**
+ * The demo's spending guard, as a deployment would configure one: a global daily budget, created
+ * once (an existing global budget is left as it is). Without one the budget panels and the budget
+ * alert have nothing to measure.
+ */
+export async function ensureDemoBudget(url: string, adminToken: string, logger: Logger): Promise<void> {
+  const headers = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
+  const r = await fetch(`${url}/api/budgets`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({
+      scope: "global",
+      period: "day",
+      softLimitUsd: 500,
+      hardLimitUsd: 1000,
+      description: "demo: a global daily budget",
+    }),
+  });
+  // 409: a global daily budget exists already (a restarted demo on kept Postgres).
+  if (r.status !== 201 && r.status !== 409) logger.warn({ status: r.status }, "demo: budget not created");
 }

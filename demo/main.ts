@@ -1,12 +1,13 @@
 import { configOrExit, runDaemon } from "../app/main.ts";
 import { createLogger } from "../daemon/telemetry/logger.ts";
-import { startCrashingAgent, startDemoAgents, startTaskStream } from "./demo-fleet.ts";
+import { ensureDemoBudget, startCrashingAgent, startDemoAgents, startTaskStream } from "./demo-fleet.ts";
 import { startPipelineStream } from "./pipeline-agents.ts";
 
 /**
  * `npm run demo`: the daemon plus a fleet of demo agents working through a stream of tasks (some
  * fail and retry; one agent process is killed every 45 s and replaced) and a `mission` or `story`
- * pipeline run every 5 s, so /metrics and the workflow reads move at once.
+ * pipeline run every 5 s, so /metrics and the workflow reads move at once. It sets a global daily
+ * budget (USD 500 soft, 1,000 hard) unless one exists.
  */
 const config = configOrExit();
 const log = createLogger(config.logLevel).child({ component: "demo" });
@@ -14,6 +15,7 @@ let stopDemo: () => Promise<void> = async () => {};
 // On SIGTERM/SIGINT the fleet stops first (agents finish or release their work), then the daemon drains.
 const daemon = await runDaemon(config, { beforeStop: () => stopDemo() });
 const url = daemon.url.replace("0.0.0.0", "127.0.0.1");
+await ensureDemoBudget(url, config.tokens.admin, log);
 const stopAgents = await startDemoAgents(url, config.agentSecret, log);
 const stopStream = startTaskStream(
   url,

@@ -6,7 +6,12 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
 import { createLogger } from "../../daemon/telemetry/logger.ts";
-import { startCrashingAgent, startDemoAgents, startTaskStream } from "../../demo/demo-fleet.ts";
+import {
+  ensureDemoBudget,
+  startCrashingAgent,
+  startDemoAgents,
+  startTaskStream,
+} from "../../demo/demo-fleet.ts";
 import { startPipelineStream } from "../../demo/pipeline-agents.ts";
 import { eventually, startTestDaemon, type TestAgent, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { namespaceDb } from "../helpers/namespace-cleanup.ts";
@@ -28,14 +33,14 @@ import {
  * label variable "All" = `.*`).
  *
  * Two measurements in one run. First the demo alone (its agents, task stream, pipeline stream and
- * crashing agent) on a daemon configured like a deployment (LLM prices, a global budget), no
+ * crashing agent, and the global daily budget it sets) on a daemon with LLM prices configured, no
  * scenario: at least 95 % of the panel queries must return data, and each one that does not must
  * be one of EMPTY_UNDER_DEMO, which says why. Then what the demo does not produce is done through
  * the API (or, for faults, by breaking the stores on purpose): a schedule, a lease conflict, a dead-lettered and a failed task, a release, an agent death, a lost
  * BullMQ job (reconciler repair), a background-loop error, a run failed by its budget and retried
  * by an operator, feedback, and an LLM error and streamed calls recorded by an operator; after
  * that every panel must have data. `ALERTS` comes from one test-only rule that fires once the
- * scenarios' budget exists, since the real alert rules fire only when something is wrong.
+ * scenarios' first task (`dash.lost`) is submitted, since the real alert rules fire only when something is wrong.
  */
 
 const JOB = "overseer";
@@ -275,21 +280,8 @@ beforeAll(async () => {
   db = await namespaceDb(d.namespace);
   redis = new Redis(REDIS_URL);
   prom = await startPrometheus({ job: JOB, targetUrl: d.url, rules: ALWAYS_FIRING });
-  // Configuration, as a deployment would have it (not a scenario): a global daily budget.
-  ok(
-    await d.api("POST", "/api/budgets", {
-      token: TOKENS.admin,
-      body: {
-        scope: "global",
-        period: "day",
-        softLimitUsd: 500,
-        hardLimitUsd: 1000,
-        description: "dashboards",
-      },
-    }),
-    [201],
-    "create budget",
-  );
+  // The demo configures a global daily budget, as `npm run demo` does.
+  await ensureDemoBudget(d.url, TOKENS.admin, quiet);
 
   const stopAgents = await startDemoAgents(d.url, TOKENS.agentSecret, quiet);
   stops.push(stopAgents);
