@@ -3,6 +3,8 @@
  * checked against this module, so a rename here is a rename everywhere. Prometheus conventions:
  * `overseer_` prefix, base units, `_total` for counters; no unbounded labels (no task ids).
  */
+import { FIGURE_METRICS } from "./figure-metric-names.ts";
+
 export const METRIC_PREFIX = "overseer_";
 
 export const METRICS = {
@@ -281,6 +283,8 @@ export const METRICS = {
     help: "1 when the dependency answered its last check",
     labels: ["dependency"],
   },
+  // The figure gauges (docs/figures.md), named in the figures registry.
+  ...FIGURE_METRICS,
 } as const;
 
 /** Buckets for latencies from milliseconds to minutes. */
