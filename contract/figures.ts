@@ -238,9 +238,13 @@ export const FIGURES = {
     unit: "usd",
     of: "llm_call",
     counts: "the reported `costUsd` of LLM calls (rounded to 8 decimals)",
-    window: "calls made (`at`) in the KPI range; the metric: the last 7 days",
+    window:
+      "calls made (`at`) in the KPI range, or in [from, to) on the cost routes; the metric: the last 7 days",
     kpi: "costUsd",
-    api: [`${KPI} → current.costUsd`],
+    api: [
+      `${KPI} → current.costUsd`,
+      "GET /api/metrics/costs?from=&to= → totalUsd (and by role, model, phase, hour)",
+    ],
     ...gauge("overseer_figure_cost_usd", "LLM cost in USD of calls made in the window (figure cost_usd)"),
     cli: "overseer kpis",
   },
@@ -252,7 +256,7 @@ export const FIGURES = {
     counts: "input + output tokens of LLM calls",
     window: "calls made (`at`) in the KPI range; the metric: the last 7 days",
     kpi: "totalTokens",
-    api: [`${KPI} → current.totalTokens`],
+    api: [`${KPI} → current.totalTokens`, "GET /api/metrics/costs?from=&to= → inputTokens + outputTokens"],
     ...gauge(
       "overseer_figure_tokens",
       "LLM tokens (input + output) of calls made in the window (figure total_tokens)",

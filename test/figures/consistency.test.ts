@@ -246,6 +246,7 @@ describe("every surface reports the same value for the same figure", () => {
     const stats = (await d.api("GET", "/api/workflow/statistics", viewer)).body;
     const queue = (await d.api("GET", "/api/dashboard/tasks/queue", viewer)).body;
     const agents = (await d.api("GET", "/api/dashboard/agents/status", viewer)).body;
+    const costs = (await d.api("GET", "/api/metrics/costs", viewer)).body;
 
     const env = { OVERSEER_URL: d.url, OVERSEER_TOKEN: TOKENS.viewer };
     // One CLI process at a time: each compiles the CLI with tsx, and the machine is shared.
@@ -282,6 +283,8 @@ describe("every surface reports the same value for the same figure", () => {
       (t: { template: string }) => t.template === "fig-run",
     )?.successRate;
     readings.tasks_active.api2 = unfinished(queue.totals);
+    readings.cost_usd.api2 = costs.totalUsd;
+    readings.total_tokens.api2 = costs.inputTokens + costs.outputTokens;
     readings.tasks_active.ws = unfinished(snapshot.tasks.totals);
     readings.agents_by_state.api = agents.byState.active ?? 0;
     readings.agents_by_state.cli = cliAgents.json.byState.active ?? 0;
@@ -314,7 +317,8 @@ describe("every surface reports the same value for the same figure", () => {
         fmt(widths.map((w) => "-".repeat(w))),
         ...lines.map(fmt),
         "",
-        "api (2nd route): run_success_rate = GET /api/workflow/statistics (template fig-run); tasks_active = GET /api/dashboard/tasks/queue totals.",
+        "api (2nd route): run_success_rate = GET /api/workflow/statistics (template fig-run); tasks_active = GET /api/dashboard/tasks/queue totals;",
+        "cost_usd and total_tokens = GET /api/metrics/costs (default window: the last 30 days).",
         "prometheus: the registry's PromQL through a real Prometheus, durations converted back to ms; agents_by_state: the active series.",
       ].join("\n"),
     );
