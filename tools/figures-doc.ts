@@ -54,7 +54,7 @@ export function renderFiguresDoc(): string {
     "  success), per run, and per attempt (the same task is two failures and one success). The",
     "  per-attempt rate is the lower one whenever anything is retried; neither is wrong.",
     "",
-    `The figure gauges are read from Postgres when \`/metrics\` is scraped (at most once a second per replica), over the window in their \`window\` label (${Object.keys(FIGURE_WINDOWS).join(", ")}; the KPI figures 7d, as \`GET /api/analytics/kpis?range=7days\`). Every replica exports the same values: aggregate with \`max\`, never \`sum\`.`,
+    `The figure gauges are read from Postgres when \`/metrics\` is scraped (at most once every 5 seconds per replica), over the window in their \`window\` label (${Object.keys(FIGURE_WINDOWS).join(", ")}; the KPI figures 7d, as \`GET /api/analytics/kpis?range=7days\`). Every replica exports the same values: aggregate with \`max\`, never \`sum\`.`,
     "",
     "## The figures",
     "",

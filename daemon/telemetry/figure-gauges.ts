@@ -10,7 +10,7 @@ import { FIGURE_METRICS, GAUGED_FIGURES, type GaugedFigure } from "./figure-metr
 
 /**
  * The figures of contract/figures.ts that have a gauge, read from Postgres at scrape time (at most
- * once per `minIntervalMs`) with the stores and arithmetic the API uses, over the registry's
+ * once per `minIntervalMs`, 5 s by default) with the stores and arithmetic the API uses, over the registry's
  * windows: `/metrics` and `/api/analytics/kpis?range=7days` give the same number. A null figure
  * (no denominator) has no series rather than a made-up 0; when Postgres cannot be read the gauges
  * are emptied (overseer_dependency_up says why).
@@ -23,7 +23,9 @@ export class FigureGauges {
   constructor(
     registry: Registry,
     private readonly db: Queryable,
-    private readonly minIntervalMs = 1_000,
+    // Two aggregate reads over up to 7 days of rows: once per 5 s per replica is plenty for
+    // figures whose shortest window is 5 minutes, whatever the scrape interval.
+    private readonly minIntervalMs = 5_000,
   ) {
     for (const id of GAUGED_FIGURES) {
       const spec = FIGURE_METRICS[`figure_${id}`];
