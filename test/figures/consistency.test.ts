@@ -309,6 +309,21 @@ describe("every surface reports the same value for the same figure", () => {
       const r = readings[id];
       return [id, show(expected[id]), show(r.api), show(r.api2), show(r.prometheus), show(r.cli), show(r.ws)];
     });
+    // The attempt rate's shorter windows: everything seeded ended within 5 minutes, so each is 5/8.
+    const windowRows: Array<[string, Partial<Record<Surface, number | null>>]> = [];
+    for (const w of ["5m", "1h", "24h"] as const) {
+      const api = w === "5m" ? success.live.rate : success.windows[w].rate;
+      const cli = w === "5m" ? cliSuccess.json.live.rate : cliSuccess.json.windows[w].rate;
+      const metric = await prom.query(`max(${FIGURES.attempt_success_rate.metric.name}{window="${w}"})`);
+      const v = metric.data?.result?.[0]?.value?.[1];
+      windowRows.push([
+        `attempt_success_rate@${w}`,
+        { api, cli, prometheus: v === undefined ? null : Number(v) },
+      ]);
+    }
+    for (const [label, r] of windowRows) {
+      lines.push([label, show(5 / 8), show(r.api), "—", show(r.prometheus), show(r.cli), "—"]);
+    }
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
     const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(" | ")} |`;
     console.log(
@@ -331,6 +346,10 @@ describe("every surface reports the same value for the same figure", () => {
           got === want || (got !== null && want !== null && Math.abs((got as number) - want) < 1e-9);
         if (!same) mismatches.push(`${id} on ${surface}: ${got} (expected ${want})`);
       }
+    }
+    for (const [label, r] of windowRows) {
+      for (const [surface, got] of Object.entries(r))
+        if (got !== 5 / 8) mismatches.push(`${label} on ${surface}: ${got}`);
     }
     expect(mismatches).toEqual([]);
     // Every figure is shown on the API and, where the registry says so, on the other surfaces.
