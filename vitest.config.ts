@@ -7,6 +7,7 @@ const LOAD = [
   "test/acceptance/churn-10k.test.ts",
   "test/acceptance/daemon-sigkill.test.ts",
   "test/acceptance/agent-sigkill.test.ts",
+  "test/acceptance/rescue-first.test.ts",
   "test/acceptance/pipeline-kills.test.ts",
   "test/bench/bench-smoke.test.ts",
   "test/bench/pipeline-smoke.test.ts",

@@ -18,6 +18,7 @@ import type { ArtifactService } from "../daemon/pipelines/artifact-service.ts";
 import type { PipelineService } from "../daemon/pipelines/pipeline-service.ts";
 import type { WorkflowReads } from "../daemon/pipelines/workflow-reads.ts";
 import type { ScheduleService } from "../daemon/schedules/schedule-service.ts";
+import type { TaskOperator } from "../daemon/tasks/task-operator.ts";
 import type { TaskService } from "../daemon/tasks/task-service.ts";
 import type { OverseerMetrics } from "../daemon/telemetry/metrics.ts";
 import type { Readiness } from "../probes/system-health.ts";
@@ -31,6 +32,8 @@ export interface ApiDeps {
   auth: Authenticator;
   agents: AgentService;
   tasks: TaskService;
+  /** The operator's task list and its cancel and priority levers. */
+  taskOperator: TaskOperator;
   pipelines: PipelineService;
   schedules: ScheduleService;
   artifacts: ArtifactService;

@@ -71,3 +71,21 @@ function safeEqual(a: string, b: string): boolean {
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
+
+/** Which tokens may call a route that requires `need`, in words: the 403's message names them. */
+const WHO_MAY: Record<Exclude<AuthRequirement, "public">, string> = {
+  viewer: "a viewer, operator or admin token",
+  operator: "an operator or admin token",
+  admin: "an admin token",
+  agent: "an agent token",
+  "agent-or-operator": "an agent token, or an operator or admin token",
+  register: "the agent secret or an admin token",
+};
+
+/**
+ * The message of the 403 for a token that may not call a route requiring `need`. It names the
+ * tokens that may, never the requirement's internal name ("register" is no role anyone holds).
+ */
+export function forbiddenMessage(need: AuthRequirement): string {
+  return need === "public" ? "this route is public" : `this route needs ${WHO_MAY[need]}`;
+}

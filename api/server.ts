@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import { TAGS } from "../contract/route.ts";
 import { OverseerError } from "../daemon/errors/overseer-error.ts";
 import type { ApiDeps } from "./api-deps.ts";
-import { type AuthRequirement, allows, type Principal } from "./auth.ts";
+import { type AuthRequirement, allows, forbiddenMessage, type Principal } from "./auth.ts";
 import { ControlRateLimiter, principalKey } from "./control-rate-limit.ts";
 import { errorHandler } from "./error-handler.ts";
 import { shapeOpenApi } from "./openapi-shape.ts";
@@ -144,7 +144,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
     if (!token) throw new OverseerError("OVS_ERR_UNAUTHENTICATED", "send Authorization: Bearer <token>");
     const who = deps.auth.identify(token);
     if (!who) throw new OverseerError("OVS_ERR_UNAUTHENTICATED", "unknown token");
-    if (!allows(who, need)) throw new OverseerError("OVS_ERR_FORBIDDEN", `this route needs ${need}`);
+    if (!allows(who, need)) throw new OverseerError("OVS_ERR_FORBIDDEN", forbiddenMessage(need));
     request.principal = who;
   });
 

@@ -169,11 +169,16 @@ export class OverseerDaemon {
       this.recovery = recovery;
 
       // Every background loop, from one table with one error handler.
-      this.loops = buildLoops(
-        [...tasks.loops, ...pipelines.loops, ...control.loops, ...probes.loops, ...recovery.loops],
-        election,
-        bus,
-      );
+      const loopSpecs = [
+        ...tasks.loops,
+        ...pipelines.loops,
+        ...control.loops,
+        ...probes.loops,
+        ...recovery.loops,
+      ];
+      // Each loop's error counter exists at 0 from the first scrape.
+      this.metrics.known.loops(loopSpecs.map((l) => l.name));
+      this.loops = buildLoops(loopSpecs, election, bus);
       election.start();
       for (const loop of this.loops) loop.start();
 

@@ -74,6 +74,34 @@ export function parseFilter(raw: unknown): { filter: FeedFilter } | { problem: s
   return { filter };
 }
 
+/** The query parameter a reconnecting client names its last processed event id with. */
+export const RESUME_PARAM = "lastEventId";
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+/**
+ * Validates a connect URL's query string: every parameter but `lastEventId` is a filter key and
+ * goes through `parseFilter`, the same check as a `subscribe` message's filter, so `?colour=red`
+ * is refused exactly as `{"filter":{"colour":"red"}}` is (rather than quietly streaming everything).
+ */
+export function parseConnectQuery(
+  params: URLSearchParams,
+): { filter: FeedFilter; since?: string } | { problem: string } {
+  const raw: Record<string, string[]> = {};
+  for (const key of new Set(params.keys())) {
+    if (key === RESUME_PARAM) continue;
+    raw[key] = params.getAll(key);
+  }
+  const parsed = parseFilter(raw);
+  if ("problem" in parsed) return parsed;
+  const since = params.getAll(RESUME_PARAM);
+  if (since.length === 0) return { filter: parsed.filter };
+  if (since.length > 1) return { problem: `${RESUME_PARAM}: give it once` };
+  if (!STREAM_ID.test(since[0] as string)) {
+    return { problem: `${RESUME_PARAM} must be an event id like 1732752000456-0` };
+  }
+  return { filter: parsed.filter, since: since[0] as string };
+}
+
 /** Parses one client frame; a problem becomes an `error` message to the client (the socket stays). */
 export function parseClientMessage(text: string): ClientMessage | { problem: string } {
   let raw: unknown;

@@ -68,6 +68,9 @@ export async function startDemoAgents(
   for (const spec of PIPELINE_ROLES) {
     const agent = new Agent({
       llm,
+      // The demo's calls carry their prompts and answers, so the training-data export
+      // (GET /api/llm/export, redacted by default) has pairs to show, not metadata only.
+      recordLlmContent: true,
       url,
       agentSecret,
       name: `${spec.role}-1`,

@@ -133,7 +133,8 @@ export function startPipelineStream(
   const requests = [
     "summarize the incident report",
     "search the runbooks for redis failover",
-    "draft a status update",
+    // An address in a prompt: the export shows it redacted ([REDACTED_EMAIL]) unless ?redact=false.
+    "draft a status update for oncall@example.com",
   ];
   void (async () => {
     while (!stopped) {

@@ -3,6 +3,7 @@ import type { FastifyRequest } from "fastify";
 import { LLM_ROUTES as R } from "../../contract/routes/llm.ts";
 import { OverseerError } from "../../daemon/errors/overseer-error.ts";
 import type { ApiDeps } from "../api-deps.ts";
+import { pageLimit } from "../paging.ts";
 import { routeOptions } from "../route-options.ts";
 
 /** Agents record their own calls; operators name the agent. */
@@ -32,6 +33,11 @@ export function llmRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         if (request.validationError) throw schemaError(request.validationError);
         return reply.code(202).send(await deps.llmCalls.record(request.body, callerOf(request)));
       },
+    });
+    app.route({
+      ...routeOptions(R.runCalls),
+      handler: async (request) =>
+        deps.llmCalls.ofRun(request.params.id, request.query.before, pageLimit(request.query.limit)),
     });
   };
 }

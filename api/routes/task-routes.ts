@@ -3,6 +3,7 @@ import { TASK_ROUTES as R } from "../../contract/routes/tasks.ts";
 import { OverseerError } from "../../daemon/errors/overseer-error.ts";
 import type { ApiDeps } from "../api-deps.ts";
 import type { Principal } from "../auth.ts";
+import { isoTime, pageLimit } from "../paging.ts";
 import { routeOptions } from "../route-options.ts";
 import { actorOf } from "./pipeline-routes.ts";
 
@@ -21,6 +22,41 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         const created = await deps.tasks.submit(request.body);
         return reply.code(202).send({ id: created.id, state: created.state, deduplicated: !created.created });
       },
+    });
+
+    app.route({
+      ...routeOptions(R.list),
+      handler: async (request) => {
+        const q = request.query;
+        return deps.taskOperator.list({
+          state: q.state,
+          type: q.type,
+          agentId: q.agentId,
+          runId: q.runId,
+          createdAfter: isoTime(q.createdAfter, "createdAfter"),
+          createdBefore: isoTime(q.createdBefore, "createdBefore"),
+          before: q.before,
+          limit: pageLimit(q.limit),
+        });
+      },
+    });
+
+    app.route({
+      ...routeOptions(R.cancel),
+      handler: async (request) =>
+        deps.taskOperator.cancel(request.params.id, request.body?.reason, {
+          actor: actorOf(request),
+          requestId: request.id,
+        }),
+    });
+
+    app.route({
+      ...routeOptions(R.priority),
+      handler: async (request) =>
+        deps.taskOperator.setPriority(request.params.id, request.body, {
+          actor: actorOf(request),
+          requestId: request.id,
+        }),
     });
 
     app.route({

@@ -7,9 +7,8 @@ import {
   FEED_NAMES,
   type FeedFilter,
   type FeedName,
-  FILTER_KEYS,
   parseClientMessage,
-  parseFilter,
+  parseConnectQuery,
   type ServerMessage,
   SUBPROTOCOL,
 } from "../../contract/feed-protocol.ts";
@@ -36,7 +35,8 @@ type Server = {
 /**
  * Serves the feeds on the HTTP server's `upgrade` event. Every check happens before the handshake:
  * an unknown path is 404, a draining daemon 503, an Origin outside the allow-list 403, a missing or
- * unknown token 401, a token below viewer 403, a bad filter 400; each as a plain HTTP response with
+ * unknown token 401, a token below viewer 403, a bad filter or resume id 400 (any query parameter
+ * but the filter keys and `lastEventId` is a bad filter); each as a plain HTTP response with
  * the usual error body, and no socket.
  */
 export function attachFeedSockets(server: Server, deps: FeedSocketDeps): { close(): void } {
@@ -80,17 +80,11 @@ export function attachFeedSockets(server: Server, deps: FeedSocketDeps): { close
     if (!who) return refuse(socket, "OVS_ERR_UNAUTHENTICATED", "unknown token");
     if (!allows(who, "viewer"))
       return refuse(socket, "OVS_ERR_FORBIDDEN", "feeds need the viewer role or higher");
-    const raw: Record<string, string[]> = {};
-    for (const key of FILTER_KEYS) {
-      const values = url.searchParams.getAll(key);
-      if (values.length > 0) raw[key] = values;
-    }
-    const parsed = parseFilter(raw);
+    const parsed = parseConnectQuery(url.searchParams);
     if ("problem" in parsed) return refuse(socket, "OVS_ERR_VALIDATION", parsed.problem);
-    const since = url.searchParams.get("lastEventId") ?? undefined;
 
     wss.handleUpgrade(req, socket, head, (ws) => {
-      serve(ws, deps.hub, feed as FeedName, parsed.filter, since);
+      serve(ws, deps.hub, feed as FeedName, parsed.filter, parsed.since);
     });
   });
   return { close: () => wss.close() };

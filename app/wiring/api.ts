@@ -63,7 +63,14 @@ export async function wireApi(p: ApiParts): Promise<{ app: App; feeds: FeedHub }
   const figureGauges = new FigureGauges(p.metrics.registry, p.db);
   let readSnapshot: SnapshotReader = async () => ({});
   const feeds = new FeedHub(
-    new FeedStream(p.redis, p.feedReader, layer.keys.feedStream, config.wsStreamMaxLen, p.onError),
+    new FeedStream(
+      p.redis,
+      p.feedReader,
+      layer.keys.feedStream,
+      config.wsStreamMaxLen,
+      p.onError,
+      config.wsStreamRetentionMs,
+    ),
     (feed, filter) => readSnapshot(feed, filter),
     {
       maxQueuedMessages: config.wsMaxQueuedMessages,
@@ -84,6 +91,7 @@ export async function wireApi(p: ApiParts): Promise<{ app: App; feeds: FeedHub }
     }),
     agents: p.tasks.agents,
     tasks: p.tasks.tasks,
+    taskOperator: p.tasks.operator,
     pipelines: p.pipelines.pipelines,
     schedules: p.pipelines.schedules,
     artifacts: p.pipelines.artifacts,

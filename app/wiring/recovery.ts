@@ -69,6 +69,8 @@ export async function wireRecovery(p: RecoveryParts): Promise<RecoveryRuntime> {
           }),
         gaveUp: (s) => bus.emit("managed.gave_up", s),
         states: (counts) => {
+          // The entries' restart and give-up counters exist at 0 from their first report.
+          metrics.known.managed(counts.keys());
           for (const [name, byState] of counts) {
             for (const [state, n] of byState) metrics.managedAgents.set({ name, state }, n);
           }

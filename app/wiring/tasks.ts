@@ -4,6 +4,7 @@ import type { EventBus } from "../../daemon/events/event-bus.ts";
 import { sweepLiveness } from "../../daemon/liveness/liveness-sweeper.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
 import { Reconciler } from "../../daemon/tasks/reconciler.ts";
+import { TaskOperator } from "../../daemon/tasks/task-operator.ts";
 import type { TaskOutcomePort } from "../../daemon/tasks/task-ports.ts";
 import { TaskService } from "../../daemon/tasks/task-service.ts";
 import type { LoopSpec } from "../leader-loops.ts";
@@ -36,6 +37,7 @@ export function wireTasks(p: {
     p.outcomes,
     onError,
   );
+  const operator = new TaskOperator(p.db, layer.taskStore, layer.dispatch, bus, p.outcomes);
   const agents = new AgentService(
     layer.agentStore,
     layer.liveness,
@@ -67,7 +69,7 @@ export function wireTasks(p: {
     },
     { name: "reconcile", everyMs: config.reconcileIntervalMs, leader: () => reconciler.run() },
   ];
-  return { tasks, agents, reconciler, loops };
+  return { tasks, operator, agents, reconciler, loops };
 }
 
 export type TaskArea = ReturnType<typeof wireTasks>;

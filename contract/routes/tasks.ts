@@ -1,12 +1,18 @@
 import { defineRoute } from "../route.ts";
 import { IdParams, Ok } from "../schemas/common.ts";
 import {
+  CancelTaskBody,
+  CancelTaskReply,
   CompleteBody,
   FailBody,
+  PriorityBody,
+  PriorityReply,
   ProgressBody,
   ReleaseBody,
   SubmitBody,
   SubmitReply,
+  TaskListQuery,
+  TaskListReply,
   TaskView,
 } from "../schemas/tasks.ts";
 
@@ -22,6 +28,18 @@ export const TASK_ROUTES = {
     intake: true,
     body: SubmitBody,
     replies: { 202: SubmitReply },
+  }),
+  list: defineRoute({
+    method: "GET",
+    url: "/api/tasks",
+    operationId: "listTasks",
+    summary: "Tasks newest first, filtered by state, type, agent, run and creation time; paged by before",
+    description:
+      "Paged by the convention of docs/paging.md: newest first by (createdAt, id), limit 1 to 500 (100 when absent), before = the previous page's nextBefore, filters applied before the limit, total = every task the filters match. agentId: tasks the agent held a lease of; runId: the tasks of the run's steps. A task that changes state while you page keeps its place.",
+    tag: "tasks",
+    auth: "viewer",
+    querystring: TaskListQuery,
+    replies: { 200: TaskListReply },
   }),
   get: defineRoute({
     method: "GET",
@@ -43,6 +61,34 @@ export const TASK_ROUTES = {
     auth: "operator",
     params: IdParams,
     replies: { 202: Ok },
+    errors: [404, 409],
+  }),
+  cancel: defineRoute({
+    method: "POST",
+    url: "/api/tasks/:id/cancel",
+    operationId: "cancelTask",
+    summary:
+      "Cancel a queued, active or archived task (audited); an active lease is revoked and its agent told to stop",
+    description:
+      "The lease token is cleared in the same transaction, so the agent's next progress, complete, fail or release with it is a 409 that changes nothing; a cancel command reaches the agent with its next heartbeat. 409 for a task that has already ended (cancelled included).",
+    tag: "tasks",
+    auth: "operator",
+    params: IdParams,
+    body: CancelTaskBody,
+    replies: { 200: CancelTaskReply },
+    errors: [404, 409],
+  }),
+  priority: defineRoute({
+    method: "POST",
+    url: "/api/tasks/:id/priority",
+    operationId: "setTaskPriority",
+    summary: "Change a queued task's priority (audited): its row and its place in the dispatch queue",
+    description: "409 when the task is not queued.",
+    tag: "tasks",
+    auth: "operator",
+    params: IdParams,
+    body: PriorityBody,
+    replies: { 200: PriorityReply },
     errors: [404, 409],
   }),
   progress: defineRoute({

@@ -1,9 +1,10 @@
 import { type Static, Type } from "typebox";
+import { NextBefore, PAGE_LIMIT_MAX, Total } from "./paging.ts";
 
 /** The audit log of operator actions (GET /api/audit): who did what, why, with what impact, when. */
 
-/** The most entries one page may ask for. */
-export const AUDIT_PAGE_MAX = 500;
+/** The most entries one page may ask for (the paging convention's maximum, docs/paging.md). */
+export const AUDIT_PAGE_MAX = PAGE_LIMIT_MAX;
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 
@@ -16,7 +17,10 @@ export const AuditQuery = Type.Object(
       Type.String({ minLength: 1, maxLength: 40, description: "ISO 8601, e.g. 2026-01-31T12:00:00Z" }),
     ),
     before: Type.Optional(
-      Type.String({ pattern: "^[1-9][0-9]{0,17}$", description: "the previous page's nextBefore" }),
+      Type.String({
+        pattern: "^[1-9][0-9]{0,17}$",
+        description: "the previous page's nextBefore, unchanged (docs/paging.md)",
+      }),
     ),
     limit: Type.Optional(
       Type.String({ pattern: "^[1-9][0-9]{0,3}$", description: `1 to ${AUDIT_PAGE_MAX}; 100 when absent` }),
@@ -40,9 +44,13 @@ export const AuditEntry = Type.Object({
 });
 export type AuditEntry = Static<typeof AuditEntry>;
 
-/** Newest first; `nextBefore` continues the listing, null at its end. */
+/**
+ * Newest first (by id, numerically); `nextBefore` continues the listing, null at its end; `total`
+ * counts every entry the filters match (docs/paging.md).
+ */
 export const AuditPage = Type.Object({
   entries: Type.Array(AuditEntry),
-  nextBefore: Type.Union([Type.String(), Type.Null()]),
+  total: Total,
+  nextBefore: NextBefore,
 });
 export type AuditPage = Static<typeof AuditPage>;

@@ -16,7 +16,12 @@ export const AgentStatusQuery = Type.Object({
   role: Type.Optional(Type.String({ maxLength: 64 })),
   state: Type.Optional(Type.Union(AGENT_STATES.map((s) => Type.Literal(s)))),
   includeEnded: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])),
-  limit: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,4}$" })),
+  limit: Type.Optional(
+    Type.String({
+      pattern: "^[1-9][0-9]{0,4}$",
+      description: "1 to 99999; 1000 when absent. Applied after the filters (docs/paging.md)",
+    }),
+  ),
 });
 
 export const TaskQueueQuery = Type.Object({
@@ -53,7 +58,10 @@ export type AgentStatusView = Static<typeof AgentStatusView>;
 
 export const AgentsStatusReply = Type.Object({
   generatedAt: Time,
-  total: Count,
+  total: Type.Integer({
+    minimum: 0,
+    description: "every agent the filters match, however many the limit let through",
+  }),
   byState: Type.Record(Type.String(), Count, { description: "agents listed, by state (absent: none)" }),
   agents: Type.Array(AgentStatusView),
 });

@@ -27,6 +27,12 @@ export const ExportQuerystring = Type.Object(
     role: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" })),
     model: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     status: Type.Optional(literals(EXPORT_STATUSES)),
+    runId: Type.Optional(
+      Type.String({
+        pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        description: "only the calls of this pipeline run",
+      }),
+    ),
     minScore: Type.Optional(
       Type.String({
         pattern: "^[1-5](\\.[0-9]{1,3})?$",

@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
-import { Uuid } from "./common.ts";
+import { IdParams, Uuid } from "./common.ts";
+import { NextBefore, pageQuery, Total } from "./paging.ts";
 
 /** Which backend answered (or is configured to answer) a call. */
 export type LlmProviderName = "openai" | "ollama" | "offline";
@@ -72,3 +73,41 @@ export const LlmCallsReply = Type.Object({
   duplicates: Type.Integer({ description: "calls whose clientCallId was already recorded" }),
 });
 export type LlmCallsReply = Static<typeof LlmCallsReply>;
+
+/** `GET /api/pipelines/runs/:id/llm-calls`: the run's calls, newest first, paged (docs/paging.md). */
+export const RunLlmCallsParams = IdParams;
+export const RunLlmCallsQuery = Type.Object(pageQuery(), { additionalProperties: false });
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+/** One recorded call's metadata (prompt and response are in the operator's export only). */
+export const LlmCallView = Type.Object({
+  id: Uuid,
+  at: Type.String({ format: "date-time" }),
+  agentId: Uuid,
+  role: Type.String(),
+  taskId: Nullable(Type.String()),
+  stepId: Nullable(Type.String()),
+  conversationId: Nullable(Type.String()),
+  provider: Type.String(),
+  model: Type.String(),
+  source: Type.String(),
+  status: Type.Union([Type.Literal("ok"), Type.Literal("error")]),
+  errorType: Nullable(Type.String()),
+  inputTokens: Type.Integer(),
+  outputTokens: Type.Integer(),
+  tokensCounted: Type.Boolean(),
+  costUsd: Type.Number(),
+  priced: Type.Boolean(),
+  latencyMs: Type.Integer(),
+  ttftMs: Type.Union([Type.Integer(), Type.Null()]),
+});
+export type LlmCallView = Static<typeof LlmCallView>;
+
+export const RunLlmCallsReply = Type.Object({
+  runId: Uuid,
+  calls: Type.Array(LlmCallView),
+  total: Total,
+  nextBefore: NextBefore,
+});
+export type RunLlmCallsReply = Static<typeof RunLlmCallsReply>;

@@ -285,13 +285,25 @@ export const RunEvent = Type.Object({
 export const RunView = Type.Object({
   ...runSummaryFields,
   elapsedMs: Type.Integer(),
-  eta: Type.Object({
-    remainingMs: Type.Union([Type.Integer(), Type.Null()]),
-    at: NullableTime,
-    method: Type.Enum(["history", "rate", "none"], {
-      description: "history: median step durations of earlier runs; rate: elapsed / percent",
-    }),
-  }),
+  eta: Type.Object(
+    {
+      remainingMs: Type.Union([Type.Integer(), Type.Null()], {
+        description: "ms from now to `at`; 0 for a finished run; null when there is no estimate",
+      }),
+      at: Type.Union([Time, Type.Null()], {
+        description:
+          "when the run is expected to end: never before a snoozed run's snoozedUntil; a finished run's finishedAt",
+      }),
+      method: Type.Enum(["history", "rate", "none"], {
+        description:
+          "history: median step durations of earlier runs; rate: elapsed / percent; none: no estimate (or finished)",
+      }),
+    },
+    {
+      description:
+        "A snoozed run's remaining work starts when its snooze ends; a finished run (completed, failed, cancelled) reports its finish time",
+    },
+  ),
   currentStep: Type.Union([
     Type.Object({ id: Type.String(), name: Type.String(), message: NullableString }),
     Type.Null(),

@@ -1,5 +1,6 @@
 import { Type } from "typebox";
 import { LeaseToken, MAX_PRIORITY, TaskType, Uuid } from "./common.ts";
+import { NextBefore, pageQuery, Total } from "./paging.ts";
 
 /** Submitting and reading tasks, and the lease holder's reports: progress, complete, fail, release. */
 
@@ -107,12 +108,85 @@ export const TaskView = Type.Object({
     ],
     { description: "the lease holder's last report, while the task is active" },
   ),
-  result: Type.Optional(Type.Unknown({ description: "what the agent completed it with" })),
-  error: Type.Optional(Type.Unknown({ description: "the last error" })),
-  deadReason: Type.Optional(Type.String()),
+  // Always present, null when there is none: a client reads `error === null`, not a missing key.
+  result: Type.Unknown({ description: "what the agent completed it with; null until then" }),
+  error: Type.Unknown({
+    description: "the last error ({message, category, retryable}); null when there was none",
+  }),
+  deadReason: Type.Union([Type.String(), Type.Null()], { description: "why it was dead-lettered; or null" }),
   leaseAgentId: Type.Union([Uuid, Type.Null()]),
   nextAttemptAt: Type.Union([Time, Type.Null()], { description: "when a queued task becomes claimable" }),
   createdAt: Time,
   updatedAt: Time,
   finishedAt: NullableTime,
+});
+
+/**
+ * `GET /api/tasks`: the operator's task list, newest first by (createdAt, id), paged by the
+ * convention (docs/paging.md). Every filter is optional; they combine with AND before the limit.
+ */
+export const TaskListQuery = Type.Object(
+  {
+    state: Type.Optional(Type.Enum(TASK_VIEW_STATES)),
+    type: Type.Optional(TaskType),
+    /** Tasks this agent held a lease of (any attempt). */
+    agentId: Type.Optional(Uuid),
+    /** The tasks of this pipeline run's steps (every generation). */
+    runId: Type.Optional(Uuid),
+    createdAfter: Type.Optional(
+      Type.String({ format: "date-time", description: "inclusive, ISO 8601 with an offset" }),
+    ),
+    createdBefore: Type.Optional(
+      Type.String({ format: "date-time", description: "exclusive, ISO 8601 with an offset" }),
+    ),
+    ...pageQuery(),
+  },
+  { additionalProperties: false },
+);
+
+/** One task in the list: what it is and where it stands (GET /api/tasks/:id has payload and attempts). */
+export const TaskSummary = Type.Object({
+  id: Uuid,
+  type: Type.String(),
+  state: Type.Enum(TASK_VIEW_STATES),
+  priority: Type.Integer(),
+  attempts: Type.Integer({ description: "leases granted so far" }),
+  failures: Type.Integer(),
+  leaseAgentId: Type.Union([Uuid, Type.Null()]),
+  createdAt: Time,
+  updatedAt: Time,
+  finishedAt: NullableTime,
+});
+
+export const TaskListReply = Type.Object({
+  tasks: Type.Array(TaskSummary),
+  total: Total,
+  nextBefore: NextBefore,
+});
+
+const Reason = Type.String({ minLength: 1, maxLength: 2_000 });
+
+export const CancelTaskBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
+
+export const CancelTaskReply = Type.Object({
+  taskId: Uuid,
+  state: Type.Literal("cancelled"),
+  from: Type.Enum(TASK_VIEW_STATES, { description: "the state it was cancelled from" }),
+  leaseRevoked: Type.Boolean({ description: "true when an agent held it: its lease token no longer counts" }),
+  agentId: Type.Union([Uuid, Type.Null()], { description: "the agent told to stop (a cancel command)" }),
+});
+
+export const PriorityBody = Type.Object(
+  {
+    priority: Type.Integer({ minimum: 0, maximum: MAX_PRIORITY, description: "higher runs first" }),
+    reason: Type.Optional(Reason),
+  },
+  { additionalProperties: false },
+);
+
+export const PriorityReply = Type.Object({
+  taskId: Uuid,
+  state: Type.Literal("queued"),
+  priorityBefore: Type.Integer(),
+  priority: Type.Integer(),
 });

@@ -99,8 +99,10 @@ export interface OverseerConfig {
   wsMaxBufferedBytes: number;
   /** How often feed clients are pinged; one without a pong by the next ping is dropped. @default 30s (env OVERSEER_WS_PING_INTERVAL_MS) */
   wsPingIntervalMs: number;
-  /** Events kept in the namespace's Redis stream for resume (approximate, `MAXLEN ~`). @default 10000 (env OVERSEER_WS_STREAM_MAXLEN) */
+  /** Hard cap on the events kept in the namespace's Redis stream (approximate, `MAXLEN ~`): bounds Redis memory whatever the traffic. @default 100000 (env OVERSEER_WS_STREAM_MAXLEN) */
   wsStreamMaxLen: number;
+  /** How long events stay in the namespace's Redis stream, so a feed client can resume after a gap this long (`XTRIM MINID ~`; the entry cap wins). @default 15m (env OVERSEER_WS_STREAM_RETENTION_MS) */
+  wsStreamRetentionMs: number;
   /** JSON file of agent processes this replica runs and restarts (docs/recovery.md); none when empty. @default "" (env OVERSEER_MANAGED_AGENTS_FILE) */
   managedAgentsFile: string;
   /** The leader's automatic healing strategy, or off. @default "off" (env OVERSEER_AUTO_HEAL) */
@@ -329,7 +331,8 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     wsMaxQueuedMessages: int("OVERSEER_WS_MAX_QUEUED_MESSAGES", 1_000, 10, 1_000_000),
     wsMaxBufferedBytes: int("OVERSEER_WS_MAX_BUFFERED_BYTES", 1_048_576, 1_024, 1_073_741_824),
     wsPingIntervalMs: duration("OVERSEER_WS_PING_INTERVAL_MS", 30_000, 10, 600_000),
-    wsStreamMaxLen: int("OVERSEER_WS_STREAM_MAXLEN", 10_000, 10, 10_000_000),
+    wsStreamMaxLen: int("OVERSEER_WS_STREAM_MAXLEN", 100_000, 10, 10_000_000),
+    wsStreamRetentionMs: duration("OVERSEER_WS_STREAM_RETENTION_MS", 900_000, 1_000, 86_400_000),
     managedAgentsFile: env.OVERSEER_MANAGED_AGENTS_FILE ?? "",
     autoHeal: autoHealStrategy(env.OVERSEER_AUTO_HEAL, problems),
     autoHealIntervalMs: duration("OVERSEER_AUTO_HEAL_INTERVAL_MS", 30_000, 50, 3_600_000),

@@ -36,9 +36,7 @@ export class DashboardReads {
     includeEnded: boolean;
     limit: number;
   }): Promise<AgentsStatusReply> {
-    const records = (
-      await this.agents.list({ includeEnded: filter.includeEnded || !!filter.state, limit: filter.limit })
-    ).filter((a) => (!filter.role || a.role === filter.role) && (!filter.state || a.state === filter.state));
+    const { agents: records, total } = await this.agents.listFiltered(filter);
     const [{ now, beats }, info, outcomes] = await Promise.all([
       this.liveness.all(),
       this.liveness.info(records.map((a) => a.id)),
@@ -77,7 +75,7 @@ export class DashboardReads {
     });
     const byState: Record<string, number> = {};
     for (const r of rows) byState[r.state] = (byState[r.state] ?? 0) + 1;
-    return { generatedAt: new Date(now).toISOString(), total: rows.length, byState, agents: rows };
+    return { generatedAt: new Date(now).toISOString(), total, byState, agents: rows };
   }
 
   async heartbeats(): Promise<HeartbeatsReply> {

@@ -115,6 +115,10 @@ export interface EventPayloads {
     action: string;
     actor: string;
     outcome: "dry_run" | "executed" | "rejected" | "undone" | "expired";
+    /** The operator's reason; for `rejected`, why the confirmation failed. */
+    reason: string;
+    /** What the action reaches (override-rules.ts OVERRIDE_SCOPE), so a log line says it. */
+    scope: string;
   };
   "lease.conflict": { taskId: string; operation: "progress" | "complete" | "fail" | "release" };
   "leader.acquired": { epoch: number };

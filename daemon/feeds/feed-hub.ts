@@ -88,17 +88,14 @@ export class FeedHub {
 
   private async catchUp(session: FeedSession, filter: FeedFilter, since?: string): Promise<void> {
     if (since !== undefined) {
-      const replay = await this.stream.replay(since, this.limits.maxQueuedMessages);
+      const replay = await this.stream.replay(since, this.limits.maxQueuedMessages, (e) => session.wants(e));
       if ("entries" in replay) {
         session.sendNow(
           Buffer.from(JSON.stringify({ type: "resumed", since, replayed: replay.entries.length })),
         );
-        let floor = since;
-        for (const entry of replay.entries) {
-          if (session.wants(entry.event)) session.sendNow(frameOf(entry));
-          floor = entry.id;
-        }
-        session.goLive(floor);
+        for (const entry of replay.entries) session.sendNow(frameOf(entry));
+        // Live from the last entry read: the unwanted ones after the last replayed were skipped too.
+        session.goLive(replay.lastReadId);
         return;
       }
       session.sendNow(Buffer.from(JSON.stringify({ type: "reset", reason: replay.reset, since })));

@@ -1,4 +1,4 @@
-import type { LlmCallRecord, LlmCallsReply } from "../../contract/schemas/llm.ts";
+import type { LlmCallRecord, LlmCallsReply, RunLlmCallsReply } from "../../contract/schemas/llm.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { type LlmCallContext, type LlmCallRow, llmCallsStore } from "../store/llm-calls-store.ts";
@@ -26,6 +26,13 @@ export class LlmCallService {
     private readonly bus: EventBus,
     private readonly prices: PriceTable,
   ) {}
+
+  /** A pipeline run's calls, newest first, one page (docs/paging.md); 404 for an unknown run. */
+  async ofRun(runId: string, before: string | undefined, limit: number): Promise<RunLlmCallsReply> {
+    const page = await llmCallsStore.ofRun(this.db, runId, before, limit);
+    if (!page) throw new OverseerError("OVS_ERR_RUN_NOT_FOUND", `no run ${runId}`);
+    return { runId, ...page };
+  }
 
   async record(
     batch: { agentId?: string; calls: LlmCallInput[] },

@@ -30,6 +30,7 @@ export interface ExportQuery {
   role?: string;
   model?: string;
   status?: string;
+  runId?: string;
   minScore?: string;
   redact?: string;
   limit?: string;
@@ -84,6 +85,12 @@ export function resolveExportQuery(q: ExportQuery): ExportFilter {
   }
   if (q.role !== undefined && q.role.length === 0) throw bad("role must not be empty", "role");
   if (q.model !== undefined && q.model.length === 0) throw bad("model must not be empty", "model");
+  if (
+    q.runId !== undefined &&
+    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(q.runId)
+  ) {
+    throw bad("runId must be a pipeline run's id (a uuid)", "runId");
+  }
   return {
     format,
     from,
@@ -91,6 +98,7 @@ export function resolveExportQuery(q: ExportQuery): ExportFilter {
     role: q.role ?? null,
     model: q.model ?? null,
     status,
+    runId: q.runId ?? null,
     minScore,
     redact: q.redact !== "false",
     limit,

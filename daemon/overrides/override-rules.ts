@@ -17,6 +17,14 @@ export function isLasting(action: OverrideAction): boolean {
   return action !== "restart_all_agents";
 }
 
+/** What each action reaches (every one is namespace-wide), for the log line of each step. */
+export const OVERRIDE_SCOPE: Record<OverrideAction, string> = {
+  stop_all_tasks: "every claim in the namespace",
+  restart_all_agents: "every live agent in the namespace",
+  clear_task_queue: "every queued task in the namespace",
+  system_maintenance: "every task submit and pipeline execute in the namespace",
+};
+
 /** Longest expiry an override may carry: a week (longer is a change of policy, not an emergency). */
 export const MAX_OVERRIDE_EXPIRY_MS = 7 * 86_400_000;
 

@@ -19,6 +19,7 @@ import {
   conflictsWithActive,
   expiryOf,
   isLasting,
+  OVERRIDE_SCOPE,
   type OverrideAction,
   undoRefusal,
 } from "./override-rules.ts";
@@ -104,7 +105,14 @@ export class OverrideService {
       });
       return token;
     });
-    this.bus.emit("override.step", { overrideId: null, action, actor: caller.actor, outcome: "dry_run" });
+    this.bus.emit("override.step", {
+      overrideId: null,
+      action,
+      actor: caller.actor,
+      outcome: "dry_run",
+      reason: String(params.reason),
+      scope: OVERRIDE_SCOPE[action],
+    });
     return {
       dryRun: true,
       action,
@@ -172,14 +180,7 @@ export class OverrideService {
         return row;
       });
     } catch (error) {
-      if (error instanceof OverseerError) {
-        this.bus.emit("override.step", {
-          overrideId: null,
-          action,
-          actor: caller.actor,
-          outcome: "rejected",
-        });
-      }
+      if (error instanceof OverseerError) await this.rejected(input, error, caller);
       throw error;
     }
     // Committed: now the Redis side, which a crash may leave half done (the reconciler and
@@ -196,8 +197,43 @@ export class OverrideService {
     }
     if (action === "clear_task_queue") override.impact = { ...override.impact, archived: archived.length };
     await this.gate.refresh();
-    this.bus.emit("override.step", { overrideId: id, action, actor: caller.actor, outcome: "executed" });
+    this.bus.emit("override.step", {
+      overrideId: id,
+      action,
+      actor: caller.actor,
+      outcome: "executed",
+      reason: input.reason,
+      scope: OVERRIDE_SCOPE[action],
+    });
     return { dryRun: false, override };
+  }
+
+  /**
+   * A confirmation that failed (bad, used, expired or foreign token; a conflicting active override)
+   * rolled its transaction back, so it is audited in one of its own: who tried, which action, and
+   * why it failed. No override was created, so the target is the action, as for a dry run. An audit
+   * that cannot be written is reported, never put in place of the operator's 409.
+   */
+  private async rejected(input: OverrideRequest, error: OverseerError, caller: Caller): Promise<void> {
+    await withTransaction(this.db, (c) =>
+      auditLog.record(c, {
+        actor: caller.actor,
+        action: "override.confirmation_failed",
+        targetKind: "override",
+        targetId: input.action,
+        reason: error.message,
+        requestId: caller.requestId,
+        data: { code: error.code, operatorReason: input.reason, expiresInMs: input.expiresInMs ?? null },
+      }),
+    ).catch((e) => this.onError(e, "audit a failed override confirmation"));
+    this.bus.emit("override.step", {
+      overrideId: null,
+      action: input.action,
+      actor: caller.actor,
+      outcome: "rejected",
+      reason: error.message,
+      scope: OVERRIDE_SCOPE[input.action],
+    });
   }
 
   /** Ends an active override by an operator's undo; 409 for one that is not active. */
@@ -277,6 +313,8 @@ export class OverrideService {
       action: ended.action,
       actor: caller.actor,
       outcome: to,
+      reason,
+      scope: OVERRIDE_SCOPE[ended.action],
     });
     return ended;
   }

@@ -1,4 +1,4 @@
-import type { StepState } from "./run-plan.ts";
+import { isTerminalRun, type RunState, type StepState } from "./run-plan.ts";
 import type { StepDefinition } from "./template-types.ts";
 
 export interface StepProgress {
@@ -94,4 +94,33 @@ export function estimateEta(input: EtaInput): Eta {
     };
   }
   return { remainingMs: null, method: "none" };
+}
+
+/** A run's ETA as its view answers it: time left, the moment, and how it was estimated. */
+export interface RunEta {
+  remainingMs: number | null;
+  at: string | null;
+  method: Eta["method"];
+}
+
+/**
+ * The ETA a run's view shows, from the run's state and an estimate of the work left. Pure: `now`
+ * is the caller's clock. A finished run (completed, failed, cancelled) has nothing left: its ETA is
+ * its finish time, not the time of the request. A snoozed run does no work before its snooze ends,
+ * so its remaining work starts then: the ETA is never before `snoozedUntil`. `estimate` is the
+ * work left (`estimateEta`); it is not needed for a finished run (null).
+ */
+export function runEta(
+  run: { state: RunState; finishedAt: Date | null; snoozedUntil: Date | null },
+  now: number,
+  estimate: Eta | null,
+): RunEta {
+  if (isTerminalRun(run.state)) {
+    return { remainingMs: 0, at: run.finishedAt ? run.finishedAt.toISOString() : null, method: "none" };
+  }
+  const eta = estimate ?? { remainingMs: null, method: "none" };
+  if (eta.remainingMs === null) return { remainingMs: null, at: null, method: eta.method };
+  const start = run.state === "snoozed" && run.snoozedUntil ? Math.max(now, run.snoozedUntil.getTime()) : now;
+  const remainingMs = start - now + eta.remainingMs;
+  return { remainingMs, at: new Date(now + remainingMs).toISOString(), method: eta.method };
 }

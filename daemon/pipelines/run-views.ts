@@ -19,7 +19,7 @@ import {
 } from "../store/pipeline-run-store.ts";
 import type { PipelineEngine } from "./pipeline-engine.ts";
 import { isTerminalRun } from "./run-plan.ts";
-import { estimateEta, runPercent, type StepProgress } from "./run-progress.ts";
+import { estimateEta, runEta, runPercent, type StepProgress } from "./run-progress.ts";
 import type { StepExecutor } from "./template-types.ts";
 
 export type RunSummary = Static<typeof RunSummarySchema>;
@@ -86,6 +86,8 @@ export class RunViews {
   constructor(
     private readonly db: Db,
     private readonly engine: PipelineEngine,
+    /** The clock elapsed times and ETAs are measured against (tests pin it). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** A run with state, percent, current step, elapsed, ETA, the step timeline and latest events. */
@@ -96,37 +98,37 @@ export class RunViews {
     const steps = this.engine.ordered(tpl);
     const rows = new Map((await pipelineSteps.ofRun(this.db, id)).map((r) => [r.step_id, r]));
     const terminal = isTerminalRun(run.state);
-    const now = Date.now();
+    const now = this.now();
     const elapsedMs = (run.finished_at?.getTime() ?? now) - run.created_at.getTime();
     const progress = new Map<string, StepProgress>(
       [...rows.values()].map((r) => [r.step_id, { id: r.step_id, state: r.state, percent: r.progress }]),
     );
     const percent = run.state === "completed" ? 100 : runPercent(steps, progress, run.percent, false);
-    const eta = terminal
-      ? { remainingMs: 0, method: "none" as const }
-      : estimateEta({
-          steps,
-          states: new Map(
-            [...rows.values()].map((r) => [
-              r.step_id,
-              { state: r.state, elapsedMs: r.started_at ? now - r.started_at.getTime() : 0 },
-            ]),
-          ),
-          history: await pipelineRunReads.stepHistory(this.db, run.template, run.template_version),
-          elapsedMs,
-          percent,
-        });
+    const eta = runEta(
+      { state: run.state, finishedAt: run.finished_at, snoozedUntil: run.snoozed_until },
+      now,
+      terminal
+        ? null
+        : estimateEta({
+            steps,
+            states: new Map(
+              [...rows.values()].map((r) => [
+                r.step_id,
+                { state: r.state, elapsedMs: r.started_at ? now - r.started_at.getTime() : 0 },
+              ]),
+            ),
+            history: await pipelineRunReads.stepHistory(this.db, run.template, run.template_version),
+            elapsedMs,
+            percent,
+          }),
+    );
     const current = steps.find((s) => rows.get(s.id)?.state === "running");
     const events = await pipelineEvents.latest(this.db, id, 200);
     return {
       ...runSummary(run),
       percent,
       elapsedMs,
-      eta: {
-        remainingMs: eta.remainingMs,
-        at: eta.remainingMs === null ? null : new Date(now + eta.remainingMs).toISOString(),
-        method: eta.method,
-      },
+      eta,
       currentStep: current
         ? { id: current.id, name: current.name, message: rows.get(current.id)?.message ?? null }
         : null,

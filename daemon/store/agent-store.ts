@@ -148,6 +148,31 @@ export class AgentStore {
     return found.rows.map(toRecord);
   }
 
+  /**
+   * The dashboard's agent list: role and state filter in SQL, before the limit (a role filter applied
+   * after it showed 1 of 4 developers); `total` counts every agent the filters match. Live agents
+   * first, then by the latest state change.
+   */
+  async listFiltered(f: {
+    role?: string;
+    state?: AgentStateName;
+    includeEnded: boolean;
+    limit: number;
+  }): Promise<{ agents: AgentRecord[]; total: number }> {
+    const where = `($1::text IS NULL OR role = $1) AND ($2::text IS NULL OR state = $2)
+      AND ($3::boolean OR $2::text IS NOT NULL OR state IN ('active', 'stale', 'draining'))`;
+    const args = [f.role ?? null, f.state ?? null, f.includeEnded];
+    const [found, counted] = await Promise.all([
+      this.db.query(
+        `SELECT * FROM agents WHERE ${where}
+         ORDER BY (state IN ('active', 'stale', 'draining')) DESC, state_changed_at DESC, id DESC LIMIT $4`,
+        [...args, f.limit],
+      ),
+      this.db.query<{ n: string }>(`SELECT count(*) AS n FROM agents WHERE ${where}`, args),
+    ]);
+    return { agents: found.rows.map(toRecord), total: Number(counted.rows[0]?.n ?? 0) };
+  }
+
   /** Agent counts by state and role. */
   async countsByStateAndRole(): Promise<Array<{ state: AgentStateName; role: string; count: number }>> {
     const found = await this.db.query<{ state: AgentStateName; role: string; count: string }>(

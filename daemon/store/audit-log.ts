@@ -49,35 +49,38 @@ export const auditLog = {
     );
   },
 
-  /** Newest first, one page; `nextBefore` continues the listing, null at its end. */
+  /**
+   * Newest first, one page; `nextBefore` continues the listing, null at its end. Keyset on the
+   * numeric id (ORDER BY the column, not its text: as text 9 sorts above 17 and 10..17 were never
+   * reached). A row committed after the first page has a higher id than that page, so a listing
+   * neither skips nor repeats what existed when it began. `total` counts everything the filters match.
+   */
   async query(q: Queryable, f: AuditFilter): Promise<AuditPage> {
-    const r = await q.query<{
-      id: string;
-      at: Date;
-      actor: string;
-      action: string;
-      target_kind: string;
-      target_id: string;
-      reason: string | null;
-      request_id: string | null;
-      impact: unknown;
-      data: unknown;
-    }>(
-      `SELECT id::text, at, actor, action, target_kind, target_id, reason, request_id, impact, data
-       FROM audit_log
-       WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR action = $2)
-         AND ($3::text IS NULL OR target_kind = $3) AND ($4::timestamptz IS NULL OR at >= $4)
-         AND ($5::bigint IS NULL OR id < $5)
-       ORDER BY id DESC LIMIT $6`,
-      [
-        f.actor ?? null,
-        f.action ?? null,
-        f.targetKind ?? null,
-        f.since ?? null,
-        f.before ?? null,
-        f.limit + 1,
-      ],
-    );
+    const filters = [f.actor ?? null, f.action ?? null, f.targetKind ?? null, f.since ?? null];
+    const where = `($1::text IS NULL OR a.actor = $1) AND ($2::text IS NULL OR a.action = $2)
+         AND ($3::text IS NULL OR a.target_kind = $3) AND ($4::timestamptz IS NULL OR a.at >= $4)`;
+    const [r, counted] = await Promise.all([
+      q.query<{
+        id: string;
+        at: Date;
+        actor: string;
+        action: string;
+        target_kind: string;
+        target_id: string;
+        reason: string | null;
+        request_id: string | null;
+        impact: unknown;
+        data: unknown;
+      }>(
+        `SELECT a.id::text AS id, a.at, a.actor, a.action, a.target_kind, a.target_id, a.reason, a.request_id,
+           a.impact, a.data
+         FROM audit_log a
+         WHERE ${where} AND ($5::bigint IS NULL OR a.id < $5)
+         ORDER BY a.id DESC LIMIT $6`,
+        [...filters, f.before ?? null, f.limit + 1],
+      ),
+      q.query<{ n: string }>(`SELECT count(*) AS n FROM audit_log a WHERE ${where}`, filters),
+    ]);
     const rows = r.rows.slice(0, f.limit);
     return {
       entries: rows.map((x) => ({
@@ -92,6 +95,7 @@ export const auditLog = {
         impact: x.impact,
         data: x.data,
       })),
+      total: Number(counted.rows[0]?.n ?? 0),
       nextBefore: r.rows.length > f.limit ? (rows[rows.length - 1]?.id ?? null) : null,
     };
   },

@@ -1,3 +1,5 @@
+import type { LlmCallView } from "../../contract/schemas/llm.ts";
+import { decodeTimeKey, encodeTimeKey } from "./page-cursor.ts";
 import type { Queryable, Tx } from "./pg-pool.ts";
 import { countsOf, type PurgeBatch, purgeOne } from "./purge-batch.ts";
 
@@ -103,6 +105,63 @@ export const llmCallsStore = {
       [runId],
     );
     return Number(r.rows[0]?.usd ?? 0);
+  },
+
+  /**
+   * One page of a run's calls, newest first by (at, id) (`at` is set once, at insert), with the
+   * run's total; null when the run does not exist and no call names it.
+   */
+  async ofRun(
+    q: Queryable,
+    runId: string,
+    before: string | undefined,
+    limit: number,
+  ): Promise<{ calls: LlmCallView[]; total: number; nextBefore: string | null } | null> {
+    const key = before === undefined ? null : decodeTimeKey(before);
+    const [page, counted] = await Promise.all([
+      q.query(
+        `SELECT id, at, at::text AS at_key, agent_id, role, task_id, step_id, conversation_id, provider, model,
+           source, status, error_type, input_tokens, output_tokens, tokens_counted, cost_usd::float8 AS cost_usd,
+           priced, latency_ms, ttft_ms
+         FROM llm_calls WHERE run_id = $1 AND ($2::timestamptz IS NULL OR (at, id) < ($2::timestamptz, $3::uuid))
+         ORDER BY at DESC, id DESC LIMIT $4`,
+        [runId, key?.at ?? null, key?.id ?? null, limit + 1],
+      ),
+      q.query<{ n: string; run: boolean }>(
+        `SELECT (SELECT count(*) FROM llm_calls WHERE run_id = $1) AS n,
+                EXISTS (SELECT 1 FROM pipeline_runs WHERE id = $1) AS run`,
+        [runId],
+      ),
+    ]);
+    const total = Number(counted.rows[0]?.n ?? 0);
+    if (total === 0 && !counted.rows[0]?.run) return null;
+    const rows = page.rows.slice(0, limit);
+    const last = rows[rows.length - 1];
+    return {
+      calls: rows.map((r) => ({
+        id: r.id,
+        at: (r.at as Date).toISOString(),
+        agentId: r.agent_id,
+        role: r.role,
+        taskId: r.task_id,
+        stepId: r.step_id,
+        conversationId: r.conversation_id,
+        provider: r.provider,
+        model: r.model,
+        source: r.source,
+        status: r.status,
+        errorType: r.error_type,
+        inputTokens: r.input_tokens,
+        outputTokens: r.output_tokens,
+        tokensCounted: r.tokens_counted,
+        costUsd: r.cost_usd,
+        priced: r.priced,
+        latencyMs: r.latency_ms,
+        ttftMs: r.ttft_ms,
+      })),
+      total,
+      nextBefore: page.rows.length > limit && last ? encodeTimeKey({ at: last.at_key, id: last.id }) : null,
+    };
   },
 
   /** Retention: LLM calls older than the cutoff, oldest first, at most `limit`. */

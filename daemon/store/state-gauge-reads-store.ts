@@ -10,4 +10,31 @@ export const stateGaugeReadsStore = {
     );
     return r.rows.map((row) => ({ template: row.template, state: row.state, count: row.n }));
   },
+
+  /** Every stored template's name and step ids (any version): the label values runs and steps can take. */
+  async templateSteps(q: Queryable): Promise<Array<{ template: string; step: string | null }>> {
+    const r = await q.query<{ template: string; step: string | null }>(
+      `SELECT DISTINCT t.name AS template, s.value->>'id' AS step FROM pipeline_templates t
+       LEFT JOIN LATERAL jsonb_array_elements(
+         CASE WHEN jsonb_typeof(t.definition->'steps') = 'array' THEN t.definition->'steps' ELSE '[]'::jsonb END
+       ) s ON true`,
+    );
+    return r.rows;
+  },
+
+  /**
+   * Per role, the agents that died (went silent without deregistering) after the role's latest
+   * registration and latest clean deregistration: the role's most recent agents crashed and none
+   * came back. 0 for a role whose agents all left cleanly, or that has a newer agent.
+   */
+  async lostAgentsByRole(q: Queryable): Promise<Array<{ role: string; count: number }>> {
+    const r = await q.query<{ role: string; n: number }>(
+      `WITH calm AS (
+         SELECT role, max(CASE WHEN state = 'left' THEN state_changed_at ELSE registered_at END) AS at
+         FROM agents GROUP BY role)
+       SELECT a.role, count(*) FILTER (WHERE a.state = 'dead' AND a.state_changed_at > c.at)::int AS n
+       FROM agents a JOIN calm c ON c.role = a.role GROUP BY a.role`,
+    );
+    return r.rows.map((row) => ({ role: row.role, count: row.n }));
+  },
 };

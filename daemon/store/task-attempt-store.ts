@@ -37,7 +37,7 @@ interface LockedTask {
 const LOCKED_COLUMNS =
   "id, type, priority, attempts, failures, max_attempts, lease_token, lease_agent_id, claimed_at, created_at, trace_parent";
 
-/** Ends the attempt held by `leaseToken` (agent-reported failure or release); 404/403/409 otherwise. */
+/** Ends the attempt held by `leaseToken` (agent-reported failure or release); 404/409 otherwise. */
 export async function endAttemptByLease(
   tx: Tx,
   retry: RetryPolicy,
@@ -162,28 +162,29 @@ async function endAttempt(
   };
 }
 
-/** Explains why a lease check failed: unknown task (404), another agent's lease (403) or stale lease (409). */
+/**
+ * Explains why a lease check failed: an unknown task is a 404; any other token that is not this
+ * agent's current lease of the task is one 409 with one message, whether the token is stale, unknown
+ * or another agent's, so a caller learns nothing about leases that are not its own. Only the
+ * holder of a lease that ran past its task's timeout is told so (`details.reason: "timed_out"`).
+ */
 export async function leaseProblem(
   q: Queryable,
   taskId: string,
   leaseToken: string,
   agentId: string,
 ): Promise<OverseerError> {
-  const found = await q.query<{ state: TaskState; lease_token: string | null; owner: string | null }>(
-    `SELECT t.state, t.lease_token, (SELECT agent_id FROM task_attempts WHERE lease_token = $2) AS owner
-     FROM tasks t WHERE t.id = $1`,
-    [taskId, leaseToken],
+  const found = await q.query<{ state: TaskState; overran: boolean }>(
+    `SELECT state, (state = 'active' AND lease_token = $2 AND lease_agent_id = $3 AND lease_expires_at <= now())
+       AS overran
+     FROM tasks WHERE id = $1`,
+    [taskId, leaseToken, agentId],
   );
   const row = found.rows[0];
   if (!row) return new OverseerError("OVS_ERR_TASK_NOT_FOUND", `no task ${taskId}`);
-  if (row.owner !== null && row.owner !== agentId) {
-    return new OverseerError("OVS_ERR_FORBIDDEN", "this lease belongs to another agent");
-  }
   return new OverseerError(
     "OVS_ERR_LEASE_CONFLICT",
-    `lease ${leaseToken} is not the current lease of task ${taskId}`,
-    {
-      state: row.state,
-    },
+    `lease ${leaseToken} is not a current lease of this agent on task ${taskId}`,
+    row.overran ? { state: row.state, reason: "timed_out" } : { state: row.state },
   );
 }

@@ -1,5 +1,30 @@
+import type { Static } from "typebox";
+import type { TaskListReply, TaskSummary, TaskViewState } from "../../contract/schemas/tasks.ts";
+import { decodeTimeKey, encodeTimeKey } from "./page-cursor.ts";
 import type { Queryable } from "./pg-pool.ts";
 import { type AttemptView, type EnqueueOrder, iso, type TaskView } from "./task-rows.ts";
+
+/**
+ * Whether a queued task is in the rescue lane (docs/architecture.md "Dispatch order"): its latest
+ * attempt's lease was revoked (lost, timed out, released). For re-creating a missing dispatch entry.
+ */
+const RESCUED = `EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = tasks.id AND a.attempt = tasks.attempts
+  AND a.outcome IN ('lost', 'timed_out', 'released'))`;
+
+/** The operator's task list filters (GET /api/tasks); every one optional, combined with AND. */
+export interface TaskListFilter {
+  state?: TaskViewState;
+  type?: string;
+  /** Tasks this agent held a lease of, in any attempt. */
+  agentId?: string;
+  /** Tasks of this pipeline run's steps, every generation (their idempotency key names the run). */
+  runId?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  /** The previous page's nextBefore. */
+  before?: string;
+  limit: number;
+}
 
 /** Reads of `tasks` (with their attempts): one task, the reconciler's input, counts by type and state. */
 export const taskReads = {
@@ -38,30 +63,123 @@ export const taskReads = {
       createdAt: iso(t.created_at) ?? "",
       updatedAt: iso(t.updated_at) ?? "",
       finishedAt: iso(t.finished_at),
+      result: t.result,
+      error: t.error,
+      deadReason: t.dead_reason,
     };
-    if (t.result !== null) view.result = t.result;
-    if (t.error !== null) view.error = t.error;
-    if (t.dead_reason !== null) view.deadReason = t.dead_reason;
     return view;
+  },
+
+  /**
+   * One page of the task list, newest first by (created_at, id): both never change, so a task that
+   * completes, fails or is retried while someone pages keeps its place, and the keyset neither skips
+   * nor repeats it. The filters apply before the limit; `total` counts all they match.
+   */
+  async list(q: Queryable, f: TaskListFilter): Promise<Static<typeof TaskListReply>> {
+    const args: unknown[] = [];
+    const arg = (v: unknown) => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    const where: string[] = [];
+    if (f.state) where.push(`t.state = ${arg(f.state)}`);
+    if (f.type) where.push(`t.type = ${arg(f.type)}`);
+    if (f.agentId) {
+      where.push(
+        `EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = t.id AND a.agent_id = ${arg(f.agentId)})`,
+      );
+    }
+    if (f.runId) {
+      const run = arg(f.runId);
+      where.push(
+        `t.idempotency_key LIKE 'pipeline:' || ${run} || ':%' AND t.payload->'pipeline'->>'runId' = ${run}`,
+      );
+    }
+    if (f.createdAfter) where.push(`t.created_at >= ${arg(f.createdAfter)}`);
+    if (f.createdBefore) where.push(`t.created_at < ${arg(f.createdBefore)}`);
+    const filtered = where.length > 0 ? where.join(" AND ") : "true";
+    const countArgs = [...args];
+    let keyset = "true";
+    if (f.before) {
+      const key = decodeTimeKey(f.before);
+      keyset = `(t.created_at, t.id) < (${arg(key.at)}::timestamptz, ${arg(key.id)}::uuid)`;
+    }
+    const limit = arg(f.limit + 1);
+    const [page, counted] = await Promise.all([
+      q.query<{
+        id: string;
+        type: string;
+        state: TaskViewState;
+        priority: number;
+        attempts: number;
+        failures: number;
+        lease_agent_id: string | null;
+        created_at: Date;
+        at_key: string;
+        updated_at: Date;
+        finished_at: Date | null;
+      }>(
+        `SELECT t.id, t.type, t.state, t.priority, t.attempts, t.failures, t.lease_agent_id, t.created_at,
+           t.created_at::text AS at_key, t.updated_at, t.finished_at
+         FROM tasks t WHERE ${filtered} AND ${keyset}
+         ORDER BY t.created_at DESC, t.id DESC LIMIT ${limit}`,
+        args,
+      ),
+      q.query<{ n: string }>(`SELECT count(*) AS n FROM tasks t WHERE ${filtered}`, countArgs),
+    ]);
+    const rows = page.rows.slice(0, f.limit);
+    const last = rows[rows.length - 1];
+    return {
+      tasks: rows.map(
+        (t): Static<typeof TaskSummary> => ({
+          id: t.id,
+          type: t.type,
+          state: t.state,
+          priority: t.priority,
+          attempts: t.attempts,
+          failures: t.failures,
+          leaseAgentId: t.lease_agent_id,
+          createdAt: iso(t.created_at) ?? "",
+          updatedAt: iso(t.updated_at) ?? "",
+          finishedAt: iso(t.finished_at),
+        }),
+      ),
+      total: Number(counted.rows[0]?.n ?? 0),
+      nextBefore: page.rows.length > f.limit && last ? encodeTimeKey({ at: last.at_key, id: last.id }) : null,
+    };
   },
 
   /** The enqueue order for a task that is queued now, or null when it is in any other state. */
   async queuedOrder(q: Queryable, taskId: string): Promise<EnqueueOrder | null> {
-    const found = await q.query<{ type: string; priority: number; delay_ms: number }>(
-      `SELECT type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms
+    const found = await q.query<{ type: string; priority: number; delay_ms: number; rescue: boolean }>(
+      `SELECT type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms,
+         ${RESCUED} AS rescue
        FROM tasks WHERE id = $1 AND state = 'queued'`,
       [taskId],
     );
     const row = found.rows[0];
     return row
-      ? { id: taskId, type: row.type, priority: row.priority, delayMs: Math.round(row.delay_ms) }
+      ? {
+          id: taskId,
+          type: row.type,
+          priority: row.priority,
+          delayMs: Math.round(row.delay_ms),
+          lane: row.rescue ? "rescue" : "fresh",
+        }
       : null;
   },
 
   /** Queued tasks that have waited at least `minAgeMs` since they became claimable (reconciler input). */
   async queuedOlderThan(q: Queryable, minAgeMs: number, limit: number): Promise<EnqueueOrder[]> {
-    const result = await q.query<{ id: string; type: string; priority: number; delay_ms: number }>(
-      `SELECT id, type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms
+    const result = await q.query<{
+      id: string;
+      type: string;
+      priority: number;
+      delay_ms: number;
+      rescue: boolean;
+    }>(
+      `SELECT id, type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms,
+         ${RESCUED} AS rescue
        FROM tasks WHERE state = 'queued' AND updated_at < now() - $1 * interval '1 millisecond'
        ORDER BY updated_at LIMIT $2`,
       [minAgeMs, limit],
@@ -71,6 +189,7 @@ export const taskReads = {
       type: r.type,
       priority: r.priority,
       delayMs: Math.round(r.delay_ms),
+      lane: r.rescue ? ("rescue" as const) : ("fresh" as const),
     }));
   },
 

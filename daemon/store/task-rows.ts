@@ -3,6 +3,7 @@ import type {
   AttemptView as AttemptViewSchema,
   TaskView as TaskViewSchema,
 } from "../../contract/schemas/tasks.ts";
+import type { DispatchLane } from "../tasks/dispatch-order.ts";
 import type { AttemptOutcome, FailureDecision } from "../tasks/task-state.ts";
 
 /** A task as the API shows it (the contract's TaskView). Lease tokens are decimal strings (bigint in Postgres). */
@@ -31,6 +32,8 @@ export interface EnqueueOrder {
   type: string;
   priority: number;
   delayMs: number;
+  /** `rescue` when its lease was revoked: it goes ahead of fresh tasks of its priority (absent: fresh). */
+  lane?: DispatchLane;
 }
 
 export interface NewTask {

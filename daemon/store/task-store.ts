@@ -22,7 +22,7 @@ import {
   requeueForRetry,
   restoreArchived,
 } from "./task-operator-store.ts";
-import { taskReads } from "./task-reads-store.ts";
+import { type TaskListFilter, taskReads } from "./task-reads-store.ts";
 import type {
   AttemptEnd,
   CancelledTask,
@@ -132,7 +132,7 @@ export class TaskStore {
 
   /**
    * Completes the task if `leaseToken` is its current lease; a repeat of the same lease's completion
-   * is idempotent (`repeated`); anything else throws 409/403/404.
+   * is idempotent (`repeated`); anything else throws 409 (404 for an unknown task).
    */
   async complete(
     taskId: string,
@@ -316,6 +316,11 @@ export class TaskStore {
   /** One task with its attempts, or null. */
   async get(taskId: string): Promise<TaskView | null> {
     return taskReads.get(this.db, taskId);
+  }
+
+  /** One page of the operator's task list (GET /api/tasks), newest first. */
+  list(filter: TaskListFilter) {
+    return taskReads.list(this.db, filter);
   }
 
   /** Queued tasks that have waited at least `minAgeMs` since they became claimable (reconciler input). */

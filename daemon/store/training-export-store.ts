@@ -8,6 +8,8 @@ export interface ExportPageFilter {
   role: string | null;
   model: string | null;
   status: ExportStatus | null;
+  /** Only the calls of this pipeline run. */
+  runId: string | null;
   minScore: number | null;
 }
 
@@ -75,6 +77,7 @@ export const trainingExportStore = {
     if (filter.role) where.push(`c.role = ${arg(filter.role)}`);
     if (filter.model) where.push(`c.model = ${arg(filter.model)}`);
     if (filter.status) where.push(`c.status = ${arg(filter.status)}`);
+    if (filter.runId) where.push(`c.run_id = ${arg(filter.runId)}::uuid`);
     if (filter.minScore !== null) where.push(`s.score >= ${arg(filter.minScore)}`);
     const limit = arg(size);
     const cap = arg(maxBytes);

@@ -2,6 +2,7 @@ import type { RequeueReason } from "../events/catalogue.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { AttemptEnd, EnqueueOrder } from "../store/task-rows.ts";
 import { traceSpans } from "../telemetry/tracing.ts";
+import { laneAfter } from "./dispatch-order.ts";
 import type { TaskOutcomePort } from "./task-ports.ts";
 
 /** Why attempts ended without completion, for the requeue reason of their events. */
@@ -63,12 +64,24 @@ export function announceAttemptEnd(
   const d = end.decision;
   if (d.kind === "retry") {
     bus.emit("task.retry_scheduled", { ...base, attempt: end.attempt, delayMs: d.delayMs });
-    return { id: end.taskId, type: end.type, priority: end.priority, delayMs: d.delayMs };
+    return {
+      id: end.taskId,
+      type: end.type,
+      priority: end.priority,
+      delayMs: d.delayMs,
+      lane: laneAfter(end.outcome),
+    };
   }
   if (d.kind === "requeue") {
     const reason: RequeueReason = context === "agent_failure" ? "released" : context;
     bus.emit("task.requeued", { ...base, agentId: end.agentId, reason, attempt: end.attempt });
-    return { id: end.taskId, type: end.type, priority: end.priority, delayMs: 0 };
+    return {
+      id: end.taskId,
+      type: end.type,
+      priority: end.priority,
+      delayMs: 0,
+      lane: laneAfter(end.outcome),
+    };
   }
   if (d.kind === "dead") {
     bus.emit("task.dead_lettered", { ...base, reason: d.reason });

@@ -28,7 +28,11 @@ export const OPEN_CLAIMS: ClaimPolicy = {
  * called on the request path and do their work in the background.
  */
 export interface TaskOutcomePort {
-  taskEnded(task: { taskId: string; taskType: string; state: "completed" | "failed" | "dead" }): void;
+  taskEnded(task: {
+    taskId: string;
+    taskType: string;
+    state: "completed" | "failed" | "dead" | "cancelled";
+  }): void;
   taskProgressed(task: { taskId: string; taskType: string; percent?: number; message?: string }): void;
 }
 

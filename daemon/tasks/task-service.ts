@@ -143,7 +143,9 @@ export class TaskService {
           // being live mid-claim: then the task must go straight back, not wait for the reconciler.
           const still = await this.store.queuedOrder(job.taskId);
           if (still) {
-            await this.dispatcher.dispatch([still]);
+            // It was at the head of its queue: put it back there (the rescue lane), not behind
+            // every task queued since.
+            await this.dispatcher.dispatch([{ ...still, lane: "rescue" }]);
             return this.noteLeases(agent.id, leases);
           }
           continue;
@@ -356,21 +358,24 @@ export class TaskService {
    * completion) calls this once, on the replica that committed it, so each span is emitted once.
    */
   async afterAttemptEnds(ends: AttemptEnd[], context: EndContext, agentTraceparent?: string): Promise<void> {
-    const orders: EnqueueOrder[] = [];
+    const orders: Array<EnqueueOrder & { firstQueuedAt: number }> = [];
     for (const end of ends) traceAttemptEnd(end, agentTraceparent);
     for (const end of ends) {
       // In the attempt's span context: the log lines of these events carry its trace and span ids.
       const order = traceSpans.inAttempt(end.taskId, end.traceParent, end.attempt, () =>
         announceAttemptEnd(this.bus, this.outcomes, end, context),
       );
-      if (order) orders.push(order);
+      if (order) orders.push({ ...order, firstQueuedAt: end.createdAt.getTime() });
       if (context !== "agent_dead" && context !== "agent_left") {
         await this.liveness
           .removeLease(end.agentId, end.taskId)
           .catch((e) => this.onError(e, "forget lease"));
       }
     }
-    await this.dispatcher.dispatch(orders);
+    // A dead agent's tasks come back together (in id order): queue them in the order they were
+    // first queued, so the rescue lane stays first-queued-first within one batch.
+    orders.sort((a, b) => a.firstQueuedAt - b.firstQueuedAt);
+    await this.dispatcher.dispatch(orders.map(({ firstQueuedAt: _, ...order }) => order));
   }
 
   /** Stops handing out work: waiting claims return empty at once. */

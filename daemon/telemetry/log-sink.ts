@@ -16,6 +16,9 @@ const INFO_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
   "leader.acquired",
   "leader.lost",
   "reconcile.repaired",
+  // Emergency overrides are rare and drastic: each step (executed, undone, expired, rejected) with
+  // its override id, actor, action and scope belongs in the on-call log.
+  "override.step",
 ]);
 
 /** The log sink of the event bus: one JSON line per event, with its type as `event`. */

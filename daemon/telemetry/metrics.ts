@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { OverseerEvent } from "../events/catalogue.ts";
+import { KnownSeries } from "./known-series.ts";
 import { LATENCY_BUCKETS_SECONDS, METRICS } from "./metric-names.ts";
 
 type Names<K extends keyof typeof METRICS> = (typeof METRICS)[K];
@@ -11,6 +12,17 @@ const spec = <K extends keyof typeof METRICS>(k: K) => {
 /** Distinct LLM model names exported as label values; the rest become `other`. */
 export const LLM_MODEL_LABELS_MAX = 100;
 
+/**
+ * prom-client's default metrics that are gauges named like counters (`_total`): `promtool check
+ * metrics` refuses them. Each is the sum of its unsuffixed sibling (`overseer_nodejs_active_handles`
+ * by type), which stays, so nothing is lost by dropping them.
+ */
+const MISNAMED_DEFAULTS = [
+  "overseer_nodejs_active_handles_total",
+  "overseer_nodejs_active_requests_total",
+  "overseer_nodejs_active_resources_total",
+];
+
 /** Every metric the daemon exports, on an injected registry (never the global one). */
 export class OverseerMetrics {
   readonly registry: Registry;
@@ -20,6 +32,7 @@ export class OverseerMetrics {
   readonly leaderChanges: Counter;
   readonly leaderFencedWrites: Counter;
   readonly agents: Gauge;
+  readonly agentsLost: Gauge;
   readonly heartbeatAge: Gauge;
   readonly heartbeatAgeMax: Gauge;
   readonly agentTransitions: Counter;
@@ -78,12 +91,14 @@ export class OverseerMetrics {
     this.registry = registry;
     const r = [registry];
     collectDefaultMetrics({ register: registry, prefix: "overseer_" });
+    for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
     this.buildInfo = new Gauge({ ...spec("buildInfo"), registers: r });
     this.isLeader = new Gauge({ ...spec("isLeader"), registers: r });
     this.leaderEpoch = new Gauge({ ...spec("leaderEpoch"), registers: r });
     this.leaderChanges = new Counter({ ...spec("leaderChanges"), registers: r });
     this.leaderFencedWrites = new Counter({ ...spec("leaderFencedWrites"), registers: r });
     this.agents = new Gauge({ ...spec("agents"), registers: r });
+    this.agentsLost = new Gauge({ ...spec("agentsLost"), registers: r });
     this.heartbeatAge = new Gauge({ ...spec("agentHeartbeatAge"), registers: r });
     this.heartbeatAgeMax = new Gauge({ ...spec("agentHeartbeatAgeMax"), registers: r });
     this.agentTransitions = new Counter({ ...spec("agentTransitions"), registers: r });
@@ -165,7 +180,11 @@ export class OverseerMetrics {
     this.wsClients = new Gauge({ ...spec("wsClients"), registers: r });
     this.wsMessagesSent = new Counter({ ...spec("wsMessagesSent"), registers: r });
     this.wsClientsDropped = new Counter({ ...spec("wsClientsDropped"), registers: r });
+    this.known = new KnownSeries(this);
   }
+
+  /** Creates the series of known label values at 0 (known-series.ts). */
+  readonly known: KnownSeries;
 
   private readonly llmModels = new Set<string>();
 
@@ -175,9 +194,10 @@ export class OverseerMetrics {
    */
   private modelLabel(model: string): string {
     if (this.llmModels.has(model)) return model;
-    if (this.llmModels.size >= LLM_MODEL_LABELS_MAX) return "other";
-    this.llmModels.add(model);
-    return model;
+    const label = this.llmModels.size >= LLM_MODEL_LABELS_MAX ? "other" : model;
+    if (label === model) this.llmModels.add(model);
+    this.known.model(label);
+    return label;
   }
 
   /** The metrics sink of the event bus: counters and histograms move only through events. */

@@ -4,6 +4,7 @@ import type { Queryable } from "../store/pg-pool.ts";
 import { readQueueStats } from "../store/queue-stats-store.ts";
 import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 import { stateGaugeReadsStore } from "../store/state-gauge-reads-store.ts";
+import { KNOWN_LABEL_VALUES as K } from "./metric-names.ts";
 import type { OverseerMetrics } from "./metrics.ts";
 
 /** The budget reads the gauges need (BudgetService). */
@@ -16,6 +17,10 @@ export interface BudgetReads {
  * Gauges that describe current state are read from the stores at scrape time (at most once per
  * `minIntervalMs`), never accumulated in memory. When a store is down the gauges are emptied and
  * overseer_dependency_up says why: no stale numbers are exported as if current.
+ *
+ * Every state of a known role, task type or template is exported, at 0 when nothing is in it, so a
+ * state that empties reads 0 instead of vanishing (a role whose last agent left has `active` 0;
+ * "runs in progress" is 0 between runs). Ages are not: the oldest of no task has no age.
  */
 export class StateGauges {
   private last = 0;
@@ -43,21 +48,41 @@ export class StateGauges {
   private async read(): Promise<void> {
     const m = this.metrics;
     try {
-      const [counts, queues, live, runs, budgets, approvals] = await Promise.all([
+      const [counts, queues, live, runs, budgets, approvals, steps, lost] = await Promise.all([
         this.agents.countsByStateAndRole(),
         readQueueStats(this.db),
         this.agents.list({ includeEnded: false, limit: 100_000 }),
         stateGaugeReadsStore.activeRuns(this.db),
         this.budgets.status(new Date()),
         this.budgets.pendingApprovals(),
+        stateGaugeReadsStore.templateSteps(this.db),
+        stateGaugeReadsStore.lostAgentsByRole(this.db),
       ]);
+      // Roles of every agent row; task types any live agent can take or any unfinished task has;
+      // stored templates and their steps.
+      const roles = new Set(counts.map((c) => c.role));
+      const types = new Set([...live.flatMap((a) => a.capabilities), ...queues.map((q) => q.type)]);
+      const templates = new Set([...steps.map((s) => s.template), ...runs.map((r) => r.template)]);
+      m.known.learn({
+        roles,
+        taskTypes: types,
+        templates,
+        steps: steps.flatMap((s) => (s.step === null ? [] : [{ template: s.template, step: s.step }])),
+      });
       this.setBudgets(budgets, approvals.length);
       m.pipelineRuns.reset();
+      for (const template of templates) {
+        for (const state of K.runActiveStates) m.pipelineRuns.set({ template, state }, 0);
+      }
       for (const r of runs) m.pipelineRuns.set({ template: r.template, state: r.state }, r.count);
       m.agents.reset();
+      for (const role of roles) for (const state of K.agentStates) m.agents.set({ state, role }, 0);
       for (const c of counts) m.agents.set({ state: c.state, role: c.role }, c.count);
+      m.agentsLost.reset();
+      for (const l of lost) m.agentsLost.set({ role: l.role }, l.count);
       m.queueDepth.reset();
       m.queueOldestAge.reset();
+      for (const type of types) for (const state of K.queueStates) m.queueDepth.set({ type, state }, 0);
       for (const q of queues) {
         m.queueDepth.set({ type: q.type, state: q.state }, q.count);
         m.queueOldestAge.set({ type: q.type, state: q.state }, q.oldestAgeSeconds);
@@ -84,6 +109,7 @@ export class StateGauges {
       }
     } catch {
       m.agents.reset();
+      m.agentsLost.reset();
       m.pipelineRuns.reset();
       m.queueDepth.reset();
       m.queueOldestAge.reset();

@@ -60,6 +60,7 @@ export const agents: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Largest heartbeat age by role",
+          noValue: "no live agent",
           description:
             "Silence of the quietest live agent of each role (Redis clock). Dead after OVERSEER_AGENT_DEAD_AFTER_MS.",
           targets: [{ expr: q.heartbeatAgeMaxByRole, legend: "{{role}}" }],
@@ -68,6 +69,7 @@ export const agents: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Quietest agents",
+          noValue: "no live agent",
           description:
             "The 10 live agents with the oldest heartbeat (per-agent series are capped by OVERSEER_METRICS_MAX_AGENT_SERIES).",
           targets: [{ expr: q.heartbeatAgeTopAgents, legend: "{{role}} {{agent}}" }],

@@ -87,6 +87,7 @@ export const llm: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Error ratio by model",
+          noValue: "no LLM calls in range",
           description: "Calls with status error / all recorded calls.",
           targets: [{ expr: q.llmErrorRatio, legend: "{{model}}" }],
           unit: "percentunit",
@@ -126,6 +127,7 @@ export const llm: DashboardSpec = {
         {
           kind: "table",
           title: "Budget spend",
+          noValue: "no budget configured",
           description: "Each budget's spend in its current UTC day or month, in USD.",
           targets: [{ expr: q.budgetSpent }],
           w: 8,
@@ -133,6 +135,7 @@ export const llm: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Budget use by limit",
+          noValue: "no budget configured",
           description: "Spend / limit for each budget's soft and hard limit.",
           targets: [{ expr: q.budgetUsed, legend: "{{scope}} {{target}} {{period}} {{limit}}" }],
           unit: "percentunit",
@@ -141,6 +144,7 @@ export const llm: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Spend and limits",
+          noValue: "no budget configured",
           description: "Spend of each budget's scope this period, and its limits (USD).",
           targets: [
             { expr: q.budgetSpent, legend: "{{scope}} {{target}} {{period}} spent" },
@@ -151,6 +155,7 @@ export const llm: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Burn rate",
+          noValue: "no budget configured",
           description:
             "(spent / limit) / elapsed share of the period: 1 spends exactly the limit, 2 spends it by mid-period.",
           targets: [{ expr: q.budgetBurnRate, legend: "{{scope}} {{target}} {{period}}" }],

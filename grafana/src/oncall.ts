@@ -18,6 +18,7 @@ export const oncall: DashboardSpec = {
           kind: "stat",
           // Per attempt, not per task: a retried task that completed shows its failed attempts too.
           title: `${FIGURES.attempt_success_rate.name} (5m)`,
+          noValue: "no attempts ended",
           description:
             "Figure attempt_success_rate (docs/figures.md): attempts that completed / attempts that completed, failed, timed out or were lost in the last 5 minutes; released and cancelled ones are neither.",
           targets: [{ expr: q.attemptSuccessLive }],
@@ -28,6 +29,7 @@ export const oncall: DashboardSpec = {
         {
           kind: "stat",
           title: `${FIGURES.run_success_rate.name} (1h)`,
+          noValue: "no runs ended",
           description:
             "Figure run_success_rate (docs/figures.md): runs that completed / runs that completed or failed in the last hour; cancelled runs are neither.",
           targets: [{ expr: q.runSuccess }],
@@ -64,6 +66,7 @@ export const oncall: DashboardSpec = {
         {
           kind: "stat",
           title: "Leaders",
+          noValue: "no replica scraped",
           description: "Replicas holding the leader lease: exactly 1 is healthy.",
           targets: [{ expr: q.leaders }],
           steps: [
@@ -93,6 +96,7 @@ export const oncall: DashboardSpec = {
         {
           kind: "stat",
           title: "Dependencies",
+          noValue: "not read yet",
           description: "Postgres and Redis as seen by the daemon's scrape-time reads.",
           targets: [{ expr: q.dependencyUp, legend: "{{dependency}}" }],
           valueText: { "0": { text: "down", color: "red" }, "1": { text: "up", color: "green" } },
@@ -102,6 +106,7 @@ export const oncall: DashboardSpec = {
         {
           kind: "stat",
           title: "Scrape targets up",
+          noValue: "no target",
           description: "Overseer replicas Prometheus can scrape (the `up` series of the selected jobs).",
           targets: [{ expr: q.targetsUp }],
           steps: atLeast(1),
@@ -115,6 +120,7 @@ export const oncall: DashboardSpec = {
         {
           kind: "timeseries",
           title: `${FIGURES.attempt_success_rate.name} by type`,
+          noValue: "no attempts ended",
           description:
             "Figure attempt_success_rate (docs/figures.md) per task type: completed attempts / ended attempts.",
           targets: [{ expr: q.attemptSuccessByAnyType, legend: "{{type}}" }],

@@ -31,7 +31,12 @@ export interface PanelSpec {
   min?: number;
   max?: number;
   stacked?: boolean;
-  /** What a stat shows when the query has no series (e.g. "none" for an absent error). */
+  /**
+   * What the panel shows when its queries return nothing. Every panel has one: when not given,
+   * noValueOf() picks it from the queries (a count or rate reads "0", a quantile "no observations
+   * in range", a ratio "nothing ended yet"). Give it where absence means something else (no live
+   * agent, no budget configured, no replica scraped).
+   */
   noValue?: string;
   /** Stat value → text (e.g. 1 → "up"). */
   valueText?: Record<string, { text: string; color: string }>;
@@ -98,6 +103,18 @@ function targets(spec: PanelSpec, instant: boolean): prometheus.DataqueryBuilder
   });
 }
 
+/** Text for an empty panel, from what its queries compute when the spec does not say. */
+export function noValueOf(spec: PanelSpec): string {
+  if (spec.noValue) return spec.noValue;
+  const exprs = spec.targets.map((t) => t.expr);
+  // A quantile of no observations is not 0: there is nothing to rank.
+  if (exprs.every((e) => e.includes("histogram_quantile("))) return "no observations in range";
+  // A ratio without a denominator has no value; 0 % would read as "everything failed".
+  if (spec.unit === "percentunit" && exprs.some((e) => e.includes(" / "))) return "nothing ended yet";
+  // Counts and rates of counters exported at 0 from the start, and gauges of counts: absence is 0.
+  return "0";
+}
+
 /** Builds one panel of `spec` with a stable id. */
 export function buildPanel(spec: PanelSpec, id: number): cog.Builder<dashboard.Panel> {
   const h = spec.h ?? (spec.kind === "stat" ? 4 : 8);
@@ -116,7 +133,7 @@ export function buildPanel(spec: PanelSpec, id: number): cog.Builder<dashboard.P
       .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
       .thresholds(thresholds(spec.steps ?? [[null, "green"]]));
     if (spec.unit) p.unit(spec.unit);
-    if (spec.noValue) p.noValue(spec.noValue);
+    p.noValue(noValueOf(spec));
     if (spec.valueText) {
       p.mappings([{ type: dashboard.MappingType.ValueToText, options: mappingOptions(spec.valueText) }]);
     }
@@ -131,8 +148,8 @@ export function buildPanel(spec: PanelSpec, id: number): cog.Builder<dashboard.P
       .targets(targets(spec, true))
       .span(w)
       .height(h)
-      .withTransformation({ id: "organize", options: { excludeByName: { Time: true } } });
-    if (spec.noValue) p.noValue(spec.noValue);
+      .withTransformation({ id: "organize", options: { excludeByName: { Time: true } } })
+      .noValue(noValueOf(spec));
     return p;
   }
   const p = new timeseries.PanelBuilder()
@@ -144,6 +161,7 @@ export function buildPanel(spec: PanelSpec, id: number): cog.Builder<dashboard.P
     .span(w)
     .height(h)
     .lineWidth(1)
+    .noValue(noValueOf(spec))
     .fillOpacity(spec.stacked ? 30 : 10)
     .showPoints(common.VisibilityMode.Never)
     .legend(

@@ -24,6 +24,7 @@ export const pipelines: DashboardSpec = {
         {
           kind: "stat",
           title: `${FIGURES.run_success_rate.name} (1h)`,
+          noValue: "no runs ended",
           description:
             "Figure run_success_rate (docs/figures.md) per template: runs that completed / runs that completed or failed in the last hour; cancelled runs are neither.",
           targets: [{ expr: q.runSuccessByTemplate, legend: "{{template}}" }],

@@ -71,6 +71,7 @@ export const recovery: DashboardSpec = {
         {
           kind: "stat",
           title: "Dependencies",
+          noValue: "not read yet",
           description: "1 when postgres / redis answered the last scrape-time read.",
           targets: [{ expr: q.dependencyUp, legend: "{{dependency}}" }],
           valueText: { "0": { text: "down", color: "red" }, "1": { text: "up", color: "green" } },
@@ -80,6 +81,7 @@ export const recovery: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Leader by replica and scrape health",
+          noValue: "no replica scraped",
           description:
             "Which replica holds the leader lease, and whether Prometheus can scrape each replica.",
           targets: [
@@ -92,6 +94,7 @@ export const recovery: DashboardSpec = {
         {
           kind: "timeseries",
           title: "CPU",
+          noValue: "no replica scraped",
           description: "Daemon CPU seconds per second, per replica.",
           targets: [{ expr: q.cpuByInstance, legend: "{{instance}}" }],
           unit: "percentunit",
@@ -100,6 +103,7 @@ export const recovery: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Memory",
+          noValue: "no replica scraped",
           description: "Resident set size and V8 heap used, per replica.",
           targets: [
             { expr: q.rssByInstance, legend: "rss {{instance}}" },
@@ -111,6 +115,7 @@ export const recovery: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Event-loop lag p99 and GC",
+          noValue: "no replica scraped",
           description: "A blocked event loop delays heartbeats and claims: agents then look silent.",
           targets: [
             { expr: q.eventLoopLagP99, legend: "lag p99 {{instance}}" },
@@ -123,6 +128,7 @@ export const recovery: DashboardSpec = {
         {
           kind: "timeseries",
           title: "File descriptors used",
+          noValue: "no replica scraped",
           description: "Open / maximum file descriptors, per replica (Linux only).",
           targets: [{ expr: q.fdUsage, legend: "{{instance}}" }],
           unit: "percentunit",

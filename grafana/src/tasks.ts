@@ -28,6 +28,7 @@ export const tasks: DashboardSpec = {
         {
           kind: "timeseries",
           title: `${FIGURES.attempt_success_rate.name} by type`,
+          noValue: "no attempts ended",
           description: "Completed attempts / finished attempts per type.",
           targets: [{ expr: q.attemptSuccessByType, legend: "{{type}}" }],
           unit: "percentunit",
@@ -64,6 +65,7 @@ export const tasks: DashboardSpec = {
         {
           kind: "timeseries",
           title: "Oldest task age",
+          noValue: "none waiting",
           description:
             "Oldest ready task (time since claimable) and oldest active task (time since its claim).",
           targets: [{ expr: q.oldestByState, legend: "{{state}}" }],

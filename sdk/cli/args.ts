@@ -7,7 +7,7 @@ export interface ParsedArgs {
 }
 
 /** Flags that take no value. */
-const BOOLEAN_FLAGS = new Set(["json", "yes", "dry-run", "help", "no-color"]);
+const BOOLEAN_FLAGS = new Set(["json", "yes", "dry-run", "help", "no-color", "all"]);
 
 /** Splits argv into positionals and flags (`--a b`, `--a=b`, `-h`, `-y`); `--` ends the flags. */
 export function parseArgs(argv: string[]): ParsedArgs {

@@ -1,3 +1,5 @@
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { CliError, EXIT, exitForStatus } from "./exit-codes.ts";
 
 /** A JSON object answer; commands read the fields they know and check their types. */
@@ -17,6 +19,66 @@ export interface CliTarget {
   timeoutMs: number;
 }
 
+/** The answer of one HTTP exchange, as `request` reads it. */
+export interface RawAnswer {
+  status: number;
+  statusText: string;
+  text: string;
+}
+
+/** Sends one request; rejects with the socket's error (its `code`: ECONNREFUSED, ENOTFOUND, ...). */
+export type Transport = (
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number },
+) => Promise<RawAnswer>;
+
+/**
+ * node:http rather than fetch: fetch refuses the "bad ports" of browsers (1, 9, 6000, ...) without
+ * trying to connect, so `--url http://127.0.0.1:1` said "bad port" instead of what happened.
+ */
+export const nodeTransport: Transport = (url, init) =>
+  new Promise((resolve, reject) => {
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const req = send(url, { method: init.method, headers: init.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? "",
+          text: Buffer.concat(chunks).toString("utf8"),
+        }),
+      );
+    });
+    req.setTimeout(init.timeoutMs, () =>
+      req.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })),
+    );
+    req.on("error", reject);
+    req.end(init.body);
+  });
+
+/** Plain words for the socket errors an operator meets when the daemon is not there. */
+const WHY: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ETIMEDOUT: "no answer in time",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host name lookup failed",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+};
+
+/** The CliError of a daemon that could not be reached: what happened, and the likely cause. */
+export function unreachable(url: string, error: unknown): CliError {
+  const code = (error as { code?: unknown })?.code;
+  const why =
+    (typeof code === "string" ? WHY[code] : undefined) ??
+    (typeof code === "string" ? code : ((error as Error)?.message ?? String(error)));
+  const message = `cannot connect to ${url} (${why}): is the daemon running, and is --url (or OVERSEER_URL) right?`;
+  return new CliError(EXIT.unreachable, message, { error: { code: "OVS_CLI_UNREACHABLE", message } });
+}
+
 /**
  * Calls the daemon's API and returns the parsed body; an error answer or an unreachable daemon
  * becomes a CliError with the matching exit code (the daemon's error body kept for --json).
@@ -26,34 +88,39 @@ export async function request<T = ApiBody>(
   method: string,
   path: string,
   body?: unknown,
-  fetchImpl: typeof fetch = fetch,
+  transport: Transport = nodeTransport,
 ): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
-  let response: Response;
+  let url: URL | null = null;
   try {
-    response = await fetchImpl(`${target.url.replace(/\/+$/, "")}${path}`, {
+    url = new URL(`${target.url.replace(/\/+$/, "")}${path}`);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new CliError(EXIT.usage, `--url ${target.url} is not an http(s) URL (e.g. http://127.0.0.1:8080)`);
+  }
+  let response: RawAnswer;
+  try {
+    response = await transport(url, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(target.timeoutMs),
+      timeoutMs: target.timeoutMs,
     });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-    const why = cause?.code ?? cause?.message ?? (error as Error)?.message ?? String(error);
-    throw new CliError(EXIT.unreachable, `cannot reach ${target.url}: ${why}`, {
-      error: { code: "OVS_CLI_UNREACHABLE", message: `cannot reach ${target.url}: ${why}` },
-    });
+    throw unreachable(target.url, error);
   }
-  const text = await response.text();
+  const { text } = response;
   let parsed: unknown = null;
   try {
     parsed = text ? JSON.parse(text) : null;
   } catch {
     parsed = null;
   }
-  if (!response.ok) {
+  if (response.status < 200 || response.status > 299) {
     const err = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     const code = typeof err?.code === "string" ? err.code : `HTTP_${response.status}`;
     const message =

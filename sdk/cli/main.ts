@@ -5,15 +5,15 @@ import type { CommandContext, CommandResult } from "./command-context.ts";
 import { CliError, EXIT, type ExitCode } from "./exit-codes.ts";
 import { kpisCommand, successRateCommand } from "./figure-commands.ts";
 import { overrideCommand } from "./override-command.ts";
-import {
-  agentsCommand,
-  auditCommand,
-  healCommand,
-  runsCommand,
-  statusCommand,
-  tasksCommand,
-} from "./read-commands.ts";
+import { agentsCommand, healCommand, runsCommand, statusCommand } from "./read-commands.ts";
 import { tailCommand } from "./tail-command.ts";
+import {
+  auditCommand,
+  cancelCommand,
+  llmCallsCommand,
+  priorityCommand,
+  tasksCommand,
+} from "./task-commands.ts";
 
 const USAGE = `overseer: the operator CLI of the Overseer daemon (docs/cli.md)
 
@@ -23,13 +23,18 @@ commands:
   status                                  system health: components, score, active overrides
   agents [--role r] [--state s]           registered agents
   tasks [--type t] [--state s] | tasks <id>   task queues, or one task
+  tasks list [--state s] [--type t] [--agent id] [--run id] [--since t] [--until t]
+             [--limit n] [--before c | --all]   tasks, newest first (docs/paging.md)
+  cancel <taskId> [--reason r]            cancel a queued or running task (its agent is told)
+  priority <taskId> <0..1000> [--reason r]   a queued task's new priority
+  llm-calls <runId> [--limit n] [--before c | --all]   a pipeline run's LLM calls
   runs [--state s] [--template t] [--limit n] pipeline runs
   heal [--strategy conservative|smart|aggressive] [--dry-run]   auto-heal now (or only plan)
   override <stop_all_tasks|restart_all_agents|clear_task_queue|system_maintenance>
            --reason r [--expires 10m] [--yes]   dry run, confirm, execute
   override undo <id> --reason r           undo an override
   override list                           overrides, newest first
-  audit [--action a] [--actor x] [--target-kind k] [--since 1h|ISO] [--limit n]
+  audit [--action a] [--actor x] [--target-kind k] [--since 1h|ISO] [--limit n] [--before c | --all]
   kpis [--range 7days|30days|90days|all]  the KPI figures (docs/figures.md) of a period ending now
   success-rate                            the attempt success rate over 5m, 1h, 24h and 7d
   tail [--feed dashboard|agents|tasks|coordination|system] [--count n] [--for 30s]
@@ -53,6 +58,9 @@ const COMMANDS: Record<string, (ctx: CommandContext) => Promise<CommandResult>> 
   override: overrideCommand,
   audit: auditCommand,
   tail: tailCommand,
+  cancel: cancelCommand,
+  priority: priorityCommand,
+  "llm-calls": llmCallsCommand,
   kpis: kpisCommand,
   "success-rate": successRateCommand,
 };

@@ -2,7 +2,7 @@ import { checkFlags, parseSince, stringFlag } from "./args.ts";
 import { listOf, request } from "./cli-http.ts";
 import type { CommandContext, CommandResult } from "./command-context.ts";
 import { CliError, EXIT } from "./exit-codes.ts";
-import { healthLines, table } from "./render.ts";
+import { healthLines, table, taskLines, totalsLine } from "./render.ts";
 
 /** Builds a query string from the flags that are set. */
 function query(params: Record<string, string | undefined>): string {
@@ -42,7 +42,7 @@ export async function tasksCommand(ctx: CommandContext): Promise<CommandResult> 
   const id = ctx.args.positionals[1];
   if (id) {
     const task = await request(ctx.target, "GET", `/api/tasks/${encodeURIComponent(id)}`);
-    return { data: task, text: JSON.stringify(task, null, 2) };
+    return { data: task, text: taskLines(task) };
   }
   const path = `/api/dashboard/tasks/queue${query({
     type: stringFlag(ctx.args, "type"),
@@ -52,7 +52,7 @@ export async function tasksCommand(ctx: CommandContext): Promise<CommandResult> 
   const queues = listOf(body, "queues");
   return {
     data: body,
-    text: `totals ${JSON.stringify(body?.totals ?? {})}\n\n${table(queues, ["type", "state", "count", "oldestAgeSeconds"])}`,
+    text: `totals: ${totalsLine(body?.totals as Record<string, unknown> | undefined)}\n\n${table(queues, ["type", "state", "count", "oldestAgeSeconds"])}`,
   };
 }
 

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe("an agent token acts only on its own agent and leases", () => {
-  it("refuses another agent's id and another agent's lease with 403", async () => {
+  it("refuses another agent's id with 403, and another agent's lease with 409 (as a stale one: issue 15)", async () => {
     const a = await d.registerAgent("own-a", ["own.work"]);
     const b = await d.registerAgent("own-b", ["own.work"]);
     for (const [method, path, body] of [
@@ -45,8 +45,9 @@ describe("an agent token acts only on its own agent and leases", () => {
           ? { leaseToken: task.leaseToken, error: { message: "x" } }
           : { leaseToken: task.leaseToken, result: {}, percent: 10 };
       const r = await d.api("POST", `/api/tasks/${task.id}/${action}`, { token: a.token, body });
-      expect(r.status, `${action}: ${r.text}`).toBe(403);
-      expect(r.body.error.code).toBe("OVS_ERR_FORBIDDEN");
+      expect(r.status, `${action}: ${r.text}`).toBe(409);
+      expect(r.body.error.code).toBe("OVS_ERR_LEASE_CONFLICT");
+      expect(r.body.error.message).not.toMatch(/another agent/);
     }
     // B's lease is untouched by A's attempts: B completes it.
     const done = await d.api("POST", `/api/tasks/${task.id}/complete`, {
@@ -127,5 +128,23 @@ describe("control routes are rate limited per token", () => {
     expect(limiter.take(admin)).toBeNull();
     expect(limiter.take(admin)).not.toBeNull();
     expect(principalKey({ kind: "agent", agentId: "a1" })).toBe("agent:a1");
+  });
+});
+
+describe("a 403 says which tokens may call the route (issue 15)", () => {
+  it("a viewer registering is told the route needs the agent secret or an admin token", async () => {
+    const r = await d.api("POST", "/api/agents/register", {
+      token: TOKENS.viewer,
+      body: { name: "v", role: "worker", capabilities: ["x"] },
+    });
+    expect(r.status).toBe(403);
+    expect(r.body.error).toMatchObject({
+      code: "OVS_ERR_FORBIDDEN",
+      message: "this route needs the agent secret or an admin token",
+    });
+    const a = await d.registerAgent("asks-tasks", ["own.other"]);
+    const list = await d.api("POST", "/api/tasks", { token: a.token, body: { type: "x", payload: {} } });
+    expect(list.status).toBe(403);
+    expect(list.body.error.message).toBe("this route needs an operator or admin token");
   });
 });

@@ -23,10 +23,12 @@ import { alertRules, PROMETHEUS_DIR, RUNBOOK_BASE } from "./rule-files.ts";
  * Alertmanager's group_wait/group_interval of 1 s. No `for:` is changed: OverseerNoHealthyAgents
  * has `for: 1m`, so the page comes about a minute after the fault.
  *
- * Stopping every agent of the role must page (critical → the pager receiver, with its runbook_url);
- * starting them again must send the resolved notification.
+ * Every agent of the role crashing (silent, never deregistering) must page (critical → the pager
+ * receiver, with its runbook_url); starting agents of it again must send the resolved notification.
+ * Meanwhile the agents of another role stop cleanly (deregister): that role must not page.
  */
 const ROLE = "e2e-pager";
+const CLEAN_ROLE = "e2e-clean";
 const ALERT = "OverseerNoHealthyAgents";
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -89,14 +91,14 @@ async function ready(name: string, url: string, proc: ChildProcess): Promise<voi
   );
 }
 
-async function startAgents(n: number): Promise<Agent[]> {
+async function startAgents(n: number, role = ROLE): Promise<Agent[]> {
   const started: Agent[] = [];
   for (let i = 0; i < n; i++) {
     const agent = new Agent({
       url: d.url,
       agentSecret: TOKENS.agentSecret,
-      name: `${ROLE}-${i}`,
-      role: ROLE,
+      name: `${role}-${i}`,
+      role,
       handlers: { "e2e.work": async () => ({ ok: true }) },
       claimWaitMs: 500,
       logger: quiet,
@@ -119,9 +121,9 @@ async function promQuery(
   return body.data?.result ?? [];
 }
 
-function notificationFor(status: "firing" | "resolved"): Notification | undefined {
+function notificationFor(status: "firing" | "resolved", role = ROLE): Notification | undefined {
   return notifications.find((n) =>
-    n.body.alerts.some((a) => a.labels.alertname === ALERT && a.labels.role === ROLE && a.status === status),
+    n.body.alerts.some((a) => a.labels.alertname === ALERT && a.labels.role === role && a.status === status),
   );
 }
 
@@ -189,20 +191,28 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 }, 60_000);
 
-it("stopping every agent of a role pages with the runbook, and starting them resolves it", async () => {
+it("a role whose agents all crash pages with the runbook, one whose agents leave does not, and agents coming back resolve it", async () => {
   const rule = alertRules().find((r) => r.alert === ALERT);
   expect(rule?.labels?.severity).toBe("critical");
 
-  agents = await startAgents(2);
-  // Prometheus must have seen the role staffed: that is what makes it an expected role.
+  // The crashing role's agents heartbeat until silenced; they never deregister.
+  const crashing = [
+    await d.registerAgent(`${ROLE}-0`, ["e2e.work"], { role: ROLE }),
+    await d.registerAgent(`${ROLE}-1`, ["e2e.work"], { role: ROLE }),
+  ];
+  const leaving = await startAgents(2, CLEAN_ROLE);
+  agents = leaving;
   await eventually(
     async () =>
-      (await promQuery(`overseer_agents{state="active",role="${ROLE}"}`)).some((s) => s.value[1] === "2"),
+      (await promQuery(`overseer_agents{state="active",role=~"${ROLE}|${CLEAN_ROLE}"}`)).filter(
+        (s) => s.value[1] === "2",
+      ).length === 2,
     20_000,
-    "Prometheus to scrape two active agents",
+    "Prometheus to scrape two active agents of each role",
   );
 
-  await stopAgents(agents);
+  for (const a of crashing) a.silence();
+  await stopAgents(leaving);
   agents = [];
   const fault = Date.now();
 
@@ -227,6 +237,10 @@ it("stopping every agent of a role pages with the runbook, and starting them res
   expect(alert?.annotations.summary).toContain(ROLE);
   // Not before the rule's `for` (1m) has passed since the first evaluation that saw no agent.
   expect(seconds).toBeGreaterThanOrEqual(58);
+  // The role whose agents deregistered at the same moment was evaluated just as long: no page.
+  expect(notificationFor("firing", CLEAN_ROLE)).toBeUndefined();
+  const cleanAlerts = await promQuery(`ALERTS{alertname="${ALERT}",role="${CLEAN_ROLE}"}`);
+  expect(cleanAlerts, "no pending or firing alert for the role that left cleanly").toEqual([]);
 
   agents = await startAgents(2);
   const back = Date.now();

@@ -42,6 +42,17 @@ describe("overseer CLI: reads, usage and exit codes", () => {
     expect(JSON.parse(noToken.stderr).error.code).toBe("OVS_ERR_UNAUTHENTICATED");
     const down = await runCli(["status", "--json", "--url", "http://127.0.0.1:9"], env);
     expect(down.code).toBe(4);
+    // Not fetch's "bad port": what happened and what to check.
+    const refused = await runCli(["status", "--url", "http://127.0.0.1:1"], env);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr.trim()).toBe(
+      "overseer: cannot connect to http://127.0.0.1:1 (connection refused): is the daemon running, and is --url (or OVERSEER_URL) right?",
+    );
+    // A status other than ok names the components behind it.
+    // (Judged on the text's own status: health may change between two calls on a loaded machine.)
+    const shown = /^status (\w+)/.exec(text.stdout)?.[1];
+    if (shown !== "ok") expect(text.stdout).toContain(`${shown} because of: `);
+    else expect(text.stdout).not.toContain("because of");
   });
 
   it("agents, tasks and runs --json answer what the daemon holds", async () => {
@@ -54,6 +65,16 @@ describe("overseer CLI: reads, usage and exit codes", () => {
     expect(tasks.json.totals.ready).toBe(1);
     const one = await runCli(["tasks", taskId, "--json"], env);
     expect(one.json.id).toBe(taskId);
+    // Text mode is for people: labelled lines, no JSON document.
+    const queuesText = await runCli(["tasks"], env);
+    expect(queuesText.stdout).toMatch(/^totals: .*ready 1/m);
+    expect(queuesText.stdout).not.toContain("{");
+    const oneText = await runCli(["tasks", taskId], env);
+    expect(oneText.code).toBe(0);
+    expect(oneText.stdout).toMatch(new RegExp(`^task\\s+${taskId}$`, "m"));
+    expect(oneText.stdout).toMatch(/^type\s+cli\.work$/m);
+    expect(oneText.stdout).toMatch(/^state\s+queued$/m);
+    expect(oneText.stdout).toMatch(/^payload\s+\{"n":1\}$/m);
     const missing = await runCli(["tasks", "00000000-0000-4000-8000-000000000000", "--json"], env);
     expect(missing.code).toBe(6);
 

@@ -535,6 +535,16 @@ const drivers: Record<string, () => Promise<Answer>> = {
       body: { leaseToken: lease(s.releaseTask) },
     }),
   retryTask: () => send("retryTask", { params: { id: s.failTask } }),
+  listTasks: () => send("listTasks", { query: { limit: "5" } }),
+  cancelTask: async () => {
+    const { id } = await ok("submitTask", { body: { type: "contract.unclaimed", payload: {} } });
+    return send("cancelTask", { params: { id }, body: { reason: REASON } });
+  },
+  setTaskPriority: async () => {
+    const { id } = await ok("submitTask", { body: { type: "contract.unclaimed", payload: {} } });
+    return send("setTaskPriority", { params: { id }, body: { priority: 7, reason: REASON } });
+  },
+  listRunLlmCalls: () => send("listRunLlmCalls", { params: { id: s.runA }, query: { limit: "5" } }),
 
   // LLM calls, costs and budgets.
   recordLlmCalls: () =>

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { METRICS } from "../../daemon/telemetry/metric-names.ts";
+import { OverseerMetrics } from "../../daemon/telemetry/metrics.ts";
 
 /**
  * docs/metrics.md documents every metric in METRICS with its labels, and names no overseer_ metric
@@ -8,6 +9,7 @@ import { METRICS } from "../../daemon/telemetry/metric-names.ts";
  */
 const DOC = readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8");
 const DEFAULT_SECTION = "## Default process metrics";
+const ZERO_SECTION = "## Series that exist from the start";
 
 /** The document without the default process metrics section (up to the next `## ` heading). */
 function withoutDefaultSection(markdown: string): string {
@@ -59,5 +61,31 @@ describe("docs/metrics.md", () => {
       if (!known.has(name) && !known.has(base)) unknown.add(name);
     }
     expect([...unknown].sort()).toEqual([]);
+  });
+
+  it("names in its zero-series section every metric exported at 0 before its first event", async () => {
+    const start = DOC.indexOf(ZERO_SECTION);
+    expect(start).toBeGreaterThan(0);
+    const section = DOC.slice(start, DOC.indexOf("\n## ", start + 1));
+    const m = new OverseerMetrics();
+    m.known.loops(["liveness"]);
+    m.known.managed(["worker"]);
+    m.known.learn({
+      roles: ["r"],
+      taskTypes: ["t"],
+      templates: ["p"],
+      steps: [{ template: "p", step: "s" }],
+    });
+    const zeroed = (await m.registry.getMetricsAsJSON())
+      .filter((x) => x.name.startsWith("overseer_") && !x.name.startsWith("overseer_process_"))
+      .filter((x) => !x.name.startsWith("overseer_nodejs_") && String(x.type) !== "histogram")
+      .filter((x) => x.values.some((v) => Object.keys(v.labels).length > 0))
+      .map((x) => x.name);
+    expect(zeroed.length).toBeGreaterThan(20);
+    expect(zeroed.filter((name) => !section.includes(`\`${name}\``))).toEqual([]);
+  });
+
+  it("lists no default metric promtool check metrics refuses (a gauge named _total)", () => {
+    expect(DOC).not.toMatch(/overseer_nodejs_active_[a-z]+_total/);
   });
 });

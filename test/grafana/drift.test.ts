@@ -20,6 +20,21 @@ describe("generated Grafana dashboards", () => {
     expect(drifted, "regenerate with `npm run grafana:generate` and commit the result").toEqual([]);
   });
 
+  it("every panel of every committed dashboard says what it shows when its queries return nothing", async () => {
+    const missing: string[] = [];
+    let panels = 0;
+    for (const file of (await readdir(DIR)).filter((f) => f.endsWith(".json"))) {
+      const d = JSON.parse(await readFile(`${DIR}${file}`, "utf8"));
+      for (const p of dataPanels(d)) {
+        panels++;
+        const text = (p.fieldConfig?.defaults as { noValue?: string } | undefined)?.noValue;
+        if (typeof text !== "string" || text.trim() === "") missing.push(`${file} #${p.id} "${p.title}"`);
+      }
+    }
+    expect(panels).toBeGreaterThan(60);
+    expect(missing, "panels without a no-value text (PanelSpec.noValue or noValueOf)").toEqual([]);
+  });
+
   it("has the fixed uids that alert rules link to, with unique uids and titles", () => {
     const dashboards = builtDashboards();
     const uids = dashboards.map((d) => d.uid);

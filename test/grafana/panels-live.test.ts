@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
@@ -5,7 +6,7 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisKeys } from "../../daemon/store/redis/redis-keys.ts";
 import { createLogger } from "../../daemon/telemetry/logger.ts";
-import { startDemoAgents, startTaskStream } from "../../demo/demo-fleet.ts";
+import { startCrashingAgent, startDemoAgents, startTaskStream } from "../../demo/demo-fleet.ts";
 import { startPipelineStream } from "../../demo/pipeline-agents.ts";
 import { eventually, startTestDaemon, type TestAgent, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { namespaceDb } from "../helpers/namespace-cleanup.ts";
@@ -26,27 +27,40 @@ import {
  * Prometheus, with its variables substituted as in TEST_VARIABLES (`$__rate_interval` = 15s, each
  * label variable "All" = `.*`).
  *
- * What the demo alone does not produce is done through the API (or, for faults, by breaking the
- * stores on purpose) so that no panel is empty: a budget, a schedule, a lease conflict, a
- * dead-lettered and a failed task, a release, an agent death, a lost BullMQ job (reconciler repair),
- * a background-loop error, a run failed by its budget and retried by an operator, feedback, and
- * an LLM error and streamed calls recorded by an operator. `ALERTS` comes from one test-only rule
- * that always fires, since the real alert rules fire only when something is wrong.
+ * Two measurements in one run. First the demo alone (its agents, task stream, pipeline stream and
+ * crashing agent) on a daemon configured like a deployment (LLM prices, a global budget), no
+ * scenario: at least 95 % of the panel queries must return data, and each one that does not must
+ * be one of EMPTY_UNDER_DEMO, which says why. Then what the demo does not produce is done through
+ * the API (or, for faults, by breaking the stores on purpose): a schedule, a lease conflict, a dead-lettered and a failed task, a release, an agent death, a lost
+ * BullMQ job (reconciler repair), a background-loop error, a run failed by its budget and retried
+ * by an operator, feedback, and an LLM error and streamed calls recorded by an operator; after
+ * that every panel must have data. `ALERTS` comes from one test-only rule that fires once the
+ * scenarios' budget exists, since the real alert rules fire only when something is wrong.
  */
 
 const JOB = "overseer";
 const PRICING = { offline: { inputPerMTok: 100, outputPerMTok: 100 } };
 const quiet = createLogger("silent");
-// `ALERTS` comes from this test-only rule that always fires.
+// `ALERTS` comes from this test-only rule, which fires once the scenarios have begun (their first
+// task type), so the demo-only measurement sees only what a real deployment would.
 const ALWAYS_FIRING = [
   "groups:",
   "  - name: dashboard-test",
   "    rules:",
   "      - alert: DashboardTestAlwaysFiring",
-  `        expr: overseer_build_info{job="${JOB}"} > 0`,
+  `        expr: sum(overseer_tasks_submitted_total{job="${JOB}",type="dash.lost"}) > 0`,
   "        labels: { severity: info }",
   "",
 ].join("\n");
+
+/**
+ * Panels (by title) that may read nothing under the demo alone, and why. Each is filled by the
+ * scenarios of the second measurement.
+ */
+const EMPTY_UNDER_DEMO: Record<string, string> = {
+  "Firing alerts": "no alert fires while the demo fleet is healthy (the panel says 'No alerts firing')",
+  "Time to first token p95": "the demo's offline model does not stream: no first-token times to rank",
+};
 
 let d: TestDaemon;
 let db: pg.Client;
@@ -93,20 +107,6 @@ async function exercise(): Promise<void> {
   const lostId = await submit("dash.lost");
   const lostAt = Date.now();
 
-  ok(
-    await d.api("POST", "/api/budgets", {
-      token: TOKENS.admin,
-      body: {
-        scope: "global",
-        period: "day",
-        softLimitUsd: 500,
-        hardLimitUsd: 1000,
-        description: "dashboards",
-      },
-    }),
-    [201],
-    "create budget",
-  );
   ok(
     await d.api("POST", "/api/schedules", {
       body: {
@@ -275,10 +275,29 @@ beforeAll(async () => {
   db = await namespaceDb(d.namespace);
   redis = new Redis(REDIS_URL);
   prom = await startPrometheus({ job: JOB, targetUrl: d.url, rules: ALWAYS_FIRING });
+  // Configuration, as a deployment would have it (not a scenario): a global daily budget.
+  ok(
+    await d.api("POST", "/api/budgets", {
+      token: TOKENS.admin,
+      body: {
+        scope: "global",
+        period: "day",
+        softLimitUsd: 500,
+        hardLimitUsd: 1000,
+        description: "dashboards",
+      },
+    }),
+    [201],
+    "create budget",
+  );
+
   const stopAgents = await startDemoAgents(d.url, TOKENS.agentSecret, quiet);
   stops.push(stopAgents);
   stops.push(startTaskStream(d.url, TOKENS.operator, 5, quiet));
   stops.push(startPipelineStream(d.url, TOKENS.operator, 2_000, quiet));
+  // The demo's flaky agent process, SIGKILLed and replaced (every 45 s in `npm run demo`; sooner
+  // here so a death falls in the measured window).
+  stops.push(startCrashingAgent(d.url, TOKENS.agentSecret, 12_000, quiet));
 }, 90_000);
 
 afterAll(async () => {
@@ -290,52 +309,99 @@ afterAll(async () => {
   await d?.close();
 }, 60_000);
 
+/** Waits for 20 scrapes and for `settleMs` more (every 15 s rate window full). */
+async function settle(settleMs: number): Promise<void> {
+  const settledAt = Date.now() + settleMs;
+  await eventually(
+    async () => {
+      const r = await promQuery(`count_over_time(up{job="${JOB}"}[1m])`);
+      const n = Number(r.data?.result[0]?.value[1] ?? 0);
+      return n >= 20 && Date.now() >= settledAt;
+    },
+    90_000,
+    `20 scrapes of the daemon by Prometheus\n${prom?.log().slice(-1000) ?? ""}`,
+  );
+}
+
+interface Check {
+  name: string;
+  title: string;
+  expr: string;
+}
+
+/**
+ * The checks still without data after `rounds` tries 2 s apart, with their problem. A gauge read at
+ * scrape time can be empty for a moment (no run in flight just then), hence the retries; an error
+ * will not go away by waiting.
+ */
+async function stillEmpty(checks: Check[], rounds: number): Promise<Array<{ c: Check; problem: string }>> {
+  let failing = checks;
+  let problems: Array<{ c: Check; problem: string }> = [];
+  for (let round = 0; round < rounds && failing.length > 0; round++) {
+    if (round > 0) await delay(2_000);
+    const results = await Promise.all(failing.map(async (c) => ({ c, problem: await problemOf(c.expr) })));
+    problems = results.flatMap((r) => (r.problem === null ? [] : [{ c: r.c, problem: r.problem }]));
+    failing = problems.map((p) => p.c);
+    if (problems.every((p) => p.problem.startsWith("error:"))) break;
+  }
+  return problems;
+}
+
+const panelChecks = (): Check[] =>
+  panelQueries().map((q) => ({
+    name: `${q.dashboard} #${q.panelId} "${q.panel}" ${q.refId}`,
+    title: q.panel,
+    expr: substitute(q.expr),
+  }));
+
 describe("dashboards against a real Prometheus", () => {
-  it("every panel query (and every variable's label query) returns data, without errors", async () => {
+  it("under the demo load alone, at least 95 % of the panel queries return data; the rest are known", async () => {
+    await settle(16_000);
+    const checks = panelChecks();
+    expect(checks.length).toBeGreaterThan(80);
+    const empty = await stillEmpty(checks, 5);
+    const withData = checks.length - empty.length;
+    console.log(`panels: ${withData} of ${checks.length} queries returned data under demo load`);
+    for (const { c, problem } of empty) {
+      console.log(`  ${c.name}: ${problem} (${EMPTY_UNDER_DEMO[c.title] ?? "no reason recorded"})`);
+    }
+    expect(empty.filter((e) => e.problem.startsWith("error:")).map((e) => e.c.name)).toEqual([]);
+    expect(
+      empty.filter((e) => EMPTY_UNDER_DEMO[e.c.title] === undefined).map((e) => `${e.c.name}: ${e.problem}`),
+      "panels empty under demo load without a recorded reason",
+    ).toEqual([]);
+    expect(withData / checks.length).toBeGreaterThanOrEqual(0.95);
+
+    // The same daemon's full scrape under load (tasks, runs, LLM calls, a dead agent) follows the
+    // naming conventions: promtool says nothing.
+    const lint = spawnSync("promtool", ["check", "metrics"], {
+      input: await metricsText(),
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(`${lint.stdout}${lint.stderr}`, "promtool check metrics").toBe("");
+    expect(lint.status).toBe(0);
+  }, 150_000);
+
+  it("with the scenarios, every panel query (and every variable's label query) returns data, without errors", async () => {
     await exercise();
     // Enough scrapes that every 15 s rate window is full, after the last scenario event.
-    const settledAt = Date.now() + 16_000;
-    await eventually(
-      async () => {
-        const r = await promQuery(`count_over_time(up{job="${JOB}"}[1m])`);
-        const n = Number(r.data?.result[0]?.value[1] ?? 0);
-        return n >= 20 && Date.now() >= settledAt;
-      },
-      60_000,
-      `20 scrapes of the daemon by Prometheus\n${prom?.log().slice(-1000) ?? ""}`,
-    );
+    await settle(16_000);
 
-    const checks = panelQueries().map((q) => ({
-      name: `${q.dashboard} #${q.panelId} "${q.panel}" ${q.refId}`,
-      expr: substitute(q.expr),
-    }));
+    const checks = panelChecks();
     for (const dash of builtDashboards()) {
       for (const v of variableQueries(dash)) {
         const m = /^label_values\((.*),\s*(\w+)\)$/.exec(v.query);
         if (m)
           checks.push({
             name: `${dash.uid} variable $${v.name}`,
+            title: `$${v.name}`,
             expr: `count by (${m[2]}) (${substitute(m[1] as string)})`,
           });
       }
     }
-    expect(checks.length).toBeGreaterThan(80);
     expect(TEST_VARIABLES.__rate_interval).toBe("15s");
-
-    // A gauge read at scrape time can be empty for a moment (no run in flight just then): retry the
-    // failing queries a few times before reporting every one still failing.
-    let failing = checks;
-    let problems: string[] = [];
-    for (let round = 0; round < 10 && failing.length > 0; round++) {
-      if (round > 0) await delay(2_000);
-      const results = await Promise.all(failing.map(async (c) => ({ c, problem: await problemOf(c.expr) })));
-      failing = results.filter((r) => r.problem !== null).map((r) => r.c);
-      problems = results
-        .filter((r) => r.problem !== null)
-        .map((r) => `${r.c.name}: ${r.problem}\n    ${r.c.expr}`);
-      // An error will not go away by waiting.
-      if (problems.every((p) => p.includes(": error:"))) break;
-    }
+    const problems = (await stillEmpty(checks, 10)).map((p) => `${p.c.name}: ${p.problem}\n    ${p.c.expr}`);
     expect(problems, "panels with an error or no data").toEqual([]);
   }, 150_000);
 });

@@ -600,20 +600,30 @@ describe("leases", () => {
     ["release", {}],
   ] as const;
 
-  it("another agent presenting a lease it does not hold → 403 OVS_ERR_FORBIDDEN (the lease is another agent's)", async () => {
+  // Issue 15: a lease token that is not the caller's current lease answers one 409, the same
+  // whether it is another agent's, stale or never issued: it reveals nothing about other leases
+  // (it used to be 403 "this lease belongs to another agent").
+  const notYours = (token: string, taskId: string) =>
+    `lease ${token} is not a current lease of this agent on task ${taskId}`;
+
+  it("another agent presenting a lease it does not hold → 409 OVS_ERR_LEASE_CONFLICT, as for a stale one", async () => {
     for (const [op, extra] of ops) {
       // B presents A's current lease on A's task.
       const r = await req("POST", `/api/tasks/${s.t1}/${op}`, {
         token: s.b.token,
         body: { leaseToken: s.a1, ...extra },
       });
-      expectError(r, "OVS_ERR_FORBIDDEN", `${op}: B with A's lease`);
+      expectError(r, "OVS_ERR_LEASE_CONFLICT", `${op}: B with A's lease`);
+      expect(r.body.error.message).toBe(notYours(s.a1, s.t1));
+      expect(r.body.error.details).toEqual({ state: "active" });
       // A presents B's current lease on B's task.
       const r2 = await req("POST", `/api/tasks/${s.t3}/${op}`, {
         token: s.a.token,
         body: { leaseToken: s.b3, ...extra },
       });
-      expectError(r2, "OVS_ERR_FORBIDDEN", `${op}: A with B's lease`);
+      expectError(r2, "OVS_ERR_LEASE_CONFLICT", `${op}: A with B's lease`);
+      expect(r2.body.error.message).toBe(notYours(s.b3, s.t3));
+      expect(r2.body.error.details).toEqual({ state: "active" });
     }
   });
 
@@ -625,6 +635,7 @@ describe("leases", () => {
       });
       expectError(r, "OVS_ERR_LEASE_CONFLICT", `${op} with stale lease`);
       expect(r.body.error.details, op).toMatchObject({ state: "active" });
+      expect(r.body.error.message).toBe(notYours(s.a2, s.t2));
     }
   });
 
@@ -658,13 +669,14 @@ describe("leases", () => {
     }
   });
 
-  it("a lease-holding agent that was never registered (ghost token) → 403 or 404, never a write", async () => {
+  it("a lease-holding agent that was never registered (ghost token) → 409, never a write", async () => {
     for (const [op, extra] of ops) {
       const r = await req("POST", `/api/tasks/${s.t1}/${op}`, {
         token: s.ghostToken,
         body: { leaseToken: s.a1, ...extra },
       });
-      expectError(r, "OVS_ERR_FORBIDDEN", `${op}: ghost with A's lease`);
+      expectError(r, "OVS_ERR_LEASE_CONFLICT", `${op}: ghost with A's lease`);
+      expect(r.body.error.message).toBe(notYours(s.a1, s.t1));
     }
   });
 });

@@ -435,6 +435,8 @@ describe("snooze", () => {
     if (Date.now() < until.getTime()) {
       expect(mid.state).toBe("snoozed");
       expect(stepOf(mid, "b").state).toBe("pending");
+      // Step b cannot start before the snooze ends, so neither can the run end.
+      if (mid.eta.at !== null) expect(Date.parse(mid.eta.at)).toBeGreaterThanOrEqual(until.getTime());
     }
 
     const done = await runUntil(
@@ -446,6 +448,8 @@ describe("snooze", () => {
     );
     expect(bStarted).toBeGreaterThanOrEqual(until.getTime());
     expect(done.snoozedUntil).toBeNull();
+    // A finished run's ETA is when it finished, not when it was read.
+    expect(done.eta).toEqual({ remainingMs: 0, at: done.finishedAt, method: "none" });
     const resumed = done.events.find((e: { type: string }) => e.type === "run.resumed");
     expect(resumed?.data).toEqual({ reason: "snooze ended" });
     const { audit } = await expectRecorded(id, "snooze");

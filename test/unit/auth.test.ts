@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { Authenticator, type AuthRequirement, allows, type Principal } from "../../api/auth.ts";
+import {
+  Authenticator,
+  type AuthRequirement,
+  allows,
+  forbiddenMessage,
+  type Principal,
+} from "../../api/auth.ts";
 
 const config = {
   tokens: {
@@ -105,5 +111,18 @@ describe("allows", () => {
         if (allows(ranked[i - 1]!, need)) expect(allows(ranked[i]!, need), need).toBe(true);
       }
     }
+  });
+});
+
+describe("the 403's message names the tokens that may call the route (issue 15)", () => {
+  it("says which token kinds may, never an internal requirement name", () => {
+    expect(forbiddenMessage("register")).toBe("this route needs the agent secret or an admin token");
+    expect(forbiddenMessage("agent")).toBe("this route needs an agent token");
+    expect(forbiddenMessage("viewer")).toBe("this route needs a viewer, operator or admin token");
+    expect(forbiddenMessage("operator")).toBe("this route needs an operator or admin token");
+    expect(forbiddenMessage("admin")).toBe("this route needs an admin token");
+    expect(forbiddenMessage("agent-or-operator")).toBe(
+      "this route needs an agent token, or an operator or admin token",
+    );
   });
 });

@@ -3,6 +3,7 @@ import { MISSION_TEMPLATE, STORY_TEMPLATE } from "../../daemon/pipelines/builtin
 import type { StepState } from "../../daemon/pipelines/run-plan.ts";
 import {
   estimateEta,
+  runEta,
   runPercent,
   type StepProgress,
   stepWeights,
@@ -204,6 +205,63 @@ describe("estimateEta", () => {
           method: "none",
         },
       );
+    }
+  });
+});
+
+describe("runEta", () => {
+  const now = Date.parse("2026-12-01T12:00:00.000Z");
+  const at = (ms: number) => new Date(now + ms);
+  const run = (
+    state: Parameters<typeof runEta>[0]["state"],
+    extra: { finishedAt?: Date; snoozedUntil?: Date } = {},
+  ) => ({
+    state,
+    finishedAt: extra.finishedAt ?? null,
+    snoozedUntil: extra.snoozedUntil ?? null,
+  });
+
+  it("a running run finishes the estimated time from now", () => {
+    expect(runEta(run("running"), now, { remainingMs: 5_000, method: "history" })).toEqual({
+      remainingMs: 5_000,
+      at: at(5_000).toISOString(),
+      method: "history",
+    });
+    expect(runEta(run("running"), now, { remainingMs: null, method: "none" })).toEqual({
+      remainingMs: null,
+      at: null,
+      method: "none",
+    });
+  });
+
+  it("a snoozed run's ETA is at or after its snooze end: the work left starts when it wakes", () => {
+    const snoozed = run("snoozed", { snoozedUntil: at(60_000) });
+    const eta = runEta(snoozed, now, { remainingMs: 5_000, method: "rate" });
+    expect(eta).toEqual({ remainingMs: 65_000, at: at(65_000).toISOString(), method: "rate" });
+    // Nothing left to do still waits for the snooze.
+    const idle = runEta(snoozed, now, { remainingMs: 0, method: "history" });
+    expect(idle.at).toBe(at(60_000).toISOString());
+    expect(Date.parse(idle.at as string)).toBeGreaterThanOrEqual(snoozed.snoozedUntil!.getTime());
+    // A snooze already over (its wake-up pass not yet run) counts from now, never from the past.
+    const late = runEta(run("snoozed", { snoozedUntil: at(-10_000) }), now, {
+      remainingMs: 1_000,
+      method: "rate",
+    });
+    expect(late).toEqual({ remainingMs: 1_000, at: at(1_000).toISOString(), method: "rate" });
+  });
+
+  it("a finished run's ETA is its finish time, not the time of the request", () => {
+    for (const state of ["completed", "failed", "cancelled"] as const) {
+      const finishedAt = at(-3_600_000);
+      expect(runEta(run(state, { finishedAt }), now, null)).toEqual({
+        remainingMs: 0,
+        at: finishedAt.toISOString(),
+        method: "none",
+      });
+      // Whatever the estimate would say, and whenever it is asked.
+      expect(
+        runEta(run(state, { finishedAt }), now + 86_400_000, { remainingMs: 9, method: "rate" }).at,
+      ).toBe(finishedAt.toISOString());
     }
   });
 });

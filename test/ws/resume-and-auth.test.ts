@@ -149,4 +149,32 @@ describe("upgrade checks", () => {
     const bad = await upgradeStatus(d.url, `${path}?agentId=${long}`, { headers: bearer(TOKENS.viewer) });
     expect(bad.status).toBe(400);
   });
+
+  it("checks the query string as a subscribe filter: an unknown key or a bad value is 400 before upgrade", async () => {
+    const headers = bearer(TOKENS.viewer);
+    const colour = await upgradeStatus(d.url, `${path}?colour=red`, { headers });
+    expect(colour.status).toBe(400);
+    expect(JSON.parse(colour.body).error).toEqual({
+      code: "OVS_ERR_VALIDATION",
+      message: 'unknown filter key "colour": use agentId, role, taskType, runId',
+    });
+    // Mixed with good keys it is still refused: nothing quietly streams everything.
+    expect((await upgradeStatus(d.url, `${path}?role=planner&colour=red`, { headers })).status).toBe(400);
+    const empty = await upgradeStatus(d.url, `${path}?role=`, { headers });
+    expect(empty.status).toBe(400);
+    expect(JSON.parse(empty.body).error.message).toContain("role: values must be non-empty strings");
+    const many = Array.from({ length: 101 }, (_, i) => `taskType=t${i}`).join("&");
+    expect((await upgradeStatus(d.url, `${path}?${many}`, { headers })).status).toBe(400);
+    const since = await upgradeStatus(d.url, `${path}?lastEventId=yesterday`, { headers });
+    expect(since.status).toBe(400);
+    expect(JSON.parse(since.body).error.message).toContain("lastEventId must be an event id");
+    expect((await upgradeStatus(d.url, `${path}?lastEventId=1-0&lastEventId=2-0`, { headers })).status).toBe(
+      400,
+    );
+    // The same filter is good in the query string as in a subscribe message.
+    expect(
+      (await upgradeStatus(d.url, `${path}?role=planner&taskType=a&taskType=b`, { headers })).status,
+    ).toBe(101);
+    expect((await upgradeStatus(d.url, `${path}?lastEventId=0-0&runId=r1`, { headers })).status).toBe(101);
+  });
 });

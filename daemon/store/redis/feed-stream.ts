@@ -9,18 +9,31 @@ export interface StreamEntry {
   event: OverseerEvent;
 }
 
-export type ReplayResult = { entries: StreamEntry[] } | { reset: "too_old" | "unknown_id"; lastId: string };
+/**
+ * A replay: the wanted entries after the id, and the id of the last entry read (wanted or not), from
+ * which the client goes live; or a reset.
+ */
+export type ReplayResult =
+  | { entries: StreamEntry[]; lastReadId: string }
+  | { reset: "too_old" | "unknown_id"; lastId: string };
 
 /** Events waiting for their XADD before new ones are dropped (Redis unreachable). */
 const MAX_PENDING_PUBLISHES = 10_000;
 const READ_BATCH = 1_000;
 const BLOCK_MS = 1_000;
 const REPLAY_PAGE = 500;
+/** Trimming by age at most this often: each XTRIM walks the stream's oldest nodes. */
+const TRIM_EVERY_MS = 1_000;
 
 /**
  * The namespace's event stream in Redis: every replica XADDs the events its bus emits (batched per
- * tick, `MAXLEN ~ maxLen`), and one reader per replica XREADs BLOCK from the last id it saw and
- * hands each batch to the local fan-out. The stream id is the event id a client resumes from.
+ * tick), and one reader per replica XREADs BLOCK from the last id it saw and hands each batch to the
+ * local fan-out. The stream id is the event id a client resumes from.
+ *
+ * Retention is sized in time, capped in entries: entries younger than `retentionMs` are kept (an
+ * `XTRIM MINID ~` at most once a second), so a client can resume after that long however much
+ * other traffic passed (its own missed events are bounded by the replay's `max`), unless the stream
+ * reaches `maxLen` entries (`MAXLEN ~` on every XADD), the bound on Redis memory. The age is measured on the stream's own ids (Redis's clock), not this replica's.
  */
 export class FeedStream {
   private pending: string[] = [];
@@ -37,9 +50,15 @@ export class FeedStream {
     /** A dedicated connection for the blocking XREAD; disconnected by stop(). */
     private readonly reader: Redis,
     private readonly key: string,
+    /** Hard cap on entries (`MAXLEN ~`). */
     private readonly maxLen: number,
     private readonly onError: (error: unknown, context: string) => void,
+    /** Entries younger than this are kept (unless over `maxLen`); 0 trims by count only. */
+    private readonly retentionMs = 0,
   ) {}
+
+  /** The stream time (ms of the newest id added) of the last age trim. */
+  private lastTrimMs = 0;
 
   /** Queues one event for XADD (never blocks the emitter; bounded while Redis is away). */
   publish(event: OverseerEvent): void {
@@ -68,12 +87,23 @@ export class FeedStream {
         this.inFlight -= batch.length;
         const failed = results?.find(([error]) => error)?.[0];
         if (failed) this.onError(failed, "feed publish");
+        this.trimByAge(results?.at(-1)?.[1]);
       },
       (error) => {
         this.inFlight -= batch.length;
         this.onError(error, "feed publish");
       },
     );
+  }
+
+  /** Drops entries older than the retention window, measured back from the newest id just added. */
+  private trimByAge(newestId: unknown): void {
+    if (this.retentionMs <= 0 || typeof newestId !== "string") return;
+    const newestMs = Number(newestId.split("-")[0]);
+    if (!Number.isFinite(newestMs) || newestMs - this.lastTrimMs < TRIM_EVERY_MS) return;
+    this.lastTrimMs = newestMs;
+    const minId = `${Math.max(0, newestMs - this.retentionMs)}-0`;
+    this.redis.call("XTRIM", this.key, "MINID", "~", minId).catch((e) => this.onError(e, "feed trim"));
   }
 
   /** The id of the newest entry, or "0-0" when the stream is empty or missing. */
@@ -116,13 +146,15 @@ export class FeedStream {
   }
 
   /**
-   * The entries after `since`, or a reset when some of them are gone (trimmed: `too_old`) or the id
-   * was never issued by this stream (`unknown_id`). At most `max` entries; more is `too_old` too.
+   * The entries after `since` that `wants` keeps, or a reset when some entries are gone (trimmed:
+   * `too_old`) or the id was never issued by this stream (`unknown_id`). At most `max` wanted
+   * entries (more is `too_old` too): only what the client would receive counts, so a filtered
+   * client resumes across any amount of other traffic within the retention.
    */
-  async replay(since: string, max: number): Promise<ReplayResult> {
+  async replay(since: string, max: number, wants: (event: OverseerEvent) => boolean): Promise<ReplayResult> {
     const info = await this.info();
     // No stream yet: only the id of an empty stream ("0-0", a fresh snapshot's) is still good.
-    if (!info && since === "0-0") return { entries: [] };
+    if (!info && since === "0-0") return { entries: [], lastReadId: since };
     if (!info || !parseStreamId(since) || compareStreamIds(since, info.lastGeneratedId) > 0) {
       return { reset: "unknown_id", lastId: info?.lastGeneratedId ?? "0-0" };
     }
@@ -136,13 +168,13 @@ export class FeedStream {
       const rows = (await this.redis.xrange(this.key, `(${from}`, "+", "COUNT", REPLAY_PAGE)) as Array<
         [string, string[]]
       >;
-      entries.push(...toEntries(rows));
+      for (const entry of toEntries(rows)) if (wants(entry.event)) entries.push(entry);
       if (entries.length > max) return { reset: "too_old", lastId: info.lastGeneratedId };
       const lastRow = rows[rows.length - 1];
+      if (lastRow) from = lastRow[0];
       if (rows.length < REPLAY_PAGE || !lastRow) break;
-      from = lastRow[0];
     }
-    return { entries };
+    return { entries, lastReadId: from };
   }
 
   /** XINFO STREAM: last generated id, oldest id kept, and whether any entry was removed; null when absent. */

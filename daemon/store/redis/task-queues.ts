@@ -1,11 +1,6 @@
 import { Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { MAX_PRIORITY } from "../../../contract/schemas/common.ts";
-
-/** API priority runs 0..1000, higher first; BullMQ runs 1..2^21, lower first. Every job gets one, so all are ordered. */
-export function toBullPriority(priority: number): number {
-  return MAX_PRIORITY + 1 - priority;
-}
+import { type DispatchLane, dispatchRank, laneOfRank } from "../../tasks/dispatch-order.ts";
 
 export interface QueuedJob {
   taskId: string;
@@ -70,14 +65,23 @@ export class TaskQueues {
     return w;
   }
 
-  /** Adds (or keeps) the dispatch entry for a task. */
-  async enqueue(task: { id: string; type: string; priority: number; delayMs: number }): Promise<void> {
+  /**
+   * Adds (or keeps) the dispatch entry for a task. Every job gets a BullMQ priority (its rank: API
+   * priority and lane, dispatch-order.ts), so all are ordered, FIFO within a rank.
+   */
+  async enqueue(task: {
+    id: string;
+    type: string;
+    priority: number;
+    delayMs: number;
+    lane?: DispatchLane;
+  }): Promise<void> {
     await this.queue(task.type).add(
       "task",
       {},
       {
         jobId: task.id,
-        priority: toBullPriority(task.priority),
+        priority: dispatchRank(task.priority, task.lane ?? "fresh"),
         delay: task.delayMs > 0 ? task.delayMs : undefined,
         removeOnComplete: true,
         removeOnFail: true,
@@ -124,11 +128,15 @@ export class TaskQueues {
       .catch(() => 0);
   }
 
-  /** Changes a waiting job's priority; a job already taken (or gone) is left alone. */
+  /**
+   * Changes a waiting job's priority, keeping its lane (a rescued task stays ahead of the fresh ones
+   * of its new priority); a job already taken (or gone) is left alone.
+   */
   async changePriority(type: string, taskId: string, priority: number): Promise<void> {
     const job = await Job.fromId(this.queue(type), taskId);
     if (!job) return;
-    await job.changePriority({ priority: toBullPriority(priority) }).catch(() => {});
+    const rank = dispatchRank(priority, laneOfRank(job.priority));
+    await job.changePriority({ priority: rank }).catch(() => {});
   }
 
   /** Closes every queue and worker; idempotent. */
