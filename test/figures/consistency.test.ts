@@ -115,6 +115,14 @@ beforeAll(async () => {
   await complete(await claim("fig.t"));
   await submit(1);
   await fail(await claim("fig.t"), false);
+  // A task an operator cancelled while its agent held it: neither a success nor a failure.
+  const dropped = await submit(1);
+  const held = await claim("fig.t");
+  expect(held.id).toBe(dropped);
+  const cancel = await d.api("POST", `/api/tasks/${dropped}/cancel`, {
+    body: { reason: "figures: cancelled" },
+  });
+  expect(cancel.status, cancel.text).toBe(200);
 
   // Runs of one template: completed, failed, and cancelled while its step's task was held.
   expect((await template("fig-run", "fig.step")).status).toBe(201);
@@ -156,8 +164,8 @@ beforeAll(async () => {
 
   // Activity is frozen from here: the agent only heartbeats.
   // Tasks: completed 3 + 1 (retried) + 1 (run ok) = 5; failed/dead 1 + 1 (run bad) = 2; the
-  // cancelled run's task is neither. Attempts: completed 5; failed 3 (the retried task's first,
-  // the dead task's, the failed run's); the cancelled run's attempt is neither.
+  // cancelled task and the cancelled run's task are neither. Attempts: completed 5; failed 3 (the
+  // retried task's first, the dead task's, the failed run's); the two cancelled ones are neither.
   const ms = async (sql: string) => {
     const rows = (await db.query<{ ms: number }>(sql)).rows.map((r) => Number(r.ms));
     return rows.length ? Math.round(rows.reduce((a, b) => a + b, 0) / rows.length) : null;
