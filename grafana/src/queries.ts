@@ -57,7 +57,6 @@ export const q = {
 
   // --- tasks -----------------------------------------------------------------------------------
   /** Share of finished attempts that completed (failed includes timed-out and lost attempts). */
-  attemptSuccess: `sum(${rate(M.taskDuration + "_count", 'outcome="completed"', "5m")}) / sum(${rate(M.taskDuration + "_count", "", "5m")})`,
   /** The figure attempt_success_rate over the last 5 minutes: the API's `live.rate`, read from Postgres at scrape. */
   attemptSuccessLive: `max(${sel(FIGURES.attempt_success_rate.metric.name, 'window="5m"')})`,
   attemptSuccessByType: `sum by (type) (${rate(M.taskDuration + "_count", 'outcome="completed",type=~"$type"')}) / sum by (type) (${rate(M.taskDuration + "_count", 'type=~"$type"')})`,
