@@ -17,6 +17,7 @@ const LOAD = [
   "test/chaos/chaos-smoke.test.ts",
   "test/soak/soak-smoke.test.ts",
   "test/leader/failover.test.ts",
+  "test/figures/consistency.test.ts",
 ];
 
 const shared = { testTimeout: 60_000, hookTimeout: 60_000, pool: "forks" as const };

@@ -11,6 +11,7 @@ import { FeedHub, type SnapshotReader } from "../../daemon/feeds/feed-hub.ts";
 import { snapshotReader } from "../../daemon/feeds/feed-snapshots.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
 import { FeedStream } from "../../daemon/store/redis/feed-stream.ts";
+import { FigureGauges } from "../../daemon/telemetry/figure-gauges.ts";
 import type { OverseerMetrics } from "../../daemon/telemetry/metrics.ts";
 import { StateGauges } from "../../daemon/telemetry/state-gauges.ts";
 import { VERSION } from "../../daemon/version.ts";
@@ -59,6 +60,7 @@ export async function wireApi(p: ApiParts): Promise<{ app: App; feeds: FeedHub }
     config.metricsMaxAgentSeries,
     p.llm.budgets,
   );
+  const figureGauges = new FigureGauges(p.metrics.registry, p.db);
   let readSnapshot: SnapshotReader = async () => ({});
   const feeds = new FeedHub(
     new FeedStream(
@@ -107,7 +109,7 @@ export async function wireApi(p: ApiParts): Promise<{ app: App; feeds: FeedHub }
     metrics: p.metrics,
     feeds,
     renderMetrics: async () => {
-      await gauges.refresh();
+      await Promise.all([gauges.refresh(), figureGauges.refresh()]);
       return p.metrics.registry.metrics();
     },
     health: () => ({ live: p.lifecycle() !== "FAILED", lifecycle: p.lifecycle() }),

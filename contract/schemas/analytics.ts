@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { type FigureId, figureNote } from "../figures.ts";
 import { BUDGET_PERIODS, BUDGET_SCOPES, BUDGET_STATES } from "./budgets.ts";
 import { Uuid } from "./common.ts";
 
@@ -17,29 +18,32 @@ export const KpiQuery = Type.Object({
 });
 
 const Count = Type.Integer({ minimum: 0 });
-const NullableCount = Type.Union([Count, Type.Null()]);
-const Rate = Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
-  description: "completed / (completed + failed); null when neither happened",
-});
-const NullableMs = Type.Union([Type.Integer(), Type.Null()]);
+// Each measure names its figure (contract/figures.ts): one definition whatever surface shows it.
+const FigCount = (id: FigureId) => Type.Integer({ minimum: 0, description: figureNote(id) });
+const NullableCount = (id: FigureId) =>
+  Type.Union([Count, Type.Null()], { description: figureNote(id, "null in the previous period") });
+const Rate = (id: FigureId) =>
+  Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], { description: figureNote(id) });
+const NullableMs = (id: FigureId) =>
+  Type.Union([Type.Integer(), Type.Null()], { description: figureNote(id) });
 const Time = Type.String({ format: "date-time" });
 
 /** The measures of one period; the `*Active` ones are counts now, so only the current period has them. */
 export const Kpis = Type.Object({
-  tasksCompleted: Count,
-  tasksFailed: Type.Integer({ minimum: 0, description: "failed or dead" }),
-  tasksActive: NullableCount,
-  taskSuccessRate: Rate,
-  runsCompleted: Count,
-  runsFailed: Count,
-  runsActive: NullableCount,
-  runSuccessRate: Rate,
-  costUsd: Type.Number(),
+  tasksCompleted: FigCount("tasks_completed"),
+  tasksFailed: FigCount("tasks_failed"),
+  tasksActive: NullableCount("tasks_active"),
+  taskSuccessRate: Rate("task_success_rate"),
+  runsCompleted: FigCount("runs_completed"),
+  runsFailed: FigCount("runs_failed"),
+  runsActive: NullableCount("runs_active"),
+  runSuccessRate: Rate("run_success_rate"),
+  costUsd: Type.Number({ description: figureNote("cost_usd") }),
   inputTokens: Count,
   outputTokens: Count,
-  totalTokens: Count,
-  avgTaskDurationMs: NullableMs,
-  avgRunDurationMs: NullableMs,
+  totalTokens: FigCount("total_tokens"),
+  avgTaskDurationMs: NullableMs("avg_task_duration"),
+  avgRunDurationMs: NullableMs("avg_run_duration"),
   /** Ratings recorded in the period (runs, steps and calls) and their mean score (1..5). */
   feedbackCount: Count,
   feedbackAvgScore: Type.Union([Type.Number(), Type.Null()]),

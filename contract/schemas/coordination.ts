@@ -1,12 +1,14 @@
 import { type Static, Type } from "typebox";
+import { figureNote } from "../figures.ts";
 import { AGENT_STATES } from "./agents.ts";
 import { MAX_PRIORITY, Uuid } from "./common.ts";
 
 /** Coordination reads and levers (docs/coordination.md): success rates, failures, diagnostics, resets. */
 
 const Time = Type.String({ format: "date-time" });
+// Every rate here is the figure attempt_success_rate (contract/figures.ts) over its window.
 const Rate = Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
-  description: "completed / (completed + failed); null when nothing ended",
+  description: figureNote("attempt_success_rate"),
 });
 const Count = Type.Integer({ minimum: 0 });
 const NullableString = Type.Union([Type.String(), Type.Null()]);

@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { figureNote } from "../figures.ts";
 import { LLM_CALL_ERROR_TYPES } from "./llm.ts";
 import { TemplateName } from "./pipelines.ts";
 
@@ -36,7 +37,7 @@ export const CostHistoryQuery = Type.Object({
 
 /** What a set of calls cost and used. */
 export const CostTotals = Type.Object({
-  totalUsd: Type.Number({ description: "US dollars, 8 decimals" }),
+  totalUsd: Type.Number({ description: figureNote("cost_usd", "US dollars, 8 decimals, of these calls") }),
   calls: Count,
   inputTokens: Tokens,
   outputTokens: Tokens,

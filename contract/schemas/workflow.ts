@@ -1,4 +1,5 @@
 import { Type } from "typebox";
+import { figureNote } from "../figures.ts";
 import { CONVERSATION_STATES } from "./artifacts.ts";
 import { NonNegativeIntText, PositiveIntText, Uuid } from "./common.ts";
 import { RunStateName, RunSummary, RunView, TemplateName } from "./pipelines.ts";
@@ -82,7 +83,7 @@ export const WorkflowStatistics = Type.Object({
         cancelled: Type.Integer(),
       }),
       successRate: Type.Union([Type.Number(), Type.Null()], {
-        description: "completed / finished (completed, failed, cancelled); null when none has finished",
+        description: figureNote("run_success_rate", "here: runs created in [from, to) of this template"),
       }),
       avgDurationMs: NullableInteger,
       p95DurationMs: NullableInteger,

@@ -1,3 +1,4 @@
+import { successRatio } from "../../contract/figures.ts";
 import {
   type ComparedKpi,
   KPI_COMPARED,
@@ -9,7 +10,7 @@ import {
   type Kpis,
 } from "../../contract/schemas/analytics.ts";
 import type { BudgetStatus } from "../budgets/budget-decision.ts";
-import { kpiReadsStore } from "../store/kpi-reads-store.ts";
+import { type KpiPeriodRow, kpiReadsStore } from "../store/kpi-reads-store.ts";
 import type { Queryable } from "../store/pg-pool.ts";
 
 export { KPI_RANGES, type KpiRange, type Kpis };
@@ -20,8 +21,6 @@ const DAYS: Record<Exclude<KpiRange, "all">, number> = { "7days": 7, "30days": 3
 const DAY_MS = 86_400_000;
 
 const round8 = (n: number) => Math.round(n * 1e8) / 1e8;
-const rate = (completed: number, failed: number) =>
-  completed + failed > 0 ? completed / (completed + failed) : null;
 
 /** Absolute and relative change; relative is null when the previous value is 0 or either is null. */
 export function change(current: number | null, previous: number | null): Change {
@@ -47,6 +46,7 @@ export interface BudgetStatusReads {
 /**
  * The headline KPIs for a range ending now, and the same measures over the previous period of the
  * same length. Computed from Postgres at request time; an empty system answers zeros and nulls.
+ * Each measure is a figure of contract/figures.ts (docs/figures.md), defined there once.
  * `budget` is null while no budget is defined: never a made-up limit.
  */
 export class KpiReads {
@@ -100,26 +100,33 @@ export class KpiReads {
 
   /** One period `[from, to)`; from null means since the beginning. */
   private async period(from: Date | null, to: Date, withActive: boolean): Promise<Kpis> {
-    const row = await kpiReadsStore.period(this.db, from, to);
-    const input = Number(row.input_tokens);
-    const output = Number(row.output_tokens);
-    return {
-      tasksCompleted: row.tasks_completed,
-      tasksFailed: row.tasks_failed,
-      tasksActive: withActive ? row.tasks_active : null,
-      taskSuccessRate: rate(row.tasks_completed, row.tasks_failed),
-      runsCompleted: row.runs_completed,
-      runsFailed: row.runs_failed,
-      runsActive: withActive ? row.runs_active : null,
-      runSuccessRate: rate(row.runs_completed, row.runs_failed),
-      costUsd: round8(Number(row.usd)),
-      inputTokens: input,
-      outputTokens: output,
-      totalTokens: input + output,
-      avgTaskDurationMs: row.task_ms === null ? null : Math.round(row.task_ms),
-      avgRunDurationMs: row.run_ms === null ? null : Math.round(row.run_ms),
-      feedbackCount: row.feedback_n,
-      feedbackAvgScore: row.feedback_avg === null ? null : Math.round(row.feedback_avg * 1000) / 1000,
-    };
+    return kpisOf(await kpiReadsStore.period(this.db, from, to), withActive);
   }
+}
+
+/**
+ * The measures of one period's row: the figures' arithmetic, shared with the figure gauges
+ * (daemon/telemetry/figure-gauges.ts) so Prometheus gets exactly what the API answers.
+ */
+export function kpisOf(row: KpiPeriodRow, withActive: boolean): Kpis {
+  const input = Number(row.input_tokens);
+  const output = Number(row.output_tokens);
+  return {
+    tasksCompleted: row.tasks_completed,
+    tasksFailed: row.tasks_failed,
+    tasksActive: withActive ? row.tasks_active : null,
+    taskSuccessRate: successRatio(row.tasks_completed, row.tasks_failed),
+    runsCompleted: row.runs_completed,
+    runsFailed: row.runs_failed,
+    runsActive: withActive ? row.runs_active : null,
+    runSuccessRate: successRatio(row.runs_completed, row.runs_failed),
+    costUsd: round8(Number(row.usd)),
+    inputTokens: input,
+    outputTokens: output,
+    totalTokens: input + output,
+    avgTaskDurationMs: row.task_ms === null ? null : Math.round(row.task_ms),
+    avgRunDurationMs: row.run_ms === null ? null : Math.round(row.run_ms),
+    feedbackCount: row.feedback_n,
+    feedbackAvgScore: row.feedback_avg === null ? null : Math.round(row.feedback_avg * 1000) / 1000,
+  };
 }

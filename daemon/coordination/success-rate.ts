@@ -1,7 +1,10 @@
+import { successRatio } from "../../contract/figures.ts";
+
 /**
- * Pure success-rate arithmetic (docs/coordination.md). An attempt succeeds when its outcome is
- * `completed` and fails when it is `failed`, `timed_out` or `lost`; `released` and `cancelled`
- * attempts are neither (nobody's fault) and are left out of the rate.
+ * Pure success-rate arithmetic (docs/coordination.md) of the figure attempt_success_rate
+ * (contract/figures.ts, docs/figures.md). An attempt succeeds when its outcome is `completed` and
+ * fails when it is `failed`, `timed_out` or `lost`; `released` and `cancelled` attempts are
+ * neither (nobody's fault) and are left out of the rate.
  */
 
 export interface OutcomeCounts {
@@ -25,8 +28,7 @@ export const failuresOf = (c: OutcomeCounts) => c.failed + c.timedOut + c.lost;
 
 /** completed / (completed + failures), or null when nothing ended (an empty system has no rate). */
 export function successRate(c: OutcomeCounts): number | null {
-  const ended = c.completed + failuresOf(c);
-  return ended === 0 ? null : c.completed / ended;
+  return successRatio(c.completed, failuresOf(c));
 }
 
 /** The trend of `current` against `previous` (same length, just before it); null without enough data. */

@@ -1,4 +1,5 @@
 import type { Static } from "typebox";
+import { successRatio } from "../../contract/figures.ts";
 import type {
   WorkflowDetails,
   WorkflowHistory,
@@ -72,7 +73,6 @@ export class WorkflowReads {
     const rows = await workflowReads.templateStatistics(this.db, filter);
     return {
       templates: rows.map((row) => {
-        const finished = row.completed + row.failed + row.cancelled;
         return {
           template: row.template,
           total: row.total,
@@ -84,8 +84,9 @@ export class WorkflowReads {
             failed: row.failed,
             cancelled: row.cancelled,
           },
-          // Of the runs that finished; null (not 0) when none has.
-          successRate: finished > 0 ? row.completed / finished : null,
+          // Figure run_success_rate: a cancelled run is neither a success nor a failure (it used
+          // to count as a failure here while the KPIs left it out); null (not 0) when none ended.
+          successRate: successRatio(row.succeeded, row.unsuccessful),
           avgDurationMs: roundOrNull(row.avg_ms),
           p95DurationMs: roundOrNull(row.p95_ms),
         };

@@ -1,3 +1,4 @@
+import { ATTEMPT_RESULTS } from "../../contract/figures.ts";
 import type { ErrorEvent } from "../../contract/schemas/coordination.ts";
 import type { OutcomeCounts } from "../coordination/success-rate.ts";
 import type { Queryable } from "./pg-pool.ts";
@@ -5,7 +6,10 @@ import type { Queryable } from "./pg-pool.ts";
 // Aggregates over ended attempts (`task_attempts`, with their tasks and the audit log's
 // reassignments) behind the coordination reads: success rates, failure groups, the error log.
 
-const FAILED = "('failed', 'timed_out', 'lost')";
+// The outcome sets of the figure attempt_success_rate (contract/figures.ts): constants, not input.
+const sqlList = (xs: readonly string[]) => `(${xs.map((x) => `'${x}'`).join(", ")})`;
+const FAILED = sqlList(ATTEMPT_RESULTS.failed);
+const ENDED = sqlList([...ATTEMPT_RESULTS.succeeded, ...ATTEMPT_RESULTS.failed]);
 const ms = "* interval '1 millisecond'";
 
 /** Counts of ended attempts in [now - to, now - from). */
@@ -57,7 +61,7 @@ export const attemptStats = {
     params.push(longest);
     const r = await q.query<Record<string, string>>(
       `SELECT ${parts.join(",")} FROM task_attempts
-       WHERE finished_at > now() - $${params.length}::float8 ${ms} AND outcome IN ('completed', 'failed', 'timed_out', 'lost')`,
+       WHERE finished_at > now() - $${params.length}::float8 ${ms} AND outcome IN ${ENDED}`,
       params,
     );
     const row = r.rows[0] ?? {};
@@ -80,7 +84,7 @@ export const attemptStats = {
          count(a.*) FILTER (WHERE a.outcome = 'lost') AS l
        FROM generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()), interval '1 hour') AS h(hour)
        LEFT JOIN task_attempts a ON a.finished_at >= h.hour AND a.finished_at < h.hour + interval '1 hour'
-         AND a.outcome IN ('completed', 'failed', 'timed_out', 'lost')
+         AND a.outcome IN ${ENDED}
        GROUP BY h.hour ORDER BY h.hour`,
     );
     return r.rows.map((x) => ({
@@ -182,7 +186,7 @@ export const attemptStats = {
   ): Promise<Map<string, { completed: number; failed: number }>> {
     const found = await q.query<{ agent_id: string; completed: string; failed: string }>(
       `SELECT agent_id, count(*) FILTER (WHERE outcome = 'completed') AS completed,
-         count(*) FILTER (WHERE outcome IN ('failed', 'timed_out', 'lost')) AS failed
+         count(*) FILTER (WHERE outcome IN ${FAILED}) AS failed
        FROM task_attempts WHERE finished_at > now() - $1 * interval '1 millisecond' GROUP BY agent_id`,
       [windowMs],
     );
@@ -213,7 +217,7 @@ export const attemptStats = {
            (avg(EXTRACT(EPOCH FROM finished_at - claimed_at)) * 1000)::float8 AS mean_all,
            (avg(EXTRACT(EPOCH FROM finished_at - claimed_at)) FILTER (WHERE outcome = 'completed') * 1000)::float8 AS mean_ok
          FROM task_attempts WHERE agent_id = $1 AND finished_at > now() - $2::float8 ${ms}
-           AND outcome IN ('completed', 'failed', 'timed_out', 'lost')`,
+           AND outcome IN ${ENDED}`,
         [agentId, len],
       );
       const x = r.rows[0];

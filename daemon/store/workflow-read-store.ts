@@ -1,3 +1,4 @@
+import { RUN_OUTCOMES } from "../../contract/figures.ts";
 import type { Queryable } from "./pg-pool.ts";
 import type { RunRow } from "./pipeline-run-store.ts";
 
@@ -42,6 +43,9 @@ export interface TemplateStatsRow {
   completed: number;
   failed: number;
   cancelled: number;
+  /** Runs that succeeded and failed by the figure run_success_rate (contract/figures.ts). */
+  succeeded: number;
+  unsuccessful: number;
   avg_ms: number | null;
   p95_ms: number | null;
 }
@@ -84,9 +88,14 @@ export const workflowReads = {
     return { total: total.rows[0]?.n ?? 0, rows: rows.rows };
   },
 
-  /** Counts by state and completed runs' durations (average, p95), by template. */
+  /**
+   * Counts by state, the outcomes of the figure run_success_rate (its state sets, so a cancelled
+   * run is neither) and completed runs' durations (average, p95), by template.
+   */
   async templateStatistics(q: Queryable, filter: WorkflowFilter): Promise<TemplateStatsRow[]> {
     const w = where(filter);
+    const ok = `$${w.args.length + 1}::text[]`;
+    const bad = `$${w.args.length + 2}::text[]`;
     const r = await q.query<TemplateStatsRow>(
       `SELECT r.template, count(*)::int AS total,
          count(*) FILTER (WHERE r.state = 'running')::int AS running,
@@ -95,11 +104,13 @@ export const workflowReads = {
          count(*) FILTER (WHERE r.state = 'completed')::int AS completed,
          count(*) FILTER (WHERE r.state = 'failed')::int AS failed,
          count(*) FILTER (WHERE r.state = 'cancelled')::int AS cancelled,
+         count(*) FILTER (WHERE r.state = ANY(${ok}))::int AS succeeded,
+         count(*) FILTER (WHERE r.state = ANY(${bad}))::int AS unsuccessful,
          (avg(EXTRACT(EPOCH FROM (r.finished_at - r.created_at)) * 1000) FILTER (WHERE r.state = 'completed'))::float8 AS avg_ms,
          (percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (r.finished_at - r.created_at)) * 1000)
            FILTER (WHERE r.state = 'completed'))::float8 AS p95_ms
        FROM pipeline_runs r ${w.sql} GROUP BY r.template ORDER BY r.template`,
-      w.args,
+      [...w.args, RUN_OUTCOMES.succeeded, RUN_OUTCOMES.failed],
     );
     return r.rows;
   },

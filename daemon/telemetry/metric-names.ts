@@ -12,6 +12,7 @@ import { PROBE_OUTCOMES } from "../../contract/schemas/system.ts";
 import { AGENT_STATES, nextAgentState } from "../agents/agent-state.ts";
 import type { EventPayloads, RequeueReason } from "../events/catalogue.ts";
 import type { DropReason } from "../feeds/close-codes.ts";
+import { FIGURE_METRICS } from "./figure-metric-names.ts";
 
 export const METRIC_PREFIX = "overseer_";
 
@@ -296,6 +297,8 @@ export const METRICS = {
     help: "1 when the dependency answered its last check",
     labels: ["dependency"],
   },
+  // The figure gauges (docs/figures.md), named in the figures registry.
+  ...FIGURE_METRICS,
 } as const;
 
 /** Buckets for latencies from milliseconds to minutes. */

@@ -1,3 +1,4 @@
+import { FIGURES } from "../../contract/figures.ts";
 import { DASHBOARD_UIDS } from "./config.ts";
 import { atLeast, atMost, type DashboardSpec, nonZeroIsBad } from "./panels.ts";
 import { q } from "./queries.ts";
@@ -15,21 +16,22 @@ export const oncall: DashboardSpec = {
       panels: [
         {
           kind: "stat",
-          title: "Task success (5m)",
+          // Per attempt, not per task: a retried task that completed shows its failed attempts too.
+          title: `${FIGURES.attempt_success_rate.name} (5m)`,
           noValue: "no attempts ended",
           description:
-            "Share of task attempts in the last 5 minutes that completed (failed includes timeouts and attempts lost with a dead agent).",
-          targets: [{ expr: q.attemptSuccess }],
+            "Figure attempt_success_rate (docs/figures.md): attempts that completed / attempts that completed, failed, timed out or were lost in the last 5 minutes; released and cancelled ones are neither.",
+          targets: [{ expr: q.attemptSuccessLive }],
           unit: "percentunit",
           steps: atLeast(0.8),
           w: 4,
         },
         {
           kind: "stat",
-          title: "Run success (1h)",
+          title: `${FIGURES.run_success_rate.name} (1h)`,
           noValue: "no runs ended",
           description:
-            "Share of pipeline runs that ended in the last hour and completed (not failed or cancelled).",
+            "Figure run_success_rate (docs/figures.md): runs that completed / runs that completed or failed in the last hour; cancelled runs are neither.",
           targets: [{ expr: q.runSuccess }],
           unit: "percentunit",
           steps: atLeast(0.8),
@@ -117,9 +119,10 @@ export const oncall: DashboardSpec = {
       panels: [
         {
           kind: "timeseries",
-          title: "Task success rate by type",
+          title: `${FIGURES.attempt_success_rate.name} by type`,
           noValue: "no attempts ended",
-          description: "Completed attempts / finished attempts, per task type.",
+          description:
+            "Figure attempt_success_rate (docs/figures.md) per task type: completed attempts / ended attempts.",
           targets: [{ expr: q.attemptSuccessByAnyType, legend: "{{type}}" }],
           unit: "percentunit",
           min: 0,

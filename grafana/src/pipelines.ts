@@ -1,3 +1,4 @@
+import { FIGURES } from "../../contract/figures.ts";
 import { DASHBOARD_UIDS } from "./config.ts";
 import { atLeast, type DashboardSpec } from "./panels.ts";
 import { q } from "./queries.ts";
@@ -22,9 +23,10 @@ export const pipelines: DashboardSpec = {
         },
         {
           kind: "stat",
-          title: "Run success (1h)",
+          title: `${FIGURES.run_success_rate.name} (1h)`,
           noValue: "no runs ended",
-          description: "Completed runs / runs that ended in the last hour, per template.",
+          description:
+            "Figure run_success_rate (docs/figures.md) per template: runs that completed / runs that completed or failed in the last hour; cancelled runs are neither.",
           targets: [{ expr: q.runSuccessByTemplate, legend: "{{template}}" }],
           unit: "percentunit",
           steps: atLeast(0.8),

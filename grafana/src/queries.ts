@@ -1,3 +1,4 @@
+import { FIGURES, RUN_OUTCOMES } from "../../contract/figures.ts";
 import { METRICS } from "../../daemon/telemetry/metric-names.ts";
 import { JOB } from "./config.ts";
 
@@ -35,6 +36,11 @@ const increase = (metric: string, matchers = "", window = RI) =>
 const quantile = (q: number, metric: string, by: string, matchers = "", window = RI) =>
   `histogram_quantile(${q}, sum by (le${by ? `, ${by}` : ""}) (${rate(`${metric}_bucket`, matchers, window)}))`;
 
+// Figures (contract/figures.ts): a run success rate counts runs that completed over runs that
+// completed or failed; a cancelled run is neither, as on the API.
+const RUN_SUCCEEDED = `state=~"${RUN_OUTCOMES.succeeded.join("|")}"`;
+const RUN_ENDED = `state=~"${[...RUN_OUTCOMES.succeeded, ...RUN_OUTCOMES.failed].join("|")}"`;
+
 export const q = {
   // --- fleet -----------------------------------------------------------------------------------
   agentsActive: `sum(max by (role) (${sel(M.agents, 'state="active"')}))`,
@@ -51,7 +57,8 @@ export const q = {
 
   // --- tasks -----------------------------------------------------------------------------------
   /** Share of finished attempts that completed (failed includes timed-out and lost attempts). */
-  attemptSuccess: `sum(${rate(M.taskDuration + "_count", 'outcome="completed"', "5m")}) / sum(${rate(M.taskDuration + "_count", "", "5m")})`,
+  /** The figure attempt_success_rate over the last 5 minutes: the API's `live.rate`, read from Postgres at scrape. */
+  attemptSuccessLive: `max(${sel(FIGURES.attempt_success_rate.metric.name, 'window="5m"')})`,
   attemptSuccessByType: `sum by (type) (${rate(M.taskDuration + "_count", 'outcome="completed",type=~"$type"')}) / sum by (type) (${rate(M.taskDuration + "_count", 'type=~"$type"')})`,
   attemptSuccessByAnyType: `sum by (type) (${rate(M.taskDuration + "_count", 'outcome="completed"')}) / sum by (type) (${rate(M.taskDuration + "_count")})`,
   submittedPerSecond: `sum(${rate(M.tasksSubmitted, 'type=~"$type"')})`,
@@ -82,8 +89,8 @@ export const q = {
   runsInProgressByState: `sum by (state) (max by (template, state) (${sel(M.pipelineRuns, 'template=~"$template"')}))`,
   runsStartedByTemplate: `sum by (template) (${rate(M.pipelineRunsStarted, 'template=~"$template"')})`,
   runsFinishedByState: `sum by (template, state) (${rate(M.pipelineRunsFinished, 'template=~"$template"')})`,
-  runSuccess: `sum(${increase(M.pipelineRunsFinished, 'state="completed"', "1h")}) / sum(${increase(M.pipelineRunsFinished, "", "1h")})`,
-  runSuccessByTemplate: `sum by (template) (${increase(M.pipelineRunsFinished, 'state="completed",template=~"$template"', "1h")}) / sum by (template) (${increase(M.pipelineRunsFinished, 'template=~"$template"', "1h")})`,
+  runSuccess: `sum(${increase(M.pipelineRunsFinished, RUN_SUCCEEDED, "1h")}) / sum(${increase(M.pipelineRunsFinished, RUN_ENDED, "1h")})`,
+  runSuccessByTemplate: `sum by (template) (${increase(M.pipelineRunsFinished, `${RUN_SUCCEEDED},template=~"$template"`, "1h")}) / sum by (template) (${increase(M.pipelineRunsFinished, `${RUN_ENDED},template=~"$template"`, "1h")})`,
   runDurationP50: quantile(0.5, M.pipelineRunDuration, "template", 'state="completed",template=~"$template"'),
   runDurationP95: quantile(
     0.95,

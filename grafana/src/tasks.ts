@@ -1,3 +1,4 @@
+import { FIGURES } from "../../contract/figures.ts";
 import { DASHBOARD_UIDS } from "./config.ts";
 import { atLeast, type DashboardSpec } from "./panels.ts";
 import { q } from "./queries.ts";
@@ -26,7 +27,7 @@ export const tasks: DashboardSpec = {
         },
         {
           kind: "timeseries",
-          title: "Attempt success rate by type",
+          title: `${FIGURES.attempt_success_rate.name} by type`,
           noValue: "no attempts ended",
           description: "Completed attempts / finished attempts per type.",
           targets: [{ expr: q.attemptSuccessByType, legend: "{{type}}" }],

@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs, stringFlag } from "./args.ts";
 import type { CommandContext, CommandResult } from "./command-context.ts";
 import { CliError, EXIT, type ExitCode } from "./exit-codes.ts";
+import { kpisCommand, successRateCommand } from "./figure-commands.ts";
 import { overrideCommand } from "./override-command.ts";
 import { agentsCommand, healCommand, runsCommand, statusCommand } from "./read-commands.ts";
 import { tailCommand } from "./tail-command.ts";
@@ -34,6 +35,8 @@ commands:
   override undo <id> --reason r           undo an override
   override list                           overrides, newest first
   audit [--action a] [--actor x] [--target-kind k] [--since 1h|ISO] [--limit n] [--before c | --all]
+  kpis [--range 7days|30days|90days|all]  the KPI figures (docs/figures.md) of a period ending now
+  success-rate                            the attempt success rate over 5m, 1h, 24h and 7d
   tail [--feed dashboard|agents|tasks|coordination|system] [--count n] [--for 30s]
                                           live events, progress bars for running pipelines
 
@@ -58,6 +61,8 @@ const COMMANDS: Record<string, (ctx: CommandContext) => Promise<CommandResult>> 
   cancel: cancelCommand,
   priority: priorityCommand,
   "llm-calls": llmCallsCommand,
+  kpis: kpisCommand,
+  "success-rate": successRateCommand,
 };
 
 /** Runs one command line; returns the exit code (the process entry point exits with it). */
