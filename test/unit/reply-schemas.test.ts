@@ -377,6 +377,7 @@ describe("override and audit replies survive serialisation whole", () => {
           data: [1, "two"],
         },
       ],
+      total: 42,
       nextBefore: "41",
     });
   });
