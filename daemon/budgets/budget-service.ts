@@ -177,7 +177,7 @@ export class BudgetService {
     return budgetApprovalsStore.request(q, key, reason);
   }
 
-  private saved(b: StoredBudget, actor: string, action: string): void {
+  private saved(b: StoredBudget, actor: string, action: "budget.create" | "budget.update"): void {
     this.bus.emit("budget.saved", { budgetId: b.id, scope: b.scope, target: b.target, period: b.period });
     this.bus.emit("operator.action", { actor, action, targetKind: "budget", targetId: b.id });
   }

@@ -108,7 +108,7 @@ export interface EventPayloads {
     reason: string | null;
   };
   "feedback.recorded": { feedbackId: string; targetKind: "run" | "step" | "llm_call"; score: number };
-  "operator.action": { actor: string; action: string; targetKind: string; targetId: string };
+  "operator.action": { actor: string; action: OperatorAction; targetKind: string; targetId: string };
   /** A step of an emergency override (docs/overrides.md); `overrideId` is null for dry runs and rejections. */
   "override.step": {
     overrideId: string | null;
@@ -255,3 +255,41 @@ export const EVENT_TYPES = [
 
 export type OverseerEvent = { [K in EventType]: { type: K; at: number } & EventPayloads[K] }[EventType];
 export type EventOf<K extends EventType> = Extract<OverseerEvent, { type: K }>;
+
+/**
+ * Every operator action the daemon counts (`operator.action`, `overseer_operator_actions_total`):
+ * one list, so the metric's series exist at 0 from the first scrape for each of them and an
+ * emitter with an action not listed here does not compile.
+ */
+export const OPERATOR_ACTIONS = [
+  ...(
+    [
+      "pause",
+      "resume",
+      "cancel",
+      "retry-step",
+      "skip-step",
+      "snooze",
+      "escalate",
+      "modify-input",
+      "approve-budget",
+      "reject-budget",
+    ] as const
+  ).map((a) => `run.${a}` as const),
+  "task.retry",
+  "task.reassign",
+  "task.cancel",
+  "task.priority",
+  "coordination.reset",
+  "schedule.create",
+  "schedule.delete",
+  "schedule.pause",
+  "schedule.resume",
+  "budget.create",
+  "budget.update",
+  "budget.delete",
+  "agent.restart",
+  "agent.drain",
+] as const;
+
+export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];

@@ -306,7 +306,7 @@ export class ScheduleService {
     });
   }
 
-  private operatorAction(actor: string, action: string, id: string): void {
+  private operatorAction(actor: string, action: "create" | "delete" | "pause" | "resume", id: string): void {
     this.bus.emit("operator.action", {
       actor,
       action: `schedule.${action}`,

@@ -1,5 +1,5 @@
 import type { Counter, Gauge, Histogram } from "prom-client";
-import { KNOWN_LABEL_VALUES as K } from "./metric-names.ts";
+import { KNOWN_LABEL_VALUES as K } from "./known-label-values.ts";
 
 type C = Counter<string>;
 type G = Gauge<string>;

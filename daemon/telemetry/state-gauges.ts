@@ -4,7 +4,7 @@ import type { Queryable } from "../store/pg-pool.ts";
 import { readQueueStats } from "../store/queue-stats-store.ts";
 import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 import { stateGaugeReadsStore } from "../store/state-gauge-reads-store.ts";
-import { KNOWN_LABEL_VALUES as K } from "./metric-names.ts";
+import { KNOWN_LABEL_VALUES as K } from "./known-label-values.ts";
 import type { OverseerMetrics } from "./metrics.ts";
 
 /** The budget reads the gauges need (BudgetService). */

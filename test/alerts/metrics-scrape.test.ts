@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KNOWN_LABEL_VALUES } from "../../daemon/telemetry/metric-names.ts";
+import { OPERATOR_ACTIONS } from "../../daemon/events/catalogue.ts";
+import { KNOWN_LABEL_VALUES } from "../../daemon/telemetry/known-label-values.ts";
 import { eventually, startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
 
 /**
@@ -32,7 +33,9 @@ describe("the /metrics scrape", () => {
     for (const loop of ["liveness", "reconcile", "pipelines", "schedules", "retention"]) {
       expect(value(first, `overseer_loop_errors_total{loop="${loop}"}`), loop).toBe(0);
     }
-    expect(value(first, 'overseer_operator_actions_total{action="task.retry"}')).toBe(0);
+    for (const action of OPERATOR_ACTIONS) {
+      expect(value(first, `overseer_operator_actions_total{action="${action}"}`), action).toBe(0);
+    }
     expect(value(first, 'overseer_reconcile_repairs_total{kind="missing_dispatch"}')).toBe(0);
     expect(value(first, 'overseer_leader_changes_total{change="lost",reason="fenced"}')).toBe(0);
     expect(value(first, 'overseer_agent_transitions_total{from="stale",to="dead"}')).toBe(0);
