@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { IdParams, Uuid } from "./common.ts";
+import { ExportRecord } from "./export.ts";
 import { NextBefore, pageQuery, Total } from "./paging.ts";
 
 /** Which backend answered (or is configured to answer) a call. */
@@ -78,30 +79,12 @@ export type LlmCallsReply = Static<typeof LlmCallsReply>;
 export const RunLlmCallsParams = IdParams;
 export const RunLlmCallsQuery = Type.Object(pageQuery(), { additionalProperties: false });
 
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
-
-/** One recorded call's metadata (prompt and response are in the operator's export only). */
-export const LlmCallView = Type.Object({
-  id: Uuid,
-  at: Type.String({ format: "date-time" }),
-  agentId: Uuid,
-  role: Type.String(),
-  taskId: Nullable(Type.String()),
-  stepId: Nullable(Type.String()),
-  conversationId: Nullable(Type.String()),
-  provider: Type.String(),
-  model: Type.String(),
-  source: Type.String(),
-  status: Type.Union([Type.Literal("ok"), Type.Literal("error")]),
-  errorType: Nullable(Type.String()),
-  inputTokens: Type.Integer(),
-  outputTokens: Type.Integer(),
-  tokensCounted: Type.Boolean(),
-  costUsd: Type.Number(),
-  priced: Type.Boolean(),
-  latencyMs: Type.Integer(),
-  ttftMs: Type.Union([Type.Integer(), Type.Null()]),
-});
+/**
+ * One recorded call's metadata, as a run's call list answers it: the export's record without the
+ * prompt and response (those are in the operator's export only), the run (the list is the run's)
+ * and the feedback score. One declaration of a call's fields for both.
+ */
+export const LlmCallView = Type.Omit(ExportRecord, ["runId", "feedbackScore", "prompt", "response"]);
 export type LlmCallView = Static<typeof LlmCallView>;
 
 export const RunLlmCallsReply = Type.Object({
