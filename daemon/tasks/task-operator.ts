@@ -6,6 +6,7 @@ import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { TaskListFilter } from "../store/task-reads-store.ts";
 import type { TaskStore } from "../store/task-store.ts";
+import { lockTaskForOperator } from "./operator-lock.ts";
 import type { TaskDispatch } from "./task-dispatch.ts";
 import type { TaskOutcomePort } from "./task-ports.ts";
 
@@ -56,15 +57,14 @@ export class TaskOperator {
   }> {
     const why = reason ?? `cancelled by ${caller.actor}`;
     const { cancelled, from } = await withTransaction(this.db, async (tx) => {
-      const row = await this.store.lockForOperator(tx, taskId);
-      if (!row) throw new OverseerError("OVS_ERR_TASK_NOT_FOUND", `no task ${taskId}`);
-      if (!CANCELLABLE.includes(row.state)) {
-        throw new OverseerError(
-          "OVS_ERR_TASK_STATE_CONFLICT",
-          `task ${taskId} is already ${row.state}; only queued, active or archived tasks can be cancelled`,
-          { state: row.state },
-        );
-      }
+      const row = await lockTaskForOperator(
+        this.store,
+        tx,
+        taskId,
+        CANCELLABLE,
+        (state) =>
+          `task ${taskId} is already ${state}; only queued, active or archived tasks can be cancelled`,
+      );
       const cancelled = await this.store.cancel(tx, taskId, why);
       if (!cancelled) throw new OverseerError("OVS_ERR_TASK_STATE_CONFLICT", `task ${taskId} has ended`);
       await auditLog.record(tx, {
@@ -106,15 +106,13 @@ export class TaskOperator {
     caller: OperatorCaller,
   ): Promise<{ taskId: string; state: "queued"; priorityBefore: number; priority: number }> {
     const done = await withTransaction(this.db, async (tx) => {
-      const row = await this.store.lockForOperator(tx, taskId);
-      if (!row) throw new OverseerError("OVS_ERR_TASK_NOT_FOUND", `no task ${taskId}`);
-      if (row.state !== "queued") {
-        throw new OverseerError(
-          "OVS_ERR_TASK_STATE_CONFLICT",
-          `task ${taskId} is ${row.state}; only a queued task's priority can change`,
-          { state: row.state },
-        );
-      }
+      const row = await lockTaskForOperator(
+        this.store,
+        tx,
+        taskId,
+        ["queued"],
+        (state) => `task ${taskId} is ${state}; only a queued task's priority can change`,
+      );
       await this.store.reprioritizeQueued(tx, [taskId], input.priority);
       await auditLog.record(tx, {
         actor: caller.actor,

@@ -11,6 +11,7 @@ import type { EnqueueOrder, Lease, TaskView } from "../store/task-rows.ts";
 import type { AttemptEnd, TaskStore } from "../store/task-store.ts";
 import { traceSpans } from "../telemetry/tracing.ts";
 import { announceAttemptEnd, type EndContext, traceAttemptEnd } from "./attempt-end-events.ts";
+import { lockTaskForOperator } from "./operator-lock.ts";
 import type { TaskDispatch } from "./task-dispatch.ts";
 import type { ClaimPolicy, TaskOutcomePort } from "./task-ports.ts";
 
@@ -290,15 +291,13 @@ export class TaskService {
   }> {
     const boost = input.priorityBoost ?? 0;
     const done = await withTransaction(this.db, async (tx) => {
-      const row = await this.store.lockForOperator(tx, taskId);
-      if (!row) throw new OverseerError("OVS_ERR_TASK_NOT_FOUND", `no task ${taskId}`);
-      if (row.state !== "dead" && row.state !== "failed") {
-        throw new OverseerError(
-          "OVS_ERR_TASK_STATE_CONFLICT",
-          `task ${taskId} is ${row.state}; only dead or failed tasks can be retried`,
-          { state: row.state },
-        );
-      }
+      const row = await lockTaskForOperator(
+        this.store,
+        tx,
+        taskId,
+        ["dead", "failed"],
+        (state) => `task ${taskId} is ${state}; only dead or failed tasks can be retried`,
+      );
       const priority = Math.min(MAX_PRIORITY, Math.max(0, row.priority + boost));
       await this.store.requeueForRetry(tx, taskId, priority);
       await auditLog.record(tx, {
