@@ -7,6 +7,7 @@ import { attemptStats } from "../store/attempt-stats-store.ts";
 import { kpiReadsStore } from "../store/kpi-reads-store.ts";
 import type { Queryable } from "../store/pg-pool.ts";
 import { FIGURE_METRICS, GAUGED_FIGURES, type GaugedFigure } from "./figure-metric-names.ts";
+import { scrapeThrottle } from "./scrape-throttle.ts";
 
 /**
  * The figures of contract/figures.ts that have a gauge, read from Postgres at scrape time (at most
@@ -17,16 +18,17 @@ import { FIGURE_METRICS, GAUGED_FIGURES, type GaugedFigure } from "./figure-metr
  */
 export class FigureGauges {
   private readonly gauges = new Map<GaugedFigure, Gauge>();
-  private last = 0;
-  private inflight: Promise<void> | null = null;
+  /** Reads the stores into the gauges (throttled: scrape-throttle.ts). */
+  readonly refresh: () => Promise<void>;
 
   constructor(
     registry: Registry,
     private readonly db: Queryable,
     // Two aggregate reads over up to 7 days of rows: once per 5 s per replica is plenty for
     // figures whose shortest window is 5 minutes, whatever the scrape interval.
-    private readonly minIntervalMs = 5_000,
+    minIntervalMs = 5_000,
   ) {
+    this.refresh = scrapeThrottle(() => this.read(), minIntervalMs);
     for (const id of GAUGED_FIGURES) {
       const spec = FIGURE_METRICS[`figure_${id}`];
       this.gauges.set(
@@ -34,15 +36,6 @@ export class FigureGauges {
         new Gauge({ name: spec.name, help: spec.help, labelNames: spec.labels, registers: [registry] }),
       );
     }
-  }
-
-  refresh(): Promise<void> {
-    if (Date.now() - this.last < this.minIntervalMs) return Promise.resolve();
-    this.inflight ??= this.read().finally(() => {
-      this.inflight = null;
-      this.last = Date.now();
-    });
-    return this.inflight;
   }
 
   private set(id: GaugedFigure, window: FigureWindow, value: number | null): void {

@@ -6,6 +6,7 @@ import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 import { stateGaugeReadsStore } from "../store/state-gauge-reads-store.ts";
 import { KNOWN_LABEL_VALUES as K } from "./known-label-values.ts";
 import type { OverseerMetrics } from "./metrics.ts";
+import { scrapeThrottle } from "./scrape-throttle.ts";
 
 /** The budget reads the gauges need (BudgetService). */
 export interface BudgetReads {
@@ -23,8 +24,8 @@ export interface BudgetReads {
  * "runs in progress" is 0 between runs). Ages are not: the oldest of no task has no age.
  */
 export class StateGauges {
-  private last = 0;
-  private inflight: Promise<void> | null = null;
+  /** Reads the stores into the gauges (throttled: scrape-throttle.ts). */
+  readonly refresh: () => Promise<void>;
 
   constructor(
     private readonly metrics: OverseerMetrics,
@@ -33,16 +34,9 @@ export class StateGauges {
     private readonly liveness: HeartbeatStore,
     private readonly maxAgentSeries: number,
     private readonly budgets: BudgetReads,
-    private readonly minIntervalMs = 1_000,
-  ) {}
-
-  refresh(): Promise<void> {
-    if (Date.now() - this.last < this.minIntervalMs) return Promise.resolve();
-    this.inflight ??= this.read().finally(() => {
-      this.inflight = null;
-      this.last = Date.now();
-    });
-    return this.inflight;
+    minIntervalMs = 1_000,
+  ) {
+    this.refresh = scrapeThrottle(() => this.read(), minIntervalMs);
   }
 
   private async read(): Promise<void> {
