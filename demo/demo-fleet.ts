@@ -97,12 +97,16 @@ export function startCrashingAgent(
   periodMs: number,
   logger: Logger,
 ): () => Promise<void> {
-  const entry = fileURLToPath(new URL("../sdk/run-agent.ts", import.meta.url));
+  // Compiled (dist/demo/demo-fleet.js) the agent is dist/sdk/run-agent.js under plain node; in a
+  // checkout it is the TypeScript source through tsx.
+  const compiled = import.meta.url.endsWith(".js");
+  const entry = fileURLToPath(new URL(`../sdk/run-agent.${compiled ? "js" : "ts"}`, import.meta.url));
+  const nodeArgs = compiled ? ["--enable-source-maps", entry] : ["--import", "tsx", entry];
   let child: ChildProcess | null = null;
   let generation = 0;
   const launch = () => {
     generation++;
-    child = spawn(process.execPath, ["--import", "tsx", entry], {
+    child = spawn(process.execPath, nodeArgs, {
       env: {
         ...process.env,
         OVERSEER_URL: url,

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { createInterface } from "node:readline/promises";
 import { pathToFileURL } from "node:url";
 import { parseArgs, stringFlag } from "./args.ts";
@@ -124,5 +125,5 @@ export async function main(): Promise<void> {
   setImmediate(() => process.exit(process.exitCode));
 }
 
-// Also runnable directly: node --import tsx sdk/cli/main.ts <command>
+// The package bin runs the compiled dist/sdk/cli/main.js; in a checkout, `node --import tsx sdk/cli/main.ts <command>`.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -12,10 +12,10 @@ export interface CliRun {
   json: any;
 }
 
-/** Runs the `overseer` bin (sdk/cli/overseer.js) as a child process without a terminal. */
+/** Runs the `overseer` CLI from source (sdk/cli/main.ts through tsx) as a child process without a terminal. */
 export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ["sdk/cli/overseer.js", ...args], {
+    const proc = spawn(process.execPath, ["--import", "tsx", "sdk/cli/main.ts", ...args], {
       cwd: ROOT,
       env: { ...process.env, OVERSEER_URL: "", OVERSEER_TOKEN: "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
