@@ -23,15 +23,22 @@ export function build(outDir: string): void {
   const out = resolve(ROOT, outDir);
   rmSync(out, { recursive: true, force: true });
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-  const result = spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", out], {
-    stdio: "inherit",
-  });
+  const result = spawnSync(
+    process.execPath,
+    [tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", out],
+    {
+      stdio: "inherit",
+    },
+  );
   if (result.status !== 0) throw new Error(`tsc exited with ${result.status ?? result.signal}`);
   for (const dir of RUNTIME_ASSETS) {
     mkdirSync(join(out, dir), { recursive: true });
     cpSync(join(ROOT, dir), join(out, dir), { recursive: true, filter: (src) => !src.endsWith(".ts") });
   }
-  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; version: string };
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+    name: string;
+    version: string;
+  };
   writeFileSync(
     join(out, "package.json"),
     `${JSON.stringify({ name: pkg.name, version: pkg.version, type: "module", private: true }, null, 2)}\n`,
