@@ -6,9 +6,19 @@ import { TOKENS } from "./test-env.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Spawns a TypeScript entry point with tsx, in its own process group so SIGKILL takes it whole. */
-function spawnTs(entry: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", entry], {
+/**
+ * How a child starts: by default the TypeScript source through tsx under this test's Node; the
+ * compiled-build smoke test (test/ship) gives a compiled entry point and another Node binary.
+ */
+export interface Launch {
+  node: string;
+  args: string[];
+}
+
+const fromSource = (entry: string): Launch => ({ node: process.execPath, args: ["--import", "tsx", entry] });
+
+function spawnLaunch(launch: Launch, env: Record<string, string>): ChildProcess {
+  return spawn(launch.node, launch.args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -30,8 +40,9 @@ export async function spawnAgent(opts: {
   workMs?: number;
   failRate?: number;
   reportFile?: string;
+  launch?: Launch;
 }): Promise<AgentProcess> {
-  const proc = spawnTs("sdk/run-agent.ts", {
+  const proc = spawnLaunch(opts.launch ?? fromSource("sdk/run-agent.ts"), {
     OVERSEER_URL: opts.url,
     OVERSEER_AGENT_SECRET: TOKENS.agentSecret,
     AGENT_NAME: opts.name,
@@ -68,8 +79,12 @@ export async function spawnAgent(opts: {
 }
 
 /** Starts the daemon (`app/main.ts`) as a child process and resolves once /readyz says ready. */
-export async function spawnDaemon(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const proc = spawnTs("app/main.ts", { ...env, PORT: String(port) });
+export async function spawnDaemon(
+  env: Record<string, string>,
+  port: number,
+  launch: Launch = fromSource("app/main.ts"),
+): Promise<ChildProcess> {
+  const proc = spawnLaunch(launch, { ...env, PORT: String(port) });
   proc.stdout?.resume();
   proc.stderr?.resume();
   const url = `http://127.0.0.1:${port}`;
