@@ -14,8 +14,9 @@ export interface Child {
 }
 
 /**
- * Starts a TypeScript entry point with `node --import tsx`, like the test helpers do, optionally
- * with an IPC channel. Output is kept as a short tail, never accumulated.
+ * Starts an entry point: TypeScript with `node --import tsx`, like the test helpers do, or a compiled
+ * `.js` (npm run build's output) under plain node; optionally with an IPC channel. Output is kept as
+ * a short tail, never accumulated.
  */
 export function spawnTs(
   name: string,
@@ -25,7 +26,8 @@ export function spawnTs(
 ): Child {
   // Diagnostics: e.g. BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every child.
   const extra = (process.env["BENCH_CHILD_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
-  const proc = spawn(process.execPath, [...extra, "--import", "tsx", entry], {
+  const loader = entry.endsWith(".js") ? ["--enable-source-maps"] : ["--import", "tsx"];
+  const proc = spawn(process.execPath, [...extra, ...loader, entry], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: opts.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],

@@ -37,12 +37,14 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts `app/main.ts` as a child process (as in production: its own event loop and CPU) on a
- * fresh namespace, LOG_LEVEL=warn, the canary off, against the shared Redis and Postgres; resolves once /readyz is 200.
+ * Starts `app/main.ts` (or `entry`, e.g. a compiled `dist/app/main.js`) as a child process (as in
+ * production: its own event loop and CPU) on a fresh namespace, LOG_LEVEL=warn, the canary off,
+ * against the shared Redis and Postgres; resolves once /readyz is 200.
  */
 export async function startBenchDaemon(
   namespace: string,
   overrides: Record<string, string> = {},
+  entry = "app/main.ts",
 ): Promise<BenchDaemon> {
   const port = await freePort();
   const env: Record<string, string> = {
@@ -63,7 +65,7 @@ export async function startBenchDaemon(
     ...overrides,
   };
   const problems: Record<string, number> = {};
-  const child = spawnTs(`daemon ${namespace}`, "app/main.ts", env, {
+  const child = spawnTs(`daemon ${namespace}`, entry, env, {
     onLine: (line) => {
       // Pino JSON on stdout; anything else (a crash trace) on stderr is counted as is.
       let key = line.slice(0, 120);
