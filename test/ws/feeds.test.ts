@@ -68,6 +68,10 @@ describe("snapshot, then deltas", () => {
   });
 
   it("system, coordination and dashboard answer with their snapshots", async () => {
+    // The snapshot carries /readyz's answer, whose leader check is false until the leader loop's
+    // first tick: on a loaded machine that can come after the daemon is up. Wait for it as a load
+    // balancer would, then read the snapshot.
+    await expect.poll(async () => (await d.api("GET", "/readyz")).status, { timeout: 10_000 }).toBe(200);
     const system = await feed("system");
     const s = await system.next((m) => m.type === "snapshot", 10_000, "system snapshot");
     expect(s.data.system).toMatchObject({ replicaId: d.daemon.replicaId, lifecycle: "RUNNING", ready: true });
