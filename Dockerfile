@@ -39,7 +39,7 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund
 
 # --- runtime: node_modules from deps, dist/ from build, nothing else of the repository.
 FROM ${NODE_IMAGE} AS runtime
