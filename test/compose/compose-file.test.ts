@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
@@ -12,6 +13,8 @@ const root = resolve(import.meta.dirname, "../..");
 const compose = parse(readFileSync(join(root, "docker-compose.yml"), "utf8"));
 const services = compose.services as Record<string, any>;
 const yamlOf = (path: string) => parse(readFileSync(join(root, path), "utf8"));
+/** A JSON file with comments (tsconfig), read the way TypeScript reads it. */
+const parseJsonc = (path: string) => ts.readConfigFile(join(root, path), ts.sys.readFile).config;
 
 describe("docker-compose.yml", () => {
   it("passes `docker-compose config` (schema and variables)", () => {
@@ -88,6 +91,39 @@ describe("docker-compose.yml", () => {
     expect(mount?.split(":")[1]).toBe(path);
     const home = services.grafana.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH as string;
     expect(existsSync(join(root, "grafana/dashboards", home.slice(path.length + 1)))).toBe(true);
+  });
+
+  it("the daemon and the demo fleet run the image the Dockerfile builds, its compiled output", () => {
+    // One image for both (built once, tagged once); nothing mounted from the repository and no tsx:
+    // the image carries the compiled daemon and demo (test/ship/dockerfile.test.ts checks the image).
+    const outDir = (parseJsonc("tsconfig.build.json").compilerOptions as { outDir: string }).outDir;
+    for (const name of ["overseer", "demo-fleet"]) {
+      const svc = services[name];
+      const context = typeof svc.build === "string" ? svc.build : svc.build?.context;
+      expect(context, `${name} builds`).toBe(".");
+      expect(existsSync(join(root, context, svc.build?.dockerfile ?? "Dockerfile"))).toBe(true);
+      expect(svc.image, `${name} tags the image`).toBe(services.overseer.image);
+      expect(svc.volumes ?? [], `${name} mounts nothing of the repository`).toEqual([]);
+      expect(JSON.stringify(svc.command ?? []), name).not.toContain("tsx");
+      // tini is the image's PID 1; Docker's init in front of it would be a second one.
+      expect(svc.init, `${name} init`).toBeUndefined();
+    }
+    // The daemon runs the image's CMD; the fleet runs the compiled demo/fleet-main.ts.
+    expect(services.overseer.command).toBeUndefined();
+    const script = (services["demo-fleet"].command as string[]).find((a) => a.endsWith(".js")) as string;
+    expect(script.startsWith(`${outDir}/`), script).toBe(true);
+    expect(existsSync(join(root, script.slice(outDir.length + 1).replace(/\.js$/, ".ts"))), script).toBe(
+      true,
+    );
+    // The image's HEALTHCHECK probes the daemon's port; the fleet serves none.
+    expect(services["demo-fleet"].healthcheck).toEqual({ disable: true });
+  });
+
+  it("gives the daemon longer to stop than its drain takes", () => {
+    const seconds = (d: string) =>
+      Number.parseFloat(d) * (d.endsWith("ms") ? 0.001 : d.endsWith("m") ? 60 : 1);
+    const drain = seconds(services.overseer.environment.OVERSEER_SHUTDOWN_GRACE_MS as string);
+    expect(seconds(services.overseer.stop_grace_period as string)).toBeGreaterThan(drain);
   });
 
   it("the daemon exports traces to the Tempo service's OTLP/HTTP receiver", () => {
