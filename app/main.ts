@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { isEntryPoint } from "../contract/entry-point.ts";
 import { ConfigError, compileConfig, type OverseerConfig } from "../daemon/config/compile-config.ts";
 import { createLogger } from "../daemon/telemetry/logger.ts";
 import { startTracing } from "../daemon/telemetry/tracing.ts";
@@ -101,7 +102,7 @@ export function configOrExit(): OverseerConfig {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isEntryPoint(import.meta.url)) {
   runDaemon(configOrExit()).catch((error) => {
     process.stderr.write(`overseer: failed to start: ${(error as Error).message}\n`);
     process.exit(1);

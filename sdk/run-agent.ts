@@ -11,10 +11,11 @@
 //   LOG_LEVEL               pino level for the JSON logs on stderr, default "info"
 // stdout carries only "agent <name> registered <id>" lines. Exit codes: 0 stopped, 1 failed,
 // 2 bad configuration, 75 stopped after a restart command (asks the process manager to start it again).
+
 import { appendFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
-import { pathToFileURL } from "node:url";
 import pino from "pino";
+import { isEntryPoint } from "../contract/entry-point.ts";
 import { Agent } from "./agent.ts";
 import type { AgentOptions } from "./agent-types.ts";
 import { TaskError } from "./task-error.ts";
@@ -144,6 +145,6 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isEntryPoint(import.meta.url)) {
   void main();
 }

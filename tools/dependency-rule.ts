@@ -62,7 +62,7 @@ export const LAYERS: Layer[] = [
   // Tools, dashboards-as-code, benchmarks and tests may look at anything.
   { prefix: "grafana/", mayImport: ["contract/", "daemon/"] },
   { prefix: "tools/", mayImport: ["contract/", "sdk/", ...SERVER, "demo/", "grafana/"] },
-  { prefix: "bench/", mayImport: ["contract/", "sdk/", ...SERVER, "demo/", "test/"] },
+  { prefix: "bench/", mayImport: ["contract/", "sdk/", ...SERVER, "demo/", "test/", "tools/"] },
   { prefix: "test/", mayImport: ["contract/", "sdk/", ...SERVER, "demo/", "bench/", "grafana/", "tools/"] },
 ];
 

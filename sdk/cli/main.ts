@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { createInterface } from "node:readline/promises";
-import { pathToFileURL } from "node:url";
+import { isEntryPoint } from "../../contract/entry-point.ts";
 import { parseArgs, stringFlag } from "./args.ts";
 import type { CommandContext, CommandResult } from "./command-context.ts";
 import { CliError, EXIT, type ExitCode } from "./exit-codes.ts";
@@ -126,4 +126,4 @@ export async function main(): Promise<void> {
 }
 
 // The package bin runs the compiled dist/sdk/cli/main.js; in a checkout, `node --import tsx sdk/cli/main.ts <command>`.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (isEntryPoint(import.meta.url)) await main();

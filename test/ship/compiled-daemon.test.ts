@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,6 +36,9 @@ const compiled = (node: string, entry: string): Launch => ({
 
 beforeAll(() => {
   build(OUT);
+  // npm's bin links (node_modules/.bin/overseer, `npm i -g`) start the CLI through a symlink.
+  mkdirSync(join(OUT, "bin"));
+  symlinkSync("../sdk/cli/main.js", join(OUT, "bin", "overseer"));
 }, 180_000);
 
 afterAll(async () => {
@@ -57,7 +60,7 @@ it("the build emits the entry points package.json names, and no TypeScript", () 
 describe.each(nodes.map((node) => ({ node, version: versionOf(node) })))(
   "compiled, on Node $version",
   ({ node }) => {
-    it("starts, answers /readyz, runs a task end to end, serves the CLI, and drains on SIGTERM", async () => {
+    it("starts, answers /readyz, runs a task end to end, serves the CLI through a bin symlink, and drains on SIGTERM", async () => {
       const port = await getFreePort();
       const url = `http://127.0.0.1:${port}`;
       const type = `smoke_${port}`;
@@ -89,7 +92,7 @@ describe.each(nodes.map((node) => ({ node, version: versionOf(node) })))(
         expect(state).toBe("completed");
 
         const cli = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-          const proc = spawn(node, [join(OUT, "sdk/cli/main.js"), "status", "--json"], {
+          const proc = spawn(node, [join(OUT, "bin", "overseer"), "status", "--json"], {
             env: { ...process.env, OVERSEER_URL: url, OVERSEER_TOKEN: TOKENS.viewer },
             stdio: ["ignore", "pipe", "inherit"],
           });
