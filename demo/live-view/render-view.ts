@@ -27,15 +27,21 @@ const LABEL = 17;
 /**
  * One frame: the banner (where the metrics, the docs and the tokens are), the fleet's figures and
  * the latest notable events, as lines no wider than `width`, at most `height` of them. The banner
- * wraps rather than lose a token; other lines are cut with "…"; events fill what is left, newest last.
+ * and the events wrap rather than lose a token or where a task went; the figure lines are cut with
+ * "…"; the newest events that fit fill what is left, oldest first.
  */
 export function renderView(state: ViewState, width: number, height = Number.POSITIVE_INFINITY): string[] {
   const w = Math.max(20, width);
   const banner = bannerLines(state).flatMap((l) => wrap(l, w));
   const body = [...figureLines(state), "", "Notable events"].map((l) => cut(l, w));
-  const events = state.tally.events.map((e) => cut(`${clock(e.at)} ${e.text}`, w));
   const room = Math.max(1, height - banner.length - body.length);
-  const shown = events.length === 0 ? ["(none yet)"] : events.slice(-room);
+  const shown: string[] = [];
+  for (const e of [...state.tally.events].reverse()) {
+    const lines = wrap(`${clock(e.at)} ${e.text}`, w, " ".repeat(9));
+    if (shown.length + lines.length > room) break;
+    shown.unshift(...lines);
+  }
+  if (state.tally.events.length === 0) shown.push("(none yet)");
   return [...banner, ...body, ...shown].slice(0, height);
 }
 
@@ -48,8 +54,8 @@ function bannerLines(s: ViewState): string[] {
     `  API docs   ${s.url}/docs`,
     `  viewer token    ${s.viewerToken}`,
     `  operator token  ${s.operatorToken}`,
-    "  API reads  /api/dashboard/agents/status, /api/dashboard/tasks/queue, /api/workflow/statistics:",
     `  curl -H 'Authorization: Bearer ${s.viewerToken}' ${s.url}/api/dashboard/agents/status`,
+    "    (and /api/dashboard/tasks/queue, /api/workflow/statistics)",
     `  JSON logs  ${s.logFile}`,
     "  Ctrl-C drains and stops.",
     "",
@@ -109,13 +115,21 @@ function cut(line: string, width: number): string {
   return line.length <= width ? line : `${line.slice(0, width - 1)}…`;
 }
 
-/** Hard-wraps a banner line; continuations are indented so they read as part of it. */
-function wrap(line: string, width: number): string[] {
-  if (line.length <= width) return [line];
-  const indent = "    ";
-  const out = [line.slice(0, width)];
-  for (let i = width; i < line.length; i += width - indent.length) {
-    out.push(indent + line.slice(i, i + width - indent.length));
+/**
+ * Wraps a line to `width`, at a space when one is in the second half of the row (a token or a URL
+ * then moves whole to the next row), else mid-word; continuations start with `indent`.
+ */
+export function wrap(line: string, width: number, indent = "    "): string[] {
+  const out: string[] = [];
+  let rest = line;
+  let room = width;
+  while (rest.length > room) {
+    const space = rest.lastIndexOf(" ", room);
+    const at = space > room / 2 ? space : room;
+    out.push(out.length === 0 ? rest.slice(0, at) : indent + rest.slice(0, at));
+    rest = rest.slice(at).trimStart();
+    room = width - indent.length;
   }
+  out.push(out.length === 0 ? rest : indent + rest);
   return out;
 }
