@@ -41,12 +41,7 @@ export function startLiveView(o: LiveViewOptions): void {
   void read();
   const poll = setInterval(() => void read(), everyMs);
   poll.unref();
-  const draining = () => {
-    status = "draining";
-  };
-  process.once("SIGINT", draining);
-  process.once("SIGTERM", draining);
-  startTerminalView({
+  const view = startTerminalView({
     out: process.stdout,
     everyMs,
     frame: (width, height) => {
@@ -68,4 +63,11 @@ export function startLiveView(o: LiveViewOptions): void {
     },
     farewell: (code) => `Overseer demo stopped (exit code ${code}). Its JSON logs: ${o.logFile}`,
   });
+  // Said at once: a drain can be over before the next tick.
+  const draining = () => {
+    status = "draining";
+    view.draw();
+  };
+  process.once("SIGINT", draining);
+  process.once("SIGTERM", draining);
 }

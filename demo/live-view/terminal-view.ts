@@ -23,7 +23,7 @@ export interface TerminalViewOptions {
  * main screen rather than the alternate one: the last frame, with its URLs and tokens, stays readable
  * after the demo stops. On exit the cursor comes back and the farewell is written synchronously.
  */
-export function startTerminalView(o: TerminalViewOptions): { stop(): void } {
+export function startTerminalView(o: TerminalViewOptions): { draw(): void; stop(): void } {
   const size = () => ({ width: o.out.columns || 80, height: o.out.rows || 24 });
   const draw = () => {
     const { width, height } = size();
@@ -46,6 +46,7 @@ export function startTerminalView(o: TerminalViewOptions): { stop(): void } {
   };
   process.once("exit", restore);
   return {
+    draw,
     stop() {
       clearInterval(timer);
       o.out.off("resize", redraw);
