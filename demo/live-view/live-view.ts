@@ -41,6 +41,10 @@ export function startLiveView(o: LiveViewOptions): void {
   void read();
   const poll = setInterval(() => void read(), everyMs);
   poll.unref();
+  // Before the view's own exit listener, which draws the last frame.
+  process.once("exit", () => {
+    status = "stopped";
+  });
   const view = startTerminalView({
     out: process.stdout,
     everyMs,
@@ -56,7 +60,7 @@ export function startLiveView(o: LiveViewOptions): void {
         status,
         figures,
         // While draining the API stops answering: expected, not news.
-        figuresError: status === "draining" ? null : figuresError,
+        figuresError: status === "running" ? figuresError : null,
         tally: o.tally.snapshot(now),
       };
       return renderView(state, width, height);

@@ -12,8 +12,8 @@ export interface ViewState {
   logFile: string;
   startedAt: number;
   now: number;
-  /** `draining` from Ctrl-C (or SIGTERM) until the process exits. */
-  status: "running" | "draining";
+  /** `draining` from Ctrl-C (or SIGTERM) until the process exits; `stopped` in the last frame. */
+  status: "running" | "draining" | "stopped";
   /** The last API read; null before the first one answered. */
   figures: ApiFigures | null;
   /** Why the last API read failed, if it did (the figures shown are then older). */
@@ -47,7 +47,11 @@ export function renderView(state: ViewState, width: number, height = Number.POSI
 
 function bannerLines(s: ViewState): string[] {
   const up = uptime(s.now - s.startedAt);
-  const status = s.status === "running" ? "running" : "draining: agents finish or hand back their work";
+  const status = {
+    running: "running",
+    draining: "draining: agents finish or hand back their work",
+    stopped: "stopped",
+  }[s.status];
   return [
     `Overseer demo at ${s.url} · up ${up} · ${status}`,
     `  metrics    ${s.url}/metrics`,

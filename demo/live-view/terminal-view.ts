@@ -21,15 +21,18 @@ export interface TerminalViewOptions {
  * Redraws the view in place on the main screen (cursor home, each line cleared to its end, the rest
  * of the screen cleared), about once a second and on resize, so the banner never scrolls away. The
  * main screen rather than the alternate one: the last frame, with its URLs and tokens, stays readable
- * after the demo stops. On exit the cursor comes back and the farewell is written synchronously.
+ * after the demo stops. On exit the last frame, the cursor and the farewell are written synchronously.
  */
 export function startTerminalView(o: TerminalViewOptions): { draw(): void; stop(): void } {
   const size = () => ({ width: o.out.columns || 80, height: o.out.rows || 24 });
-  const draw = () => {
+  const frameText = () => {
     const { width, height } = size();
     // One line spare at the bottom: a stray line on stderr then does not scroll the banner off.
     const lines = o.frame(width, Math.max(1, height - 1));
-    o.out.write(HOME + lines.map((l) => l + CLEAR_LINE_END).join("\r\n") + CLEAR_BELOW);
+    return HOME + lines.map((l) => l + CLEAR_LINE_END).join("\r\n") + CLEAR_BELOW;
+  };
+  const draw = () => {
+    o.out.write(frameText());
   };
   const redraw = () => {
     o.out.write(HOME + CLEAR_SCREEN);
@@ -41,8 +44,9 @@ export function startTerminalView(o: TerminalViewOptions): { draw(): void; stop(
   timer.unref();
   o.out.on("resize", redraw);
   const restore = (code: number) => {
-    // The process is exiting: only synchronous writes still reach the terminal.
-    writeSync(o.out.fd, `${SHOW_CURSOR}\r\n${o.farewell(code)}\n`);
+    // The process is exiting: only synchronous writes still reach the terminal. The last frame
+    // shows the drain's events (agents leaving) that came after the last tick.
+    writeSync(o.out.fd, `${frameText()}${SHOW_CURSOR}\r\n${o.farewell(code)}\n`);
   };
   process.once("exit", restore);
   return {

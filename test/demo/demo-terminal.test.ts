@@ -83,6 +83,7 @@ it("on a terminal: the view with the banner, the figures and the events; the JSO
   expect(await done).toBe(0);
   expect(out.text()).toContain("· draining: agents finish or");
   expect(out.text()).toContain(`Overseer demo stopped (exit code 0). Its JSON logs: ${file}`);
+  expect(out.text()).toMatch(/· up \d+:\d\d · stopped/); // the last frame, drawn as it exits
   expect(out.text()).toContain("\x1b[?25h"); // the cursor back
   expect(existsSync(path)).toBe(true);
 }, 90_000);

@@ -91,7 +91,7 @@ it("keeps the newest events that fit the height", () => {
   expect(lines.slice(17)).toEqual(events.slice(23).map((e) => `${clock(e.at)} ${e.text}`));
 });
 
-it("says so while the figures are not read yet, when a read fails, and while draining", () => {
+it("says so while the figures are not read yet, when a read fails, while draining and once stopped", () => {
   const before = renderView(state({ figures: null }), 120);
   expect(before).toContain("Agents by state   …");
   expect(before).toContain("  (reading the daemon's API…)");
@@ -103,6 +103,9 @@ it("says so while the figures are not read yet, when a read fails, and while dra
   );
   expect(renderView(state({ status: "draining" }), 120)[0]).toBe(
     "Overseer demo at http://127.0.0.1:8080 · up 0:35 · draining: agents finish or hand back their work",
+  );
+  expect(renderView(state({ status: "stopped" }), 120)[0]).toBe(
+    "Overseer demo at http://127.0.0.1:8080 · up 0:35 · stopped",
   );
   expect(renderView(state({ tally: { ...state().tally, events: [] } }), 120).at(-1)).toBe("(none yet)");
 });
