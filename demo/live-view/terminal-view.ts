@@ -23,12 +23,12 @@ export interface TerminalViewOptions {
  * main screen rather than the alternate one: the last frame, with its URLs and tokens, stays readable
  * after the demo stops. On exit the last frame, the cursor and the farewell are written synchronously.
  */
-export function startTerminalView(o: TerminalViewOptions): { draw(): void; stop(): void } {
+export function startTerminalView(o: TerminalViewOptions): { draw(): void } {
   const size = () => ({ width: o.out.columns || 80, height: o.out.rows || 24 });
-  const frameText = () => {
+  const frameText = (spare = 1) => {
     const { width, height } = size();
-    // One line spare at the bottom: a stray line on stderr then does not scroll the banner off.
-    const lines = o.frame(width, Math.max(1, height - 1));
+    // A line spare at the bottom: a stray line on stderr then does not scroll the banner off.
+    const lines = o.frame(width, Math.max(1, height - spare));
     return HOME + lines.map((l) => l + CLEAR_LINE_END).join("\r\n") + CLEAR_BELOW;
   };
   const draw = () => {
@@ -46,17 +46,9 @@ export function startTerminalView(o: TerminalViewOptions): { draw(): void; stop(
   const restore = (code: number) => {
     // The process is exiting: only synchronous writes still reach the terminal. The last frame
     // shows the drain's events (agents leaving) that came after the last tick.
-    writeSync(o.out.fd, `${frameText()}${SHOW_CURSOR}\r\n${o.farewell(code)}\n`);
+    // Three spare: the farewell and the shell's prompt below it keep the banner's first line on screen.
+    writeSync(o.out.fd, `${frameText(3)}${SHOW_CURSOR}\r\n${o.farewell(code)}\n`);
   };
   process.once("exit", restore);
-  return {
-    draw,
-    stop() {
-      clearInterval(timer);
-      o.out.off("resize", redraw);
-      process.off("exit", restore);
-      draw();
-      o.out.write(`${SHOW_CURSOR}\r\n`);
-    },
-  };
+  return { draw };
 }
