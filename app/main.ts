@@ -5,16 +5,21 @@ import { createLogger } from "../daemon/telemetry/logger.ts";
 import { startTracing } from "../daemon/telemetry/tracing.ts";
 import { OverseerDaemon } from "./overseer-daemon.ts";
 
+/** What a caller running the daemon in its own process (the demo) may add. */
+export interface RunOptions {
+  /** Runs on SIGTERM/SIGINT before the daemon drains. */
+  beforeStop?: () => Promise<void>;
+  /** The logger to use instead of JSON lines on stdout (the demo's terminal view writes them to a file). */
+  logger?: Logger;
+}
+
 /**
  * `npm start`: runs the daemon until SIGTERM/SIGINT, then drains within the grace time and exits 0.
  * A bad configuration exits 78; an unexpected error logs, stops and exits 1 so the process
  * supervisor restarts it (a restarted daemon converges from Redis and Postgres).
  */
-export async function runDaemon(
-  config: OverseerConfig,
-  hooks: { beforeStop?: () => Promise<void> } = {},
-): Promise<OverseerDaemon> {
-  const log = createLogger(config.logLevel);
+export async function runDaemon(config: OverseerConfig, options: RunOptions = {}): Promise<OverseerDaemon> {
+  const log = options.logger ?? createLogger(config.logLevel);
   if (config.generatedSecrets.length > 0) {
     log.warn(
       {
@@ -55,7 +60,7 @@ export async function runDaemon(
       process.exit(1);
     }, config.shutdownGraceMs);
     timer.unref();
-    await hooks.beforeStop?.().catch((error) => log.error({ err: error }, "error before draining"));
+    await options.beforeStop?.().catch((error) => log.error({ err: error }, "error before draining"));
     await daemon.stop().catch((error) => log.error({ err: error }, "error while draining"));
     await flushed(log);
     process.exit(code);

@@ -87,6 +87,21 @@ export async function startDemoAgents(
   };
 }
 
+/** Optional settings of the flaky agent process. */
+export interface CrashingAgentOptions {
+  /** The first kill, sooner than `periodMs` so a death shows early; `periodMs` when absent. */
+  firstKillAfterMs?: number;
+  /** Where the child's stderr (its warnings) goes: the terminal, or a file descriptor (the demo's log file). */
+  stderr?: "inherit" | number;
+  /**
+   * A viewer token: each kill then waits (at most 5 s) until the agent holds a task, asking the API,
+   * so a task has to move. Without it the kill comes on the clock, busy or idle.
+   */
+  viewerToken?: string;
+  /** Told of each kill, with the name of the agent killed. */
+  onKill?: (agent: string) => void;
+}
+
 /**
  * A separate agent process that is SIGKILLed and replaced every `periodMs`, so the demo shows a
  * real agent death: stale, dead, its task reassigned, in the metrics and the dashboards.
@@ -96,6 +111,7 @@ export function startCrashingAgent(
   agentSecret: string,
   periodMs: number,
   logger: Logger,
+  options: CrashingAgentOptions = {},
 ): () => Promise<void> {
   // Compiled (dist/demo/demo-fleet.js) the agent is dist/sdk/run-agent.js under plain node; in a
   // checkout it is the TypeScript source through tsx.
@@ -104,9 +120,12 @@ export function startCrashingAgent(
   const nodeArgs = compiled ? ["--enable-source-maps", entry] : ["--import", "tsx", entry];
   let child: ChildProcess | null = null;
   let generation = 0;
+  /** The running agent's id, from its "agent <name> registered <id>" line on stdout. */
+  let agentId: string | null = null;
   const launch = () => {
     generation++;
-    child = spawn(process.execPath, nodeArgs, {
+    agentId = null;
+    const c = spawn(process.execPath, nodeArgs, {
       env: {
         ...process.env,
         OVERSEER_URL: url,
@@ -118,21 +137,44 @@ export function startCrashingAgent(
         AGENT_WORK_MS: "1500",
         LOG_LEVEL: "warn",
       },
-      stdio: ["ignore", "ignore", "inherit"],
+      stdio: ["ignore", options.viewerToken ? "pipe" : "ignore", options.stderr ?? "inherit"],
     });
+    c.stdout?.setEncoding("utf8").on("data", (text: string) => {
+      const id = /registered (\S+)/.exec(text)?.[1];
+      if (id && child === c) agentId = id;
+    });
+    child = c;
+  };
+  const holdsTask = async (token: string): Promise<boolean> => {
+    if (!agentId) return false;
+    const r = await fetch(`${url}/api/tasks?state=active&agentId=${agentId}&limit=1`, {
+      headers: { authorization: `Bearer ${token}` },
+    }).catch(() => null);
+    const body = r?.ok ? ((await r.json()) as { total?: number }) : null;
+    return (body?.total ?? 0) > 0;
+  };
+  const stop = new AbortController();
+  const wait = (ms: number) => delay(ms, undefined, { signal: stop.signal, ref: false });
+  const kill = async () => {
+    const token = options.viewerToken;
+    for (let waited = 0; token && waited < 5_000 && !(await holdsTask(token)); waited += 200) await wait(200);
+    if (stop.signal.aborted) return;
+    const agent = `flaky-developer-${generation}`;
+    logger.info({ agent }, "demo: SIGKILL the flaky agent process (its tasks move to others)");
+    child?.kill("SIGKILL");
+    options.onKill?.(agent);
+    launch();
   };
   launch();
-  const timer = setInterval(() => {
-    logger.info(
-      { agent: `flaky-developer-${generation}` },
-      "demo: SIGKILL the flaky agent process (its tasks move to others)",
-    );
-    child?.kill("SIGKILL");
-    launch();
-  }, periodMs);
-  timer.unref();
+  void (async () => {
+    await wait(options.firstKillAfterMs ?? periodMs);
+    for (;;) {
+      await kill();
+      await wait(periodMs);
+    }
+  })().catch(() => {}); // aborted: the demo is stopping
   return async () => {
-    clearInterval(timer);
+    stop.abort();
     const last = child;
     if (!last || last.exitCode !== null) return;
     // Let it finish or release its work while the daemon is still up.
