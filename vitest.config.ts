@@ -18,6 +18,8 @@ const LOAD = [
   "test/soak/soak-smoke.test.ts",
   "test/leader/failover.test.ts",
   "test/figures/consistency.test.ts",
+  // The whole demo (daemon, 14 agents, pipelines) in a pseudo-terminal.
+  "test/demo/demo-terminal.test.ts",
 ];
 
 const shared = { testTimeout: 60_000, hookTimeout: 60_000, pool: "forks" as const };

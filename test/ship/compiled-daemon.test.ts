@@ -59,7 +59,7 @@ it("the build emits the entry points package.json names, and no TypeScript", () 
 
 describe.each(nodes.map((node) => ({ node, version: versionOf(node) })))(
   "compiled, on Node $version",
-  ({ node }) => {
+  ({ node, version }) => {
     it("starts, answers /readyz, runs a task end to end, serves the CLI through a bin symlink, and drains on SIGTERM", async () => {
       const port = await getFreePort();
       const url = `http://127.0.0.1:${port}`;
@@ -108,6 +108,10 @@ describe.each(nodes.map((node) => ({ node, version: versionOf(node) })))(
       } finally {
         expect(await killAndWait(daemon, "SIGTERM")).toBe(0);
       }
+      // CI's log says which Node lines the compiled build ran on (the acceptance asks for it).
+      console.log(
+        `compiled smoke on Node ${version} (${node}): /readyz 200, task completed, CLI exit 0, SIGTERM exit 0`,
+      );
     }, 120_000);
   },
 );
