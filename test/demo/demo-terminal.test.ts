@@ -23,7 +23,12 @@ afterAll(async () => {
 function demoEnv(): Record<string, string> {
   const ns = freshNamespace();
   namespaces.push(ns);
-  return { ...process.env, ...daemonEnv(ns, { LOG_LEVEL: "info" }) } as Record<string, string>;
+  // The demo's own grace time, not the tests' 5 s: its stop waits up to 5 s for the flaky agent
+  // process to finish its work before the daemon drains, so 5 s in all can overrun (exit 1).
+  return {
+    ...process.env,
+    ...daemonEnv(ns, { LOG_LEVEL: "info", OVERSEER_SHUTDOWN_GRACE_MS: "10000" }),
+  } as Record<string, string>;
 }
 
 /** Collects a process's stdout; resolves `until` once the text so far passes the check. */
@@ -58,9 +63,12 @@ const exited = (proc: ChildProcess) =>
 
 it("on a terminal: the view with the banner, the figures and the events; the JSON logs in the named file", async () => {
   // `script` gives the demo a pseudo-terminal; a ^C written to it reaches the demo as SIGINT.
-  const proc = spawn("script", ["-qefc", "node --import tsx demo/main.ts", "/dev/null"], {
+  // `exec`: dash (Debian's /bin/sh, what `script` runs when SHELL is unset, as in CI) would otherwise
+  // stay as the demo's parent in the terminal's process group, die of the SIGINT and make `script`
+  // exit 130 while the demo itself drains and exits 0. SHELL is pinned so a run here is a run in CI.
+  const proc = spawn("script", ["-qefc", "exec node --import tsx demo/main.ts", "/dev/null"], {
     cwd: ROOT,
-    env: { ...demoEnv(), COLUMNS: "120", LINES: "40" },
+    env: { ...demoEnv(), SHELL: "/bin/sh", COLUMNS: "120", LINES: "40" },
     stdio: ["pipe", "pipe", "inherit"],
   });
   const out = output(proc);
