@@ -273,10 +273,13 @@ describe("Dockerfile", () => {
   });
 
   it("runs as a non-root user", () => {
-    const user = args(of(final, "USER").at(-1) as Instruction)[0] ?? "root";
+    const lastUser = of(final, "USER").at(-1);
+    // No USER at all runs the container as root.
+    expect(lastUser, "a USER instruction in the final stage").toBeDefined();
+    if (!lastUser) return;
+    const user = args(lastUser)[0] ?? "root";
     expect(user.split(":")[0], "USER in the final stage").not.toMatch(/^(root|0)$/);
     // ...and nothing runs after it that would need root.
-    const lastUser = of(final, "USER").at(-1) as Instruction;
     const later = of(final, "RUN").filter((r) => r.getRange().start.line > lastUser.getRange().start.line);
     expect(later).toEqual([]);
   });
