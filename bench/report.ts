@@ -38,7 +38,7 @@ export interface BenchResults {
     overseer: ThroughputSide | null;
     bullmq: BullThroughput | null;
     /** Overseer / BullMQ (higher is better for Overseer). */
-    ratios: { submit: number | null; drain: number | null; endToEnd: number | null };
+    ratios: { submit: number | null; drain: number | null; endToEnd: number | null; bulk?: number | null };
   };
   redisBenchmark: RedisBenchmarkResult | null;
   reassign: ReassignRun[];
@@ -56,6 +56,7 @@ export function throughputRatios(
     submit: ratio(o?.submit.perSec, b?.submit.perSec),
     drain: ratio(o?.drain.perSec, b?.drain.perSec),
     endToEnd: ratio(o?.endToEnd.perSec, b?.endToEnd.perSec),
+    bulk: ratio(o?.bulk?.perSec, b?.bulk?.perSec),
   };
 }
 
@@ -78,24 +79,19 @@ const int = (n: number | null | undefined) =>
 const x = (n: number | null | undefined) => (n == null || !Number.isFinite(n) ? "–" : `${n.toFixed(2)}×`);
 const sec = (ms: number) => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
 
-/** The main results table (Markdown). */
-export function resultsTable(r: BenchResults): string {
-  const o = r.throughput.overseer;
-  const b = r.throughput.bullmq;
-  const rows: string[][] = [
+/** The throughput rows of the results table, header first (also `npm run bench -- throughput`). */
+export function throughputRows(t: BenchResults["throughput"]): string[][] {
+  const o = t.overseer;
+  const b = t.bullmq;
+  return [
     ["Scenario", "Overseer", "Raw BullMQ", "Overseer / BullMQ"],
-    ["Submit only (per s)", int(o?.submit.perSec), int(b?.submit.perSec), x(r.throughput.ratios.submit)],
-    [
-      "Drain a full queue (tasks/s)",
-      int(o?.drain.perSec),
-      int(b?.drain.perSec),
-      x(r.throughput.ratios.drain),
-    ],
+    ["Submit only (per s)", int(o?.submit.perSec), int(b?.submit.perSec), x(t.ratios.submit)],
+    ["Drain a full queue (tasks/s)", int(o?.drain.perSec), int(b?.drain.perSec), x(t.ratios.drain)],
     [
       "**End to end: submit + process (tasks/s)**",
       `**${int(o?.endToEnd.perSec)}**`,
       `**${int(b?.endToEnd.perSec)}**`,
-      `**${x(r.throughput.ratios.endToEnd)}**`,
+      `**${x(t.ratios.endToEnd)}**`,
     ],
     [
       "… submit rate meanwhile (per s)",
@@ -103,7 +99,18 @@ export function resultsTable(r: BenchResults): string {
       int(b?.endToEnd.submitPerSec),
       x(ratio(o?.endToEnd.submitPerSec, b?.endToEnd.submitPerSec)),
     ],
+    [
+      "Bulk submit, 1,000 a call: `POST /api/tasks/batch` / `Queue.addBulk` (tasks/s)",
+      int(o?.bulk?.perSec),
+      int(b?.bulk?.perSec ?? b?.addBulk.perSec),
+      x(t.ratios.bulk ?? null),
+    ],
   ];
+}
+
+/** The main results table (Markdown). */
+export function resultsTable(r: BenchResults): string {
+  const rows = throughputRows(r.throughput);
   for (const run of r.reassign) {
     const os = run.overseer?.summary;
     const bs = run.bullmq?.summary;
@@ -122,7 +129,6 @@ export function resultsTable(r: BenchResults): string {
     defaults,
     "–",
   ]);
-  rows.push(["`Queue.addBulk`, chunks of 1,000 (jobs/s)", "–", int(b?.addBulk.perSec), "–"]);
   const rb = r.redisBenchmark;
   rows.push([
     "`redis-benchmark` SET / GET / LPUSH / LPOP (ops/s)",
@@ -138,9 +144,9 @@ export function resultsTable(r: BenchResults): string {
 }
 
 /** Per-task cost in the end-to-end phase (Markdown). */
-export function costTable(r: BenchResults): string {
-  const o = r.throughput.overseer?.cost as CostShape | undefined;
-  const b = r.throughput.bullmq?.cost as CostShape | undefined;
+export function costTable(t: BenchResults["throughput"], nproc: number): string {
+  const o = t.overseer?.cost as CostShape | undefined;
+  const b = t.bullmq?.cost as CostShape | undefined;
   const num = (v: number | undefined, digits = 1) => (v == null ? "–" : v.toFixed(digits));
   const cpu = (c: CostShape | undefined, k: string) =>
     num(c?.cpu?.cpuMsPer1k?.[k] == null ? undefined : (c?.cpu?.cpuMsPer1k?.[k] ?? 0) / 1000, 2);
@@ -159,7 +165,7 @@ export function costTable(r: BenchResults): string {
     ["CPU ms: redis-server", cpu(o, "redis"), cpu(b, "redis")],
     ["CPU ms: Postgres (all backends)", cpu(o, "postgres"), cpu(b, "postgres")],
     [
-      `Machine busy during the phase (all ${r.machine.nproc} cores)`,
+      `Machine busy during the phase (all ${nproc} cores)`,
       o?.cpu ? `${Math.round(o.cpu.machineBusy * 100)} %` : "–",
       b?.cpu ? `${Math.round(b.cpu.machineBusy * 100)} %` : "–",
     ],
@@ -205,7 +211,7 @@ export function resultsMarkdown(r: BenchResults): string {
       `samples per side (Overseer / BullMQ): ${counts}. Percentiles are nearest-rank over the raw samples, ` +
       "so with 20 samples p99 is the slowest one. Below 1× Overseer is faster.",
     "",
-    costTable(r),
+    costTable(r.throughput, r.machine.nproc),
   ];
   const scale = scaleMarkdown(r.scale);
   if (scale) lines.push("", "**Scale, fan-out, pipeline execute and failover**", "", scale);
@@ -214,7 +220,7 @@ export function resultsMarkdown(r: BenchResults): string {
   return lines.join("\n");
 }
 
-function markdownTable(rows: string[][], align: Array<"l" | "r">): string {
+export function markdownTable(rows: string[][], align: Array<"l" | "r">): string {
   const widths = align.map((_, c) => Math.max(3, ...rows.map((row) => (row[c] ?? "").length)));
   const fmt = (row: string[]) =>
     `| ${row.map((cell, c) => (align[c] === "r" ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0))).join(" | ")} |`;

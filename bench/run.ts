@@ -4,17 +4,30 @@
 // `npm run bench -- <scenario>...` runs only the named scenarios and prints them (nothing is
 // written): `pipeline-runs`, `eta-accuracy`, or `pipelines` for both (settings: BENCH_PIPELINE_*,
 // BENCH_ETA_*); `fleet-10k`, `ws-fanout`, `leader-failover`, or `scale` for the three (settings:
-// BENCH_AGENTS_10K, BENCH_FLEET_*, BENCH_WS_*, BENCH_FAILOVER_SAMPLES, BENCH_LEADER_LEASE_MS).
+// BENCH_AGENTS_10K, BENCH_FLEET_*, BENCH_WS_*, BENCH_FAILOVER_SAMPLES, BENCH_LEADER_LEASE_MS);
+// `throughput`: Overseer and raw BullMQ, one task per submit and bulk, with the cost per task
+// (settings: BENCH_TASKS, BENCH_AGENTS, BENCH_AGENT_CONCURRENCY, BENCH_SUBMIT_CONCURRENCY).
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BenchConfig, benchConfig, type PipelineBenchConfig, pipelineBenchConfig } from "./config.ts";
 import { describeMachine } from "./machine.ts";
-import { machineLine, resultsMarkdown, updateDoc, writeJson } from "./report.ts";
+import {
+  costTable,
+  machineLine,
+  markdownTable,
+  resultsMarkdown,
+  throughputRatios,
+  throughputRows,
+  updateDoc,
+  writeJson,
+} from "./report.ts";
 import { type ScaleResults, scaleMarkdown } from "./report-scale.ts";
 import { etaAccuracy, etaMarkdown } from "./scenarios/eta-accuracy.ts";
 import { fleet10k } from "./scenarios/fleet-10k.ts";
 import { leaderFailover } from "./scenarios/leader-failover.ts";
 import { pipelineRuns, pipelineRunsMarkdown } from "./scenarios/pipeline-runs.ts";
+import { bullmqThroughput } from "./scenarios/throughput-bullmq.ts";
+import { overseerThroughput } from "./scenarios/throughput-overseer.ts";
 import { wsFanout } from "./scenarios/ws-fanout.ts";
 import { runSuite } from "./suite.ts";
 import { killAllChildren } from "./support/children.ts";
@@ -43,6 +56,16 @@ const SELECTABLE: Record<
   string,
   { title: string; run: (c: PipelineBenchConfig, b: BenchConfig) => Promise<string> }
 > = {
+  throughput: {
+    title: "Throughput: Overseer beside raw BullMQ, one task per submit and bulk",
+    run: async (_, b) => {
+      const overseer = await overseerThroughput(b.throughput);
+      const bullmq = await bullmqThroughput(b.throughput);
+      const t = { overseer, bullmq, ratios: throughputRatios(overseer, bullmq) };
+      const nproc = (await describeMachine()).nproc;
+      return `${markdownTable(throughputRows(t), ["l", "r", "r", "r"])}\n\n${costTable(t, nproc)}`;
+    },
+  },
   "pipeline-runs": {
     title: "Pipeline runs: execute latency under load, time to completion",
     run: async (c) => pipelineRunsMarkdown(await pipelineRuns(c.runs)),

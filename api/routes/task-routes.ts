@@ -25,6 +25,16 @@ export function taskRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     });
 
     app.route({
+      ...routeOptions(R.submitBatch),
+      handler: async (request, reply) => {
+        const results = await deps.tasks.submitMany(request.body.tasks);
+        return reply.code(202).send({
+          tasks: results.map((r) => ({ id: r.id, state: r.state, deduplicated: !r.created })),
+        });
+      },
+    });
+
+    app.route({
       ...routeOptions(R.list),
       handler: async (request) => {
         const q = request.query;

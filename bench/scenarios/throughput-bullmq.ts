@@ -14,9 +14,7 @@ import {
   round,
 } from "../support/services.ts";
 import { boundedRun, sleep } from "../support/timing.ts";
-import type { ThroughputParams, ThroughputSide } from "./throughput-overseer.ts";
-
-const BULK_CHUNK = 1_000;
+import { BULK_CHUNK, type ThroughputParams, type ThroughputSide } from "./throughput-overseer.ts";
 
 export interface BullThroughput extends ThroughputSide {
   /** Queue.addBulk in chunks of 1,000: the bulk-insert ceiling, for reference only. */
@@ -118,6 +116,7 @@ export async function bullmqThroughput(p: ThroughputParams): Promise<BullThrough
     return {
       submit: { ms: round(addMs), perSec: perSecond(p.tasks, addMs), latencyMs: summarize(addLatency) },
       addBulk: { ms: round(bulkMs), perSec: perSecond(p.tasks, bulkMs) },
+      bulk: { ms: round(bulkMs), perSec: perSecond(p.tasks, bulkMs) },
       drain: { ms: drainMs, perSec: perSecond(p.tasks, drainMs) },
       endToEnd: {
         ms: e2eMs,

@@ -36,6 +36,8 @@ export interface ThroughputSide {
   submit: { ms: number; perSec: number; latencyMs: Summary };
   /** Phase B: consumers start with N waiting; start command → last completion. */
   drain: { ms: number; perSec: number };
+  /** Bulk submit in chunks of 1,000 on a type nothing consumes (POST /api/tasks/batch; Queue.addBulk). */
+  bulk?: { ms: number; perSec: number };
   /** Phase C: consumers idle and waiting; first submission → last completion. */
   endToEnd: { ms: number; perSec: number; submitPerSec: number; submitLatencyMs: Summary };
   /** Cost of phase C per task/job: Redis commands and CPU, CPU by process. */
@@ -44,6 +46,8 @@ export interface ThroughputSide {
 }
 
 const TYPE = "bench.tp";
+/** Tasks per bulk request, the same for POST /api/tasks/batch and Queue.addBulk (its most). */
+export const BULK_CHUNK = 1_000;
 
 /**
  * Overseer end to end through the agent protocol: the daemon as a child process, SDK agents with
@@ -107,6 +111,19 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
     const submitLatency = await boundedRun(p.tasks, p.submitConcurrency, submit(TYPE));
     const submitMs = performance.now() - a0;
 
+    // Bulk submit: the same number of tasks, 1,000 a request, on a type no agent handles.
+    const k0 = performance.now();
+    for (let i = 0; i < p.tasks; i += BULK_CHUNK) {
+      const tasks = Array.from({ length: Math.min(BULK_CHUNK, p.tasks - i) }, (_, j) => ({
+        type: "bench.bulk",
+        payload: { n: i + j },
+      }));
+      const r = await daemon.api("POST", "/api/tasks/batch", { tasks });
+      if (r.status !== 202)
+        throw new Error(`POST /api/tasks/batch answered ${r.status}: ${JSON.stringify(r.body)}`);
+    }
+    const bulkMs = performance.now() - k0;
+
     // Phase B: agents start with N queued.
     const b0 = Date.now();
     send(fleet, { type: "start" });
@@ -146,6 +163,7 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
         perSec: perSecond(p.tasks, submitMs),
         latencyMs: summarize(submitLatency),
       },
+      bulk: { ms: round(bulkMs), perSec: perSecond(p.tasks, bulkMs) },
       drain: { ms: drainMs, perSec: perSecond(p.tasks, drainMs) },
       endToEnd: {
         ms: e2eMs,

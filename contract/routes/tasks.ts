@@ -9,6 +9,8 @@ import {
   PriorityReply,
   ProgressBody,
   ReleaseBody,
+  SubmitBatchBody,
+  SubmitBatchReply,
   SubmitBody,
   SubmitReply,
   TaskListQuery,
@@ -28,6 +30,19 @@ export const TASK_ROUTES = {
     intake: true,
     body: SubmitBody,
     replies: { 202: SubmitReply },
+  }),
+  submitBatch: defineRoute({
+    method: "POST",
+    url: "/api/tasks/batch",
+    operationId: "submitTasks",
+    summary: "Submit up to 1,000 tasks in one transaction; 202 once all are committed",
+    description:
+      "All or nothing: one invalid task answers 400 and none is stored. Each task is as the body of POST /api/tasks; the answer lists one result per task in the order submitted, a repeated idempotencyKey (earlier or within the batch) answering the first task with deduplicated true. The request is also bounded by OVERSEER_MAX_BODY_BYTES (413).",
+    tag: "tasks",
+    auth: "operator",
+    intake: true,
+    body: SubmitBatchBody,
+    replies: { 202: SubmitBatchReply },
   }),
   list: defineRoute({
     method: "GET",

@@ -43,6 +43,19 @@ export const SubmitReply = Type.Object({
   deduplicated: Type.Boolean({ description: "true when the idempotencyKey matched an existing task" }),
 });
 
+/** The most tasks one batch submit takes: one transaction, and an answer a client can hold. */
+export const MAX_BATCH_TASKS = 1_000;
+export const SubmitBatchBody = Type.Object({
+  tasks: Type.Array(SubmitBody, {
+    minItems: 1,
+    maxItems: MAX_BATCH_TASKS,
+    description: "each as the body of POST /api/tasks",
+  }),
+});
+export const SubmitBatchReply = Type.Object({
+  tasks: Type.Array(SubmitReply, { description: "one per submitted task, in the order submitted" }),
+});
+
 export const ProgressBody = Type.Object({
   leaseToken: LeaseToken,
   percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),

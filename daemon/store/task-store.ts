@@ -86,6 +86,48 @@ export class TaskStore {
   }
 
   /**
+   * Inserts many tasks in one statement (all or none), answering for each, in order, the task that
+   * holds its idempotency key: itself when inserted, else the earlier one (in the table or earlier in
+   * the batch), whose current state is read after the insert.
+   */
+  async insertMany(tasks: NewTask[]): Promise<Array<{ id: string; created: boolean; state: TaskState }>> {
+    const inserted = await this.db.query<{ id: string }>(
+      `INSERT INTO tasks (id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, trace_parent, state)
+       SELECT id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, trace_parent, 'queued'
+       FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[])
+         WITH ORDINALITY AS t(id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, trace_parent, n)
+       ORDER BY n
+       ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+      [
+        tasks.map((t) => t.id),
+        tasks.map((t) => t.type),
+        tasks.map((t) => JSON.stringify(t.payload ?? null)),
+        tasks.map((t) => t.priority),
+        tasks.map((t) => t.maxAttempts),
+        tasks.map((t) => t.timeoutMs),
+        tasks.map((t) => t.idempotencyKey),
+        tasks.map((t) => t.traceParent ?? null),
+      ],
+    );
+    const created = new Set(inserted.rows.map((r) => r.id));
+    const keys = tasks.filter((t) => !created.has(t.id)).map((t) => t.idempotencyKey);
+    const holders = new Map<string, { id: string; state: TaskState }>();
+    if (keys.length > 0) {
+      const existing = await this.db.query<{ id: string; state: TaskState; idempotency_key: string }>(
+        "SELECT id, state, idempotency_key FROM tasks WHERE idempotency_key = ANY($1::text[])",
+        [keys],
+      );
+      for (const r of existing.rows) holders.set(r.idempotency_key, { id: r.id, state: r.state });
+    }
+    return tasks.map((t) => {
+      if (created.has(t.id)) return { id: t.id, created: true, state: "queued" };
+      const holder = t.idempotencyKey === null ? undefined : holders.get(t.idempotencyKey);
+      if (!holder) throw new Error("idempotency conflict but no existing task");
+      return { ...holder, created: false };
+    });
+  }
+
+  /**
    * Grants a lease on a queued task to a live agent, with a fresh fencing token, and records the
    * attempt, in one statement. Returns null when the task is no longer queued (claimed elsewhere,
    * finished, or the queue entry was stale) or the agent is no longer live.

@@ -20,18 +20,29 @@ export class TaskDispatch {
     private readonly onError: (error: unknown, context: string) => void,
   ) {}
 
-  /** Puts tasks on their queues and wakes claims; failures are left to the reconciler. */
+  /**
+   * Puts tasks on their queues (one round trip per type when there are several) and wakes claims;
+   * failures are left to the reconciler.
+   */
   async dispatch(orders: EnqueueOrder[]): Promise<void> {
-    const ready = new Map<string, number>();
+    const byType = new Map<string, EnqueueOrder[]>();
     for (const order of orders) {
-      try {
-        await this.queues.enqueue(order);
-        if (order.delayMs === 0) ready.set(order.type, (ready.get(order.type) ?? 0) + 1);
-      } catch (error) {
-        this.onError(error, `enqueue ${order.id} (the reconciler will repair it)`);
-      }
+      const list = byType.get(order.type);
+      if (list) list.push(order);
+      else byType.set(order.type, [order]);
     }
-    for (const [type, count] of ready) this.ready.notify(type, count);
+    for (const [type, list] of byType) {
+      try {
+        if (list.length === 1) await this.queues.enqueue(list[0] as EnqueueOrder);
+        else await this.queues.enqueueMany(type, list);
+      } catch (error) {
+        const what = list.length === 1 ? (list[0]?.id ?? "") : `${list.length} tasks of ${type}`;
+        this.onError(error, `enqueue ${what} (the reconciler will repair it)`);
+        continue;
+      }
+      const due = list.filter((o) => o.delayMs === 0).length;
+      if (due > 0) this.ready.notify(type, due);
+    }
   }
 
   /** Announces tasks created inside another transaction (pipeline steps) and queues them. */

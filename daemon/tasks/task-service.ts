@@ -79,6 +79,26 @@ export class TaskService {
   }
 
   /**
+   * Commits every task in one statement (all or none), then queues the new ones in one round trip
+   * per type; answers per task, in order, as submit does.
+   */
+  async submitMany(inputs: SubmitInput[]): Promise<Array<{ id: string; created: boolean; state: string }>> {
+    const tasks = inputs.map((input) => ({
+      id: this.newId(),
+      type: input.type,
+      payload: input.payload,
+      priority: input.priority ?? 0,
+      maxAttempts: input.maxAttempts ?? this.defaults.maxAttempts,
+      timeoutMs: input.timeoutMs ?? this.defaults.timeoutMs,
+      idempotencyKey: input.idempotencyKey ?? null,
+    }));
+    const results = await this.store.insertMany(tasks);
+    const fresh = tasks.filter((t, i) => results[i]?.created && results[i]?.id === t.id);
+    await this.dispatcher.afterInsert(fresh);
+    return results;
+  }
+
+  /**
    * Long-poll claim: leases up to `max` tasks of the agent's capabilities, waiting up to `waitMs`
    * for work. Types are tried in rotation so one busy type cannot starve another.
    */

@@ -535,6 +535,15 @@ const drivers: Record<string, () => Promise<Answer>> = {
       body: { leaseToken: lease(s.releaseTask) },
     }),
   retryTask: () => send("retryTask", { params: { id: s.failTask } }),
+  submitTasks: () =>
+    send("submitTasks", {
+      body: {
+        tasks: [
+          { type: "contract.unclaimed", payload: { batch: 1 } },
+          { type: "contract.unclaimed", payload: { batch: 2 }, idempotencyKey: "contract-batch" },
+        ],
+      },
+    }),
   listTasks: () => send("listTasks", { query: { limit: "5" } }),
   cancelTask: async () => {
     const { id } = await ok("submitTask", { body: { type: "contract.unclaimed", payload: {} } });

@@ -14,6 +14,25 @@ export interface QueuedJob {
  * Claims pull with a manual, non-blocking `getNextJob` and acknowledge at once: the lease with its
  * fencing token is Postgres's, not BullMQ's lock.
  */
+/** What a dispatch entry is made from. */
+export interface QueueEntry {
+  id: string;
+  type: string;
+  priority: number;
+  delayMs: number;
+  lane?: DispatchLane;
+}
+
+function jobOptions(task: QueueEntry) {
+  return {
+    jobId: task.id,
+    priority: dispatchRank(task.priority, task.lane ?? "fresh"),
+    delay: task.delayMs > 0 ? task.delayMs : undefined,
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
+}
+
 /** Approximate length of BullMQ's events stream per queue (its default is 10,000). */
 export const EVENTS_STREAM_MAX_LEN = 500;
 
@@ -69,24 +88,16 @@ export class TaskQueues {
    * Adds (or keeps) the dispatch entry for a task. Every job gets a BullMQ priority (its rank: API
    * priority and lane, dispatch-order.ts), so all are ordered, FIFO within a rank.
    */
-  async enqueue(task: {
-    id: string;
-    type: string;
-    priority: number;
-    delayMs: number;
-    lane?: DispatchLane;
-  }): Promise<void> {
-    await this.queue(task.type).add(
-      "task",
-      {},
-      {
-        jobId: task.id,
-        priority: dispatchRank(task.priority, task.lane ?? "fresh"),
-        delay: task.delayMs > 0 ? task.delayMs : undefined,
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
-    );
+  async enqueue(task: QueueEntry): Promise<void> {
+    await this.queue(task.type).add("task", {}, jobOptions(task));
+  }
+
+  /**
+   * Adds (or keeps) the dispatch entries of many tasks of one type in one round trip (BullMQ's
+   * addBulk: one MULTI of its add scripts), in the order given.
+   */
+  async enqueueMany(type: string, tasks: QueueEntry[]): Promise<void> {
+    await this.queue(type).addBulk(tasks.map((t) => ({ name: "task", data: {}, opts: jobOptions(t) })));
   }
 
   /** Takes the next ready job of a type, or null. */
