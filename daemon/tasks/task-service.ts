@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { MAX_PRIORITY } from "../../contract/schemas/common.ts";
+import { MAX_BATCH_TASKS } from "../../contract/schemas/tasks.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { auditLog } from "../store/audit-log.ts";
@@ -11,6 +12,7 @@ import type { EnqueueOrder, Lease, TaskView } from "../store/task-rows.ts";
 import type { AttemptEnd, TaskStore } from "../store/task-store.ts";
 import { traceSpans } from "../telemetry/tracing.ts";
 import { announceAttemptEnd, type EndContext, traceAttemptEnd } from "./attempt-end-events.ts";
+import { GroupCommit } from "./group-commit.ts";
 import { lockTaskForOperator } from "./operator-lock.ts";
 import type { TaskDispatch } from "./task-dispatch.ts";
 import type { ClaimPolicy, TaskOutcomePort } from "./task-ports.ts";
@@ -22,6 +24,12 @@ export interface SubmitInput {
   maxAttempts?: number;
   timeoutMs?: number;
   idempotencyKey?: string;
+}
+
+export interface SubmitResult {
+  id: string;
+  created: boolean;
+  state: string;
 }
 
 export interface TaskDefaults {
@@ -60,29 +68,25 @@ export class TaskService {
     private readonly newId: () => string = randomUUID,
   ) {}
 
-  /** Commits the task to Postgres, then queues it; a lost enqueue is repaired by the reconciler. */
-  async submit(input: SubmitInput): Promise<{ id: string; created: boolean; state: string }> {
-    const task = {
-      id: this.newId(),
-      type: input.type,
-      payload: input.payload,
-      priority: input.priority ?? 0,
-      maxAttempts: input.maxAttempts ?? this.defaults.maxAttempts,
-      timeoutMs: input.timeoutMs ?? this.defaults.timeoutMs,
-      idempotencyKey: input.idempotencyKey ?? null,
-    };
-    const inserted = await this.store.insert(task);
-    if (!inserted.created) return inserted;
-    this.bus.emit("task.submitted", { taskId: task.id, taskType: task.type, priority: task.priority });
-    await this.dispatcher.dispatch([{ id: task.id, type: task.type, priority: task.priority, delayMs: 0 }]);
-    return inserted;
+  /** Submits arriving while a commit is in flight share the next one (group-commit.ts). */
+  private readonly intake = new GroupCommit<SubmitInput, SubmitResult>(
+    (inputs) => this.submitMany(inputs),
+    MAX_BATCH_TASKS,
+  );
+
+  /**
+   * Commits the task to Postgres (with the submits that arrived meanwhile, in one statement), then
+   * queues it; a lost enqueue is repaired by the reconciler.
+   */
+  submit(input: SubmitInput): Promise<SubmitResult> {
+    return this.intake.submit(input);
   }
 
   /**
    * Commits every task in one statement (all or none), then queues the new ones in one round trip
    * per type; answers per task, in order, as submit does.
    */
-  async submitMany(inputs: SubmitInput[]): Promise<Array<{ id: string; created: boolean; state: string }>> {
+  async submitMany(inputs: SubmitInput[]): Promise<SubmitResult[]> {
     const tasks = inputs.map((input) => ({
       id: this.newId(),
       type: input.type,
