@@ -212,6 +212,8 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
       hub,
       auth: deps.auth,
       allowedOrigins: deps.config.wsAllowedOrigins,
+      limits: { total: deps.config.wsMaxClients, perToken: deps.config.wsMaxClientsPerToken },
+      onRefused: (reason) => deps.metrics.wsClientsRefused.inc({ reason }),
       accepting: () => deps.health().lifecycle === "RUNNING",
     });
     // Upgraded sockets keep server.close() open: close them first (the daemon normally has already).

@@ -65,6 +65,11 @@ export const ERROR_CODES = {
     status: 429,
     message: "Too many control requests from this token; wait for Retry-After seconds",
   },
+  OVS_ERR_TOO_MANY_FEEDS: {
+    status: 429,
+    message:
+      "Too many feed connections for this token, or in all; close one or retry after Retry-After seconds",
+  },
   OVS_ERR_MAINTENANCE: {
     status: 503,
     message:

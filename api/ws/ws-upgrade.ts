@@ -12,6 +12,7 @@ import {
   type ServerMessage,
   SUBPROTOCOL,
 } from "../../contract/feed-protocol.ts";
+import type { RefuseReason } from "../../daemon/feeds/close-codes.ts";
 import type { FeedHub } from "../../daemon/feeds/feed-hub.ts";
 import { type Authenticator, allows } from "../auth.ts";
 
@@ -26,7 +27,14 @@ export interface FeedSocketDeps {
   allowedOrigins: readonly string[];
   /** False while the daemon is not RUNNING (draining): new connects get 503. */
   accepting: () => boolean;
+  /** Open feed connections allowed on this replica: in all, and per token (one viewer cannot take them all). */
+  limits: { total: number; perToken: number };
+  /** Told of each upgrade refused at a cap (the metric). */
+  onRefused: (reason: RefuseReason) => void;
 }
+
+/** Seconds a refused client is told to wait: connections free up as others close. */
+const FULL_RETRY_AFTER_S = 5;
 
 type Server = {
   on(event: "upgrade", fn: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
@@ -36,8 +44,8 @@ type Server = {
  * Serves the feeds on the HTTP server's `upgrade` event. Every check happens before the handshake:
  * an unknown path is 404, a draining daemon 503, an Origin outside the allow-list 403, a missing or
  * unknown token 401, a token below viewer 403, a bad filter or resume id 400 (any query parameter
- * but the filter keys and `lastEventId` is a bad filter); each as a plain HTTP response with
- * the usual error body, and no socket.
+ * but the filter keys and `lastEventId` is a bad filter), a token or replica at its connection cap
+ * 429 with Retry-After; each as a plain HTTP response with the usual error body, and no socket.
  */
 export function attachFeedSockets(server: Server, deps: FeedSocketDeps): { close(): void } {
   const wss = new WebSocketServer({
@@ -49,6 +57,10 @@ export function attachFeedSockets(server: Server, deps: FeedSocketDeps): { close
   });
   const anyOrigin = deps.allowedOrigins.includes("*");
   const origins = new Set(deps.allowedOrigins);
+  // Open connections, in all and by token (the token itself is the key: the authenticator holds
+  // the same strings, and a signed agent token is per agent).
+  let open = 0;
+  const openByToken = new Map<string, number>();
 
   server.on("upgrade", (req, socket, head) => {
     socket.on("error", () => socket.destroy());
@@ -83,7 +95,26 @@ export function attachFeedSockets(server: Server, deps: FeedSocketDeps): { close
     const parsed = parseConnectQuery(url.searchParams);
     if ("problem" in parsed) return refuse(socket, "OVS_ERR_VALIDATION", parsed.problem);
 
+    const mine = openByToken.get(token) ?? 0;
+    if (mine >= deps.limits.perToken || open >= deps.limits.total) {
+      const tokenCap = mine >= deps.limits.perToken;
+      deps.onRefused(tokenCap ? "token_cap" : "replica_cap");
+      const which = tokenCap
+        ? `this token holds ${mine} feed connections (OVERSEER_WS_MAX_CLIENTS_PER_TOKEN)`
+        : `this replica holds ${open} feed connections (OVERSEER_WS_MAX_CLIENTS)`;
+      return refuse(socket, "OVS_ERR_TOO_MANY_FEEDS", `${which}: close one first`, FULL_RETRY_AFTER_S);
+    }
+
+    // The handshake completes synchronously, so no other upgrade can pass the check in between.
     wss.handleUpgrade(req, socket, head, (ws) => {
+      open++;
+      openByToken.set(token, (openByToken.get(token) ?? 0) + 1);
+      ws.once("close", () => {
+        open--;
+        const left = (openByToken.get(token) ?? 1) - 1;
+        if (left > 0) openByToken.set(token, left);
+        else openByToken.delete(token);
+      });
       serve(ws, deps.hub, feed as FeedName, parsed.filter, parsed.since);
     });
   });
@@ -129,12 +160,13 @@ function tokenOf(req: IncomingMessage): string | undefined {
 }
 
 /** Answers the upgrade request with a plain HTTP error and closes the connection. */
-function refuse(socket: Duplex, code: ErrorCode, message: string): void {
+function refuse(socket: Duplex, code: ErrorCode, message: string, retryAfterS?: number): void {
   const status = ERROR_CODES[code].status;
   const body = JSON.stringify({ error: { code, message } });
+  const retry = retryAfterS === undefined ? "" : `Retry-After: ${retryAfterS}\r\n`;
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `${retry}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
   socket.once("finish", () => socket.destroy());
 }

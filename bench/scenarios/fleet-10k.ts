@@ -1,7 +1,7 @@
 import { ratio, type Summary, summarize } from "../stats.ts";
 import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
 import { cpuSnapshot } from "../support/cpu.ts";
-import { startBenchDaemon } from "../support/daemon.ts";
+import { feedCaps, startBenchDaemon } from "../support/daemon.ts";
 import { peakRssMiB, rssMiB } from "../support/proc.ts";
 import { benchNamespace, round, TOKENS } from "../support/services.ts";
 import { sleep } from "../support/timing.ts";
@@ -231,7 +231,8 @@ export async function fleet10k(p: FleetParams): Promise<FleetResult> {
   const wsBaseline = await bareWsRss(p.wsClients);
 
   const namespace = benchNamespace("fleet");
-  const daemon = await startBenchDaemon(namespace);
+  // The RSS reading's clients all use the viewer token: the caps are raised to their number.
+  const daemon = await startBenchDaemon(namespace, feedCaps(p.wsClients));
   const daemonPid = daemon.child.proc.pid ?? 0;
   const children: Child[] = [];
   try {

@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 import { percentile, ratio, type Summary, summarize } from "../stats.ts";
 import { nextMessage, send, spawnTs } from "../support/children.ts";
-import { startBenchDaemon } from "../support/daemon.ts";
+import { feedCaps, startBenchDaemon } from "../support/daemon.ts";
 import { benchNamespace, redisClient, TOKENS } from "../support/services.ts";
 import { sleep, until } from "../support/timing.ts";
 
@@ -115,7 +115,8 @@ async function measureOverseer(
   events: number,
 ): Promise<{ namespace: string; samples: number[]; sample: Record<string, unknown> }> {
   const namespace = benchNamespace("ws");
-  const daemon = await startBenchDaemon(namespace);
+  // Every client uses the viewer token: the caps are raised to the clients measured.
+  const daemon = await startBenchDaemon(namespace, feedCaps(clients));
   try {
     const url = `${daemon.url.replace(/^http/, "ws")}/api/dashboard/ws/tasks`;
     const fleet = await connect(url, clients, { authorization: `Bearer ${TOKENS.viewer}` });

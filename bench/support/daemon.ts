@@ -41,6 +41,12 @@ export function freePort(): Promise<number> {
  * production: its own event loop and CPU) on a fresh namespace, LOG_LEVEL=warn, the canary off,
  * against the shared Redis and Postgres; resolves once /readyz is 200.
  */
+/** Feed connection caps (OVERSEER_WS_MAX_CLIENTS*) that let `clients` sockets of one token in. */
+export function feedCaps(clients: number): Record<string, string> {
+  const cap = String(Math.max(1, clients + 10));
+  return { OVERSEER_WS_MAX_CLIENTS: cap, OVERSEER_WS_MAX_CLIENTS_PER_TOKEN: cap };
+}
+
 export async function startBenchDaemon(
   namespace: string,
   overrides: Record<string, string> = {},

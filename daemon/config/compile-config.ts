@@ -97,6 +97,10 @@ export interface OverseerConfig {
   wsMaxQueuedMessages: number;
   /** Unsent bytes a feed client's socket may hold before it is dropped as a slow consumer. @default 1048576 (env OVERSEER_WS_MAX_BUFFERED_BYTES) */
   wsMaxBufferedBytes: number;
+  /** Feed connections open at once on this replica, all tokens together; more are refused with 429. @default 1000 (env OVERSEER_WS_MAX_CLIENTS) */
+  wsMaxClients: number;
+  /** Feed connections one token may hold open at once on this replica; more are refused with 429. @default 50 (env OVERSEER_WS_MAX_CLIENTS_PER_TOKEN) */
+  wsMaxClientsPerToken: number;
   /** How often feed clients are pinged; one without a pong by the next ping is dropped. @default 30s (env OVERSEER_WS_PING_INTERVAL_MS) */
   wsPingIntervalMs: number;
   /** Hard cap on the events kept in the namespace's Redis stream (approximate, `MAXLEN ~`): bounds Redis memory whatever the traffic. @default 100000 (env OVERSEER_WS_STREAM_MAXLEN) */
@@ -330,6 +334,8 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     wsAllowedOrigins,
     wsMaxQueuedMessages: int("OVERSEER_WS_MAX_QUEUED_MESSAGES", 1_000, 10, 1_000_000),
     wsMaxBufferedBytes: int("OVERSEER_WS_MAX_BUFFERED_BYTES", 1_048_576, 1_024, 1_073_741_824),
+    wsMaxClients: int("OVERSEER_WS_MAX_CLIENTS", 1_000, 1, 1_000_000),
+    wsMaxClientsPerToken: int("OVERSEER_WS_MAX_CLIENTS_PER_TOKEN", 50, 1, 1_000_000),
     wsPingIntervalMs: duration("OVERSEER_WS_PING_INTERVAL_MS", 30_000, 10, 600_000),
     wsStreamMaxLen: int("OVERSEER_WS_STREAM_MAXLEN", 100_000, 10, 10_000_000),
     wsStreamRetentionMs: duration("OVERSEER_WS_STREAM_RETENTION_MS", 900_000, 1_000, 86_400_000),

@@ -17,3 +17,6 @@ export type CloseCodeName = keyof typeof CLOSE_CODES;
 
 /** Why a replica dropped a client (the `reason` label of overseer_ws_clients_dropped_total). */
 export type DropReason = "slow_consumer" | "ping_timeout" | "error" | "shutdown";
+
+/** Why a replica refused a feed upgrade at its cap (the `reason` label of overseer_ws_clients_refused_total). */
+export type RefuseReason = "token_cap" | "replica_cap";

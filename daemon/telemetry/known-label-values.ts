@@ -6,7 +6,7 @@ import { HEAL_ACTION_KINDS, HEAL_STRATEGIES } from "../../contract/schemas/recov
 import { PROBE_OUTCOMES } from "../../contract/schemas/system.ts";
 import { AGENT_STATES, nextAgentState } from "../agents/agent-state.ts";
 import { type EventPayloads, OPERATOR_ACTIONS, type RequeueReason } from "../events/catalogue.ts";
-import type { DropReason } from "../feeds/close-codes.ts";
+import type { DropReason, RefuseReason } from "../feeds/close-codes.ts";
 
 /** Every `from`/`to` pair the agent state machine can produce, plus a registration (`none` → `active`). */
 function agentTransitions(): Array<{ from: string; to: string }> {
@@ -74,6 +74,7 @@ export const KNOWN_LABEL_VALUES = {
   reconcileKinds: ["missing_dispatch", "orphaned_lease", "untracked_lease", "liveness_mirror"],
   wsFeeds: FEED_NAMES,
   wsDropReasons: ["slow_consumer", "ping_timeout", "error", "shutdown"] satisfies DropReason[],
+  wsRefuseReasons: ["token_cap", "replica_cap"] satisfies RefuseReason[],
   agentRestarts: [
     { mode: "restart", via: "managed" },
     { mode: "restart", via: "command" },

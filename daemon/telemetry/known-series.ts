@@ -16,6 +16,7 @@ export interface ZeroableMetrics {
   wsClients: G;
   wsMessagesSent: C;
   wsClientsDropped: C;
+  wsClientsRefused: C;
   agentRestarts: C;
   healActions: C;
   feedback: C;
@@ -71,6 +72,7 @@ export class KnownSeries {
       m.wsMessagesSent.inc({ feed }, 0);
     }
     for (const reason of K.wsDropReasons) m.wsClientsDropped.inc({ reason }, 0);
+    for (const reason of K.wsRefuseReasons) m.wsClientsRefused.inc({ reason }, 0);
     for (const l of K.agentRestarts) m.agentRestarts.inc(l, 0);
     for (const strategy of K.healStrategies) {
       for (const action of K.healActions) {

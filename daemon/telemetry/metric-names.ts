@@ -232,6 +232,11 @@ export const METRICS = {
     help: "WebSocket feed clients this replica disconnected, by reason",
     labels: ["reason"],
   },
+  wsClientsRefused: {
+    name: "overseer_ws_clients_refused_total",
+    help: "WebSocket feed upgrades this replica refused at a connection cap, by reason",
+    labels: ["reason"],
+  },
   reconcileRepairs: {
     name: "overseer_reconcile_repairs_total",
     help: "Drift the reconciler repaired",

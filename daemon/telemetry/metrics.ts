@@ -86,6 +86,7 @@ export class OverseerMetrics {
   readonly wsClients: Gauge;
   readonly wsMessagesSent: Counter;
   readonly wsClientsDropped: Counter;
+  readonly wsClientsRefused: Counter;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -180,6 +181,7 @@ export class OverseerMetrics {
     this.wsClients = new Gauge({ ...spec("wsClients"), registers: r });
     this.wsMessagesSent = new Counter({ ...spec("wsMessagesSent"), registers: r });
     this.wsClientsDropped = new Counter({ ...spec("wsClientsDropped"), registers: r });
+    this.wsClientsRefused = new Counter({ ...spec("wsClientsRefused"), registers: r });
     this.known = new KnownSeries(this);
   }
 

@@ -85,7 +85,7 @@ export function upgradeStatus(
   baseUrl: string,
   path: string,
   opts: { headers?: Record<string, string>; protocols?: string[] } = {},
-): Promise<{ status: number; body: string; protocol?: string }> {
+): Promise<{ status: number; body: string; protocol?: string; retryAfter?: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${baseUrl.replace(/^http/, "ws")}${path}`, opts.protocols ?? [], {
       headers: opts.headers ?? {},
@@ -99,7 +99,8 @@ export function upgradeStatus(
       res.on("data", (c: Buffer) => {
         body += c.toString();
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      const retryAfter = res.headers["retry-after"];
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, retryAfter }));
     });
     ws.once("error", (e) => reject(e));
   });
