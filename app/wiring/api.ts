@@ -13,6 +13,7 @@ import type { Db } from "../../daemon/store/pg-pool.ts";
 import { FeedStream } from "../../daemon/store/redis/feed-stream.ts";
 import { FigureGauges } from "../../daemon/telemetry/figure-gauges.ts";
 import type { OverseerMetrics } from "../../daemon/telemetry/metrics.ts";
+import { sharedResult } from "../../daemon/telemetry/scrape-throttle.ts";
 import { StateGauges } from "../../daemon/telemetry/state-gauges.ts";
 import { VERSION } from "../../daemon/version.ts";
 import type { SystemHealth } from "../../probes/system-health.ts";
@@ -108,10 +109,10 @@ export async function wireApi(p: ApiParts): Promise<{ app: App; feeds: FeedHub }
     audit: p.control.audit,
     metrics: p.metrics,
     feeds,
-    renderMetrics: async () => {
+    renderMetrics: sharedResult(async () => {
       await Promise.all([gauges.refresh(), figureGauges.refresh()]);
       return p.metrics.registry.metrics();
-    },
+    }, config.metricsMinRenderIntervalMs),
     health: () => ({ live: p.lifecycle() !== "FAILED", lifecycle: p.lifecycle() }),
     readiness: () => p.systemHealth.readiness(),
     systemHealth: () => p.systemHealth.report(),

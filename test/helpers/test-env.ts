@@ -38,6 +38,9 @@ export function daemonEnv(namespace: string, overrides: Record<string, string> =
     OVERSEER_SHUTDOWN_GRACE_MS: "5000",
     // Canary tasks would add to the task counts most suites assert; the probe tests turn it on.
     OVERSEER_CANARY_ENABLED: "false",
+    // Tests read a counter right after the action that moves it: every scrape renders (scrapes at
+    // once still share one render). The production default (1 s) has its own tests.
+    OVERSEER_METRICS_MIN_RENDER_INTERVAL_MS: "0",
     // Every answer a test gets is checked against its route's contract (docs/configuration.md).
     OVERSEER_VALIDATE_RESPONSES: "true",
     ...overrides,
