@@ -3,6 +3,7 @@ import type { EtaParams } from "./scenarios/eta-accuracy.ts";
 import type { FleetParams } from "./scenarios/fleet-10k.ts";
 import type { FailoverParams } from "./scenarios/leader-failover.ts";
 import type { PipelineRunsParams } from "./scenarios/pipeline-runs.ts";
+import type { ScrapeStormParams } from "./scenarios/scrape-storm.ts";
 import type { ThroughputParams } from "./scenarios/throughput-overseer.ts";
 import type { WsFanoutParams } from "./scenarios/ws-fanout.ts";
 
@@ -31,6 +32,8 @@ export interface BenchConfig {
   failover: FailoverParams | null;
   /** The pipeline execute scenario (bench/scenarios/pipeline-runs.ts); null skips it. */
   pipelineRuns: PipelineRunsParams | null;
+  /** A dashboard read alone and under parallel /metrics scrapers (`npm run bench -- scrape-storm` only). */
+  scrapeStorm: ScrapeStormParams;
 }
 
 /**
@@ -52,6 +55,7 @@ export interface BenchConfig {
  *   BENCH_FAILOVER_SAMPLES (5)       leader kills, and as many graceful stops; 0 skips failover
  *   BENCH_LEADER_LEASE_MS (2000)     OVERSEER_LEADER_LEASE_MS of the two failover replicas
  *   BENCH_PIPELINE_* (below)         the pipeline execute scenario; BENCH_PIPELINE_RUNS=0 skips it
+ *   BENCH_STORM_AGENTS (500), BENCH_STORM_SCRAPERS (32), BENCH_STORM_READS (200): scrape-storm
  */
 export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const problems: string[] = [];
@@ -81,6 +85,11 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     wsFanout: null,
     failover: null,
     pipelineRuns: null,
+    scrapeStorm: {
+      agents: int("BENCH_STORM_AGENTS", 500, 0, 100_000),
+      scrapers: int("BENCH_STORM_SCRAPERS", 32, 1, 1_000),
+      reads: int("BENCH_STORM_READS", 200, 1, 100_000),
+    },
   };
   const agents10k = int("BENCH_AGENTS_10K", 10_000, 0, 100_000);
   const wsClients = int("BENCH_WS_CLIENTS", 1_000, 1, 20_000);

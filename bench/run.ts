@@ -6,7 +6,8 @@
 // BENCH_ETA_*); `fleet-10k`, `ws-fanout`, `leader-failover`, or `scale` for the three (settings:
 // BENCH_AGENTS_10K, BENCH_FLEET_*, BENCH_WS_*, BENCH_FAILOVER_SAMPLES, BENCH_LEADER_LEASE_MS);
 // `throughput`: Overseer and raw BullMQ, one task per submit and bulk, with the cost per task
-// (settings: BENCH_TASKS, BENCH_AGENTS, BENCH_AGENT_CONCURRENCY, BENCH_SUBMIT_CONCURRENCY).
+// (settings: BENCH_TASKS, BENCH_AGENTS, BENCH_AGENT_CONCURRENCY, BENCH_SUBMIT_CONCURRENCY);
+// `scrape-storm`: a dashboard read alone and under parallel /metrics scrapers (BENCH_STORM_*).
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BenchConfig, benchConfig, type PipelineBenchConfig, pipelineBenchConfig } from "./config.ts";
@@ -26,6 +27,7 @@ import { etaAccuracy, etaMarkdown } from "./scenarios/eta-accuracy.ts";
 import { fleet10k } from "./scenarios/fleet-10k.ts";
 import { leaderFailover } from "./scenarios/leader-failover.ts";
 import { pipelineRuns, pipelineRunsMarkdown } from "./scenarios/pipeline-runs.ts";
+import { scrapeStorm, scrapeStormMarkdown } from "./scenarios/scrape-storm.ts";
 import { bullmqThroughput } from "./scenarios/throughput-bullmq.ts";
 import { overseerThroughput } from "./scenarios/throughput-overseer.ts";
 import { wsFanout } from "./scenarios/ws-fanout.ts";
@@ -65,6 +67,10 @@ const SELECTABLE: Record<
       const nproc = (await describeMachine()).nproc;
       return `${markdownTable(throughputRows(t), ["l", "r", "r", "r"])}\n\n${costTable(t, nproc)}`;
     },
+  },
+  "scrape-storm": {
+    title: "One caller must not starve the others: a dashboard read under parallel /metrics scrapers",
+    run: async (_, b) => scrapeStormMarkdown(await scrapeStorm(b.scrapeStorm)),
   },
   "pipeline-runs": {
     title: "Pipeline runs: execute latency under load, time to completion",

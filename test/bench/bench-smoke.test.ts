@@ -3,6 +3,7 @@ import pg from "pg";
 import { expect, it } from "vitest";
 import type { BenchConfig } from "../../bench/config.ts";
 import { resultsMarkdown } from "../../bench/report.ts";
+import { scrapeStorm, scrapeStormMarkdown } from "../../bench/scenarios/scrape-storm.ts";
 import { runSuite } from "../../bench/suite.ts";
 import { DATABASE_URL, REDIS_URL } from "../helpers/test-env.ts";
 
@@ -40,6 +41,7 @@ const SMOKE: BenchConfig = {
   wsFanout: { clients: 20, events: 10, pubsubSamples: 20 },
   failover: { samples: 1, leaseMs: 1_000, pollMs: 50 },
   pipelineRuns: null,
+  scrapeStorm: { agents: 20, scrapers: 4, reads: 20 },
 };
 
 const positive = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;
@@ -62,6 +64,8 @@ it("runs every scenario and its baseline at small sizes, with finite numbers and
     expect(side.submit.latencyMs.n).toBe(300);
   }
   expect(b.addBulk.perSec).toSatisfy(positive);
+  expect(o.bulk?.perSec).toSatisfy(positive);
+  expect(r.throughput.ratios.bulk).toSatisfy(positive);
   expect(o.checks).toMatchObject({ tasksByState: { completed: 600 }, attempts: 600, completions: 600 });
   expect(b.checks).toMatchObject({ jobCounts: { completed: 600, failed: 0 } });
   for (const k of ["submit", "drain", "endToEnd"] as const)
@@ -142,3 +146,12 @@ it("runs every scenario and its baseline at small sizes, with finite numbers and
     redis.disconnect();
   }
 }, 150_000);
+
+it("scrape-storm: a dashboard read alone and under parallel /metrics scrapers, with finite numbers and ratios", async () => {
+  const r = await scrapeStorm(SMOKE.scrapeStorm);
+  expect(r.alone.n).toBe(20);
+  expect(r.underScrapes.n).toBe(20);
+  for (const n of [r.alone.p99, r.underScrapes.p99, r.scrapesPerSec, r.ratios.p50, r.ratios.p99])
+    expect(n, JSON.stringify(r)).toSatisfy(positive);
+  expect(scrapeStormMarkdown(r)).toContain("| p99 (ms) |");
+});
