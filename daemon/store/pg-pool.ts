@@ -11,6 +11,10 @@ export type Tx = pg.PoolClient;
 /** Anything a statement can run on: the pool, or a transaction's connection. */
 export type Queryable = Pick<pg.PoolClient, "query">;
 
+function isQueryConfig(x: unknown): x is pg.QueryConfig {
+  return typeof x === "object" && x !== null && typeof (x as { text?: unknown }).text === "string";
+}
+
 /** A pool whose every connection works inside the namespace's schema. */
 export function createPool(
   databaseUrl: string,
@@ -32,6 +36,10 @@ export function createPool(
     const [text, values] = args;
     if (typeof text === "string" && typeof values !== "function" && needsFence(text)) {
       return withTransaction(pool, (c) => c.query(text, values as unknown[] | undefined));
+    }
+    // A named (prepared) statement is given as a config object: fenced the same way.
+    if (isQueryConfig(text) && values === undefined && needsFence(text.text)) {
+      return withTransaction(pool, (c) => c.query(text));
     }
     return plain(...args);
   }) as typeof pool.query;

@@ -91,14 +91,16 @@ export class TaskStore {
    * the batch), whose current state is read after the insert.
    */
   async insertMany(tasks: NewTask[]): Promise<Array<{ id: string; created: boolean; state: TaskState }>> {
-    const inserted = await this.db.query<{ id: string }>(
-      `INSERT INTO tasks (id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, trace_parent, state)
+    const inserted = await this.db.query<{ id: string }>({
+      // Named (prepared per connection): every submit goes through here, one row or a thousand.
+      name: "task-insert-many",
+      text: `INSERT INTO tasks (id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, trace_parent, state)
        SELECT id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, trace_parent, 'queued'
        FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[])
          WITH ORDINALITY AS t(id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, trace_parent, n)
        ORDER BY n
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
-      [
+      values: [
         tasks.map((t) => t.id),
         tasks.map((t) => t.type),
         tasks.map((t) => JSON.stringify(t.payload ?? null)),
@@ -108,7 +110,7 @@ export class TaskStore {
         tasks.map((t) => t.idempotencyKey),
         tasks.map((t) => t.traceParent ?? null),
       ],
-    );
+    });
     const created = new Set(inserted.rows.map((r) => r.id));
     const keys = tasks.filter((t) => !created.has(t.id)).map((t) => t.idempotencyKey);
     const holders = new Map<string, { id: string; state: TaskState }>();
@@ -142,8 +144,11 @@ export class TaskStore {
       timeout_ms: number;
       wait_ms: number;
       trace_parent: string | null;
-    }>(
-      `WITH t AS (
+    }>({
+      // Named: prepared once per connection, so the claim path's hottest statement is not parsed
+      // and planned again on every lease.
+      name: "task-lease",
+      text: `WITH t AS (
          UPDATE tasks SET state = 'active', attempts = attempts + 1, lease_token = nextval('lease_token_seq'),
            lease_agent_id = $2, claimed_at = now(), lease_expires_at = now() + timeout_ms * interval '1 millisecond',
            progress_percent = NULL, progress_message = NULL, updated_at = now()
@@ -156,8 +161,8 @@ export class TaskStore {
          SELECT id, attempts, $2, lease_token, claimed_at FROM t
        )
        SELECT id, type, payload, attempts, lease_token, timeout_ms, wait_ms, trace_parent FROM t`,
-      [taskId, agentId],
-    );
+      values: [taskId, agentId],
+    });
     const row = result.rows[0];
     if (!row) return null;
     return {
@@ -191,8 +196,10 @@ export class TaskStore {
       finished_at: Date;
       created_at: Date;
       trace_parent: string | null;
-    }>(
-      `WITH t AS (
+    }>({
+      // Named (prepared per connection), as the lease: one of the two statements every task costs.
+      name: "task-complete",
+      text: `WITH t AS (
          UPDATE tasks SET state = 'completed', result = $4, finished_at = now(), updated_at = now(),
            lease_token = NULL, lease_agent_id = NULL, lease_expires_at = NULL, progress_percent = 100
          WHERE id = $1 AND state = 'active' AND lease_token = $2 AND lease_agent_id = $3
@@ -204,8 +211,8 @@ export class TaskStore {
        )
        SELECT type, attempts, claimed_at, finished_at, created_at, trace_parent,
          (EXTRACT(EPOCH FROM (finished_at - claimed_at)) * 1000)::float8 AS duration_ms FROM t`,
-      [taskId, leaseToken, agentId, JSON.stringify(result ?? null), traceparent],
-    );
+      values: [taskId, leaseToken, agentId, JSON.stringify(result ?? null), traceparent],
+    });
     const row = updated.rows[0];
     if (row) {
       return {

@@ -3,6 +3,7 @@ import { MAX_PRIORITY } from "../../contract/schemas/common.ts";
 import { MAX_BATCH_TASKS } from "../../contract/schemas/tasks.ts";
 import { OverseerError } from "../errors/overseer-error.ts";
 import type { EventBus } from "../events/event-bus.ts";
+import { currentTerm } from "../leader/fence-context.ts";
 import { auditLog } from "../store/audit-log.ts";
 import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
@@ -79,6 +80,9 @@ export class TaskService {
    * queues it; a lost enqueue is repaired by the reconciler.
    */
   submit(input: SubmitInput): Promise<SubmitResult> {
+    // A leader pass's submit (the canary) commits on its own, fenced by its term: in a shared
+    // commit it would fence the API's submits with it, or go unfenced in theirs.
+    if (currentTerm() !== undefined) return this.submitMany([input]).then((r) => r[0] as SubmitResult);
     return this.intake.submit(input);
   }
 

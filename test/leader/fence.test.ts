@@ -210,6 +210,22 @@ it("a plain write through the pool inside a stale leader pass is refused too; re
   expect(await rows("plain-ok")).toBe(1);
 });
 
+it("a named (prepared) write through the pool inside a stale leader pass is refused the same way", async () => {
+  const stale = await new LeaderFenceStore(db).floor();
+  expect(await new LeaderFenceStore(db).install(stale + 1, "replica-q", 2_000)).toBe(true);
+  const insert = (who: string) => ({
+    name: "fence-test-insert",
+    text: "INSERT INTO scratch (who) VALUES ($1)",
+    values: [who],
+  });
+  await expect(
+    actAsLeader(term(stale, "replica-m"), () => db.query(insert("named-stale"))),
+  ).rejects.toBeInstanceOf(FencedError);
+  expect(await rows("named-stale")).toBe(0);
+  await actAsLeader(term(stale + 1, "replica-q"), () => db.query(insert("named-ok")));
+  expect(await rows("named-ok")).toBe(1);
+});
+
 it("work an event triggers from inside a leader pass runs outside the term", async () => {
   const bus = new EventBus();
   let seen: unknown = "unset";
