@@ -2,7 +2,8 @@
  * Group commit: calls that arrive while a commit is in flight wait and go together in the next one
  * (at most `maxBatch` a commit), so concurrent submits cost one statement and one Redis round trip
  * instead of one each. An idle caller is committed at once: no timer, no added latency. Each caller
- * gets its own answer, or the commit's error if the commit it went in failed.
+ * gets its own answer. When a shared commit fails, each of its callers is committed again alone, so
+ * one caller's bad input (a NUL in a payload, which Postgres refuses) fails that caller only.
  */
 export class GroupCommit<I, O> {
   private pending: Array<{ input: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = [];
@@ -20,6 +21,16 @@ export class GroupCommit<I, O> {
     });
   }
 
+  /** One caller committed by itself, after the shared commit it was in failed. */
+  private async alone(b: { input: I; resolve: (o: O) => void; reject: (e: unknown) => void }): Promise<void> {
+    try {
+      const [out] = await this.commit([b.input]);
+      b.resolve(out as O);
+    } catch (error) {
+      b.reject(error);
+    }
+  }
+
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
@@ -31,7 +42,8 @@ export class GroupCommit<I, O> {
             throw new Error(`commit answered ${out.length} for ${batch.length}`);
           for (const [i, b] of batch.entries()) b.resolve(out[i] as O);
         } catch (error) {
-          for (const b of batch) b.reject(error);
+          if (batch.length === 1) (batch[0] as (typeof batch)[number]).reject(error);
+          else await Promise.all(batch.map((b) => this.alone(b)));
         }
       }
     } finally {

@@ -103,4 +103,15 @@ describe("POST /api/tasks/batch", () => {
     const queue = await d.api("GET", "/api/dashboard/tasks/queue", { token: "test-viewer-token-0123456789" });
     expect(queue.status).toBe(200);
   });
+
+  it("single submits committed together: one that Postgres refuses (a NUL) fails alone, the others are accepted", async () => {
+    const body = (s: string) => ({ body: { type: "batch.nul", payload: { s } } });
+    // The first starts a commit; the three behind it share the next one.
+    const answers = await Promise.all(
+      ["first", "fine", "a\u0000b", "fine too"].map((s) => d.api("POST", "/api/tasks", body(s))),
+    );
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 400, 202]);
+    expect(answers[2]?.body.error.code).toBe("OVS_ERR_VALIDATION");
+    expect(await countOf("batch.nul")).toBe(3);
+  });
 });

@@ -61,4 +61,16 @@ describe("GroupCommit", () => {
       })(),
     ).toBe("done 3");
   });
+
+  it("a shared commit that fails commits each of its callers alone: only the bad input fails", async () => {
+    const commits: number[][] = [];
+    const g = new GroupCommit(async (inputs: number[]) => {
+      commits.push(inputs);
+      if (inputs.includes(13)) throw new Error("invalid byte sequence");
+      return inputs.map((n) => `done ${n}`);
+    }, 100);
+    const all = [1, 2, 13, 4].map((n) => g.submit(n).catch((e: Error) => e.message));
+    expect(await Promise.all(all)).toEqual(["done 1", "done 2", "invalid byte sequence", "done 4"]);
+    expect(commits).toEqual([[1], [2, 13, 4], [2], [13], [4]]);
+  });
 });
