@@ -7,7 +7,7 @@ import { attemptStats } from "../store/attempt-stats-store.ts";
 import { kpiReadsStore } from "../store/kpi-reads-store.ts";
 import type { Queryable } from "../store/pg-pool.ts";
 import { FIGURE_METRICS, GAUGED_FIGURES, type GaugedFigure } from "./figure-metric-names.ts";
-import { scrapeThrottle } from "./scrape-throttle.ts";
+import { sharedResult } from "./scrape-throttle.ts";
 
 /**
  * The figures of contract/figures.ts that have a gauge, read from Postgres at scrape time (at most
@@ -28,7 +28,7 @@ export class FigureGauges {
     // figures whose shortest window is 5 minutes, whatever the scrape interval.
     minIntervalMs = 5_000,
   ) {
-    this.refresh = scrapeThrottle(() => this.read(), minIntervalMs);
+    this.refresh = sharedResult(() => this.read(), minIntervalMs);
     for (const id of GAUGED_FIGURES) {
       const spec = FIGURE_METRICS[`figure_${id}`];
       this.gauges.set(

@@ -1,7 +1,8 @@
 /**
  * A result shared by every caller for `minIntervalMs` after it was made, and by every caller that
- * asks while it is being made: however many scrape at once, `/metrics` renders once. A failed
- * make is not kept (the next caller tries again).
+ * asks while it is being made: however many scrape at once, `/metrics` renders once, and a
+ * scrape-time read (the state and figure gauges) runs once. A failed make is not kept (the next
+ * caller tries again); the gauges' reads never fail, they empty their gauges instead.
  */
 export function sharedResult<T>(
   make: () => Promise<T>,
@@ -20,24 +21,6 @@ export function sharedResult<T>(
       .finally(() => {
         inflight = null;
       });
-    return inflight;
-  };
-}
-
-/**
- * A read done at scrape time, at most once per `minIntervalMs` however often Prometheus (or several)
- * scrape, and never twice at once: a scrape during a read waits for that read; one soon after it
- * answers from what the read left in the gauges.
- */
-export function scrapeThrottle(read: () => Promise<void>, minIntervalMs: number): () => Promise<void> {
-  let last = 0;
-  let inflight: Promise<void> | null = null;
-  return () => {
-    if (Date.now() - last < minIntervalMs) return Promise.resolve();
-    inflight ??= read().finally(() => {
-      inflight = null;
-      last = Date.now();
-    });
     return inflight;
   };
 }

@@ -6,7 +6,7 @@ import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 import { stateGaugeReadsStore } from "../store/state-gauge-reads-store.ts";
 import { KNOWN_LABEL_VALUES as K } from "./known-label-values.ts";
 import type { OverseerMetrics } from "./metrics.ts";
-import { scrapeThrottle } from "./scrape-throttle.ts";
+import { sharedResult } from "./scrape-throttle.ts";
 
 /** The budget reads the gauges need (BudgetService). */
 export interface BudgetReads {
@@ -36,7 +36,7 @@ export class StateGauges {
     private readonly budgets: BudgetReads,
     minIntervalMs = 1_000,
   ) {
-    this.refresh = scrapeThrottle(() => this.read(), minIntervalMs);
+    this.refresh = sharedResult(() => this.read(), minIntervalMs);
   }
 
   private async read(): Promise<void> {
