@@ -36,6 +36,13 @@ import type {
 /** A pool or a transaction's client (pg-pool.ts names it; kept here for the stores that import it from here). */
 export type { Queryable } from "./pg-pool.ts";
 export type { RetryPolicy } from "./task-attempt-store.ts";
+
+/** A submitted task as stored: new, or the one that already held its idempotency key. */
+export interface InsertedTask {
+  id: string;
+  created: boolean;
+  state: TaskState;
+}
 export type { LockedForOperator } from "./task-operator-store.ts";
 // The shapes stay importable from here, where their callers (pipelines, probes) have always found them.
 export type { AttemptEnd, CancelledTask, CompletedTask } from "./task-rows.ts";
@@ -56,33 +63,8 @@ export class TaskStore {
    * Inserts a task, or returns the existing one for a repeated idempotency key. Committed on return,
    * unless `q` is a transaction's client (a pipeline step's task commits with the step).
    */
-  async insert(
-    task: NewTask,
-    q: Queryable = this.db,
-  ): Promise<{ id: string; created: boolean; state: TaskState }> {
-    const inserted = await q.query<{ id: string }>(
-      `INSERT INTO tasks (id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, trace_parent, state)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued')
-       ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
-      [
-        task.id,
-        task.type,
-        JSON.stringify(task.payload ?? null),
-        task.priority,
-        task.maxAttempts,
-        task.timeoutMs,
-        task.idempotencyKey,
-        task.traceParent ?? null,
-      ],
-    );
-    if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true, state: "queued" };
-    const existing = await q.query<{ id: string; state: TaskState }>(
-      "SELECT id, state FROM tasks WHERE idempotency_key = $1",
-      [task.idempotencyKey],
-    );
-    const row = existing.rows[0];
-    if (!row) throw new Error("idempotency conflict but no existing task");
-    return { id: row.id, created: false, state: row.state };
+  async insert(task: NewTask, q: Queryable = this.db): Promise<InsertedTask> {
+    return (await this.insertMany([task], q))[0] as InsertedTask;
   }
 
   /**
@@ -90,8 +72,8 @@ export class TaskStore {
    * holds its idempotency key: itself when inserted, else the earlier one (in the table or earlier in
    * the batch), whose current state is read after the insert.
    */
-  async insertMany(tasks: NewTask[]): Promise<Array<{ id: string; created: boolean; state: TaskState }>> {
-    const inserted = await this.db.query<{ id: string }>({
+  async insertMany(tasks: NewTask[], q: Queryable = this.db): Promise<InsertedTask[]> {
+    const inserted = await q.query<{ id: string }>({
       // Named (prepared per connection): every submit goes through here, one row or a thousand.
       name: "task-insert-many",
       text: `INSERT INTO tasks (id, type, payload, priority, max_attempts, timeout_ms, idempotency_key, trace_parent, state)
@@ -115,7 +97,7 @@ export class TaskStore {
     const keys = tasks.filter((t) => !created.has(t.id)).map((t) => t.idempotencyKey);
     const holders = new Map<string, { id: string; state: TaskState }>();
     if (keys.length > 0) {
-      const existing = await this.db.query<{ id: string; state: TaskState; idempotency_key: string }>(
+      const existing = await q.query<{ id: string; state: TaskState; idempotency_key: string }>(
         "SELECT id, state, idempotency_key FROM tasks WHERE idempotency_key = ANY($1::text[])",
         [keys],
       );

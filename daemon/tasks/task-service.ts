@@ -101,7 +101,7 @@ export class TaskService {
       idempotencyKey: input.idempotencyKey ?? null,
     }));
     const results = await this.store.insertMany(tasks);
-    const fresh = tasks.filter((t, i) => results[i]?.created && results[i]?.id === t.id);
+    const fresh = tasks.filter((_, i) => results[i]?.created);
     await this.dispatcher.afterInsert(fresh);
     return results;
   }
