@@ -57,9 +57,8 @@ export function attachFeedSockets(server: Server, deps: FeedSocketDeps): { close
   });
   const anyOrigin = deps.allowedOrigins.includes("*");
   const origins = new Set(deps.allowedOrigins);
-  // Open connections, in all and by token (the token itself is the key: the authenticator holds
-  // the same strings, and a signed agent token is per agent).
-  let open = 0;
+  // Open connections by token (the token itself is the key: the authenticator holds the same
+  // strings, and a signed agent token is per agent); the replica's total is the hub's.
   const openByToken = new Map<string, number>();
 
   server.on("upgrade", (req, socket, head) => {
@@ -96,6 +95,7 @@ export function attachFeedSockets(server: Server, deps: FeedSocketDeps): { close
     if ("problem" in parsed) return refuse(socket, "OVS_ERR_VALIDATION", parsed.problem);
 
     const mine = openByToken.get(token) ?? 0;
+    const open = deps.hub.connections();
     if (mine >= deps.limits.perToken || open >= deps.limits.total) {
       const tokenCap = mine >= deps.limits.perToken;
       deps.onRefused(tokenCap ? "token_cap" : "replica_cap");
@@ -107,10 +107,8 @@ export function attachFeedSockets(server: Server, deps: FeedSocketDeps): { close
 
     // The handshake completes synchronously, so no other upgrade can pass the check in between.
     wss.handleUpgrade(req, socket, head, (ws) => {
-      open++;
       openByToken.set(token, (openByToken.get(token) ?? 0) + 1);
       ws.once("close", () => {
-        open--;
         const left = (openByToken.get(token) ?? 1) - 1;
         if (left > 0) openByToken.set(token, left);
         else openByToken.delete(token);

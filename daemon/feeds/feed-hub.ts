@@ -72,7 +72,7 @@ export class FeedHub {
     session.markClosed();
     this.forget(session);
     this.closing.delete(session);
-    if (this.count() === 0) for (const done of [...this.closedWaiters]) done();
+    if (this.connections() === 0) for (const done of [...this.closedWaiters]) done();
   }
 
   private forget(session: FeedSession): void {
@@ -80,7 +80,8 @@ export class FeedHub {
     if (set?.delete(session)) this.metrics.wsClients.dec({ feed: session.feed });
   }
 
-  private count(): number {
+  /** Sockets this replica holds, until each closes (dropped ones still closing too): the feed cap counts these. */
+  connections(): number {
     let n = this.closing.size;
     for (const set of this.byFeed.values()) n += set.size;
     return n;
@@ -158,7 +159,7 @@ export class FeedHub {
     if (this.pingTimer) clearInterval(this.pingTimer);
     const all = this.sessions();
     for (const session of all) session.drop("shutdown");
-    if (this.count() > 0) {
+    if (this.connections() > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
         const done = () => {
