@@ -116,7 +116,6 @@ export async function bullmqThroughput(p: ThroughputParams): Promise<BullThrough
     return {
       submit: { ms: round(addMs), perSec: perSecond(p.tasks, addMs), latencyMs: summarize(addLatency) },
       addBulk: { ms: round(bulkMs), perSec: perSecond(p.tasks, bulkMs) },
-      bulk: { ms: round(bulkMs), perSec: perSecond(p.tasks, bulkMs) },
       drain: { ms: drainMs, perSec: perSecond(p.tasks, drainMs) },
       endToEnd: {
         ms: e2eMs,
