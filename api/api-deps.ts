@@ -1,6 +1,7 @@
 import type { LifecycleState } from "../contract/schemas/health.ts";
 import type { SystemHealthReport } from "../contract/schemas/system.ts";
 import type { AgentService } from "../daemon/agents/agent-service.ts";
+import type { AgentSessions } from "../daemon/agents/agent-sessions.ts";
 import type { KpiReads } from "../daemon/analytics/kpi-reads.ts";
 import type { BudgetService } from "../daemon/budgets/budget-service.ts";
 import type { OverseerConfig } from "../daemon/config/compile-config.ts";
@@ -54,6 +55,8 @@ export interface ApiDeps {
   /** Agent restarts, auto-heal and managed agents (docs/recovery.md). */
   recovery: RecoveryDeps;
   metrics: OverseerMetrics;
+  /** This replica's agent sessions and death by disconnect (served on the HTTP server's upgrade event); none when only the document is built. */
+  sessions?: AgentSessions;
   /** The WebSocket feeds (served on the HTTP server's upgrade event); none in API-only setups. */
   feeds?: FeedHub;
   /** Refreshes state gauges and renders Prometheus text. */

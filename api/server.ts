@@ -37,7 +37,9 @@ import { scheduleRoutes } from "./routes/schedule-routes.ts";
 import { systemHealthRoutes } from "./routes/system-health-routes.ts";
 import { taskRoutes } from "./routes/task-routes.ts";
 import { workflowRoutes } from "./routes/workflow-routes.ts";
-import { attachFeedSockets } from "./ws/ws-upgrade.ts";
+import { agentSessionSockets } from "./ws/agent-session-socket.ts";
+import { routeUpgrades } from "./ws/upgrade-router.ts";
+import { feedSockets } from "./ws/ws-upgrade.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -206,22 +208,37 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(overrideRoutes(deps));
   await app.register(auditRoutes(deps));
   await app.register(recoveryRoutes(deps));
-  if (deps.feeds) {
-    const hub = deps.feeds;
-    const feeds = attachFeedSockets(app.server, {
-      hub,
+  const registry = deps.sessions;
+  const sessions =
+    registry &&
+    agentSessionSockets({
+      sessions: registry,
+      agents: deps.agents,
+      tasks: deps.tasks,
       auth: deps.auth,
-      allowedOrigins: deps.config.wsAllowedOrigins,
-      limits: { total: deps.config.wsMaxClients, perToken: deps.config.wsMaxClientsPerToken },
-      onRefused: (reason) => deps.metrics.wsClientsRefused.inc({ reason }),
       accepting: () => deps.health().lifecycle === "RUNNING",
+      claimMaxWaitMs: deps.config.claimMaxWaitMs,
+      onError: (error, context) => app.log.error({ err: error }, context),
     });
-    // Upgraded sockets keep server.close() open: close them first (the daemon normally has already).
-    app.addHook("preClose", async () => {
-      await hub.stop();
-      feeds.close();
-    });
-  }
+  const hub = deps.feeds;
+  const feeds = hub
+    ? feedSockets({
+        hub,
+        auth: deps.auth,
+        allowedOrigins: deps.config.wsAllowedOrigins,
+        limits: { total: deps.config.wsMaxClients, perToken: deps.config.wsMaxClientsPerToken },
+        onRefused: (reason) => deps.metrics.wsClientsRefused.inc({ reason }),
+        accepting: () => deps.health().lifecycle === "RUNNING",
+      })
+    : undefined;
+  if (sessions) routeUpgrades(app.server, { feeds: feeds?.upgrade, session: sessions.upgrade });
+  // Upgraded sockets keep server.close() open: close them first (the daemon normally has already).
+  app.addHook("preClose", async () => {
+    registry?.stop();
+    sessions?.close();
+    if (hub) await hub.stop();
+    feeds?.close();
+  });
   return app;
 }
 

@@ -1,13 +1,13 @@
 import type { AgentRegistration } from "./agent-registration.ts";
 import type { AgentLifecycleState } from "./agent-types.ts";
-import { type HttpClient, isApiError } from "./http-client.ts";
+import { type ApiCaller, isApiError } from "./http-client.ts";
 import type { Clock, Logger } from "./runtime.ts";
 import { SerialTimer } from "./serial-timer.ts";
 import type { TaskTracker } from "./task-tracker.ts";
 import type { HeartbeatRequest, HeartbeatResponse } from "./types.ts";
 
 export interface AgentHeartbeatDeps {
-  http: HttpClient;
+  http: ApiCaller;
   logger: Logger;
   clock: Clock;
   /** Tasks run at once: the load reported is in-flight tasks over this. */

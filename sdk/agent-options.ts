@@ -25,6 +25,8 @@ export interface CompiledAgentOptions {
   concurrency: number;
   /** How long each claim long-poll may wait, at least 0. @default 10_000 */
   claimWaitMs: number;
+  /** @default "session" */
+  transport: "session" | "http";
   /** Default grace time of `stop()`, at least 0. @default 10_000 */
   shutdownGraceMs: number;
   /** Present when handlers get `ctx.llm`. */
@@ -72,6 +74,7 @@ export function compileAgentOptions(opts: AgentOptions): CompiledAgentOptions {
     handlers: withCanaryAnswer.handlers,
     concurrency,
     claimWaitMs: Math.max(0, opts.claimWaitMs ?? 10_000),
+    transport: opts.transport ?? "session",
     shutdownGraceMs: Math.max(0, opts.shutdownGraceMs ?? 10_000),
     llm: opts.llm,
     recordLlmContent: opts.recordLlmContent ?? false,

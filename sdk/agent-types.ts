@@ -40,6 +40,12 @@ export interface AgentOptions {
   answerCanaries?: boolean;
   /** How long each claim long-poll may wait on the daemon; default 10 s. */
   claimWaitMs?: number;
+  /**
+   * How the agent talks to the daemon after registering: `"session"` (default) keeps one WebSocket
+   * open for heartbeats, claims and reports, and uses HTTP whenever the session is down (a crash
+   * is then seen at once, docs/agent-protocol.md "Sessions"); `"http"` sends a request per call.
+   */
+  transport?: "session" | "http";
   /** Default time `stop()` lets in-flight tasks finish before releasing them; default 10 s. */
   shutdownGraceMs?: number;
   logger?: Logger;

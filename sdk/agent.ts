@@ -5,10 +5,11 @@ import { AgentRegistration, type Session } from "./agent-registration.ts";
 import type { AgentEvents, AgentLifecycleState, AgentOptions, AgentStats } from "./agent-types.ts";
 import { ClaimLoop } from "./claim-loop.ts";
 import { Deadline } from "./deadline.ts";
-import { HttpClient } from "./http-client.ts";
+import { type ApiCaller, HttpClient } from "./http-client.ts";
 import type { CallRecorder } from "./llm/call-recorder.ts";
 import { LlmCallDelivery } from "./llm-call-delivery.ts";
 import { errorMessage, type Logger } from "./runtime.ts";
+import { SessionLink } from "./session-link.ts";
 import { installSignalHandlers } from "./signals.ts";
 import { TaskLauncher } from "./task-launcher.ts";
 import { TaskTracker } from "./task-tracker.ts";
@@ -38,6 +39,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly llmDelivery: LlmCallDelivery | undefined;
   private readonly claims: ClaimLoop;
   private readonly heartbeat: AgentHeartbeat;
+  /** The session to the daemon, unless the agent was told to use HTTP only. */
+  private readonly link: SessionLink | undefined;
 
   constructor(opts: AgentOptions) {
     super();
@@ -46,6 +49,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.logger = logger;
     this.shutdownGraceMs = options.shutdownGraceMs;
     const http = new HttpClient(options.http);
+    this.link = options.transport === "session" ? new SessionLink({ http, logger, clock }) : undefined;
+    // Heartbeats, claims and lease reports go over the session while it is open; the rest is HTTP.
+    const calls: ApiCaller = this.link ?? http;
     const signal = this.stopController.signal;
     const state = (): AgentLifecycleState => this.lifecycle;
     const reportError = (err: unknown, context: string): void => this.reportError(err, context);
@@ -59,7 +65,11 @@ export class Agent extends EventEmitter<AgentEvents> {
       signal,
       hooks: {
         state,
-        registered: (info) => this.safeEmit("registered", info),
+        registered: (info) => {
+          const current = this.registration.current;
+          if (current) this.link?.use(current);
+          this.safeEmit("registered", info);
+        },
         reRegistering: () => {
           this.setState("REGISTERING");
           // A long-poll still held under the stale id would keep this agent from claiming for up to claimWaitMs.
@@ -92,7 +102,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         })
       : undefined;
     const launcher = new TaskLauncher({
-      http,
+      http: calls,
       logger,
       clock,
       handlers: options.handlers,
@@ -102,7 +112,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       emitStart: (info) => this.safeEmit("task:start", info),
     });
     this.claims = new ClaimLoop({
-      http,
+      http: calls,
       clock,
       concurrency,
       claimWaitMs: options.claimWaitMs,
@@ -115,7 +125,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       reportError,
     });
     this.heartbeat = new AgentHeartbeat({
-      http,
+      http: calls,
       logger,
       clock,
       concurrency,
@@ -226,12 +236,15 @@ export class Agent extends EventEmitter<AgentEvents> {
     // Before deregistering: sending the records needs the token.
     await this.llmDelivery?.flushOnStop(this.grace);
     await this.heartbeat.stop();
+    // The goodbye first: the daemon must not take the closing socket for a crash.
+    await this.link?.close();
     await this.registration.deregister(this.session);
     this.finishStop();
   }
 
   private finishStop(): void {
     void this.heartbeat.stop();
+    void this.link?.close();
     this.llmDelivery?.stop();
     this.grace.dispose();
     this.setState("STOPPED");
@@ -243,6 +256,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.setState("FAILED");
     this.stopController.abort();
     void this.heartbeat.stop();
+    void this.link?.close();
     this.llmDelivery?.stop();
     this.claims.wake();
     for (const run of this.tasks.running()) void run.release();

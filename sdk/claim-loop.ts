@@ -1,13 +1,13 @@
 import { type AgentRegistration, MAX_ERROR_BACKOFF_MS } from "./agent-registration.ts";
 import type { AgentLifecycleState } from "./agent-types.ts";
-import { type HttpClient, isApiError } from "./http-client.ts";
+import { type ApiCaller, isApiError } from "./http-client.ts";
 import { type Clock, sleep } from "./runtime.ts";
 import type { TaskLauncher } from "./task-launcher.ts";
 import type { TaskTracker } from "./task-tracker.ts";
 import type { ClaimedTask, ClaimResponse } from "./types.ts";
 
 export interface ClaimLoopDeps {
-  http: HttpClient;
+  http: ApiCaller;
   clock: Clock;
   /** Tasks run at once. */
   concurrency: number;

@@ -77,6 +77,9 @@ export interface RequestOptions {
   retry?: Partial<RetryPolicy>;
 }
 
+/** What the agent's parts call the daemon through: the HTTP client, or a session link over it. */
+export type ApiCaller = Pick<HttpClient, "request">;
+
 /** JSON-over-HTTP calls to the daemon with bounded retries and URL failover. */
 export class HttpClient {
   private readonly urls: string[];

@@ -7,6 +7,7 @@
 //   AGENT_CONCURRENCY       default 1
 //   AGENT_WORK_MS           simulated work per task, default 0
 //   AGENT_FAIL_RATE         probability (0..1) that a task throws a retryable TaskError, default 0
+//   AGENT_TRANSPORT         "session" (default: one WebSocket, HTTP while it is down) or "http"
 //   AGENT_REPORT_FILE       optional: one JSON line per task outcome {event, taskId, leaseToken, at, agent}
 //   LOG_LEVEL               pino level for the JSON logs on stderr, default "info"
 // stdout carries only "agent <name> registered <id>" lines. Exit codes: 0 stopped, 1 failed,
@@ -35,7 +36,15 @@ export interface AgentEnvConfig {
   workMs: number;
   failRate: number;
   reportFile: string | undefined;
+  /** How the agent talks to the daemon after registering (AgentOptions.transport). */
+  transport: "session" | "http";
   logLevel: string;
+}
+
+function transportOf(raw: string | undefined): "session" | "http" {
+  if (raw === undefined || raw.trim() === "") return "session";
+  if (raw === "session" || raw === "http") return raw;
+  throw new Error(`AGENT_TRANSPORT must be "session" or "http", got "${raw}"`);
 }
 
 /** Parses and validates the environment; throws with a readable message on bad values. */
@@ -71,6 +80,7 @@ export function parseAgentEnv(env: NodeJS.ProcessEnv): AgentEnvConfig {
     workMs: number("AGENT_WORK_MS", 0, 0, Number.MAX_SAFE_INTEGER),
     failRate: number("AGENT_FAIL_RATE", 0, 0, 1),
     reportFile: env["AGENT_REPORT_FILE"] || undefined,
+    transport: transportOf(env["AGENT_TRANSPORT"]),
     logLevel: env["LOG_LEVEL"] || "info",
   };
 }
@@ -97,6 +107,7 @@ export function createEnvAgent(config: AgentEnvConfig, logger: AgentOptions["log
     role: config.role,
     capabilities: config.capabilities,
     concurrency: config.concurrency,
+    transport: config.transport,
     handlers: Object.fromEntries(config.capabilities.map((c) => [c, handler])),
     logger,
   });

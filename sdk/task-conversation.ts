@@ -2,7 +2,7 @@
 // LLM calls made with its id (ctx.llm.complete(request, {conversationId})) show up on the run's
 // timeline and in the cost breakdowns under that conversation.
 
-import type { HttpClient } from "./http-client.ts";
+import type { ApiCaller } from "./http-client.ts";
 
 export interface TaskConversation {
   readonly id: string;
@@ -13,7 +13,7 @@ export interface TaskConversation {
 }
 
 export interface ConversationDeps {
-  http: HttpClient;
+  http: ApiCaller;
   token: string;
   signal: AbortSignal;
 }

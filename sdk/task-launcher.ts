@@ -1,6 +1,6 @@
 import type { Session } from "./agent-registration.ts";
 import type { AgentEvents } from "./agent-types.ts";
-import type { HttpClient } from "./http-client.ts";
+import type { ApiCaller } from "./http-client.ts";
 import type { LlmCallDelivery } from "./llm-call-delivery.ts";
 import type { Clock, Logger } from "./runtime.ts";
 import { TaskError } from "./task-error.ts";
@@ -9,7 +9,7 @@ import { eventInfo, type TaskTracker } from "./task-tracker.ts";
 import type { ClaimedTask } from "./types.ts";
 
 export interface TaskLauncherDeps {
-  http: HttpClient;
+  http: ApiCaller;
   logger: Logger;
   clock: Clock;
   /** One handler per task type. */

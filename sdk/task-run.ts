@@ -1,4 +1,4 @@
-import { type HttpClient, isApiError } from "./http-client.ts";
+import { type ApiCaller, isApiError } from "./http-client.ts";
 import type { TaskLlm } from "./llm/task-llm.ts";
 import { type Clock, errorMessage, type Logger, type TimerHandle, withBindings } from "./runtime.ts";
 import { openConversation, pipelineStepOf, type TaskConversation } from "./task-conversation.ts";
@@ -54,7 +54,7 @@ export type TaskOutcome =
   | { kind: "released" };
 
 export interface TaskRunDeps {
-  http: HttpClient;
+  http: ApiCaller;
   logger: Logger;
   clock: Clock;
   /** Builds `ctx.llm` for a run; absent when the agent has no LLM client. */

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { AGENT_ROUTES as R } from "../../contract/routes/agents.ts";
 import type { ApiDeps } from "../api-deps.ts";
+import { claimReply } from "../claim-reply.ts";
 import { actingAgent } from "../request-guards.ts";
 import { routeOptions } from "../route-options.ts";
 
@@ -42,17 +43,7 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         const max = Math.min(request.body.max ?? 1, agent.concurrency);
         const waitMs = Math.min(request.body.waitMs ?? 0, deps.config.claimMaxWaitMs);
         const leases = await deps.tasks.claim(agent, max, waitMs, hangup.signal);
-        return {
-          tasks: leases.map((l) => ({
-            id: l.id,
-            type: l.type,
-            payload: l.payload,
-            attempt: l.attempt,
-            leaseToken: l.leaseToken,
-            timeoutMs: l.timeoutMs,
-            ...(l.traceparent ? { traceparent: l.traceparent } : {}),
-          })),
-        };
+        return claimReply(leases);
       },
     });
 

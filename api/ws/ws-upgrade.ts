@@ -1,7 +1,6 @@
-import { type IncomingMessage, STATUS_CODES } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { ERROR_CODES, type ErrorCode } from "../../contract/errors.ts";
 import {
   BEARER_SUBPROTOCOL_PREFIX,
   FEED_NAMES,
@@ -15,6 +14,7 @@ import {
 import type { RefuseReason } from "../../daemon/feeds/close-codes.ts";
 import type { FeedHub } from "../../daemon/feeds/feed-hub.ts";
 import { type Authenticator, allows } from "../auth.ts";
+import { refuse, tokenOf } from "./upgrade-replies.ts";
 
 export const FEED_PATH_PREFIX = "/api/dashboard/ws/";
 /** Largest client frame; subscribe messages are small. */
@@ -36,10 +36,6 @@ export interface FeedSocketDeps {
 /** Seconds a refused client is told to wait: connections free up as others close. */
 const FULL_RETRY_AFTER_S = 5;
 
-type Server = {
-  on(event: "upgrade", fn: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
-};
-
 /**
  * Serves the feeds on the HTTP server's `upgrade` event. Every check happens before the handshake:
  * an unknown path is 404, a draining daemon 503, an Origin outside the allow-list 403, a missing or
@@ -47,7 +43,10 @@ type Server = {
  * but the filter keys and `lastEventId` is a bad filter), a token or replica at its connection cap
  * 429 with Retry-After; each as a plain HTTP response with the usual error body, and no socket.
  */
-export function attachFeedSockets(server: Server, deps: FeedSocketDeps): { close(): void } {
+export function feedSockets(deps: FeedSocketDeps): {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  close(): void;
+} {
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
@@ -61,8 +60,7 @@ export function attachFeedSockets(server: Server, deps: FeedSocketDeps): { close
   // strings, and a signed agent token is per agent); the replica's total is the hub's.
   const openByToken = new Map<string, number>();
 
-  server.on("upgrade", (req, socket, head) => {
-    socket.on("error", () => socket.destroy());
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
     const url = new URL(req.url ?? "/", "http://localhost");
     const feed = url.pathname.startsWith(FEED_PATH_PREFIX) ? url.pathname.slice(FEED_PATH_PREFIX.length) : "";
     if (!(FEED_NAMES as readonly string[]).includes(feed)) {
@@ -115,8 +113,8 @@ export function attachFeedSockets(server: Server, deps: FeedSocketDeps): { close
       });
       serve(ws, deps.hub, feed as FeedName, parsed.filter, parsed.since);
     });
-  });
-  return { close: () => wss.close() };
+  }
+  return { upgrade, close: () => wss.close() };
 }
 
 function serve(ws: WebSocket, hub: FeedHub, feed: FeedName, filter: FeedFilter, since?: string): void {
@@ -141,30 +139,4 @@ function serve(ws: WebSocket, hub: FeedHub, feed: FeedName, filter: FeedFilter, 
     }
     session.control(reply);
   });
-}
-
-/** The bearer token: the Authorization header, else a `bearer.<token>` subprotocol (browsers). */
-function tokenOf(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
-  if (header?.startsWith("Bearer ")) return header.slice(7).trim() || undefined;
-  const protocols = req.headers["sec-websocket-protocol"];
-  if (!protocols) return undefined;
-  for (const p of protocols.split(",")) {
-    const name = p.trim();
-    if (name.startsWith(BEARER_SUBPROTOCOL_PREFIX))
-      return name.slice(BEARER_SUBPROTOCOL_PREFIX.length) || undefined;
-  }
-  return undefined;
-}
-
-/** Answers the upgrade request with a plain HTTP error and closes the connection. */
-function refuse(socket: Duplex, code: ErrorCode, message: string, retryAfterS?: number): void {
-  const status = ERROR_CODES[code].status;
-  const body = JSON.stringify({ error: { code, message } });
-  const retry = retryAfterS === undefined ? "" : `Retry-After: ${retryAfterS}\r\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `${retry}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-  socket.once("finish", () => socket.destroy());
 }

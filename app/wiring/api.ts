@@ -4,6 +4,7 @@ import type { ApiDeps } from "../../api/api-deps.ts";
 import { Authenticator } from "../../api/auth.ts";
 import { type App, buildServer } from "../../api/server.ts";
 import type { LifecycleState } from "../../contract/schemas/health.ts";
+import { AgentSessions } from "../../daemon/agents/agent-sessions.ts";
 import type { OverseerConfig } from "../../daemon/config/compile-config.ts";
 import { DashboardReads } from "../../daemon/dashboard/dashboard-reads.ts";
 import type { EventBus } from "../../daemon/events/event-bus.ts";
@@ -11,6 +12,7 @@ import { FeedHub, type SnapshotReader } from "../../daemon/feeds/feed-hub.ts";
 import { snapshotReader } from "../../daemon/feeds/feed-snapshots.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
 import { FeedStream } from "../../daemon/store/redis/feed-stream.ts";
+import { SessionStore } from "../../daemon/store/redis/session-store.ts";
 import { FigureGauges } from "../../daemon/telemetry/figure-gauges.ts";
 import type { OverseerMetrics } from "../../daemon/telemetry/metrics.ts";
 import { sharedResult } from "../../daemon/telemetry/scrape-throttle.ts";
@@ -108,6 +110,24 @@ export async function wireApi(p: ApiParts): Promise<{ app: App; feeds: FeedHub }
     overrides: p.control.overrides,
     audit: p.control.audit,
     metrics: p.metrics,
+    sessions: new AgentSessions({
+      directory: new SessionStore(p.redis, layer.keys),
+      declareDead: (agentId, reason, silentMs) =>
+        p.tasks.agents.move(agentId, ["active", "stale", "draining"], "dead", reason, silentMs),
+      graceMs: config.sessionGraceMs,
+      observe: {
+        opened: (resumed) => {
+          p.metrics.agentSessions.inc();
+          if (resumed) p.metrics.agentSessionsResumed.inc();
+        },
+        closed: (reason) => {
+          p.metrics.agentSessions.dec();
+          p.metrics.agentSessionDisconnects.inc({ reason });
+        },
+        graceExpired: () => p.metrics.agentSessionGraceExpiries.inc(),
+      },
+      onError: p.onError,
+    }),
     feeds,
     renderMetrics: sharedResult(async () => {
       await Promise.all([gauges.refresh(), figureGauges.refresh()]);

@@ -4,7 +4,8 @@ import { OverseerError } from "../errors/overseer-error.ts";
 import type { AgentStateName } from "../events/catalogue.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import type { AgentRecord, AgentStore, TransitionResult } from "../store/agent-store.ts";
-import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
+import type { Beat, HeartbeatOutcome, HeartbeatStore } from "../store/redis/heartbeat-store.ts";
+import { GroupCommit } from "../tasks/group-commit.ts";
 import type { TaskService } from "../tasks/task-service.ts";
 import { canClaim, isLive } from "./agent-state.ts";
 
@@ -35,6 +36,14 @@ const TRANSITION_EVENTS = {
  */
 export class AgentService {
   private readonly cache = new Map<string, AgentRecord>();
+  /**
+   * Heartbeats that arrive together (10,000 session agents at 1 Hz, or a burst over HTTP) share
+   * one Redis pipeline; a lone heartbeat goes at once, so batching adds no wait.
+   */
+  private readonly beats = new GroupCommit<Beat, HeartbeatOutcome>(
+    (beats) => this.liveness.beatMany(beats),
+    1_000,
+  );
 
   constructor(
     private readonly store: AgentStore,
@@ -72,13 +81,7 @@ export class AgentService {
    */
   async heartbeat(agentId: string, input: HeartbeatInput): Promise<{ commands: AgentCommand[] }> {
     const status = input.status ?? "active";
-    let outcome = await this.liveness.beat(
-      agentId,
-      status,
-      input.load ?? 0,
-      input.activeTaskIds,
-      2 * this.heartbeatIntervalMs,
-    );
+    let outcome = await this.beat(agentId, status, input);
     if (outcome.kind === "unknown") {
       // Redis lost the mirror (restart, failover): repair it from Postgres, the system of record.
       const agent = await this.store.get(agentId);
@@ -90,13 +93,7 @@ export class AgentService {
         );
       }
       await this.liveness.setState(agentId, agent.state);
-      outcome = await this.liveness.beat(
-        agentId,
-        status,
-        input.load ?? 0,
-        input.activeTaskIds,
-        2 * this.heartbeatIntervalMs,
-      );
+      outcome = await this.beat(agentId, status, input);
     }
     if (outcome.kind !== "ok") {
       throw new OverseerError(
@@ -116,6 +113,16 @@ export class AgentService {
     }
     if (outcome.forgottenTaskIds.length > 0) await this.releaseForgotten(agentId, outcome.forgottenTaskIds);
     return { commands: outcome.commands };
+  }
+
+  private beat(agentId: string, status: string, input: HeartbeatInput): Promise<HeartbeatOutcome> {
+    return this.beats.submit({
+      agentId,
+      status,
+      load: input.load ?? 0,
+      activeTaskIds: input.activeTaskIds,
+      graceMs: 2 * this.heartbeatIntervalMs,
+    });
   }
 
   /** Deregisters: the agent leaves and its leases go back to the queue without counting an attempt. */

@@ -49,6 +49,8 @@ export interface OverseerConfig {
   retryMaxMs: number;
   /** Longest a claim may wait for work. @default 30s (env OVERSEER_CLAIM_MAX_WAIT_MS) */
   claimMaxWaitMs: number;
+  /** How long an agent whose session closed without a goodbye may take to reconnect before it is dead. @default 150ms (env OVERSEER_SESSION_GRACE_MS) */
+  sessionGraceMs: number;
   /** Largest request body. @default 1048576 (env OVERSEER_MAX_BODY_BYTES) */
   maxBodyBytes: number;
   /**
@@ -302,6 +304,7 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     retryBaseMs,
     retryMaxMs,
     claimMaxWaitMs: duration("OVERSEER_CLAIM_MAX_WAIT_MS", 30_000, 0, 300_000),
+    sessionGraceMs: duration("OVERSEER_SESSION_GRACE_MS", 150, 0, 60_000),
     maxBodyBytes: int("OVERSEER_MAX_BODY_BYTES", 1_048_576, 1_024, 104_857_600),
     validateResponses: bool("OVERSEER_VALIDATE_RESPONSES", false),
     controlRateBurst: int("OVERSEER_CONTROL_RATE_BURST", 10, 1, 100_000),

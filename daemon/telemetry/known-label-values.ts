@@ -4,6 +4,7 @@ import { LLM_CALL_ERROR_TYPES } from "../../contract/schemas/llm.ts";
 import { OVERRIDE_ACTIONS } from "../../contract/schemas/overrides.ts";
 import { HEAL_ACTION_KINDS, HEAL_STRATEGIES } from "../../contract/schemas/recovery.ts";
 import { PROBE_OUTCOMES } from "../../contract/schemas/system.ts";
+import { SESSION_CLOSE_REASONS } from "../agents/agent-sessions.ts";
 import { AGENT_STATES, nextAgentState } from "../agents/agent-state.ts";
 import { type EventPayloads, OPERATOR_ACTIONS, type RequeueReason } from "../events/catalogue.ts";
 import type { DropReason, RefuseReason } from "../feeds/close-codes.ts";
@@ -75,6 +76,7 @@ export const KNOWN_LABEL_VALUES = {
   wsFeeds: FEED_NAMES,
   wsDropReasons: ["slow_consumer", "ping_timeout", "error", "shutdown"] satisfies DropReason[],
   wsRefuseReasons: ["token_cap", "replica_cap"] satisfies RefuseReason[],
+  sessionCloseReasons: SESSION_CLOSE_REASONS,
   agentRestarts: [
     { mode: "restart", via: "managed" },
     { mode: "restart", via: "command" },

@@ -17,6 +17,10 @@ export interface ZeroableMetrics {
   wsMessagesSent: C;
   wsClientsDropped: C;
   wsClientsRefused: C;
+  agentSessions: G;
+  agentSessionDisconnects: C;
+  agentSessionGraceExpiries: C;
+  agentSessionsResumed: C;
   agentRestarts: C;
   healActions: C;
   feedback: C;
@@ -73,6 +77,10 @@ export class KnownSeries {
     }
     for (const reason of K.wsDropReasons) m.wsClientsDropped.inc({ reason }, 0);
     for (const reason of K.wsRefuseReasons) m.wsClientsRefused.inc({ reason }, 0);
+    m.agentSessions.set(0);
+    for (const reason of K.sessionCloseReasons) m.agentSessionDisconnects.inc({ reason }, 0);
+    m.agentSessionGraceExpiries.inc(0);
+    m.agentSessionsResumed.inc(0);
     for (const l of K.agentRestarts) m.agentRestarts.inc(l, 0);
     for (const strategy of K.healStrategies) {
       for (const action of K.healActions) {

@@ -237,6 +237,26 @@ export const METRICS = {
     help: "WebSocket feed upgrades this replica refused at a connection cap, by reason",
     labels: ["reason"],
   },
+  agentSessions: {
+    name: "overseer_agent_sessions_open",
+    help: "Agent sessions (WebSocket) open on this replica",
+    labels: [],
+  },
+  agentSessionDisconnects: {
+    name: "overseer_agent_session_disconnects_total",
+    help: "Agent sessions that closed on this replica, by reason (lost: closed without a goodbye)",
+    labels: ["reason"],
+  },
+  agentSessionGraceExpiries: {
+    name: "overseer_agent_session_grace_expiries_total",
+    help: "Lost agent sessions not resumed within OVERSEER_SESSION_GRACE_MS: the agent was declared dead",
+    labels: [],
+  },
+  agentSessionsResumed: {
+    name: "overseer_agent_sessions_resumed_total",
+    help: "Agent sessions opened on this replica that took over an agent's earlier session without a goodbye (a reconnect)",
+    labels: [],
+  },
   reconcileRepairs: {
     name: "overseer_reconcile_repairs_total",
     help: "Drift the reconciler repaired",

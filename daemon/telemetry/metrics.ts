@@ -87,6 +87,10 @@ export class OverseerMetrics {
   readonly wsMessagesSent: Counter;
   readonly wsClientsDropped: Counter;
   readonly wsClientsRefused: Counter;
+  readonly agentSessions: Gauge;
+  readonly agentSessionDisconnects: Counter;
+  readonly agentSessionGraceExpiries: Counter;
+  readonly agentSessionsResumed: Counter;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -182,6 +186,10 @@ export class OverseerMetrics {
     this.wsMessagesSent = new Counter({ ...spec("wsMessagesSent"), registers: r });
     this.wsClientsDropped = new Counter({ ...spec("wsClientsDropped"), registers: r });
     this.wsClientsRefused = new Counter({ ...spec("wsClientsRefused"), registers: r });
+    this.agentSessions = new Gauge({ ...spec("agentSessions"), registers: r });
+    this.agentSessionDisconnects = new Counter({ ...spec("agentSessionDisconnects"), registers: r });
+    this.agentSessionGraceExpiries = new Counter({ ...spec("agentSessionGraceExpiries"), registers: r });
+    this.agentSessionsResumed = new Counter({ ...spec("agentSessionsResumed"), registers: r });
     this.known = new KnownSeries(this);
   }
 

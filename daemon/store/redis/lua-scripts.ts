@@ -52,6 +52,10 @@ export interface OverseerScripts {
   ovsLeaderRelease(lease: string, value: string): Promise<number>;
   /** take-directed-2: up to max entries of an agent's directed list. */
   ovsTakeDirected(list: string, withWork: string, max: string, agentId: string): Promise<string[]>;
+  /** session-open-1: makes a session the agent's current one; answers the one it replaced, if any. */
+  ovsSessionOpen(sessions: string, agentId: string, sessionId: string): Promise<string | null>;
+  /** session-end-1: 1 when the session was still the agent's current one (and is no longer). */
+  ovsSessionEnd(sessions: string, agentId: string, sessionId: string): Promise<number>;
   /** heal-gate-set-1: sets one gate and prunes expired ones. */
   ovsHealGateSet(gates: string, now: string, field: string, until: string): Promise<number>;
 }

@@ -25,6 +25,8 @@ export function redisKeys(namespace: string) {
     agentAssigned: (agentId: string) => `${base}:assigned:${agentId}`,
     /** SET of agent ids whose directed list is not empty (so claims of others skip Redis). */
     agentsWithDirected: `${base}:assigned-agents`,
+    /** HASH agentId → its current session's id (any replica); absent after a goodbye or a death. */
+    agentSessions: `${base}:sessions`,
     /** Pub/sub channel: a task type has claimable work. */
     readyChannel: `${base}:ready`,
     /** STREAM of the namespace's events for the WebSocket feeds; the entry id is the event id. */
