@@ -67,6 +67,6 @@ export const SESSION_CLOSE = {
   restarting: 1012,
   /** A newer session of the same agent took over (a reconnect that raced the old socket's close). */
   replaced: 4409,
-  /** The agent is dead or has left: register again. */
+  /** A heartbeat or claim found the agent dead or gone (its 404 answer comes first): register again. */
   gone: 4404,
 } as const;

@@ -118,6 +118,10 @@ export function agentSessionSockets(deps: AgentSessionSocketDeps) {
             const { status, body } = toErrorBody(error);
             if (status >= 500) deps.onError(error, `session ${parsed.op}`);
             send({ re: parsed.id, status, error: body.error });
+            // The agent is dead or has left: this session has nothing more to carry.
+            if (!SESSION_OPS[parsed.op].task && body.error.code === "OVS_ERR_AGENT_NOT_FOUND") {
+              ws.close(SESSION_CLOSE.gone, "the agent is dead or has left: register again");
+            }
           },
         )
         .finally(() => inFlight--);

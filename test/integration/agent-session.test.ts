@@ -110,6 +110,17 @@ describe("agent sessions", () => {
     expect(JSON.parse(gone.body).error.code).toBe("OVS_ERR_AGENT_NOT_FOUND");
   });
 
+  it("answers a heartbeat of an agent that left 404, then closes the session with 4404", async () => {
+    const agent = await d.registerAgent("s-left", ["sess.left"], { silent: true });
+    const s = await session(agent);
+    expect((await d.api("DELETE", `/api/agents/${agent.id}`, { token: agent.token })).status).toBe(204);
+    expect(await s.request("heartbeat", {})).toMatchObject({
+      status: 404,
+      error: { code: "OVS_ERR_AGENT_NOT_FOUND" },
+    });
+    expect(await s.closed).toBe(4404);
+  });
+
   it("declares an agent dead when its session is lost and not resumed within the grace; its task is claimed elsewhere", async () => {
     const expiriesBefore = await metric("overseer_agent_session_grace_expiries_total");
     const holder = await d.registerAgent("s-crash", ["sess.crash"], { silent: true });
