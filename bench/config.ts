@@ -20,6 +20,8 @@ export interface BenchConfig {
   reassignBudgetMs: number;
   /** Random wait before each kill; only the smoke test turns it off. */
   reassignJitter: boolean;
+  /** Tasks of the type kept queued in the sessions' crash → claimed run under a backlog; 0 skips the sessions' runs. */
+  reassignBacklog: number;
   /** Also measure BullMQ's stock lock settings (30 s / 30 s), 2 samples: about 2 minutes more. */
   full: boolean;
   /** redis-benchmark -n; 0 skips it. */
@@ -79,6 +81,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     reassignSamples: int("BENCH_REASSIGN_SAMPLES", 20, 1, 1_000),
     reassignBudgetMs: int("BENCH_REASSIGN_BUDGET_S", 130, 1, 3_600) * 1000,
     reassignJitter: true,
+    reassignBacklog: int("BENCH_REASSIGN_BACKLOG", 1_000, 0, 100_000),
     full: /^(1|true|yes|on)$/i.test(env["BENCH_FULL"] ?? ""),
     redisBenchmarkRequests: int("BENCH_REDIS_REQUESTS", 100_000, 0, 10_000_000),
     fleet: null,

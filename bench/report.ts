@@ -1,12 +1,16 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Machine } from "./machine.ts";
+import { markdownTable } from "./markdown-table.ts";
 import { type ScaleResults, scaleMarkdown } from "./report-scale.ts";
 import type { ReassignSide } from "./scenarios/reassign-overseer.ts";
+import { reassignSessionsMarkdown, type SessionReassignRun } from "./scenarios/reassign-sessions.ts";
 import type { RedisBenchmarkResult } from "./scenarios/redis-benchmark.ts";
 import type { BullThroughput } from "./scenarios/throughput-bullmq.ts";
 import type { ThroughputParams, ThroughputSide } from "./scenarios/throughput-overseer.ts";
 import { ratio } from "./stats.ts";
+
+export { markdownTable };
 
 export interface ReassignRun {
   /** e.g. "250ms" */
@@ -42,6 +46,8 @@ export interface BenchResults {
   };
   redisBenchmark: RedisBenchmarkResult | null;
   reassign: ReassignRun[];
+  /** Crash → claimed elsewhere with SDK agents on sessions, beside HTTP heartbeats and BullMQ (null: skipped). */
+  reassignSessions: SessionReassignRun | null;
   bullmqDefaults: BullDefaults;
   /** Fleet of 10k agents, WebSocket fan-out, pipeline execute, leader failover (null: skipped or failed). */
   scale: ScaleResults;
@@ -213,20 +219,19 @@ export function resultsMarkdown(r: BenchResults): string {
     "",
     costTable(r.throughput, r.machine.nproc),
   ];
+  if (r.reassignSessions) {
+    lines.push(
+      "",
+      "**A crashed agent's task, claimed elsewhere: sessions against heartbeats and BullMQ**",
+      "",
+      reassignSessionsMarkdown(r.reassignSessions),
+    );
+  }
   const scale = scaleMarkdown(r.scale);
   if (scale) lines.push("", "**Scale, fan-out, pipeline execute and failover**", "", scale);
   if (r.errors.length > 0)
     lines.push("", "**Errors in this run:**", "", ...r.errors.map((e) => `- ${e.split("\n")[0]}`));
   return lines.join("\n");
-}
-
-export function markdownTable(rows: string[][], align: Array<"l" | "r">): string {
-  const widths = align.map((_, c) => Math.max(3, ...rows.map((row) => (row[c] ?? "").length)));
-  const fmt = (row: string[]) =>
-    `| ${row.map((cell, c) => (align[c] === "r" ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0))).join(" | ")} |`;
-  const rule = `| ${widths.map((w, c) => (align[c] === "r" ? `${"-".repeat(w - 1)}:` : "-".repeat(w))).join(" | ")} |`;
-  const [head, ...body] = rows;
-  return [fmt(head ?? []), rule, ...body.map(fmt)].join("\n");
 }
 
 export const DOC_BEGIN =

@@ -7,7 +7,10 @@
 // BENCH_AGENTS_10K, BENCH_FLEET_*, BENCH_WS_*, BENCH_FAILOVER_SAMPLES, BENCH_LEADER_LEASE_MS);
 // `throughput`: Overseer and raw BullMQ, one task per submit and bulk, with the cost per task
 // (settings: BENCH_TASKS, BENCH_AGENTS, BENCH_AGENT_CONCURRENCY, BENCH_SUBMIT_CONCURRENCY);
-// `scrape-storm`: a dashboard read alone and under parallel /metrics scrapers (BENCH_STORM_*).
+// `scrape-storm`: a dashboard read alone and under parallel /metrics scrapers (BENCH_STORM_*);
+// `reassign-sessions`: crash → task claimed elsewhere, SDK agents on sessions (also under a backlog
+// of BENCH_REASSIGN_BACKLOG tasks) beside HTTP heartbeats and raw BullMQ at 250 ms / 750 ms
+// (BENCH_REASSIGN_SAMPLES, BENCH_REASSIGN_BUDGET_S).
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BenchConfig, benchConfig, type PipelineBenchConfig, pipelineBenchConfig } from "./config.ts";
@@ -27,6 +30,7 @@ import { etaAccuracy, etaMarkdown } from "./scenarios/eta-accuracy.ts";
 import { fleet10k } from "./scenarios/fleet-10k.ts";
 import { leaderFailover } from "./scenarios/leader-failover.ts";
 import { pipelineRuns, pipelineRunsMarkdown } from "./scenarios/pipeline-runs.ts";
+import { reassignSessions, reassignSessionsMarkdown } from "./scenarios/reassign-sessions.ts";
 import { scrapeStorm, scrapeStormMarkdown } from "./scenarios/scrape-storm.ts";
 import { bullmqThroughput } from "./scenarios/throughput-bullmq.ts";
 import { overseerThroughput } from "./scenarios/throughput-overseer.ts";
@@ -66,6 +70,27 @@ const SELECTABLE: Record<
       const t = { overseer, bullmq, ratios: throughputRatios(overseer, bullmq) };
       const nproc = (await describeMachine()).nproc;
       return `${markdownTable(throughputRows(t), ["l", "r", "r", "r"])}\n\n${costTable(t, nproc)}`;
+    },
+  },
+  "reassign-sessions": {
+    title:
+      "A crashed agent's task, claimed elsewhere: SDK agents on sessions, on HTTP heartbeats, and raw BullMQ",
+    run: async (_, b) => {
+      const first = b.reassign[0] as { heartbeatMs: number; deadAfterMs: number };
+      const run = await reassignSessions(
+        {
+          ...first,
+          samples: b.reassignSamples,
+          budgetMs: b.reassignBudgetMs,
+          backlog: Math.max(1, b.reassignBacklog),
+          jitter: b.reassignJitter,
+        },
+        async (what, fn) => {
+          process.stderr.write(`[bench] ${what} …\n`);
+          return fn();
+        },
+      );
+      return reassignSessionsMarkdown(run);
     },
   },
   "scrape-storm": {

@@ -13,6 +13,7 @@ import { leaderFailover } from "./scenarios/leader-failover.ts";
 import { pipelineRuns } from "./scenarios/pipeline-runs.ts";
 import { bullmqReassign } from "./scenarios/reassign-bullmq.ts";
 import { overseerReassign, type ReassignSide } from "./scenarios/reassign-overseer.ts";
+import { reassignSessions } from "./scenarios/reassign-sessions.ts";
 import { type RedisBenchmarkResult, redisBenchmark } from "./scenarios/redis-benchmark.ts";
 import { type BullThroughput, bullmqThroughput } from "./scenarios/throughput-bullmq.ts";
 import { overseerThroughput, type ThroughputSide } from "./scenarios/throughput-overseer.ts";
@@ -65,13 +66,31 @@ export async function runSuite(
       jitter: config.reassignJitter,
     };
     const o = await attempt<ReassignSide>(`reassignment at ${label}, Overseer`, () =>
-      overseerReassign({ heartbeatMs, deadAfterMs, ...common }),
+      overseerReassign({ heartbeatMs, deadAfterMs, ...common, transport: "http" }),
     );
     const b = await attempt<ReassignSide>(`reassignment at ${label}, raw BullMQ`, () =>
       bullmqReassign({ lockDurationMs: deadAfterMs, stalledIntervalMs: heartbeatMs, ...common }),
     );
     reassign.push({ label, heartbeatMs, deadAfterMs, overseer: o, bullmq: b, ratios: reassignRatios(o, b) });
   }
+
+  // Sessions at the first (fastest) heartbeat settings, beside that pair's HTTP and BullMQ sides.
+  const first = reassign[0];
+  const reassignSessionsRun =
+    first && config.reassignBacklog > 0
+      ? await reassignSessions(
+          {
+            heartbeatMs: first.heartbeatMs,
+            deadAfterMs: first.deadAfterMs,
+            samples: config.reassignSamples,
+            budgetMs: config.reassignBudgetMs,
+            backlog: config.reassignBacklog,
+            jitter: config.reassignJitter,
+          },
+          attempt,
+          { http: first.overseer, bullmq: first.bullmq },
+        )
+      : null;
 
   const bullmqDefaults: BullDefaults = {
     ...STOCK,
@@ -122,6 +141,7 @@ export async function runSuite(
     throughput: { overseer, bullmq, ratios: throughputRatios(overseer, bullmq) },
     redisBenchmark: redis,
     reassign,
+    reassignSessions: reassignSessionsRun,
     bullmqDefaults,
     scale,
     errors,

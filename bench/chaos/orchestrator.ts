@@ -16,7 +16,7 @@ import { buildTimeline, type ChaosConfig, NAMESPACE } from "./config.ts";
 import { injectFault } from "./faults.ts";
 import type { Accepted, AgentReport, ChaosRecords, FaultRecord, LeaderTerm, Unresolved } from "./records.ts";
 import { ReplicaSet } from "./replicas.ts";
-import { reportText } from "./report.ts";
+import { deathLines, reportText } from "./report.ts";
 import { Scraper } from "./scraper.ts";
 import { ChaosPostgres, ChaosRedis } from "./services.ts";
 import { Submitter } from "./submitter.ts";
@@ -75,11 +75,16 @@ const ms = (d: Date | null) => (d === null ? null : d.getTime());
 /** What Postgres holds at the end, for the checker. */
 async function collectFromPostgres(
   db: pg.Client,
-): Promise<Pick<ChaosRecords, "taskStates" | "runStates" | "completedAttempts" | "leaderTerms">> {
+): Promise<Pick<ChaosRecords, "taskStates" | "runStates" | "completedAttempts" | "leaderTerms" | "deaths">> {
   const tasks = await db.query<{ id: string; state: string }>("SELECT id::text, state FROM tasks");
   const runs = await db.query<{ id: string; state: string }>("SELECT id::text, state FROM pipeline_runs");
   const attempts = await db.query<{ task_id: string; n: number }>(
     "SELECT task_id::text, count(*)::int AS n FROM task_attempts WHERE outcome = 'completed' GROUP BY task_id",
+  );
+  const deaths = await db.query<{ agent_id: string; name: string; reason: string; lost: number }>(
+    `SELECT a.id::text AS agent_id, a.name, t.reason,
+            (SELECT count(*)::int FROM task_attempts x WHERE x.agent_id = a.id AND x.outcome = 'lost') AS lost
+       FROM agent_transitions t JOIN agents a ON a.id = t.agent_id WHERE t.to_state = 'dead'`,
   );
   const exists = await db.query<{ t: string | null }>("SELECT to_regclass('leader_terms')::text AS t");
   let leaderTerms: LeaderTerm[] | null = null;
@@ -105,6 +110,17 @@ async function collectFromPostgres(
     taskStates: Object.fromEntries(tasks.rows.map((r) => [r.id, r.state])),
     runStates: Object.fromEntries(runs.rows.map((r) => [r.id, r.state])),
     completedAttempts: Object.fromEntries(attempts.rows.map((r) => [r.task_id, r.n])),
+    deaths: deaths.rows.map((r) => ({
+      agentId: r.agent_id,
+      name: r.name,
+      // The reasons the daemon writes (daemon/agents/agent-sessions.ts, liveness-sweeper.ts).
+      cause: r.reason.startsWith("session lost")
+        ? "disconnect"
+        : r.reason.startsWith("no heartbeat")
+          ? "heartbeat"
+          : "other",
+      lostAttempts: r.lost,
+    })),
     leaderTerms,
   };
 }
@@ -270,6 +286,7 @@ export async function runChaos(
       notTerminalAfterDrain: open,
       agentReports: records.agentReports.length,
       agentsExitedOnTheirOwn: agentsGone,
+      agentDeaths: deathLines(records),
       replicaProblems: replicas.replicas.map((r) => r.problems),
     };
     const text = reportText(verdict, records);

@@ -92,6 +92,15 @@ export interface Incarnation {
   startedAt: number;
 }
 
+/** An agent the daemon declared dead, why, and the attempts its death ended (each ran again). */
+export interface AgentDeath {
+  agentId: string;
+  name: string;
+  /** `disconnect`: its session closed without a goodbye and no reconnect came within the grace. */
+  cause: "disconnect" | "heartbeat" | "other";
+  lostAttempts: number;
+}
+
 export interface ChaosRecords {
   /** When the steady load began (timeline offsets are relative to it). */
   loadStart: number;
@@ -106,6 +115,8 @@ export interface ChaosRecords {
   agentReports: AgentReport[];
   /** null when the table does not exist (the leader-fencing migration is not applied). */
   leaderTerms: LeaderTerm[] | null;
+  /** Every agent death in Postgres (agent_transitions to `dead`). */
+  deaths: AgentDeath[];
   faults: FaultRecord[];
   processEvents: ProcessEvent[];
   samples: Sample[];

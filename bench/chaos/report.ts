@@ -67,8 +67,40 @@ export function reportText(verdict: ChaosVerdict, records: ChaosRecords): string
     ...(events.length > 0
       ? ["Replica processes (not planned):", ...processEventLines(events, records.loadStart), ""]
       : []),
+    "Agent deaths",
+    "",
+    ...deathLines(records),
+    "",
     "Results",
     "",
     resultsText(verdict),
   ].join("\n");
+}
+
+/**
+ * Deaths by cause. A death by disconnect of an agent the run did not SIGKILL is a live agent cut
+ * off past the session grace (a paused or killed replica, a slow answer): each attempt it lost ran
+ * again elsewhere, a duplicate attempt (never a duplicate completion: the checker says so).
+ */
+export function deathLines(records: Pick<ChaosRecords, "deaths" | "faults">): string[] {
+  const killed = new Set(
+    records.faults
+      .filter((f) => f.kind === "agent-kill")
+      .flatMap((f) => f.target.replace(/^agents /, "").split(", ")),
+  );
+  const by = (cause: string, wasKilled?: boolean) =>
+    records.deaths.filter(
+      (d) => d.cause === cause && (wasKilled === undefined || killed.has(d.name) === wasKilled),
+    );
+  const lost = (ds: ChaosRecords["deaths"]) => ds.reduce((n, d) => n + d.lostAttempts, 0);
+  const crashed = by("disconnect", true);
+  const cutOff = by("disconnect", false);
+  const silent = by("heartbeat");
+  const other = by("other");
+  return [
+    `by disconnect, agents the run SIGKILLed: ${crashed.length} (their ${lost(crashed)} lost attempts ran again)`,
+    `by disconnect, live agents cut off past the grace: ${cutOff.length}, duplicate attempts they caused: ${lost(cutOff)}`,
+    `by heartbeat deadline: ${silent.length} (${lost(silent)} lost attempts)` +
+      (other.length > 0 ? `; other: ${other.length} (${lost(other)} lost attempts)` : ""),
+  ];
 }

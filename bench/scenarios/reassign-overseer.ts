@@ -26,6 +26,9 @@ export interface ReassignParams {
   jitter?: boolean;
 }
 
+/** How the SDK agents talk to the daemon (AGENT_TRANSPORT): a crash of a session agent is seen at once. */
+export type AgentTransport = "session" | "http";
+
 /**
  * A random wait before each kill, uniform in [0, ms): a crash is not in step with heartbeats, lock
  * renewals or sweeps, so neither may the kill be. The benches use the dead-after / lock duration,
@@ -64,13 +67,19 @@ const SETTLE_MS = 150;
  * by a gate task, then the gate is released (rescuer idle and long-polling), the holder gets SIGKILL
  * and we time kill → attempt 2's claimed_at in Postgres (same host clock).
  */
-export async function overseerReassign(p: ReassignParams): Promise<ReassignSide> {
+export async function overseerReassign(
+  p: ReassignParams & { transport: AgentTransport },
+): Promise<ReassignSide> {
   const namespace = benchNamespace("ra");
   const daemon = await startBenchDaemon(namespace, {
     OVERSEER_HEARTBEAT_INTERVAL_MS: String(p.heartbeatMs),
     OVERSEER_AGENT_DEAD_AFTER_MS: String(p.deadAfterMs),
   });
   const settings = {
+    AGENT_TRANSPORT: p.transport,
+    ...(p.transport === "session"
+      ? { OVERSEER_SESSION_GRACE_MS: daemon.env["OVERSEER_SESSION_GRACE_MS"] ?? "150 (default)" }
+      : {}),
     OVERSEER_HEARTBEAT_INTERVAL_MS: p.heartbeatMs,
     OVERSEER_AGENT_DEAD_AFTER_MS: p.deadAfterMs,
     "OVERSEER_AGENT_STALE_AFTER_MS (derived)": Math.min(2 * p.heartbeatMs, p.deadAfterMs - 1),
@@ -93,6 +102,7 @@ export async function overseerReassign(p: ReassignParams): Promise<ReassignSide>
         OVERSEER_AGENT_SECRET: TOKENS.agentSecret,
         RESCUER_GATE_TYPE: GATE,
         RESCUER_WORK_TYPE: WORK,
+        AGENT_TRANSPORT: p.transport,
       },
       { ipc: true },
     );
@@ -124,6 +134,7 @@ export async function overseerReassign(p: ReassignParams): Promise<ReassignSide>
           AGENT_CAPABILITIES: WORK,
           AGENT_CONCURRENCY: "1",
           AGENT_WORK_MS: "600000",
+          AGENT_TRANSPORT: p.transport,
           LOG_LEVEL: "warn",
         },
         {
@@ -147,6 +158,8 @@ export async function overseerReassign(p: ReassignParams): Promise<ReassignSide>
       send(r, { type: "release" });
       await gateDone;
       await sleep(SETTLE_MS);
+      // Both agents' sessions must be open, or the kill would time the heartbeat deadline instead.
+      if (p.transport === "session") await sessionsOpen(daemon.url, 2);
       if (p.jitter !== false) await killJitter(p.deadAfterMs);
       // 4. Kill the holder and time the takeover.
       const killedAt = Date.now();
@@ -205,4 +218,16 @@ export async function overseerReassign(p: ReassignParams): Promise<ReassignSide>
     await db?.end().catch(() => {});
     await daemon.close().catch((error) => console.error(`cleanup of ${namespace} failed:`, error));
   }
+}
+
+/** Waits until the daemon holds at least `n` agent sessions (its /metrics gauge). */
+export async function sessionsOpen(url: string, n: number): Promise<void> {
+  await until(
+    async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith("overseer_agent_sessions_open "));
+      return Number(line?.split(" ")[1] ?? 0) >= n;
+    },
+    { timeoutMs: 10_000, everyMs: 50, what: `${n} agent sessions open` },
+  );
 }

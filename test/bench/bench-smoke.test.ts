@@ -25,6 +25,8 @@ const SMOKE: BenchConfig = {
   reassignBudgetMs: 20_000,
   // No random wait before kills: it improves the distribution, which this test does not look at.
   reassignJitter: false,
+  // The sessions' crash → claimed runs, the backlog one with a small backlog.
+  reassignBacklog: 50,
   full: false,
   redisBenchmarkRequests: 2_000,
   // The scale scenarios at toy sizes (the pipeline one has its own smoke test: pipeline-smoke.test.ts).
@@ -81,6 +83,14 @@ it("runs every scenario and its baseline at small sizes, with finite numbers and
   }
   expect(run.ratios.p50).toSatisfy(positive);
   expect(run.ratios.p99).toSatisfy(positive);
+  const sessions = r.reassignSessions!;
+  for (const side of [sessions.session!, sessions.sessionBacklog!]) {
+    expect(side.samplesMs, JSON.stringify(side)).toHaveLength(3);
+    for (const ms of side.samplesMs) expect(ms).toSatisfy(positive);
+  }
+  expect(sessions.sessionBacklog!.queuedAtKill).toHaveLength(3);
+  expect(sessions.http).toBe(run.overseer);
+  expect(sessions.ratios.bullmq.p99).toSatisfy(positive);
   expect(r.bullmqDefaults).toMatchObject({ measured: false, expectedRangeMs: [15_000, 60_000] });
 
   if (r.redisBenchmark?.installed) {
@@ -114,6 +124,7 @@ it("runs every scenario and its baseline at small sizes, with finite numbers and
   expect(table).toContain("Heartbeat latency");
   expect(table).toContain("Leader failover after SIGKILL");
   expect(table).toContain("WebSocket fan-out");
+  expect(table).toContain("SDK agents on sessions");
   expect(table).toMatch(/\d\.\d\d×/);
 
   // Every namespace and key prefix is gone.

@@ -10,6 +10,7 @@ import { buildTimeline, chaosConfig, FAULT_KINDS } from "../../bench/chaos/confi
 import { evidenceFor } from "../../bench/chaos/evidence.ts";
 import { parseKept, sumOf } from "../../bench/chaos/prom-text.ts";
 import type { ChaosRecords, FaultRecord, LeaderTerm, Sample } from "../../bench/chaos/records.ts";
+import { deathLines } from "../../bench/chaos/report.ts";
 
 const T0 = Date.parse("2026-11-24T08:00:00.000Z");
 const at = (s: number) => T0 + s * 1000;
@@ -43,6 +44,7 @@ function cleanRecords(): ChaosRecords {
       { kind: "run", key: "chaos-run-1", id: "r1", at: at(2), replica: 2, tries: 1, deduplicated: false },
     ],
     unresolved: [],
+    deaths: [],
     taskStates: { t1: "completed", t2: "completed", s1: "completed" },
     runStates: { r1: "completed" },
     completedAttempts: { t1: 1, t2: 1, s1: 1 },
@@ -259,6 +261,31 @@ describe("fault evidence", () => {
     expect(evidenceFor(fault("postgres-stop", 10, 40), [sample(1, 46, down("postgres"))], 5000).ok).toBe(
       false,
     );
+  });
+});
+
+describe("agent deaths in the chaos report", () => {
+  it("tells crashed agents from live ones cut off past the session grace, with the attempts they lost", () => {
+    const fault: FaultRecord = {
+      kind: "agent-kill",
+      target: "agents chaos-worker-1, chaos-pipeline-1",
+      start: at(10),
+      end: at(11),
+    };
+    const lines = deathLines({
+      faults: [fault],
+      deaths: [
+        { agentId: "a1", name: "chaos-worker-1", cause: "disconnect", lostAttempts: 4 },
+        { agentId: "a2", name: "chaos-pipeline-1", cause: "disconnect", lostAttempts: 1 },
+        { agentId: "a3", name: "chaos-worker-2", cause: "disconnect", lostAttempts: 3 },
+        { agentId: "a4", name: "chaos-worker-3", cause: "heartbeat", lostAttempts: 2 },
+      ],
+    });
+    expect(lines).toEqual([
+      "by disconnect, agents the run SIGKILLed: 2 (their 5 lost attempts ran again)",
+      "by disconnect, live agents cut off past the grace: 1, duplicate attempts they caused: 3",
+      "by heartbeat deadline: 1 (2 lost attempts)",
+    ]);
   });
 });
 
