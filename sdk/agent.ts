@@ -14,6 +14,9 @@ import { installSignalHandlers } from "./signals.ts";
 import { TaskLauncher } from "./task-launcher.ts";
 import { TaskTracker } from "./task-tracker.ts";
 
+/** How long start() waits for the first session before claiming over HTTP instead. */
+const SESSION_OPEN_WAIT_MS = 1_000;
+
 /**
  * Supervised worker: registers with the Overseer daemon, heartbeats, claims tasks and runs their handlers.
  * The Agent owns the lifecycle and the events; registration (agent-registration.ts), heartbeats and
@@ -197,6 +200,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.stopController.abort();
       throw err;
     }
+    if (this.stopController.signal.aborted) return;
+    await this.link?.settled(SESSION_OPEN_WAIT_MS);
     if (this.stopController.signal.aborted) return;
     this.setState("RUNNING");
     this.heartbeat.schedule();

@@ -60,6 +60,31 @@ export class SessionLink implements ApiCaller {
     this.open(session);
   }
 
+  /**
+   * Resolves once the session of the current registration is open, or its first try failed, or
+   * after `ms`: the agent's first claim then long-polls over the session instead of holding an
+   * HTTP request for its whole wait.
+   */
+  settled(ms: number): Promise<void> {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.CONNECTING) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.deps.clock.setTimeout(done, ms);
+      function done(): void {
+        ws?.off("open", done).off("close", done);
+        resolve();
+      }
+      ws.once("open", () => {
+        this.deps.clock.clearTimeout(timer);
+        done();
+      });
+      ws.once("close", () => {
+        this.deps.clock.clearTimeout(timer);
+        done();
+      });
+    });
+  }
+
   /** Says goodbye and closes: the daemon will not count the close as a crash. */
   close(): Promise<void> {
     const ws = this.ws;

@@ -30,6 +30,8 @@ export interface AgentSessionSocketDeps {
   /** False while the daemon is not RUNNING (draining): new sessions get 503. */
   accepting: () => boolean;
   claimMaxWaitMs: number;
+  /** Each request answered: its op, the status of its answer, and how long it took (the metric). */
+  onAnswered(op: SessionOp, status: number, seconds: number): void;
   /** Unexpected faults (answered 500 to the agent). */
   onError(error: unknown, context: string): void;
 }
@@ -110,14 +112,21 @@ export function agentSessionSockets(deps: AgentSessionSocketDeps) {
         });
       }
       inFlight++;
+      const started = performance.now();
+      const answered = (status: number) =>
+        deps.onAnswered(parsed.op, status, (performance.now() - started) / 1000);
       void ready
         .then((session) => run(session, parsed))
         .then(
-          (body) => send({ re: parsed.id, status: 200, body }),
+          (body) => {
+            send({ re: parsed.id, status: 200, body });
+            answered(200);
+          },
           (error: unknown) => {
             const { status, body } = toErrorBody(error);
             if (status >= 500) deps.onError(error, `session ${parsed.op}`);
             send({ re: parsed.id, status, error: body.error });
+            answered(status);
             // The agent is dead or has left: this session has nothing more to carry.
             if (!SESSION_OPS[parsed.op].task && body.error.code === "OVS_ERR_AGENT_NOT_FOUND") {
               ws.close(SESSION_CLOSE.gone, "the agent is dead or has left: register again");

@@ -242,6 +242,11 @@ export const METRICS = {
     help: "Agent sessions (WebSocket) open on this replica",
     labels: [],
   },
+  agentSessionRequests: {
+    name: "overseer_agent_session_request_duration_seconds",
+    help: "Requests over agent sessions, by operation and the HTTP status their answer carries (heartbeat, claim, progress, complete, fail, release)",
+    labels: ["op", "status_code"],
+  },
   agentSessionDisconnects: {
     name: "overseer_agent_session_disconnects_total",
     help: "Agent sessions that closed on this replica, by reason (lost: closed without a goodbye)",

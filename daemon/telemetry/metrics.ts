@@ -89,6 +89,7 @@ export class OverseerMetrics {
   readonly wsClientsRefused: Counter;
   readonly agentSessions: Gauge;
   readonly agentSessionDisconnects: Counter;
+  readonly agentSessionRequests: Histogram;
   readonly agentSessionGraceExpiries: Counter;
   readonly agentSessionsResumed: Counter;
 
@@ -188,6 +189,12 @@ export class OverseerMetrics {
     this.wsClientsRefused = new Counter({ ...spec("wsClientsRefused"), registers: r });
     this.agentSessions = new Gauge({ ...spec("agentSessions"), registers: r });
     this.agentSessionDisconnects = new Counter({ ...spec("agentSessionDisconnects"), registers: r });
+    // The same buckets as overseer_http_request_duration_seconds: a panel may add the two up.
+    this.agentSessionRequests = new Histogram({
+      ...spec("agentSessionRequests"),
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: r,
+    });
     this.agentSessionGraceExpiries = new Counter({ ...spec("agentSessionGraceExpiries"), registers: r });
     this.agentSessionsResumed = new Counter({ ...spec("agentSessionsResumed"), registers: r });
     this.known = new KnownSeries(this);

@@ -79,9 +79,30 @@ export const agents: DashboardSpec = {
           kind: "timeseries",
           title: "Heartbeat latency p99",
           description:
-            "p99 duration of POST /api/agents/:id/heartbeat. Slow heartbeats look like silent agents.",
+            "p99 duration of heartbeats, over HTTP (POST /api/agents/:id/heartbeat) and over sessions together. Slow heartbeats look like silent agents.",
           targets: [{ expr: q.heartbeatLatencyP99, legend: "p99" }],
           unit: "s",
+        },
+        {
+          kind: "timeseries",
+          title: "Agents on sessions",
+          description:
+            "Agent sessions (WebSocket) open, all replicas. Agents not on a session heartbeat over HTTP.",
+          targets: [{ expr: q.agentSessionsOpen, legend: "sessions open" }],
+          w: 12,
+        },
+        {
+          kind: "timeseries",
+          title: "Session closes, resumes and deaths by disconnect",
+          description:
+            "Sessions closed per second by reason (lost: no goodbye), lost sessions resumed within OVERSEER_SESSION_GRACE_MS, and grace expiries (the agent was declared dead).",
+          targets: [
+            { expr: q.sessionDisconnectsByReason, legend: "closed: {{reason}}" },
+            { expr: q.sessionsResumed, legend: "resumed" },
+            { expr: q.sessionGraceExpiries, legend: "grace expired: dead" },
+          ],
+          unit: "ops",
+          w: 12,
         },
         {
           kind: "timeseries",

@@ -50,10 +50,16 @@ export const q = {
   heartbeatAgeMaxByRole: `max by (role) (${sel(M.agentHeartbeatAgeMax, 'role=~"$role"')})`,
   heartbeatAgeTopAgents: `topk(10, max by (agent, role) (${sel(M.agentHeartbeatAge, 'role=~"$role"')}))`,
   heartbeatsPerSecond: `sum(${rate(M.heartbeats)})`,
+  // Sessions are per replica (each replica counts the sockets it holds): sum them.
+  agentSessionsOpen: `sum(${sel(M.agentSessions)})`,
+  sessionDisconnectsByReason: `sum by (reason) (${rate(M.agentSessionDisconnects)})`,
+  sessionsResumed: `sum(${rate(M.agentSessionsResumed)})`,
+  sessionGraceExpiries: `sum(${rate(M.agentSessionGraceExpiries)})`,
   transitionsByTo: `sum by (to) (${rate(M.agentTransitions)})`,
   agentDeaths: `sum(${increase(M.agentTransitions, 'to="dead"')})`,
   agentDeathsInRange: `sum(${increase(M.agentTransitions, 'to="dead"', "$__range")})`,
-  heartbeatLatencyP99: quantile(0.99, M.httpDuration, "", 'route="/api/agents/:id/heartbeat"'),
+  // Heartbeats over HTTP and over sessions together (the two histograms share their buckets).
+  heartbeatLatencyP99: `histogram_quantile(0.99, sum by (le) (${rate(`${M.httpDuration}_bucket`, 'route="/api/agents/:id/heartbeat"')} or ${rate(`${M.agentSessionRequests}_bucket`, 'op="heartbeat"')}))`,
 
   // --- tasks -----------------------------------------------------------------------------------
   /** Share of finished attempts that completed (failed includes timed-out and lost attempts). */
