@@ -10,6 +10,8 @@ import type { TaskService } from "./task-service.ts";
 // A reset answers the pass's report (POST /api/dashboard/coordination/reset): its shape is the contract's.
 export type { ReconcileReport };
 
+/** Agents read or written per statement by a reconcile pass. */
+const PAGE = 1_000;
 /**
  * Level-triggered repair (leader only): compares Postgres, the system of record, with Redis and
  * fixes drift — queued tasks with no dispatch entry (Redis lost a write, or an enqueue failed after
@@ -69,21 +71,28 @@ export class Reconciler {
       this.bus.emit("reconcile.repaired", { kind: "untracked_lease", count: report.untrackedLeases });
     }
 
-    const live = await this.agentStore.live();
-    const mirrored = await this.liveness.states(live.map((a) => a.id));
-    for (const agent of live) {
-      if (!mirrored.has(agent.id)) {
-        // Restore with the last heartbeat Postgres knows: a silent agent then goes stale/dead as usual.
-        await this.liveness.setState(agent.id, agent.state, agent.lastHeartbeatAt.getTime());
-        report.restoredAgents++;
+    // In pages, each its own Postgres and Redis round trip: 10,000 agents never hold the event
+    // loop (or the heartbeats answered on it) for one long parse.
+    for (let after: string | null = null; ; ) {
+      const page = await this.agentStore.livePage(after, PAGE);
+      const mirrored = await this.liveness.states(page.map((a) => a.id));
+      for (const agent of page) {
+        if (!mirrored.has(agent.id)) {
+          // Restore with the last heartbeat Postgres knows: a silent agent then goes stale/dead as usual.
+          await this.liveness.setState(agent.id, agent.state, agent.lastHeartbeatAt);
+          report.restoredAgents++;
+        }
       }
+      if (page.length < PAGE) break;
+      after = (page.at(-1) as { id: string }).id;
     }
     if (report.restoredAgents > 0) {
       this.bus.emit("reconcile.repaired", { kind: "liveness_mirror", count: report.restoredAgents });
     }
 
     const { beats } = await this.liveness.all();
-    await this.agentStore.flushHeartbeats([...beats].map(([id, at]) => ({ id, at })));
+    const all = [...beats].map(([id, at]) => ({ id, at }));
+    for (let i = 0; i < all.length; i += PAGE) await this.agentStore.flushHeartbeats(all.slice(i, i + PAGE));
     report.flushedHeartbeats = beats.size;
     return report;
   }
