@@ -4,6 +4,7 @@ import type { FleetParams } from "./scenarios/fleet-10k.ts";
 import type { FailoverParams } from "./scenarios/leader-failover.ts";
 import type { PipelineRunsParams } from "./scenarios/pipeline-runs.ts";
 import type { ScrapeStormParams } from "./scenarios/scrape-storm.ts";
+import type { SessionFleetParams } from "./scenarios/session-fleet.ts";
 import type { ThroughputParams } from "./scenarios/throughput-overseer.ts";
 import type { WsFanoutParams } from "./scenarios/ws-fanout.ts";
 
@@ -22,6 +23,8 @@ export interface BenchConfig {
   reassignJitter: boolean;
   /** Tasks of the type kept queued in the sessions' crash → claimed run under a backlog; 0 skips the sessions' runs. */
   reassignBacklog: number;
+  /** `npm run bench -- session-fleet`: agents on sessions at 1 Hz, the window, the redis-benchmark ceiling's requests. */
+  sessionFleet: SessionFleetParams;
   /** Also measure BullMQ's stock lock settings (30 s / 30 s), 2 samples: about 2 minutes more. */
   full: boolean;
   /** redis-benchmark -n; 0 skips it. */
@@ -82,6 +85,11 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     reassignBudgetMs: int("BENCH_REASSIGN_BUDGET_S", 130, 1, 3_600) * 1000,
     reassignJitter: true,
     reassignBacklog: int("BENCH_REASSIGN_BACKLOG", 1_000, 0, 100_000),
+    sessionFleet: {
+      agents: int("BENCH_SESSION_AGENTS", 10_000, 1, 100_000),
+      durationMs: int("BENCH_SESSION_WINDOW_S", 20, 1, 3_600) * 1000,
+      redisRequests: int("BENCH_REDIS_REQUESTS", 100_000, 0, 10_000_000),
+    },
     full: /^(1|true|yes|on)$/i.test(env["BENCH_FULL"] ?? ""),
     redisBenchmarkRequests: int("BENCH_REDIS_REQUESTS", 100_000, 0, 10_000_000),
     fleet: null,

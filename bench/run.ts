@@ -10,7 +10,9 @@
 // `scrape-storm`: a dashboard read alone and under parallel /metrics scrapers (BENCH_STORM_*);
 // `reassign-sessions`: crash → task claimed elsewhere, SDK agents on sessions (also under a backlog
 // of BENCH_REASSIGN_BACKLOG tasks) beside HTTP heartbeats and raw BullMQ at 250 ms / 750 ms
-// (BENCH_REASSIGN_SAMPLES, BENCH_REASSIGN_BUDGET_S).
+// (BENCH_REASSIGN_SAMPLES, BENCH_REASSIGN_BUDGET_S); `session-fleet`: BENCH_SESSION_AGENTS (10,000)
+// agents on sessions at 1 Hz against one daemon for BENCH_SESSION_WINDOW_S (20), beside the
+// heartbeat script's redis-benchmark ceiling (BENCH_REDIS_REQUESTS).
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BenchConfig, benchConfig, type PipelineBenchConfig, pipelineBenchConfig } from "./config.ts";
@@ -32,6 +34,7 @@ import { leaderFailover } from "./scenarios/leader-failover.ts";
 import { pipelineRuns, pipelineRunsMarkdown } from "./scenarios/pipeline-runs.ts";
 import { reassignSessions, reassignSessionsMarkdown } from "./scenarios/reassign-sessions.ts";
 import { scrapeStorm, scrapeStormMarkdown } from "./scenarios/scrape-storm.ts";
+import { sessionFleet, sessionFleetMarkdown } from "./scenarios/session-fleet.ts";
 import { bullmqThroughput } from "./scenarios/throughput-bullmq.ts";
 import { overseerThroughput } from "./scenarios/throughput-overseer.ts";
 import { wsFanout } from "./scenarios/ws-fanout.ts";
@@ -71,6 +74,11 @@ const SELECTABLE: Record<
       const nproc = (await describeMachine()).nproc;
       return `${markdownTable(throughputRows(t), ["l", "r", "r", "r"])}\n\n${costTable(t, nproc)}`;
     },
+  },
+  "session-fleet": {
+    title:
+      "10,000 agents on sessions at 1 Hz on one replica, beside the heartbeat script's redis-benchmark ceiling",
+    run: async (_, b) => sessionFleetMarkdown(await sessionFleet(b.sessionFleet)),
   },
   "reassign-sessions": {
     title:

@@ -27,6 +27,8 @@ const SMOKE: BenchConfig = {
   reassignJitter: false,
   // The sessions' crash → claimed runs, the backlog one with a small backlog.
   reassignBacklog: 50,
+  // Not part of the suite (npm run bench -- session-fleet); its own smoke test runs it small.
+  sessionFleet: { agents: 10, durationMs: 1_000, redisRequests: 0 },
   full: false,
   redisBenchmarkRequests: 2_000,
   // The scale scenarios at toy sizes (the pipeline one has its own smoke test: pipeline-smoke.test.ts).
