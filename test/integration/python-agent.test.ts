@@ -205,7 +205,9 @@ describe.skipIf(!hasPython && !process.env["CI"])("the Python reference agent", 
       `python rescue: kill → claimed elsewhere ${rescueMs} ms (seen by polling after ${polledMs} ms)`,
     );
     expect(claimed.attempt).toBe(2);
-    expect(rescueMs).toBeLessThan(2_000);
+    // Under the dead-after (750 ms): only the disconnect can have moved it this soon. The goal is
+    // 250 ms (grace 150 ms + the move); a shared CI machine gets the margin up to dead-after.
+    expect(rescueMs).toBeLessThan(750);
 
     await eventually(
       async () => (await task(id)).state === "completed",
