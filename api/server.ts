@@ -218,6 +218,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
       auth: deps.auth,
       accepting: () => deps.health().lifecycle === "RUNNING",
       claimMaxWaitMs: deps.config.claimMaxWaitMs,
+      maxFrameBytes: deps.config.maxBodyBytes,
       onAnswered: (op, status, seconds) =>
         deps.metrics.agentSessionRequests.observe({ op, status_code: String(status) }, seconds),
       onError: (error, context) => app.log.error({ err: error }, context),

@@ -53,8 +53,6 @@ export type SessionReply =
 
 /** Requests one session may have in flight; more are answered 429 at once. */
 export const MAX_SESSION_IN_FLIGHT = 256;
-/** Largest client frame (a complete with its result); the HTTP body limit is the same. */
-export const MAX_SESSION_FRAME_BYTES = 1024 * 1024;
 
 /**
  * Close codes. An agent reconnects after any of them except 4404 (register again) and 1000 after

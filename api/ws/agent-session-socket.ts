@@ -4,7 +4,6 @@ import { Ajv, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { type WebSocket, WebSocketServer } from "ws";
 import {
-  MAX_SESSION_FRAME_BYTES,
   MAX_SESSION_IN_FLIGHT,
   SESSION_CLOSE,
   SESSION_OPS,
@@ -20,6 +19,7 @@ import type { TaskService } from "../../daemon/tasks/task-service.ts";
 import type { Authenticator } from "../auth.ts";
 import { claimReply } from "../claim-reply.ts";
 import { toErrorBody } from "../error-handler.ts";
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from "../request-guards.ts";
 import { refuse, tokenOf } from "./upgrade-replies.ts";
 
 export interface AgentSessionSocketDeps {
@@ -30,6 +30,8 @@ export interface AgentSessionSocketDeps {
   /** False while the daemon is not RUNNING (draining): new sessions get 503. */
   accepting: () => boolean;
   claimMaxWaitMs: number;
+  /** Largest frame, in bytes (OVERSEER_MAX_BODY_BYTES); a larger one closes the session with 1009. */
+  maxFrameBytes: number;
   /** Each request answered: its op, the status of its answer, and how long it took (the metric). */
   onAnswered(op: SessionOp, status: number, seconds: number): void;
   /** Unexpected faults (answered 500 to the agent). */
@@ -48,7 +50,8 @@ export function agentSessionSockets(deps: AgentSessionSocketDeps) {
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
-    maxPayload: MAX_SESSION_FRAME_BYTES,
+    // The HTTP routes' body limit: a complete carries the same result either way.
+    maxPayload: deps.maxFrameBytes,
     handleProtocols: (protocols) => (protocols.has(SESSION_SUBPROTOCOL) ? SESSION_SUBPROTOCOL : false),
   });
   const check = validators();
@@ -238,6 +241,9 @@ function parse(
   }
   const op = m.op as SessionOp;
   const body = m.body ?? {};
+  // The HTTP routes' limit too (api/server.ts): a body nested deeper is refused before validation.
+  if (jsonDepthExceeds(body, MAX_JSON_DEPTH))
+    return bad(`the body nests deeper than ${MAX_JSON_DEPTH} levels`);
   if (SESSION_OPS[op].task && !check.taskId(m.taskId)) return bad(`${op} needs \`taskId\`, a task id`);
   const validate = check.body[op];
   if (!validate(body)) {

@@ -95,6 +95,14 @@ describe("agent sessions", () => {
       status: 400,
       error: { message: "complete needs `taskId`, a task id" },
     });
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) deep = [deep];
+    expect(await s.request("complete", { leaseToken: "1", result: deep }, crypto.randomUUID())).toMatchObject(
+      {
+        status: 400,
+        error: { message: "the body nests deeper than 64 levels" },
+      },
+    );
     expect((await s.request("heartbeat", {})).status).toBe(200);
   });
 
