@@ -93,7 +93,14 @@ export class AgentSessions {
       older.replaced = true;
       older.socket.close(SESSION_CLOSE.replaced, "a newer session of this agent took over");
     }
-    const previous = await this.deps.directory.open(agentId, session.id);
+    let previous: string | null = null;
+    try {
+      previous = await this.deps.directory.open(agentId, session.id);
+    } catch (error) {
+      // Redis is unreachable: the session still carries the agent's calls, but without its entry
+      // a lost session cannot be told from a resumed one, so its death is left to the silence rule.
+      this.deps.onError(error, "register a session in Redis");
+    }
     this.deps.observe.opened(previous !== null);
     return session;
   }
