@@ -44,7 +44,7 @@ export interface DaemonOptions {
 export class OverseerDaemon {
   readonly lifecycle: Lifecycle;
   readonly bus: EventBus;
-  readonly metrics = new OverseerMetrics();
+  readonly metrics: OverseerMetrics;
   readonly replicaId: string;
   app: FastifyInstance | null = null;
   url = "";
@@ -64,6 +64,10 @@ export class OverseerDaemon {
 
   constructor(private readonly options: DaemonOptions) {
     const log = options.logger;
+    this.metrics = new OverseerMetrics(undefined, {
+      roles: options.config.metricsMaxRoles,
+      taskTypes: options.config.metricsMaxTaskTypes,
+    });
     this.replicaId = options.replicaId ?? randomUUID();
     this.lifecycle = new Lifecycle((from, to) => log.info({ from, to }, `lifecycle ${to}`));
     this.bus = new EventBus(Date.now, (error, event) =>

@@ -67,6 +67,10 @@ export interface OverseerConfig {
   overrideCheckIntervalMs: number;
   /** Per-agent metric series are exported for at most this many agents. @default 500 (env OVERSEER_METRICS_MAX_AGENT_SERIES) */
   metricsMaxAgentSeries: number;
+  /** Distinct `role` label values a replica exports; later roles are counted as `other`. @default 100 (env OVERSEER_METRICS_MAX_ROLES) */
+  metricsMaxRoles: number;
+  /** Distinct `type` (task type) label values a replica exports; later types are counted as `other`. @default 200 (env OVERSEER_METRICS_MAX_TASK_TYPES) */
+  metricsMaxTaskTypes: number;
   /** /metrics renders at most once per this interval; scrapes within it, or during a render, share that text. @default 1s (env OVERSEER_METRICS_MIN_RENDER_INTERVAL_MS) */
   metricsMinRenderIntervalMs: number;
   /** Grace time for SIGTERM draining before the daemon exits anyway. @default 10s (env OVERSEER_SHUTDOWN_GRACE_MS) */
@@ -311,6 +315,8 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     controlRatePerMinute: int("OVERSEER_CONTROL_RATE_PER_MINUTE", 30, 1, 1_000_000),
     overrideCheckIntervalMs: duration("OVERSEER_OVERRIDE_CHECK_INTERVAL_MS", 1_000, 10, 60_000),
     metricsMaxAgentSeries: int("OVERSEER_METRICS_MAX_AGENT_SERIES", 500, 0, 100_000),
+    metricsMaxRoles: int("OVERSEER_METRICS_MAX_ROLES", 100, 1, 100_000),
+    metricsMaxTaskTypes: int("OVERSEER_METRICS_MAX_TASK_TYPES", 200, 1, 100_000),
     metricsMinRenderIntervalMs: duration("OVERSEER_METRICS_MIN_RENDER_INTERVAL_MS", 1_000, 0, 60_000),
     shutdownGraceMs: duration("OVERSEER_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     leaderLeaseMs: duration("OVERSEER_LEADER_LEASE_MS", 5_000, 100, 600_000),

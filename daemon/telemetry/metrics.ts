@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { OverseerEvent } from "../events/catalogue.ts";
 import { KnownSeries } from "./known-series.ts";
+import { LabelCap } from "./label-cap.ts";
 import { LATENCY_BUCKETS_SECONDS, METRICS } from "./metric-names.ts";
 
 type Names<K extends keyof typeof METRICS> = (typeof METRICS)[K];
@@ -93,8 +94,17 @@ export class OverseerMetrics {
   readonly agentSessionGraceExpiries: Counter;
   readonly agentSessionsResumed: Counter;
 
-  constructor(registry = new Registry()) {
+  /** Role and task type label values, capped (OVERSEER_METRICS_MAX_ROLES, OVERSEER_METRICS_MAX_TASK_TYPES). */
+  readonly roleLabel: LabelCap;
+  readonly typeLabel: LabelCap;
+
+  constructor(
+    registry = new Registry(),
+    caps: { roles: number; taskTypes: number } = { roles: 100, taskTypes: 200 },
+  ) {
     this.registry = registry;
+    this.roleLabel = new LabelCap(caps.roles);
+    this.typeLabel = new LabelCap(caps.taskTypes);
     const r = [registry];
     collectDefaultMetrics({ register: registry, prefix: "overseer_" });
     for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
@@ -203,16 +213,12 @@ export class OverseerMetrics {
   /** Creates the series of known label values at 0 (known-series.ts). */
   readonly known: KnownSeries;
 
-  private readonly llmModels = new Set<string>();
+  /** Model names come from agents, so the label is capped like roles and task types. */
+  private readonly llmModels = new LabelCap(LLM_MODEL_LABELS_MAX);
 
-  /**
-   * Model names come from agents, so the label is capped: the first LLM_MODEL_LABELS_MAX distinct
-   * models keep their name, later ones are counted as `other` (Postgres keeps every name).
-   */
+  /** The model's label value (capped), with its error counters declared at 0 the first time. */
   private modelLabel(model: string): string {
-    if (this.llmModels.has(model)) return model;
-    const label = this.llmModels.size >= LLM_MODEL_LABELS_MAX ? "other" : model;
-    if (label === model) this.llmModels.add(model);
+    const label = this.llmModels.label(model);
     this.known.model(label);
     return label;
   }
@@ -236,27 +242,33 @@ export class OverseerMetrics {
         this.heartbeats.inc();
         break;
       case "task.submitted":
-        this.submitted.inc({ type: e.taskType });
+        this.submitted.inc({ type: this.typeLabel.label(e.taskType) });
         break;
       case "task.claimed":
-        this.queueWait.observe({ type: e.taskType }, e.queueWaitMs / 1000);
+        this.queueWait.observe({ type: this.typeLabel.label(e.taskType) }, e.queueWaitMs / 1000);
         break;
       case "task.completed":
-        this.completed.inc({ type: e.taskType });
-        this.taskDuration.observe({ type: e.taskType, outcome: "completed" }, e.durationMs / 1000);
+        this.completed.inc({ type: this.typeLabel.label(e.taskType) });
+        this.taskDuration.observe(
+          { type: this.typeLabel.label(e.taskType), outcome: "completed" },
+          e.durationMs / 1000,
+        );
         break;
       case "task.failed":
-        this.failed.inc({ type: e.taskType, category: e.category });
-        this.taskDuration.observe({ type: e.taskType, outcome: "failed" }, e.durationMs / 1000);
+        this.failed.inc({ type: this.typeLabel.label(e.taskType), category: e.category });
+        this.taskDuration.observe(
+          { type: this.typeLabel.label(e.taskType), outcome: "failed" },
+          e.durationMs / 1000,
+        );
         break;
       case "task.retry_scheduled":
-        this.retried.inc({ type: e.taskType });
+        this.retried.inc({ type: this.typeLabel.label(e.taskType) });
         break;
       case "task.requeued":
-        this.reassigned.inc({ type: e.taskType, reason: e.reason });
+        this.reassigned.inc({ type: this.typeLabel.label(e.taskType), reason: e.reason });
         break;
       case "task.dead_lettered":
-        this.deadLettered.inc({ type: e.taskType });
+        this.deadLettered.inc({ type: this.typeLabel.label(e.taskType) });
         break;
       case "lease.conflict":
         this.leaseConflicts.inc({ operation: e.operation });
@@ -330,7 +342,7 @@ export class OverseerMetrics {
         this.healActions.inc({ strategy: e.strategy, action: e.action, outcome: e.outcome });
         break;
       case "probe.completed": {
-        const labels = { probe: e.probe, role: e.role };
+        const labels = { probe: e.probe, role: this.roleLabel.label(e.role) };
         this.probeSuccess.set(labels, e.outcome === "success" ? 1 : 0);
         this.probeRuns.inc({ ...labels, outcome: e.outcome });
         if (e.outcome === "success") this.probeDuration.observe(labels, e.durationMs / 1000);
@@ -344,9 +356,10 @@ export class OverseerMetrics {
         break;
       case "llm.call": {
         const model = this.modelLabel(e.model);
-        this.llmTokens.inc({ model, role: e.role, type: "input" }, e.inputTokens);
-        this.llmTokens.inc({ model, role: e.role, type: "output" }, e.outputTokens);
-        this.llmCost.inc({ model, role: e.role }, e.costUsd);
+        const role = this.roleLabel.label(e.role);
+        this.llmTokens.inc({ model, role, type: "input" }, e.inputTokens);
+        this.llmTokens.inc({ model, role, type: "output" }, e.outputTokens);
+        this.llmCost.inc({ model, role }, e.costUsd);
         this.llmCallDuration.observe({ model }, e.latencyMs / 1000);
         if (e.timeToFirstTokenMs !== null) {
           this.llmTimeToFirstToken.observe({ model }, e.timeToFirstTokenMs / 1000);

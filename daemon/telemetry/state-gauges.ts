@@ -54,8 +54,11 @@ export class StateGauges {
       ]);
       // Roles of every agent row; task types any live agent can take or any unfinished task has;
       // stored templates and their steps.
-      const roles = new Set(counts.map((c) => c.role));
-      const types = new Set([...live.flatMap((a) => a.capabilities), ...queues.map((q) => q.type)]);
+      // Role and task type labels are capped: past the cap, values add up under `other`.
+      const role = (r: string) => m.roleLabel.label(r);
+      const type = (t: string) => m.typeLabel.label(t);
+      const roles = new Set(counts.map((c) => role(c.role)));
+      const types = new Set([...live.flatMap((a) => a.capabilities), ...queues.map((q) => q.type)].map(type));
       const templates = new Set([...steps.map((s) => s.template), ...runs.map((r) => r.template)]);
       m.known.learn({
         roles,
@@ -70,17 +73,22 @@ export class StateGauges {
       }
       for (const r of runs) m.pipelineRuns.set({ template: r.template, state: r.state }, r.count);
       m.agents.reset();
-      for (const role of roles) for (const state of K.agentStates) m.agents.set({ state, role }, 0);
-      for (const c of counts) m.agents.set({ state: c.state, role: c.role }, c.count);
+      for (const r of roles) for (const state of K.agentStates) m.agents.set({ state, role: r }, 0);
+      for (const c of counts) m.agents.inc({ state: c.state, role: role(c.role) }, c.count);
       m.agentsLost.reset();
-      for (const l of lost) m.agentsLost.set({ role: l.role }, l.count);
+      for (const l of lost) m.agentsLost.inc({ role: role(l.role) }, l.count);
       m.queueDepth.reset();
       m.queueOldestAge.reset();
-      for (const type of types) for (const state of K.queueStates) m.queueDepth.set({ type, state }, 0);
+      for (const t of types) for (const state of K.queueStates) m.queueDepth.set({ type: t, state }, 0);
+      const oldest = new Map<string, { type: string; state: string; age: number }>();
       for (const q of queues) {
-        m.queueDepth.set({ type: q.type, state: q.state }, q.count);
-        m.queueOldestAge.set({ type: q.type, state: q.state }, q.oldestAgeSeconds);
+        const labels = { type: type(q.type), state: q.state };
+        m.queueDepth.inc(labels, q.count);
+        const key = `${labels.type}\0${labels.state}`;
+        if ((oldest.get(key)?.age ?? -1) < q.oldestAgeSeconds)
+          oldest.set(key, { ...labels, age: q.oldestAgeSeconds });
       }
+      for (const o of oldest.values()) m.queueOldestAge.set({ type: o.type, state: o.state }, o.age);
       m.dependencyUp.set({ dependency: "postgres" }, 1);
       try {
         const { now, beats } = await this.liveness.all();
@@ -91,10 +99,11 @@ export class StateGauges {
         for (const a of live) {
           const at = beats.get(a.id) ?? a.lastHeartbeatAt.getTime();
           const age = Math.max(0, now - at) / 1000;
-          maxByRole.set(a.role, Math.max(maxByRole.get(a.role) ?? 0, age));
-          if (series++ < this.maxAgentSeries) m.heartbeatAge.set({ agent: a.id, role: a.role }, age);
+          const r = role(a.role);
+          maxByRole.set(r, Math.max(maxByRole.get(r) ?? 0, age));
+          if (series++ < this.maxAgentSeries) m.heartbeatAge.set({ agent: a.id, role: r }, age);
         }
-        for (const [role, age] of maxByRole) m.heartbeatAgeMax.set({ role }, age);
+        for (const [r, age] of maxByRole) m.heartbeatAgeMax.set({ role: r }, age);
         m.dependencyUp.set({ dependency: "redis" }, 1);
       } catch {
         m.heartbeatAge.reset();
