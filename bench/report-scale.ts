@@ -1,9 +1,11 @@
 // The second results table of docs/performance.md: scale, fan-out, pipeline execute and failover,
 // each figure beside the baseline measured in the same run. Each scenario's rows can also be printed
 // alone (`npm run bench -- fleet-10k` etc.).
+
+import { markdownTable } from "./markdown-table.ts";
 import { type FleetResult, REGISTER_CONCURRENCY } from "./scenarios/fleet-10k.ts";
 import type { FailoverResult } from "./scenarios/leader-failover.ts";
-import { markdownTable, type PipelineRunsResult } from "./scenarios/pipeline-runs.ts";
+import type { PipelineRunsResult } from "./scenarios/pipeline-runs.ts";
 import type { WsFanoutResult } from "./scenarios/ws-fanout.ts";
 import { ratio } from "./stats.ts";
 

@@ -10,8 +10,6 @@ import type { BullThroughput } from "./scenarios/throughput-bullmq.ts";
 import type { ThroughputParams, ThroughputSide } from "./scenarios/throughput-overseer.ts";
 import { ratio } from "./stats.ts";
 
-export { markdownTable };
-
 export interface ReassignRun {
   /** e.g. "250ms" */
   label: string;

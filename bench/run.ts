@@ -17,10 +17,10 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BenchConfig, benchConfig, type PipelineBenchConfig, pipelineBenchConfig } from "./config.ts";
 import { describeMachine } from "./machine.ts";
+import { markdownTable } from "./markdown-table.ts";
 import {
   costTable,
   machineLine,
-  markdownTable,
   resultsMarkdown,
   throughputRatios,
   throughputRows,

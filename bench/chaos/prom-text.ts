@@ -40,6 +40,11 @@ export function labelsOf(key: string): Record<string, string> {
   return labels;
 }
 
+/** `sumOf` straight from a scrape's text: one metric's series, summed over those matching. */
+export function sumIn(text: string, name: string, match: Record<string, string> = {}): number | undefined {
+  return sumOf(parseKept(text, [name]), name, match);
+}
+
 /**
  * Sum of the series of `name` whose labels include every pair of `match`; undefined when no series
  * matches (absent is not zero: a gauge that was never set says nothing).

@@ -15,15 +15,21 @@
 // It exits by itself when the parent goes away.
 import http from "node:http";
 import { summarize } from "../stats.ts";
+import {
+  fleetSettings,
+  postJson,
+  registerFleet,
+  sendToParent,
+  serveFleet,
+  startPacer,
+} from "./fleet-load.ts";
 
-const env = process.env;
-const base = new URL(env["OVERSEER_URL"] ?? "http://127.0.0.1:0");
-const secret = env["OVERSEER_AGENT_SECRET"] ?? "";
-const agents = Number(env["FLEET_AGENTS"] ?? 100);
-const hz = Number(env["FLEET_HZ"] ?? 1);
-const registerConcurrency = Number(env["FLEET_REGISTER_CONCURRENCY"] ?? 32);
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: Number(env["FLEET_SOCKETS"] ?? 256) });
-const send = (m: Record<string, unknown>) => process.send?.(m);
+const { base, secret, agents, hz, registerConcurrency } = fleetSettings(process.env);
+const keepAlive = new http.Agent({
+  keepAlive: true,
+  maxSockets: Number(process.env["FLEET_SOCKETS"] ?? 256),
+});
+const post = (path: string, body: Buffer, token: string) => postJson(base, keepAlive, path, body, token);
 
 const ids: string[] = new Array(agents).fill("");
 const auth: string[] = new Array(agents).fill("");
@@ -50,43 +56,6 @@ const newWindow = (): Window => ({
 });
 let window = newWindow();
 let pending = 0;
-
-function post(
-  path: string,
-  body: Buffer,
-  token: string,
-): Promise<{ status: number; text: string; connectedAt: number }> {
-  return new Promise((resolve, reject) => {
-    let connectedAt = 0;
-    const req = http.request(
-      {
-        host: base.hostname,
-        port: base.port,
-        path,
-        method: "POST",
-        agent: keepAlive,
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "application/json",
-          "content-length": body.length,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), connectedAt }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.once("socket", () => {
-      connectedAt = performance.now();
-    });
-    req.end(body);
-  });
-}
 
 function heartbeat(i: number): void {
   if (!ids[i]) return; // not registered yet
@@ -122,45 +91,6 @@ function heartbeat(i: number): void {
     });
 }
 
-// The pacer: every tick, send every heartbeat whose slot has come since the last tick.
-const slotMs = 1000 / (agents * hz);
-const pacerStart = performance.now();
-let nextSlot = 0;
-let running = true;
-const pacer = setInterval(() => {
-  if (!running) return;
-  const due = Math.floor((performance.now() - pacerStart) / slotMs);
-  // A stalled event loop must not turn into a burst of a whole period's heartbeats: at most one period.
-  if (due - nextSlot > agents) nextSlot = due - agents;
-  for (; nextSlot < due; nextSlot++) heartbeat(nextSlot % agents);
-}, 5);
-
-async function register(): Promise<void> {
-  const t0 = performance.now();
-  let next = 0;
-  const lane = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= agents) return;
-      const body = Buffer.from(
-        JSON.stringify({
-          name: `bench-hb-${i}`,
-          role: "bench",
-          capabilities: ["bench.fleet"],
-          concurrency: 1,
-        }),
-      );
-      const r = await post("/api/agents/register", body, secret);
-      if (r.status !== 201) throw new Error(`register: HTTP ${r.status} ${r.text.slice(0, 200)}`);
-      const reg = JSON.parse(r.text) as { id: string; token: string };
-      auth[i] = reg.token;
-      ids[i] = reg.id;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(registerConcurrency, agents) }, lane));
-  send({ type: "registered", agents, ms: Math.round(performance.now() - t0) });
-}
-
 function report(): Record<string, unknown> {
   const w = window;
   const ms = performance.now() - w.startedAt;
@@ -178,25 +108,33 @@ function report(): Record<string, unknown> {
   };
 }
 
+const stopPacer = startPacer(agents, hz, heartbeat);
+
 async function stop(): Promise<void> {
-  running = false;
-  clearInterval(pacer);
+  stopPacer();
   const deadline = Date.now() + 15_000;
   while (pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   keepAlive.destroy();
-  send({ type: "stopped", pending });
+  sendToParent({ type: "stopped", pending });
   setImmediate(() => process.exit(0));
 }
 
-process.on("message", (m: { type?: string }) => {
-  const fail = (err: unknown) => {
-    send({ type: "error", message: (err as Error)?.message ?? String(err) });
-    process.exit(1);
-  };
-  if (m?.type === "register") register().catch(fail);
-  if (m?.type === "measure") window = newWindow();
-  if (m?.type === "report") send(report());
-  if (m?.type === "stop") stop().catch(fail);
+serveFleet(agents, {
+  register: () =>
+    registerFleet({
+      agents,
+      concurrency: registerConcurrency,
+      namePrefix: "bench-hb-",
+      post,
+      secret,
+      registered: (i, reg) => {
+        auth[i] = reg.token;
+        ids[i] = reg.id;
+      },
+    }),
+  measure: () => {
+    window = newWindow();
+  },
+  report,
+  stop,
 });
-process.on("disconnect", () => process.exit(1));
-send({ type: "loaded" });

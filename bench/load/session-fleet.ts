@@ -19,17 +19,19 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import WebSocket from "ws";
 import { SESSION_SUBPROTOCOL, type SessionReply, sessionPath } from "../../contract/agent-session.ts";
 import { summarize } from "../stats.ts";
+import {
+  fleetSettings,
+  postJson,
+  registerFleet,
+  sendToParent,
+  serveFleet,
+  startPacer,
+} from "./fleet-load.ts";
 
-const env = process.env;
-const base = new URL(env["OVERSEER_URL"] ?? "http://127.0.0.1:0");
+const { base, secret, agents, hz, registerConcurrency } = fleetSettings(process.env);
 const wsBase = base.origin.replace(/^http/, "ws");
-const secret = env["OVERSEER_AGENT_SECRET"] ?? "";
-const agents = Number(env["FLEET_AGENTS"] ?? 100);
-const hz = Number(env["FLEET_HZ"] ?? 1);
-const registerConcurrency = Number(env["FLEET_REGISTER_CONCURRENCY"] ?? 32);
 // Registrations only: the heartbeats go over the sessions.
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: registerConcurrency });
-const send = (m: Record<string, unknown>) => process.send?.(m);
 
 const sockets: Array<WebSocket | undefined> = new Array(agents).fill(undefined);
 /** 1 while the agent's session is open and not being closed by us. */
@@ -76,33 +78,6 @@ const lateMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
 const count = (bag: Record<string, number>, key: string) => {
   bag[key] = (bag[key] ?? 0) + 1;
 };
-
-function post(path: string, body: Buffer, token: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: base.hostname,
-        port: base.port,
-        path,
-        method: "POST",
-        agent: keepAlive,
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "application/json",
-          "content-length": body.length,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 /** An answer on agent i's session. Answers to heartbeats sent before the window opened are not counted. */
 function onAnswer(i: number, data: WebSocket.RawData): void {
@@ -198,52 +173,30 @@ function heartbeat(i: number): void {
   ws.send(`{"id":${id},"op":"heartbeat","body":{"status":"active","load":0}}`);
 }
 
-// The pacer: every tick, send every heartbeat whose slot has come since the last tick.
-const slotMs = 1000 / (agents * hz);
-const pacerStart = performance.now();
-let nextSlot = 0;
-let running = true;
-const pacer = setInterval(() => {
-  if (!running) return;
-  const due = Math.floor((performance.now() - pacerStart) / slotMs);
-  // A stalled event loop must not turn into a burst of a whole period's heartbeats: at most one period.
-  if (due - nextSlot > agents) nextSlot = due - agents;
-  for (; nextSlot < due; nextSlot++) heartbeat(nextSlot % agents);
-}, 5);
+const stopPacer = startPacer(agents, hz, heartbeat);
 
-async function register(): Promise<void> {
-  const t0 = performance.now();
-  let next = 0;
-  const lane = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= agents) return;
-      const body = Buffer.from(
-        JSON.stringify({
-          name: `bench-session-${i}`,
-          role: "bench",
-          capabilities: ["bench.fleet"],
-          concurrency: 1,
-        }),
-      );
-      const r = await post("/api/agents/register", body, secret);
-      if (r.status !== 201) throw new Error(`register: HTTP ${r.status} ${r.text.slice(0, 200)}`);
-      const reg = JSON.parse(r.text) as { id: string; token: string };
+async function register(): Promise<number> {
+  const ms = await registerFleet({
+    agents,
+    concurrency: registerConcurrency,
+    namePrefix: "bench-session-",
+    post: (path, body, token) => postJson(base, keepAlive, path, body, token),
+    secret,
+    registered: async (i, reg) => {
       // Two more tries: one refused handshake among 10,000 must not sink the whole run.
       for (let attempt = 1; ; attempt++) {
         try {
           await openSession(i, reg.id, reg.token);
-          break;
+          return;
         } catch (error) {
           if (attempt >= 3) throw error;
           await new Promise((r) => setTimeout(r, 100 * attempt));
         }
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(registerConcurrency, agents) }, lane));
+    },
+  });
   keepAlive.destroy();
-  send({ type: "registered", agents, ms: Math.round(performance.now() - t0) });
+  return ms;
 }
 
 function report(): Record<string, unknown> {
@@ -280,30 +233,23 @@ async function until(done: () => boolean, ms: number): Promise<void> {
 }
 
 async function stop(): Promise<void> {
-  running = false;
-  clearInterval(pacer);
+  stopPacer();
   await until(() => pending === 0, 15_000);
   const unanswered = pending;
   stopping = true;
   for (const ws of sockets) if (ws && ws.readyState === WebSocket.OPEN) ws.send('{"op":"bye"}');
   await until(() => openCount === 0, 10_000);
   for (const ws of sockets) ws?.terminate();
-  send({ type: "stopped", pending: unanswered });
+  sendToParent({ type: "stopped", pending: unanswered });
   setImmediate(() => process.exit(0));
 }
 
-process.on("message", (m: { type?: string }) => {
-  const fail = (err: unknown) => {
-    send({ type: "error", message: (err as Error)?.message ?? String(err) });
-    process.exit(1);
-  };
-  if (m?.type === "register") register().catch(fail);
-  if (m?.type === "measure") {
+serveFleet(agents, {
+  register,
+  measure: () => {
     window = newWindow();
     loop.reset();
-  }
-  if (m?.type === "report") send(report());
-  if (m?.type === "stop") stop().catch(fail);
+  },
+  report,
+  stop,
 });
-process.on("disconnect", () => process.exit(1));
-send({ type: "loaded" });

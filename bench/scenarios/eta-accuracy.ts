@@ -14,11 +14,11 @@ import type { TemplateDefinition } from "../../daemon/pipelines/template-types.t
 import { Agent } from "../../sdk/agent.ts";
 import type { TaskHandler } from "../../sdk/task-run.ts";
 import { namespaceDb } from "../../test/helpers/namespace-cleanup.ts";
+import { markdownTable } from "../markdown-table.ts";
 import { percentile } from "../stats.ts";
 import { type BenchDaemon, startBenchDaemon } from "../support/daemon.ts";
 import { benchNamespace, round, TOKENS } from "../support/services.ts";
 import { until } from "../support/timing.ts";
-import { markdownTable } from "./pipeline-runs.ts";
 
 export interface EtaParams {
   /** Completed runs of the template before the history batch (the daemon wants 3 per step). */

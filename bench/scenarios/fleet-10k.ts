@@ -1,6 +1,6 @@
 import { ratio, type Summary, summarize } from "../stats.ts";
 import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
-import { cpuSnapshot } from "../support/cpu.ts";
+import { cpuSnapshot, cpuWindow } from "../support/cpu.ts";
 import { feedCaps, startBenchDaemon } from "../support/daemon.ts";
 import { peakRssMiB, rssMiB } from "../support/proc.ts";
 import { benchNamespace, round, TOKENS } from "../support/services.ts";
@@ -336,12 +336,7 @@ export async function fleet10k(p: FleetParams): Promise<FleetResult> {
       "heartbeat report",
     );
     const cpu1 = cpuSnapshot(pids);
-    const cores = (group: string) => {
-      const used = (cpu1.groups[group] ?? 0) - (cpu0.groups[group] ?? 0);
-      return round(used / (cpu1.at - cpu0.at), 2);
-    };
-    const daemonMs = (cpu1.groups["daemon"] ?? 0) - (cpu0.groups["daemon"] ?? 0);
-    const machineTotal = cpu1.machine.total - cpu0.machine.total;
+    const { cores, usedMs, machineBusy } = cpuWindow(cpu0, cpu1);
     const windowPeakMiB = rssSamples.length > 0 ? Math.max(...rssSamples) : null;
     // Read the same way as with the WebSocket clients below (no reads going on, heartbeats still
     // flowing, the same settling time).
@@ -391,8 +386,8 @@ export async function fleet10k(p: FleetParams): Promise<FleetResult> {
         redisCores: cores("redis"),
         postgresCores: cores("postgres"),
         benchRunnerCores: cores("runner"),
-        daemonMsPer1kHeartbeats: hb.ok > 0 ? round((daemonMs * 1000) / hb.ok, 1) : null,
-        machineBusy: machineTotal > 0 ? round((cpu1.machine.busy - cpu0.machine.busy) / machineTotal, 2) : 0,
+        daemonMsPer1kHeartbeats: hb.ok > 0 ? round((usedMs("daemon") * 1000) / hb.ok, 1) : null,
+        machineBusy,
       },
       redis,
       ratios: {

@@ -8,6 +8,7 @@
 // This file is also the load generator's entry point: run as a child process (see `fleetMain`), it
 // starts one SDK agent per pipeline role with the demo handlers, so the agents' work does not share
 // an event loop with the client whose latency is measured.
+
 import { randomBytes, randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { Queue } from "bullmq";
@@ -17,6 +18,7 @@ import { Agent } from "../../sdk/agent.ts";
 import type { AgentStats } from "../../sdk/agent-types.ts";
 import type { TaskHandler } from "../../sdk/task-run.ts";
 import { namespaceDb } from "../../test/helpers/namespace-cleanup.ts";
+import { markdownTable } from "../markdown-table.ts";
 import { percentile, perSecond, ratio } from "../stats.ts";
 import { type Child, nextMessage, send, spawnTs, stopChild, stopFleet } from "../support/children.ts";
 import { type BenchDaemon, startBenchDaemon } from "../support/daemon.ts";
@@ -429,15 +431,6 @@ export function pipelineRunsMarkdown(r: PipelineRunsResult): string {
       `${ms1(o.completion.runsPerSec)} runs/s.** Run duration (created → finished): p50 ${int(o.runDurationMs.p50)} ms, ` +
       `p95 ${int(o.runDurationMs.p95)} ms, p99 ${int(o.runDurationMs.p99)} ms.`,
   ].join("\n");
-}
-
-export function markdownTable(rows: string[][], align: Array<"l" | "r">): string {
-  const widths = align.map((_, c) => Math.max(3, ...rows.map((row) => (row[c] ?? "").length)));
-  const fmt = (row: string[]) =>
-    `| ${row.map((cell, c) => (align[c] === "r" ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0))).join(" | ")} |`;
-  const rule = `| ${widths.map((w, c) => (align[c] === "r" ? `${"-".repeat(w - 1)}:` : "-".repeat(w))).join(" | ")} |`;
-  const [head, ...body] = rows;
-  return [fmt(head ?? []), rule, ...body.map(fmt)].join("\n");
 }
 
 // ---- Load generator (child process, IPC) -------------------------------------------------------

@@ -1,6 +1,5 @@
 import type pg from "pg";
 import { namespaceDb } from "../../test/helpers/namespace-cleanup.ts";
-import { summarize } from "../stats.ts";
 import { type Child, spawnTs, stopChild } from "../support/children.ts";
 import { startBenchDaemon } from "../support/daemon.ts";
 import { benchNamespace, TOKENS } from "../support/services.ts";
@@ -11,6 +10,7 @@ import {
   type ReassignParams,
   type ReassignSide,
   sessionsOpen,
+  sideResult,
 } from "./reassign-overseer.ts";
 
 const WORK = "bench.backlog";
@@ -140,16 +140,7 @@ export async function overseerReassignBacklog(
       queuedAtKill.push(backlogNow);
       await sleep(50);
     }
-    const problems = daemon.problems();
-    return {
-      scope: namespace,
-      settings,
-      samplesMs,
-      summary: samplesMs.length > 0 ? summarize(samplesMs) : null,
-      discarded,
-      queuedAtKill,
-      ...(Object.keys(problems).length > 0 ? { note: `daemon logged ${JSON.stringify(problems)}` } : {}),
-    };
+    return { ...sideResult(namespace, settings, samplesMs, discarded, daemon.problems()), queuedAtKill };
   } finally {
     if (holder) await stopChild(holder.proc);
     if (drainer) await stopChild(drainer.proc);

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
-import { summarize } from "../stats.ts";
 import {
   type Child,
   collect,
@@ -13,7 +12,7 @@ import {
 import { onEmergency } from "../support/emergency.ts";
 import { deleteKeys, dropKeys, REDIS_URL, redisClient } from "../support/services.ts";
 import { sleep, until } from "../support/timing.ts";
-import { killJitter, type ReassignSide } from "./reassign-overseer.ts";
+import { killJitter, type ReassignSide, sideResult } from "./reassign-overseer.ts";
 
 export interface BullReassignParams {
   lockDurationMs: number;
@@ -107,13 +106,12 @@ export async function bullmqReassign(p: BullReassignParams): Promise<ReassignSid
         `${discarded} samples discarded: holders lost their jobs before the kill (machine overloaded?)`,
       );
     }
-    return {
-      scope: prefix,
-      settings: { lockDuration: p.lockDurationMs, stalledInterval: p.stalledIntervalMs },
+    return sideResult(
+      prefix,
+      { lockDuration: p.lockDurationMs, stalledInterval: p.stalledIntervalMs },
       samplesMs,
-      summary: samplesMs.length > 0 ? summarize(samplesMs) : null,
       discarded,
-    };
+    );
   } finally {
     if (holder) await stopChild(holder.proc);
     if (rescuer) await stopChild(rescuer.proc);

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { namespaceDb } from "../../test/helpers/namespace-cleanup.ts";
+import { sumIn } from "../chaos/prom-text.ts";
 import { type Summary, summarize } from "../stats.ts";
 import {
   type Child,
@@ -53,6 +54,27 @@ export interface ReassignSide {
    */
   discarded: number;
   note?: string;
+}
+
+/**
+ * A side's result: the samples, their summary, how many were discarded, and a note of what the
+ * daemon logged at warn or above, if anything.
+ */
+export function sideResult(
+  scope: string,
+  settings: ReassignSide["settings"],
+  samplesMs: number[],
+  discarded: number,
+  problems: Record<string, number> = {},
+): ReassignSide {
+  return {
+    scope,
+    settings,
+    samplesMs,
+    summary: samplesMs.length > 0 ? summarize(samplesMs) : null,
+    discarded,
+    ...(Object.keys(problems).length > 0 ? { note: `daemon logged ${JSON.stringify(problems)}` } : {}),
+  };
 }
 
 const GATE = "bench.gate";
@@ -202,16 +224,7 @@ export async function overseerReassign(
         `${discarded} samples discarded: holders lost their tasks before the kill (machine overloaded?)`,
       );
     }
-    const problems = daemon.problems();
-    return {
-      scope: namespace,
-      settings,
-      samplesMs,
-      summary: samplesMs.length > 0 ? summarize(samplesMs) : null,
-      handlerStartMs,
-      discarded,
-      ...(Object.keys(problems).length > 0 ? { note: `daemon logged ${JSON.stringify(problems)}` } : {}),
-    };
+    return { ...sideResult(namespace, settings, samplesMs, discarded, daemon.problems()), handlerStartMs };
   } finally {
     if (holder) await stopChild(holder.proc);
     if (rescuer) await stopChild(rescuer.proc);
@@ -225,8 +238,7 @@ export async function sessionsOpen(url: string, n: number): Promise<void> {
   await until(
     async () => {
       const text = await (await fetch(`${url}/metrics`)).text();
-      const line = text.split("\n").find((l) => l.startsWith("overseer_agent_sessions_open "));
-      return Number(line?.split(" ")[1] ?? 0) >= n;
+      return (sumIn(text, "overseer_agent_sessions_open") ?? 0) >= n;
     },
     { timeoutMs: 10_000, everyMs: 50, what: `${n} agent sessions open` },
   );

@@ -1,10 +1,10 @@
+import { markdownTable } from "../markdown-table.ts";
 import { ratio, type Summary } from "../stats.ts";
 import { type Child, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
-import { cpuSnapshot } from "../support/cpu.ts";
+import { cpuSnapshot, cpuWindow } from "../support/cpu.ts";
 import { startBenchDaemon } from "../support/daemon.ts";
 import { benchNamespace, round, TOKENS } from "../support/services.ts";
 import { sleep } from "../support/timing.ts";
-import { markdownTable } from "./pipeline-runs.ts";
 import { type RedisLatencyResult, redisHeartbeatBenchmark } from "./redis-heartbeat-benchmark.ts";
 
 export interface SessionFleetParams {
@@ -205,23 +205,18 @@ export async function sessionFleet(p: SessionFleetParams): Promise<SessionFleetR
     send(fleet, { type: "stop" });
     await nextMessage(fleet, (m) => m.type === "stopped", 30_000, "fleet stopped").catch(() => null);
 
-    const cores = (group: string) =>
-      round(((cpu1.groups[group] ?? 0) - (cpu0.groups[group] ?? 0)) / (cpu1.at - cpu0.at), 2);
-    const daemonMs = (cpu1.groups["daemon"] ?? 0) - (cpu0.groups["daemon"] ?? 0);
-    const machineTotal = cpu1.machine.total - cpu0.machine.total;
+    const spent = cpuWindow(cpu0, cpu1);
     const redisOk = redis?.installed ? redis : null;
     const { type: _type, ...heartbeats } = hb;
-    const usedMs = (group: string) => (cpu1.groups[group] ?? 0) - (cpu0.groups[group] ?? 0);
-    const ours = ["daemon", "fleet", "redis", "postgres", "runner"].reduce((sum, g) => sum + usedMs(g), 0);
     const cpu = {
-      daemonCores: cores("daemon"),
-      loadGeneratorCores: cores("fleet"),
-      redisCores: cores("redis"),
-      postgresCores: cores("postgres"),
-      benchRunnerCores: cores("runner"),
-      daemonUsPerHeartbeat: hb.ok > 0 ? round((daemonMs * 1000) / hb.ok, 1) : null,
-      machineBusy: machineTotal > 0 ? round((cpu1.machine.busy - cpu0.machine.busy) / machineTotal, 2) : 0,
-      otherCores: round(Math.max(0, (cpu1.machine.busy - cpu0.machine.busy - ours) / (cpu1.at - cpu0.at)), 2),
+      daemonCores: spent.cores("daemon"),
+      loadGeneratorCores: spent.cores("fleet"),
+      redisCores: spent.cores("redis"),
+      postgresCores: spent.cores("postgres"),
+      benchRunnerCores: spent.cores("runner"),
+      daemonUsPerHeartbeat: hb.ok > 0 ? round((spent.usedMs("daemon") * 1000) / hb.ok, 1) : null,
+      machineBusy: spent.machineBusy,
+      otherCores: spent.otherCores,
     };
     return {
       params: p,

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { round } from "./services.ts";
 
 // Linux clock ticks per second (USER_HZ); 100 on every mainstream distribution.
 const TICKS_PER_SECOND = 100;
@@ -74,5 +75,26 @@ export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot, units: number,
     /** CPU ms per `perUnitsLabel` units (default: per 1,000 tasks or jobs), by process group. */
     cpuMsPer1k: perGroup,
     machineBusy: total > 0 ? Math.round((busy / total) * 100) / 100 : 0,
+  };
+}
+
+/**
+ * CPU over a window between two snapshots: cores a group used on average (1 = one core busy the
+ * whole window), its CPU ms, how busy the machine was, and the cores busy outside the groups.
+ */
+export function cpuWindow(before: CpuSnapshot, after: CpuSnapshot) {
+  const elapsedMs = after.at - before.at;
+  const usedMs = (group: string) => (after.groups[group] ?? 0) - (before.groups[group] ?? 0);
+  const busy = after.machine.busy - before.machine.busy;
+  const total = after.machine.total - before.machine.total;
+  return {
+    usedMs,
+    cores: (group: string) => round(usedMs(group) / elapsedMs, 2),
+    machineBusy: total > 0 ? round(busy / total, 2) : 0,
+    /** Cores busy outside every group of the snapshots (other work on a shared machine). */
+    otherCores: round(
+      Math.max(0, (busy - Object.keys(after.groups).reduce((sum, g) => sum + usedMs(g), 0)) / elapsedMs),
+      2,
+    ),
   };
 }
