@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sumIn } from "../../bench/chaos/prom-text.ts";
 import { eventually, startTestDaemon, type TestAgent, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { openSession, type SessionClient, sessionUpgradeStatus } from "../helpers/session-client.ts";
 import { TOKENS } from "../helpers/test-env.ts";
@@ -36,11 +37,8 @@ async function submit(type: string): Promise<string> {
   return r.body.id as string;
 }
 
-const metric = async (name: string) => {
-  const text = await (await fetch(`${d.url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(" ").pop()) : Number.NaN;
-};
+const metric = async (name: string, match: Record<string, string> = {}) =>
+  sumIn(await (await fetch(`${d.url}/metrics`)).text(), name, match) ?? Number.NaN;
 
 describe("agent sessions", () => {
   it("carries heartbeat, claim and the lease reports with the HTTP answers and fencing", async () => {
@@ -196,7 +194,7 @@ describe("agent sessions", () => {
     const beat = await d.api("POST", `/api/agents/${agent.id}/heartbeat`, { token: agent.token, body: {} });
     expect(beat.status).toBe(200);
     await eventually(
-      async () => (await metric('overseer_agent_session_disconnects_total{reason="goodbye"}')) >= 1,
+      async () => (await metric("overseer_agent_session_disconnects_total", { reason: "goodbye" })) >= 1,
       2_000,
       "the goodbye counted",
     );

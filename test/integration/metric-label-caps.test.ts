@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { labelsOf, parseKept, sumIn } from "../../bench/chaos/prom-text.ts";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
 
 /**
@@ -15,21 +16,11 @@ afterAll(async () => {
   await d?.close();
 });
 
-const labelValues = (text: string, metric: string, label: string): Set<string> => {
-  const out = new Set<string>();
-  const re = new RegExp(`^${metric}\\{[^}]*${label}="([^"]*)"`);
-  for (const line of text.split("\n")) {
-    const m = re.exec(line);
-    if (m) out.add(m[1] as string);
-  }
-  return out;
-};
-/** The sum of a metric's series whose labels include every one of `having`. */
-const sum = (text: string, metric: string, ...having: string[]): number =>
-  text
-    .split("\n")
-    .filter((l) => l.startsWith(`${metric}{`) && having.every((h) => l.includes(h)))
-    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+const labelValues = (text: string, metric: string, label: string): Set<string> =>
+  new Set(Object.keys(parseKept(text, [metric])).flatMap((key) => labelsOf(key)[label] ?? []));
+/** The sum of a metric's series whose labels include every one of `match`. */
+const sum = (text: string, metric: string, match: Record<string, string> = {}): number =>
+  sumIn(text, metric, match) ?? 0;
 
 describe("metric label caps", () => {
   it("exports at most the capped number of roles and task types, the rest as other, with nothing lost", async () => {
@@ -45,7 +36,7 @@ describe("metric label caps", () => {
     expect(roles.size).toBeLessThanOrEqual(3);
     expect(roles.has("other")).toBe(true);
     // Five agents, every one counted once, whichever label it got.
-    expect(sum(text, "overseer_agents", 'state="active"')).toBe(5);
+    expect(sum(text, "overseer_agents", { state: "active" })).toBe(5);
 
     const types = labelValues(text, "overseer_tasks_submitted_total", "type");
     expect(types.size).toBeLessThanOrEqual(4);
@@ -53,7 +44,7 @@ describe("metric label caps", () => {
     expect(sum(text, "overseer_tasks_submitted_total")).toBe(6);
     const queued = labelValues(text, "overseer_queue_depth", "type");
     expect(queued.size).toBeLessThanOrEqual(4);
-    expect(sum(text, "overseer_queue_depth", 'state="ready"')).toBe(6);
+    expect(sum(text, "overseer_queue_depth", { state: "ready" })).toBe(6);
 
     // The API is exact: every type is there by name.
     const listed = (await d.api("GET", "/api/tasks?type=cap.type.5")).body;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { labelsOf, parseKept, sumIn } from "../../bench/chaos/prom-text.ts";
 import { Agent } from "../../sdk/agent.ts";
 import { eventually, startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
 import { openSession } from "../helpers/session-client.ts";
@@ -23,20 +24,20 @@ afterAll(async () => {
 async function scrape(): Promise<string> {
   return (await fetch(`${d.url}/metrics`)).text();
 }
-function value(text: string, series: string): number {
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.split(" ").pop()) : 0;
+function value(text: string, name: string, match: Record<string, string> = {}): number {
+  return sumIn(text, name, match) ?? 0;
 }
+
+const AGENT_PROTOCOL_ROUTE =
+  /^\/api\/(?:agents\/:id\/(?:heartbeat|claim)|tasks\/:id\/(?:progress|complete|fail|release))$/;
 
 /** HTTP calls of the agent protocol so far, by route (heartbeat, claim, the lease reports). */
 function httpCalls(text: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const line of text.split("\n")) {
-    const m =
-      /^overseer_http_request_duration_seconds_count\{.*route="(\/api\/(?:agents\/:id\/(?:heartbeat|claim)|tasks\/:id\/(?:progress|complete|fail|release)))".*\} (\d+)/.exec(
-        line,
-      );
-    if (m) out[m[1] as string] = (out[m[1] as string] ?? 0) + Number(m[2]);
+  const name = "overseer_http_request_duration_seconds_count";
+  for (const [key, n] of Object.entries(parseKept(text, [name]))) {
+    const route = labelsOf(key)["route"] ?? "";
+    if (AGENT_PROTOCOL_ROUTE.test(route)) out[route] = (out[route] ?? 0) + n;
   }
   return out;
 }
@@ -89,10 +90,16 @@ describe("the SDK on sessions", () => {
     await new Promise((r) => setTimeout(r, 500)); // a couple of heartbeats more
     const text = await scrape();
     expect(
-      value(text, 'overseer_agent_session_request_duration_seconds_count{op="complete",status_code="200"}'),
+      value(text, "overseer_agent_session_request_duration_seconds_count", {
+        op: "complete",
+        status_code: "200",
+      }),
     ).toBe(10);
     expect(
-      value(text, 'overseer_agent_session_request_duration_seconds_count{op="heartbeat",status_code="200"}'),
+      value(text, "overseer_agent_session_request_duration_seconds_count", {
+        op: "heartbeat",
+        status_code: "200",
+      }),
     ).toBeGreaterThan(0);
     expect(httpCalls(text)).toEqual(httpBefore);
   });
@@ -114,9 +121,9 @@ describe("the SDK on sessions", () => {
     await agent.stop({ graceMs: 1_000 });
     await new Promise((r) => setTimeout(r, 300));
     const after = await scrape();
-    expect(value(after, 'overseer_agent_session_disconnects_total{reason="goodbye"}')).toBeGreaterThanOrEqual(
-      1,
-    );
+    expect(
+      value(after, "overseer_agent_session_disconnects_total", { reason: "goodbye" }),
+    ).toBeGreaterThanOrEqual(1);
     expect(value(after, "overseer_agent_session_grace_expiries_total")).toBe(0);
     const status = (await d.api("GET", "/api/dashboard/agents/status?state=left")).body;
     expect(JSON.stringify(status)).toContain(id);
