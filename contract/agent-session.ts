@@ -33,7 +33,6 @@ export const SESSION_OPS = {
   release: { body: ReleaseBody, reply: null, task: true, http: "POST /api/tasks/{taskId}/release" },
 } as const satisfies Record<string, { body: TSchema; reply: TSchema | null; task: boolean; http: string }>;
 export type SessionOp = keyof typeof SESSION_OPS;
-export const SESSION_OP_NAMES = Object.keys(SESSION_OPS) as SessionOp[];
 
 /** Client → server: a request (answered once, by `re`), or the goodbye before a clean close. */
 export type SessionRequest = {

@@ -69,19 +69,13 @@ export class SessionLink implements ApiCaller {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.CONNECTING) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = this.deps.clock.setTimeout(done, ms);
-      function done(): void {
-        ws?.off("open", done).off("close", done);
+      const done = (): void => {
+        this.deps.clock.clearTimeout(timer);
+        ws.off("open", done).off("close", done);
         resolve();
-      }
-      ws.once("open", () => {
-        this.deps.clock.clearTimeout(timer);
-        done();
-      });
-      ws.once("close", () => {
-        this.deps.clock.clearTimeout(timer);
-        done();
-      });
+      };
+      const timer = this.deps.clock.setTimeout(done, ms);
+      ws.once("open", done).once("close", done);
     });
   }
 

@@ -13,7 +13,7 @@ import {
 } from "../../contract/agent-session.ts";
 import { Uuid } from "../../contract/schemas/common.ts";
 import type { AgentService, HeartbeatInput } from "../../daemon/agents/agent-service.ts";
-import type { AgentSession, AgentSessions } from "../../daemon/agents/agent-sessions.ts";
+import type { AgentSessions } from "../../daemon/agents/agent-sessions.ts";
 import { OverseerError } from "../../daemon/errors/overseer-error.ts";
 import type { TaskService } from "../../daemon/tasks/task-service.ts";
 import type { Authenticator } from "../auth.ts";
@@ -119,7 +119,7 @@ export function agentSessionSockets(deps: AgentSessionSocketDeps) {
       const answered = (status: number) =>
         deps.onAnswered(parsed.op, status, (performance.now() - started) / 1000);
       void ready
-        .then((session) => run(session, parsed))
+        .then(() => run(parsed))
         .then(
           (body) => {
             send({ re: parsed.id, status: 200, body });
@@ -143,7 +143,7 @@ export function agentSessionSockets(deps: AgentSessionSocketDeps) {
       if (!closed) ws.send(JSON.stringify(reply));
     }
 
-    async function run(_session: AgentSession, r: Validated): Promise<unknown> {
+    async function run(r: Validated): Promise<unknown> {
       const body = r.body as Record<string, never>;
       const taskId = r.taskId as string;
       switch (r.op) {

@@ -9,7 +9,7 @@ export type HeartbeatOutcome =
   | { kind: "gone"; state: "dead" | "left" }
   | { kind: "unknown" };
 
-/** One heartbeat to record (see beat). */
+/** One heartbeat to record (see beatMany). */
 export interface Beat {
   agentId: string;
   status: string;
@@ -35,21 +35,10 @@ export class HeartbeatStore {
     this.redis = scripted(redis);
   }
 
-  /** Records a heartbeat; `activeTaskIds` undefined means the agent does not report its tasks. */
-  async beat(
-    agentId: string,
-    status: string,
-    load: number,
-    activeTaskIds: string[] | undefined,
-    graceMs: number,
-  ): Promise<HeartbeatOutcome> {
-    const [outcome] = await this.beatMany([{ agentId, status, load, activeTaskIds, graceMs }]);
-    return outcome as HeartbeatOutcome;
-  }
-
   /**
-   * Records many heartbeats in one round trip (one pipeline of the heartbeat script, one call per
-   * agent): 10,000 session agents cost a few pipelines a second instead of 10,000 round trips.
+   * Records heartbeats (`activeTaskIds` undefined: the agent does not report its tasks), many in
+   * one round trip (one pipeline of the heartbeat script, one call per agent): 10,000 session
+   * agents cost a few pipelines a second instead of 10,000 round trips.
    */
   async beatMany(beats: readonly Beat[]): Promise<HeartbeatOutcome[]> {
     const k = this.keys;
