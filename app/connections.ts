@@ -60,7 +60,7 @@ export class Connections {
   }
 
   /** A new Redis client, closed with the others at shutdown. */
-  redis(opts: { maxRetriesPerRequest: number | null }): Redis {
+  redis(opts: { maxRetriesPerRequest: number | null; enableAutoPipelining?: boolean }): Redis {
     const target = { url: this.redisUrl, clusterNodes: this.config.redisClusterNodes };
     const client = connectRedis(target, { ...opts, enableReadyCheck: true, lazyConnect: false });
     client.on("error", (error) => this.log.warn({ err: error }, "redis connection error"));

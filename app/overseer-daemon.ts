@@ -85,8 +85,8 @@ export class OverseerDaemon {
       const c = await Connections.open(config, log);
       this.connections = c;
       const { db, intakeDb } = c;
-      const redis = c.redis({ maxRetriesPerRequest: 2 });
-      const bullConnection = c.redis({ maxRetriesPerRequest: null });
+      const redis = c.redis({ maxRetriesPerRequest: 2, enableAutoPipelining: true });
+      const bullConnection = c.redis({ maxRetriesPerRequest: null, enableAutoPipelining: true });
       const subscriber = c.redis({ maxRetriesPerRequest: null });
       await checkRedisPolicy(redis, log);
       await checkAutovacuum(db, log);

@@ -89,6 +89,8 @@ export function respParser(label: (args: string[]) => string): Parser {
 
 /** One Postgres frontend message; queries (simple or Parse) are counted by their normalized text. */
 export function pgParser(label: (sql: string) => string): Parser {
+  /** Prepared statement name → its label (names are per connection; ours are the same on every one). */
+  const prepared = new Map<string, string>();
   return (buf, first, count) => {
     if (first) {
       // Startup (or SSLRequest): int32 length, no type byte.
@@ -105,7 +107,17 @@ export function pgParser(label: (sql: string) => string): Parser {
     if (type === "P") {
       const nameEnd = body.indexOf(0);
       const sqlEnd = body.indexOf(0, nameEnd + 1);
-      count(label(body.subarray(nameEnd + 1, sqlEnd).toString()));
+      const sql = label(body.subarray(nameEnd + 1, sqlEnd).toString());
+      // A named (prepared) statement is parsed once per connection and then only bound and
+      // executed: count it at each Bind instead, or every run after the first goes uncounted.
+      if (nameEnd === 0) count(sql);
+      else prepared.set(body.subarray(0, nameEnd).toString(), sql);
+    }
+    if (type === "B") {
+      const portalEnd = body.indexOf(0);
+      const name = body.subarray(portalEnd + 1, body.indexOf(0, portalEnd + 1)).toString();
+      const sql = name ? prepared.get(name) : undefined;
+      if (sql) count(sql);
     }
     return 1 + len;
   };

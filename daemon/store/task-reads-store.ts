@@ -149,24 +149,27 @@ export const taskReads = {
     };
   },
 
-  /** The enqueue order for a task that is queued now, or null when it is in any other state. */
-  async queuedOrder(q: Queryable, taskId: string): Promise<EnqueueOrder | null> {
-    const found = await q.query<{ type: string; priority: number; delay_ms: number; rescue: boolean }>(
-      `SELECT type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms,
+  /** The enqueue orders of those of `taskIds` that are queued now (the others are in another state). */
+  async queuedOrders(q: Queryable, taskIds: readonly string[]): Promise<EnqueueOrder[]> {
+    const found = await q.query<{
+      id: string;
+      type: string;
+      priority: number;
+      delay_ms: number;
+      rescue: boolean;
+    }>(
+      `SELECT id, type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms,
          ${RESCUED} AS rescue
-       FROM tasks WHERE id = $1 AND state = 'queued'`,
-      [taskId],
+       FROM tasks WHERE id = ANY($1::uuid[]) AND state = 'queued'`,
+      [taskIds],
     );
-    const row = found.rows[0];
-    return row
-      ? {
-          id: taskId,
-          type: row.type,
-          priority: row.priority,
-          delayMs: Math.round(row.delay_ms),
-          lane: row.rescue ? "rescue" : "fresh",
-        }
-      : null;
+    return found.rows.map((row) => ({
+      id: row.id,
+      type: row.type,
+      priority: row.priority,
+      delayMs: Math.round(row.delay_ms),
+      lane: row.rescue ? "rescue" : "fresh",
+    }));
   },
 
   /** Queued tasks that have waited at least `minAgeMs` since they became claimable (reconciler input). */

@@ -1,3 +1,4 @@
+import type { OverseerError } from "../errors/overseer-error.ts";
 import type { TaskState } from "../tasks/task-state.ts";
 import { leaseReads } from "./lease-reads-store.ts";
 import { type Db, type Queryable, type Tx, withTransaction } from "./pg-pool.ts";
@@ -10,6 +11,7 @@ import {
   leaseProblem,
   type RetryPolicy,
 } from "./task-attempt-store.ts";
+import { type CompletionInput, completeMany, leaseMany } from "./task-claim-store.ts";
 import {
   archiveQueued,
   cancelTask,
@@ -112,102 +114,32 @@ export class TaskStore {
   }
 
   /**
-   * Grants a lease on a queued task to a live agent, with a fresh fencing token, and records the
-   * attempt, in one statement. Returns null when the task is no longer queued (claimed elsewhere,
-   * finished, or the queue entry was stale) or the agent is no longer live.
+   * Grants leases on those of `taskIds` that are still queued to a live agent, each with a fresh
+   * fencing token and its attempt row, in one statement (task-claim-store.ts). Answers in the order
+   * given; tasks no longer queued (claimed elsewhere, finished, a stale queue entry) are left out, and
+   * every task when the agent is no longer live.
    */
-  async lease(taskId: string, agentId: string): Promise<Lease | null> {
-    const result = await this.db.query<{
-      id: string;
-      type: string;
-      payload: unknown;
-      attempts: number;
-      lease_token: string;
-      timeout_ms: number;
-      wait_ms: number;
-      trace_parent: string | null;
-    }>({
-      // Named: prepared once per connection, so the claim path's hottest statement is not parsed
-      // and planned again on every lease.
-      name: "task-lease",
-      text: `WITH t AS (
-         UPDATE tasks SET state = 'active', attempts = attempts + 1, lease_token = nextval('lease_token_seq'),
-           lease_agent_id = $2, claimed_at = now(), lease_expires_at = now() + timeout_ms * interval '1 millisecond',
-           progress_percent = NULL, progress_message = NULL, updated_at = now()
-         WHERE id = $1 AND state = 'queued'
-           AND EXISTS (SELECT 1 FROM agents WHERE id = $2 AND state IN ('active', 'stale'))
-         RETURNING id, type, payload, attempts, lease_token, timeout_ms, claimed_at, trace_parent,
-           GREATEST(0, EXTRACT(EPOCH FROM (claimed_at - ready_at)) * 1000)::float8 AS wait_ms
-       ), a AS (
-         INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token, claimed_at)
-         SELECT id, attempts, $2, lease_token, claimed_at FROM t
-       )
-       SELECT id, type, payload, attempts, lease_token, timeout_ms, wait_ms, trace_parent FROM t`,
-      values: [taskId, agentId],
-    });
-    const row = result.rows[0];
-    if (!row) return null;
-    return {
-      id: row.id,
-      type: row.type,
-      payload: row.payload,
-      attempt: row.attempts,
-      leaseToken: String(row.lease_token),
-      timeoutMs: row.timeout_ms,
-      queueWaitMs: Math.round(row.wait_ms),
-      traceParent: row.trace_parent,
-    };
+  async leaseMany(taskIds: readonly string[], agentId: string): Promise<Lease[]> {
+    return leaseMany(this.db, taskIds, agentId);
   }
 
   /**
-   * Completes the task if `leaseToken` is its current lease; a repeat of the same lease's completion
-   * is idempotent (`repeated`); anything else throws 409 (404 for an unknown task).
+   * Completes each task whose lease is current, in one statement. A repeat of the same lease's
+   * completion is idempotent (`repeated`); anything else answers that input's 409 (404 for an
+   * unknown task) as an error in its place, so one caller's stale lease fails that caller only.
    */
-  async complete(
-    taskId: string,
-    leaseToken: string,
-    agentId: string,
-    result: unknown,
-    traceparent: string | null = null,
-  ): Promise<CompletedTask> {
-    const updated = await this.db.query<{
-      type: string;
-      attempts: number;
-      duration_ms: number;
-      claimed_at: Date;
-      finished_at: Date;
-      created_at: Date;
-      trace_parent: string | null;
-    }>({
-      // Named (prepared per connection), as the lease: one of the two statements every task costs.
-      name: "task-complete",
-      text: `WITH t AS (
-         UPDATE tasks SET state = 'completed', result = $4, finished_at = now(), updated_at = now(),
-           lease_token = NULL, lease_agent_id = NULL, lease_expires_at = NULL, progress_percent = 100
-         WHERE id = $1 AND state = 'active' AND lease_token = $2 AND lease_agent_id = $3
-           AND lease_expires_at > now()
-         RETURNING id, type, attempts, claimed_at, finished_at, created_at, trace_parent
-       ), a AS (
-         UPDATE task_attempts SET outcome = 'completed', finished_at = t.finished_at, traceparent = $5
-         FROM t WHERE task_attempts.task_id = t.id AND task_attempts.lease_token = $2
-       )
-       SELECT type, attempts, claimed_at, finished_at, created_at, trace_parent,
-         (EXTRACT(EPOCH FROM (finished_at - claimed_at)) * 1000)::float8 AS duration_ms FROM t`,
-      values: [taskId, leaseToken, agentId, JSON.stringify(result ?? null), traceparent],
-    });
-    const row = updated.rows[0];
-    if (row) {
-      return {
-        type: row.type,
-        attempt: row.attempts,
-        durationMs: row.duration_ms,
-        repeated: false,
-        claimedAt: row.claimed_at,
-        finishedAt: row.finished_at,
-        createdAt: row.created_at,
-        traceParent: row.trace_parent,
-      };
-    }
+  async completeMany(inputs: readonly CompletionInput[]): Promise<Array<CompletedTask | OverseerError>> {
+    const committed = await completeMany(this.db, inputs);
+    return Promise.all(
+      committed.map((done, i) =>
+        done ? { ...done, repeated: false } : this.uncommitted(inputs[i] as CompletionInput),
+      ),
+    );
+  }
+
+  /** A completion whose lease was not current: a retry of one that landed, or a conflict. */
+  private async uncommitted(input: CompletionInput): Promise<CompletedTask | OverseerError> {
+    const { taskId, leaseToken, agentId } = input;
     // A retried completion whose first try landed (its answer was lost) is answered as a success,
     // without completing anything again.
     const earlier = await this.db.query<{ type: string; attempt: number }>(
@@ -217,7 +149,7 @@ export class TaskStore {
     );
     const done = earlier.rows[0];
     if (done) return { type: done.type, attempt: done.attempt, durationMs: 0, repeated: true };
-    throw await leaseProblem(this.db, taskId, leaseToken, agentId);
+    return leaseProblem(this.db, taskId, leaseToken, agentId);
   }
 
   /**
@@ -339,9 +271,9 @@ export class TaskStore {
     return restoreArchived(tx, overrideId);
   }
 
-  /** The enqueue order for a task that is queued now, or null when it is in any other state. */
-  async queuedOrder(taskId: string): Promise<EnqueueOrder | null> {
-    return taskReads.queuedOrder(this.db, taskId);
+  /** The enqueue orders of those of `taskIds` that are queued now (the others are in another state). */
+  async queuedOrders(taskIds: readonly string[]): Promise<EnqueueOrder[]> {
+    return taskReads.queuedOrders(this.db, taskIds);
   }
 
   /** One task with its attempts, or null. */

@@ -9,14 +9,18 @@ import { type Db, withTransaction } from "../store/pg-pool.ts";
 import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
 import type { ReadySignal } from "../store/redis/ready-signal.ts";
 import type { TaskQueues } from "../store/redis/task-queues.ts";
+import type { CompletionInput } from "../store/task-claim-store.ts";
 import type { EnqueueOrder, Lease, TaskView } from "../store/task-rows.ts";
-import type { AttemptEnd, TaskStore } from "../store/task-store.ts";
+import type { AttemptEnd, CompletedTask, TaskStore } from "../store/task-store.ts";
 import { traceSpans } from "../telemetry/tracing.ts";
 import { announceAttemptEnd, type EndContext, traceAttemptEnd } from "./attempt-end-events.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { lockTaskForOperator } from "./operator-lock.ts";
 import type { TaskDispatch } from "./task-dispatch.ts";
 import type { ClaimPolicy, TaskOutcomePort } from "./task-ports.ts";
+
+/** At most this many completions share one statement (results can be large; a batch stays small). */
+const MAX_COMPLETIONS_PER_COMMIT = 256;
 
 export interface SubmitInput {
   type: string;
@@ -73,6 +77,16 @@ export class TaskService {
   private readonly intake = new GroupCommit<SubmitInput, SubmitResult>(
     (inputs) => this.submitMany(inputs),
     MAX_BATCH_TASKS,
+  );
+
+  /**
+   * Completions arriving while one is in flight share the next statement, as submits do: with 64
+   * agents' slots finishing together, one statement completes many tasks. Each report still gets
+   * its own answer (a stale lease's 409 is that report's alone).
+   */
+  private readonly completions = new GroupCommit<CompletionInput, CompletedTask | OverseerError>(
+    (inputs) => this.store.completeMany(inputs),
+    MAX_COMPLETIONS_PER_COMMIT,
   );
 
   /**
@@ -153,34 +167,47 @@ export class TaskService {
     // Tasks an operator reassigned to this agent come first; one that is no longer queued (another
     // agent took it from its queue meanwhile) is simply skipped, and so is one whose type's circuit
     // is open: it stays queued, and the reconciler puts it back on its type's queue.
-    for (const { taskId, type } of await policy.takeDirected(agent.id, max).catch(() => [])) {
-      if (type !== null && policy.isCircuitOpen(type)) continue;
-      const lease = await this.store.lease(taskId, agent.id);
-      if (lease) leases.push(this.granted(lease, agent.id));
-    }
+    const directed = (await policy.takeDirected(agent.id, max).catch(() => []))
+      .filter(({ type }) => type === null || !policy.isCircuitOpen(type))
+      .map(({ taskId }) => taskId);
+    for (const lease of await this.store.leaseMany(directed, agent.id))
+      leases.push(this.granted(lease, agent.id));
     const start = this.rotation++ % Math.max(1, types.length);
     const token = this.newId();
-    for (let i = 0; i < types.length && leases.length < max; i++) {
-      const type = types[(start + i) % types.length] as string;
-      while (leases.length < max && !this.stopping) {
-        const job = await this.queues.take(type, token);
-        if (!job) break;
-        const lease = await this.store.lease(job.taskId, agent.id);
-        await job.ack().catch((e) => this.onError(e, "ack dispatch job"));
-        if (!lease) {
-          // Either the dispatch copy was stale (task no longer queued: drop it) or this agent stopped
-          // being live mid-claim: then the task must go straight back, not wait for the reconciler.
-          const still = await this.store.queuedOrder(job.taskId);
-          if (still) {
-            // It was at the head of its queue: put it back there (the rescue lane), not behind
+    const acks: Array<Promise<void>> = [];
+    try {
+      for (let i = 0; i < types.length && leases.length < max && !this.stopping; i++) {
+        const type = types[(start + i) % types.length] as string;
+        // One take of many jobs, one statement leasing them all, then their acknowledgements together.
+        const want = max - leases.length;
+        const jobs = await this.queues.takeMany(type, token, want);
+        if (jobs.length === 0) continue;
+        const granted = await this.store.leaseMany(
+          jobs.map((j) => j.taskId),
+          agent.id,
+        );
+        for (const job of jobs) acks.push(job.ack().catch((e) => this.onError(e, "ack dispatch job")));
+        for (const lease of granted) leases.push(this.granted(lease, agent.id));
+        if (granted.length < jobs.length) {
+          // Either a dispatch copy was stale (task no longer queued: drop it) or this agent stopped
+          // being live mid-claim: then its tasks must go straight back, not wait for the reconciler.
+          const leased = new Set(granted.map((l) => l.id));
+          const still = await this.store.queuedOrders(
+            jobs.map((j) => j.taskId).filter((id) => !leased.has(id)),
+          );
+          if (still.length > 0) {
+            // They were at the head of their queue: put them back there (the rescue lane), not behind
             // every task queued since.
-            await this.dispatcher.dispatch([{ ...still, lane: "rescue" }]);
-            return this.noteLeases(agent.id, leases);
+            await this.dispatcher.dispatch(still.map((order) => ({ ...order, lane: "rescue" as const })));
+            break;
           }
-          continue;
         }
-        leases.push(this.granted(lease, agent.id));
+        // Fewer than asked for: that queue had no more ready.
+        if (jobs.length < want) continue;
+        i--; // The queue may hold more: take from this type again.
       }
+    } finally {
+      await Promise.all(acks);
     }
     return this.noteLeases(agent.id, leases);
   }
@@ -222,7 +249,14 @@ export class TaskService {
     traceparent?: string,
   ): Promise<void> {
     try {
-      const done = await this.store.complete(id, leaseToken, agentId, result, traceparent ?? null);
+      const done = await this.completions.submit({
+        taskId: id,
+        leaseToken,
+        agentId,
+        result,
+        traceparent: traceparent ?? null,
+      });
+      if (done instanceof Error) throw done;
       if (done.repeated) return;
       const traceParent = done.traceParent ?? null;
       if (done.claimedAt && done.finishedAt && done.createdAt) {

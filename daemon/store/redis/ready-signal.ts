@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 
 /**
@@ -13,14 +14,21 @@ export class ReadySignal {
     private readonly subscriber: Redis,
     private readonly channel: string,
     private readonly onError: (error: Error) => void,
+    /** Tags this replica's publications, so it does not wake a second waiter on its own message. */
+    private readonly origin: string = randomUUID(),
   ) {}
 
   async start(): Promise<void> {
     if (this.subscribed) return;
     this.subscriber.on("message", (channel: string, message: string) => {
       if (channel !== this.channel) return;
+      // "<origin> <type> <count>": the local notify already woke this replica's waiters. A replica
+      // of an earlier version, mid rolling upgrade, sends "<type> <count>".
+      const from = message.indexOf(" ");
       const at = message.lastIndexOf(" ");
-      this.wakeLocal(message.slice(0, at), Number(message.slice(at + 1)) || 1);
+      if (from === at) return this.wakeLocal(message.slice(0, at), Number(message.slice(at + 1)) || 1);
+      if (message.slice(0, from) === this.origin) return;
+      this.wakeLocal(message.slice(from + 1, at), Number(message.slice(at + 1)) || 1);
     });
     await this.subscriber.subscribe(this.channel);
     this.subscribed = true;
@@ -32,7 +40,7 @@ export class ReadySignal {
    */
   notify(type: string, count = 1): void {
     this.wakeLocal(type, count);
-    this.publisher.publish(this.channel, `${type} ${count}`).catch(this.onError);
+    this.publisher.publish(this.channel, `${this.origin} ${type} ${count}`).catch(this.onError);
   }
 
   /** Resolves when any of `types` is notified, after `timeoutMs`, or when `signal` aborts. */

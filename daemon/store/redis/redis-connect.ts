@@ -19,6 +19,12 @@ export interface RedisConnectOptions {
   maxRetriesPerRequest: number | null;
   enableReadyCheck?: boolean;
   lazyConnect?: boolean;
+  /**
+   * Commands issued in the same event-loop turn leave in one socket write (ioredis's auto-pipelining):
+   * for the connections many concurrent callers share, where a write per command cost more than
+   * the commands.
+   */
+  enableAutoPipelining?: boolean;
 }
 
 /**
@@ -58,13 +64,14 @@ export function parseClusterNodes(raw: string | undefined): { nodes: ClusterSeed
  */
 export function connectRedis(target: RedisTarget, options: RedisConnectOptions): Redis {
   if (target.clusterNodes.length === 0) return new Redis(target.url, options);
-  const { enableReadyCheck, lazyConnect, ...perNode } = options;
+  const { enableReadyCheck, lazyConnect, enableAutoPipelining, ...perNode } = options;
   const cluster = new Cluster(
     target.clusterNodes.map((n) => ({ host: n.host, port: n.port })),
     {
       // Only options that were given: an `undefined` would override the cluster's own default.
       ...(enableReadyCheck === undefined ? {} : { enableReadyCheck }),
       ...(lazyConnect === undefined ? {} : { lazyConnect }),
+      ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
       // BullMQ reads `maxRetriesPerRequest` from the cluster's per-node options.
       redisOptions: perNode,
     },

@@ -100,17 +100,41 @@ export class TaskQueues {
     await this.queue(type).addBulk(tasks.map((t) => ({ name: "task", data: {}, opts: jobOptions(t) })));
   }
 
-  /** Takes the next ready job of a type, or null. */
-  async take(type: string, token: string): Promise<QueuedJob | null> {
-    if (this.closed) return null;
-    const job = (await this.worker(type).getNextJob(token, { block: false })) as Job | undefined;
-    if (!job?.id) return null;
-    return {
-      taskId: job.id,
-      ack: async () => {
-        await job.moveToCompleted(null, token, false);
-      },
+  /**
+   * Takes up to `max` ready jobs of a type, in dispatch order: the first at once, together with a
+   * count of the ready jobs, then as many more as that count allows, all at once. With the
+   * connection's auto-pipelining each group leaves in one write, so a claim for 16 costs two round
+   * trips to Redis, not sixteen; counting first keeps an almost empty queue from costing 16 empty
+   * takes. Fewer than `max` back means the queue had no more ready jobs.
+   */
+  async takeMany(type: string, token: string, max: number): Promise<QueuedJob[]> {
+    if (this.closed || max <= 0) return [];
+    const worker = this.worker(type);
+    const next = async (): Promise<QueuedJob | null> => {
+      const job = (await worker.getNextJob(token, { block: false })) as Job | undefined;
+      if (!job?.id) return null;
+      return {
+        taskId: job.id,
+        ack: async () => {
+          await job.moveToCompleted(null, token, false);
+        },
+      };
     };
+    const [first, ready] = await Promise.all([next(), max > 1 ? this.readyCount(type) : 0]);
+    if (!first) return [];
+    // The count was read before the first take, which may have taken one of them.
+    const more = Math.min(max - 1, ready - 1);
+    if (more <= 0) return [first];
+    const rest = await Promise.all(Array.from({ length: more }, next));
+    return [first, ...rest.filter((j): j is QueuedJob => j !== null)];
+  }
+
+  /** Jobs of a type ready to take now (BullMQ's wait list and prioritized set; delayed ones not). */
+  private async readyCount(type: string): Promise<number> {
+    const base = `${this.prefix}:${type}`;
+    const replies =
+      (await this.connection.pipeline().llen(`${base}:wait`).zcard(`${base}:prioritized`).exec()) ?? [];
+    return replies.reduce((sum, [, n]) => sum + (typeof n === "number" ? n : 0), 0);
   }
 
   /** Which of these task ids have a dispatch entry of any state (reconciler input). */
