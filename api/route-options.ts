@@ -59,6 +59,7 @@ export function routeOptions<const R extends RouteContract>(route: R) {
       auth: route.auth,
       ...(route.rateLimit ? { rateLimit: route.rateLimit } : {}),
       ...(route.intake ? { intake: true } : {}),
+      ...(route.heavy ? { heavy: true } : {}),
     },
     schema,
   };

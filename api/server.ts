@@ -16,6 +16,7 @@ import type { ApiDeps } from "./api-deps.ts";
 import { type AuthRequirement, allows, forbiddenMessage, type Principal } from "./auth.ts";
 import { ControlRateLimiter, principalKey } from "./control-rate-limit.ts";
 import { errorHandler } from "./error-handler.ts";
+import { HeavyReadAdmission } from "./heavy-read-admission.ts";
 import { shapeOpenApi } from "./openapi-shape.ts";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./request-guards.ts";
 import { installResponseCheck } from "./response-check.ts";
@@ -51,6 +52,8 @@ declare module "fastify" {
     rateLimit?: "control";
     /** Accepts new work: refused with 503 while a system_maintenance override is active. */
     intake?: boolean;
+    /** A heavy read (an export): admitted per token and in total, 429 past either (heavy-read-admission.ts). */
+    heavy?: boolean;
   }
   interface FastifyInstance {
     /** Every route registered, with its config (the role-matrix test walks it). */
@@ -62,8 +65,14 @@ declare module "fastify" {
 export interface RouteEntry {
   method: string;
   url: string;
-  config: { auth?: AuthRequirement; rateLimit?: "control"; intake?: boolean };
+  config: { auth?: AuthRequirement; rateLimit?: "control"; intake?: boolean; heavy?: boolean };
 }
+
+/**
+ * What a refused heavy read is told to wait: exports run for seconds, so sooner only spends another
+ * refusal. A hint, not a reservation.
+ */
+const HEAVY_READ_RETRY_AFTER_S = 5;
 
 /** Builds the HTTP API (not listening). Every route declares `config.auth`; /api routes default to admin. */
 export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
@@ -155,8 +164,21 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
     deps.config.controlRateBurst,
     deps.config.controlRatePerMinute,
   );
+  const heavyReads = new HeavyReadAdmission(deps.config.reportMaxPerToken, deps.config.reportMaxTotal);
   app.addHook("onRequest", async (request, reply) => {
     const config = request.routeOptions.config;
+    if (config?.heavy) {
+      const release = heavyReads.enter(principalKey(request.principal));
+      if (!release) {
+        void reply.header("retry-after", String(HEAVY_READ_RETRY_AFTER_S));
+        throw new OverseerError(
+          "OVS_ERR_TOO_MANY_HEAVY_READS",
+          `too many exports running (at most ${deps.config.reportMaxPerToken} per token, ${deps.config.reportMaxTotal} in all); retry in ${HEAVY_READ_RETRY_AFTER_S} s`,
+        );
+      }
+      // Held until the answer's socket is done with, streamed body included, or the client left.
+      reply.raw.once("close", release);
+    }
     if (config?.rateLimit === "control") {
       const wait = controlLimiter.take(principalKey(request.principal));
       if (wait !== null) {

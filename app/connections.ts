@@ -25,6 +25,12 @@ export class Connections {
      * one connection at a time, so there it is the main pool.)
      */
     readonly intakeDb: Db,
+    /**
+     * Heavy reads (the training-data export) run here, with a statement timeout: however many run,
+     * the agent path's and the probes' connections in the main pool stay free. (Embedded PGlite: the
+     * main pool.)
+     */
+    readonly reportDb: Db,
     private readonly stopEmbedded: () => Promise<void>,
   ) {}
 
@@ -48,7 +54,14 @@ export class Connections {
       ? db
       : createPool(services.databaseUrl, config.namespace, { max: config.pgIntakePoolSize });
     if (intake !== db) intake.on("error", (error) => log.warn({ err: error }, "postgres intake pool error"));
-    const connections = new Connections(config, log, services.redisUrl, db, intake, services.stop);
+    const report = services.pgPoolOptions
+      ? db
+      : createPool(services.databaseUrl, config.namespace, {
+          max: config.pgReportPoolSize,
+          statementTimeoutMs: config.reportStatementTimeoutMs,
+        });
+    if (report !== db) report.on("error", (error) => log.warn({ err: error }, "postgres report pool error"));
+    const connections = new Connections(config, log, services.redisUrl, db, intake, report, services.stop);
     try {
       await migrate(db, config.namespace, (msg) => log.debug({ migration: msg }, "migration"));
     } catch (error) {
@@ -78,7 +91,11 @@ export class Connections {
   }
 
   async closePostgres(): Promise<void> {
-    await Promise.all([this.db.end(), this.intakeDb === this.db ? undefined : this.intakeDb.end()]);
+    await Promise.all([
+      this.db.end(),
+      this.intakeDb === this.db ? undefined : this.intakeDb.end(),
+      this.reportDb === this.db ? undefined : this.reportDb.end(),
+    ]);
   }
 
   stopEmbeddedServices(): Promise<void> {

@@ -123,7 +123,7 @@ export class OverseerDaemon {
       this.leader = election;
       this.metrics.buildInfo.set({ version: VERSION, namespace: config.namespace }, 1);
 
-      const llm = wireLlm({ config, db, bus });
+      const llm = wireLlm({ config, db, reportDb: c.reportDb, bus });
       const pipelines = await wirePipelines({
         config,
         db,

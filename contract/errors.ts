@@ -65,6 +65,11 @@ export const ERROR_CODES = {
     status: 429,
     message: "Too many control requests from this token; wait for Retry-After seconds",
   },
+  OVS_ERR_TOO_MANY_HEAVY_READS: {
+    status: 429,
+    message:
+      "Too many heavy reads (exports) running for this token, or in all; retry after Retry-After seconds",
+  },
   OVS_ERR_TOO_MANY_FEEDS: {
     status: 429,
     message:

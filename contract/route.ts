@@ -60,6 +60,11 @@ export interface RouteContract {
   errors?: readonly ErrorStatus[];
   /** A dangerous operator action, rate limited per token (429). */
   rateLimit?: "control";
+  /**
+   * A heavy read (an export over a long range): runs on the report pool, admitted per token and in
+   * total; past either limit, 429 with Retry-After.
+   */
+  heavy?: boolean;
   /** Accepts new work: refused with 503 while a system_maintenance override is active. */
   intake?: boolean;
   /** The media type of a success answer that is not JSON (the metrics text, an NDJSON export). */
@@ -91,7 +96,7 @@ export function errorStatuses(route: RouteContract): ErrorStatus[] {
     out.add(413);
     out.add(415);
   }
-  if (route.rateLimit === "control") out.add(429);
+  if (route.rateLimit === "control" || route.heavy) out.add(429);
   out.add(500);
   out.add(503);
   return [...out].filter((s) => !own(s)).sort((a, b) => a - b);

@@ -9,7 +9,7 @@ import { TrainingExport } from "../../daemon/llm/training-export.ts";
 import type { Db } from "../../daemon/store/pg-pool.ts";
 
 /** LLM calls, their costs and budgets, ratings, KPIs and the training-data export. */
-export function wireLlm(p: { config: OverseerConfig; db: Db; bus: EventBus }) {
+export function wireLlm(p: { config: OverseerConfig; db: Db; reportDb: Db; bus: EventBus }) {
   const budgets = new BudgetService(p.db, p.bus);
   return {
     budgets,
@@ -17,7 +17,8 @@ export function wireLlm(p: { config: OverseerConfig; db: Db; bus: EventBus }) {
     costs: new CostReads(p.db),
     kpis: new KpiReads(p.db, budgets),
     feedback: new FeedbackService(p.db, p.bus),
-    trainingExport: new TrainingExport(p.db),
+    // A heavy read: its own pool, with a statement timeout (app/connections.ts).
+    trainingExport: new TrainingExport(p.reportDb),
   };
 }
 

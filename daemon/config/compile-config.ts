@@ -85,6 +85,14 @@ export interface OverseerConfig {
   agentSecret: string;
   /** Postgres connections reserved for accepting pipeline runs (besides OVERSEER_PG_POOL_SIZE). @default 2 (env OVERSEER_PG_INTAKE_POOL_SIZE) */
   pgIntakePoolSize: number;
+  /** Postgres connections heavy reads (the training-data export) run on, apart from the main pool, so they cannot take the agent path's connections. @default 2 (env OVERSEER_PG_REPORT_POOL_SIZE) */
+  pgReportPoolSize: number;
+  /** Statement timeout on the heavy-read pool: a statement running longer is cancelled. @default 30s (env OVERSEER_REPORT_STATEMENT_TIMEOUT_MS) */
+  reportStatementTimeoutMs: number;
+  /** Heavy reads one token may have running at once; past it, 429 with Retry-After. @default 2 (env OVERSEER_REPORT_MAX_PER_TOKEN) */
+  reportMaxPerToken: number;
+  /** Heavy reads running at once on this replica, all tokens together; past it, 429 with Retry-After. @default 4 (env OVERSEER_REPORT_MAX_TOTAL) */
+  reportMaxTotal: number;
   /** How often the leader's pipeline sweep moves runs whose steps ended or whose snooze is over. @default 1s (env OVERSEER_PIPELINE_SWEEP_INTERVAL_MS) */
   pipelineSweepIntervalMs: number;
   /** How often the schedule loop looks for due ticks. @default 1s (env OVERSEER_SCHEDULE_INTERVAL_MS) */
@@ -292,6 +300,10 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     databaseUrlExplicit: Boolean(env.DATABASE_URL),
     pgPoolSize: int("OVERSEER_PG_POOL_SIZE", 10, 1, 1_000),
     pgIntakePoolSize: int("OVERSEER_PG_INTAKE_POOL_SIZE", 2, 1, 100),
+    pgReportPoolSize: int("OVERSEER_PG_REPORT_POOL_SIZE", 2, 1, 100),
+    reportStatementTimeoutMs: duration("OVERSEER_REPORT_STATEMENT_TIMEOUT_MS", 30_000, 100, 3_600_000),
+    reportMaxPerToken: int("OVERSEER_REPORT_MAX_PER_TOKEN", 2, 1, 1_000),
+    reportMaxTotal: int("OVERSEER_REPORT_MAX_TOTAL", 4, 1, 10_000),
     namespace,
     heartbeatIntervalMs,
     agentStaleAfterMs,

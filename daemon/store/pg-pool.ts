@@ -19,13 +19,16 @@ function isQueryConfig(x: unknown): x is pg.QueryConfig {
 export function createPool(
   databaseUrl: string,
   namespace: string,
-  options: { max: number; idleTimeoutMillis?: number },
+  options: { max: number; idleTimeoutMillis?: number; statementTimeoutMs?: number },
 ): Db {
   const schema = schemaFor(namespace);
   // search_path is a startup option of each connection, so no query can ever run in another schema.
   const pool = new pg.Pool({
     connectionString: databaseUrl,
-    options: `-c search_path=${schema}`,
+    options:
+      `-c search_path=${schema}` +
+      // Set per connection at startup, like the schema: a heavy read cannot outlive it.
+      (options.statementTimeoutMs ? ` -c statement_timeout=${Math.round(options.statementTimeoutMs)}` : ""),
     max: options.max,
     idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
   });
