@@ -42,6 +42,7 @@ export class TaskDispatch {
       }
       const due = list.filter((o) => o.delayMs === 0).length;
       if (due > 0) this.ready.notify(type, due);
+      for (const o of list) if (o.delayMs > 0) this.ready.notifyWhenDue(type, o.delayMs);
     }
   }
 

@@ -137,7 +137,8 @@ export class TaskService {
         }
         return leases;
       }
-      // Delayed retries become due without a notification, so poll at least once a second too.
+      // A delayed retry is notified when due by the replica that queued it (ReadySignal.notifyWhenDue);
+      // the once-a-second poll covers one whose replica stopped first, or one past the timer cap.
       await this.ready.wait(agent.capabilities, Math.min(remaining, 1_000), signal);
     }
   }

@@ -40,4 +40,19 @@ describe("the ready signal across replicas", () => {
     expect(woken.sort()).toEqual(["a1", "b1"]);
     await Promise.all([a.stop(), b.stop()]);
   });
+
+  it("wakes a waiter when a delayed task becomes due, not at the next poll", async () => {
+    const channel = `test:ready:${randomUUID()}`;
+    const a = new ReadySignal(client(), client(), channel, (e) => {
+      throw e;
+    });
+    await a.start();
+    const t0 = performance.now();
+    const waited = a.wait(["t"], 5_000).then(() => performance.now() - t0);
+    a.notifyWhenDue("t", 120);
+    const ms = await waited;
+    expect(ms).toBeGreaterThanOrEqual(100);
+    expect(ms).toBeLessThan(2_000);
+    await a.stop();
+  });
 });
