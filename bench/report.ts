@@ -8,6 +8,7 @@ import { reassignSessionsMarkdown, type SessionReassignRun } from "./scenarios/r
 import type { RedisBenchmarkResult } from "./scenarios/redis-benchmark.ts";
 import type { BullThroughput } from "./scenarios/throughput-bullmq.ts";
 import type { ThroughputParams, ThroughputSide } from "./scenarios/throughput-overseer.ts";
+import type { PeerThroughput } from "./scenarios/throughput-peer.ts";
 import { ratio } from "./stats.ts";
 
 export interface ReassignRun {
@@ -39,8 +40,11 @@ export interface BenchResults {
   throughput: {
     overseer: ThroughputSide | null;
     bullmq: BullThroughput | null;
-    /** Overseer / BullMQ (higher is better for Overseer). */
-    ratios: { submit: number | null; drain: number | null; endToEnd: number | null; bulk?: number | null };
+    /** A bare Postgres queue: UPDATE … FOR UPDATE SKIP LOCKED, one DELETE per job. */
+    skipLocked: PeerThroughput | null;
+    /** graphile-worker at its defaults (bench/load/graphile-worker.ts lists the settings). */
+    graphileWorker: PeerThroughput | null;
+    ratios: ThroughputRatios;
   };
   redisBenchmark: RedisBenchmarkResult | null;
   reassign: ReassignRun[];
@@ -52,16 +56,53 @@ export interface BenchResults {
   errors: string[];
 }
 
+export interface ThroughputRatios {
+  /** Overseer / BullMQ rates (higher is better for Overseer). */
+  submit: number | null;
+  drain: number | null;
+  endToEnd: number | null;
+  bulk?: number | null;
+  /** Overseer / the peer's rates (higher is better for Overseer). */
+  endToEndVsSkipLocked: number | null;
+  endToEndVsGraphileWorker: number | null;
+  bulkVsSkipLocked: number | null;
+  bulkVsGraphileWorker: number | null;
+  /** Overseer's CPU per task over all processes / the other's, end to end (below 1 Overseer is cheaper). */
+  cpuPerTaskVsBullmq: number | null;
+  cpuPerTaskVsSkipLocked: number | null;
+  cpuPerTaskVsGraphileWorker: number | null;
+}
+
 export function throughputRatios(
   o: ThroughputSide | null,
   b: BullThroughput | null,
-): BenchResults["throughput"]["ratios"] {
+  s: PeerThroughput | null = null,
+  g: PeerThroughput | null = null,
+): ThroughputRatios {
+  const cpu = cpuMsPerTask(o);
   return {
     submit: ratio(o?.submit.perSec, b?.submit.perSec),
     drain: ratio(o?.drain.perSec, b?.drain.perSec),
     endToEnd: ratio(o?.endToEnd.perSec, b?.endToEnd.perSec),
     bulk: ratio(o?.bulk?.perSec, b?.addBulk.perSec),
+    endToEndVsSkipLocked: ratio(o?.endToEnd.perSec, s?.endToEnd.perSec),
+    endToEndVsGraphileWorker: ratio(o?.endToEnd.perSec, g?.endToEnd.perSec),
+    bulkVsSkipLocked: ratio(o?.bulk?.perSec, s?.bulk.perSec),
+    bulkVsGraphileWorker: ratio(o?.bulk?.perSec, g?.bulk.perSec),
+    cpuPerTaskVsBullmq: ratio(cpu, cpuMsPerTask(b)),
+    cpuPerTaskVsSkipLocked: ratio(cpu, cpuMsPerTask(s)),
+    cpuPerTaskVsGraphileWorker: ratio(cpu, cpuMsPerTask(g)),
   };
+}
+
+/**
+ * CPU ms per task in the end-to-end phase over every process group measured: the system's own
+ * processes, the submitter, and every redis-server and postgres process (whichever it uses).
+ */
+export function cpuMsPerTask(side: ThroughputSide | null): number | null {
+  const per1k = (side?.cost as CostShape | undefined)?.cpu?.cpuMsPer1k;
+  if (!per1k) return null;
+  return Object.values(per1k).reduce((sum, ms) => sum + ms, 0) / 1000;
 }
 
 export function reassignRatios(o: ReassignSide | null, b: ReassignSide | null): ReassignRun["ratios"] {
@@ -83,38 +124,80 @@ const int = (n: number | null | undefined) =>
 const x = (n: number | null | undefined) => (n == null || !Number.isFinite(n) ? "–" : `${n.toFixed(2)}×`);
 const sec = (ms: number) => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
 
+/** The throughput table's columns: the first four as ever, then each peer and Overseer's ratio to it. */
+const THROUGHPUT_HEADER = [
+  "Scenario",
+  "Overseer",
+  "Raw BullMQ",
+  "Overseer / BullMQ",
+  "Postgres SKIP LOCKED",
+  "Overseer / SKIP LOCKED",
+  "graphile-worker",
+  "Overseer / graphile-worker",
+];
+
 /** The throughput rows of the results table, header first (also `npm run bench -- throughput`). */
 export function throughputRows(t: BenchResults["throughput"]): string[][] {
-  const o = t.overseer;
-  const b = t.bullmq;
+  const { overseer: o, bullmq: b, skipLocked: s, graphileWorker: g, ratios: r } = t;
+  const each = (pick: (side: ThroughputSide | null) => number | undefined) => [o, b, s, g].map(pick);
+  // Overseer, then each other system's value beside Overseer's ratio to it (the ratios the results
+  // keep where given, computed from the values otherwise).
+  const row = (
+    label: string,
+    values: Array<number | undefined>,
+    kept: Array<number | null>,
+    bold = false,
+  ) => {
+    const [mine, ...others] = values;
+    const cells = [int(mine)];
+    others.forEach((v, i) => {
+      cells.push(int(v), x(kept[i] !== undefined ? kept[i] : ratio(mine, v)));
+    });
+    return [label, ...cells].map((c) => (bold ? `**${c}**` : c));
+  };
   return [
-    ["Scenario", "Overseer", "Raw BullMQ", "Overseer / BullMQ"],
-    ["Submit only (per s)", int(o?.submit.perSec), int(b?.submit.perSec), x(t.ratios.submit)],
-    ["Drain a full queue (tasks/s)", int(o?.drain.perSec), int(b?.drain.perSec), x(t.ratios.drain)],
-    [
-      "**End to end: submit + process (tasks/s)**",
-      `**${int(o?.endToEnd.perSec)}**`,
-      `**${int(b?.endToEnd.perSec)}**`,
-      `**${x(t.ratios.endToEnd)}**`,
-    ],
-    [
+    THROUGHPUT_HEADER,
+    row(
+      "Submit only (per s)",
+      each((side) => side?.submit.perSec),
+      [r.submit],
+    ),
+    row(
+      "Drain a full queue (tasks/s)",
+      each((side) => side?.drain.perSec),
+      [r.drain],
+    ),
+    row(
+      "End to end: submit + process (tasks/s)",
+      each((side) => side?.endToEnd.perSec),
+      [r.endToEnd, r.endToEndVsSkipLocked, r.endToEndVsGraphileWorker],
+      true,
+    ),
+    row(
       "… submit rate meanwhile (per s)",
-      int(o?.endToEnd.submitPerSec),
-      int(b?.endToEnd.submitPerSec),
-      x(ratio(o?.endToEnd.submitPerSec, b?.endToEnd.submitPerSec)),
-    ],
-    [
-      "Bulk submit, 1,000 a call: `POST /api/tasks/batch` / `Queue.addBulk` (tasks/s)",
-      int(o?.bulk?.perSec),
-      int(b?.addBulk.perSec),
-      x(t.ratios.bulk ?? null),
-    ],
+      each((side) => side?.endToEnd.submitPerSec),
+      [],
+    ),
+    row(
+      "Bulk submit, 1,000 a call: `POST /api/tasks/batch` / `Queue.addBulk` / `INSERT … unnest` / `addJobs` (tasks/s)",
+      [o?.bulk?.perSec, b?.addBulk.perSec, s?.bulk.perSec, g?.bulk.perSec],
+      [r.bulk ?? null, r.bulkVsSkipLocked, r.bulkVsGraphileWorker],
+    ),
   ];
+}
+
+/** Left for the labels, right for the numbers. */
+const ALIGN = THROUGHPUT_HEADER.map((_, i) => (i === 0 ? "l" : "r") as "l" | "r");
+
+/** The throughput rows alone (Markdown; `npm run bench -- throughput`). */
+export function throughputTable(t: BenchResults["throughput"]): string {
+  return markdownTable(throughputRows(t), ALIGN);
 }
 
 /** The main results table (Markdown). */
 export function resultsTable(r: BenchResults): string {
   const rows = throughputRows(r.throughput);
+  const width = rows[0]?.length ?? 0;
   for (const run of r.reassign) {
     const os = run.overseer?.summary;
     const bs = run.bullmq?.summary;
@@ -144,37 +227,41 @@ export function resultsTable(r: BenchResults): string {
         : rb.note,
     "–",
   ]);
-  return markdownTable(rows, ["l", "r", "r", "r"]);
+  // The rows below compare Overseer with BullMQ only: the peers' columns stay empty there.
+  return markdownTable(
+    rows.map((row) => [...row, ...Array<string>(Math.max(0, width - row.length)).fill("–")]),
+    ALIGN,
+  );
 }
 
 /** Per-task cost in the end-to-end phase (Markdown). */
 export function costTable(t: BenchResults["throughput"], nproc: number): string {
-  const o = t.overseer?.cost as CostShape | undefined;
-  const b = t.bullmq?.cost as CostShape | undefined;
-  const num = (v: number | undefined, digits = 1) => (v == null ? "–" : v.toFixed(digits));
+  const sides = [t.overseer, t.bullmq, t.skipLocked, t.graphileWorker];
+  const costs = sides.map((side) => side?.cost as CostShape | undefined);
+  const num = (v: number | null | undefined, digits = 1) => (v == null ? "–" : v.toFixed(digits));
   const cpu = (c: CostShape | undefined, k: string) =>
     num(c?.cpu?.cpuMsPer1k?.[k] == null ? undefined : (c?.cpu?.cpuMsPer1k?.[k] ?? 0) / 1000, 2);
+  const [o] = costs;
+  // The Redis counters are read for the two systems on Redis; the Postgres peers show "–" there.
+  const redis = (pick: (r: NonNullable<CostShape["redis"]>) => number, digits = 1) =>
+    costs.map((c) => num(c?.redis ? pick(c.redis) : undefined, digits));
   const rows: string[][] = [
-    ["Per task / job, end-to-end phase", "Overseer", "Raw BullMQ"],
-    [
-      "Redis commands (including those run inside Lua scripts)",
-      num(o?.redis?.commandsPerUnit),
-      num(b?.redis?.commandsPerUnit),
-    ],
-    ["… of which script calls (EVALSHA)", num(o?.redis?.scriptsPerUnit, 2), num(b?.redis?.scriptsPerUnit, 2)],
-    ["Redis server CPU (µs)", num(o?.redis?.cpuUsPerUnit, 0), num(b?.redis?.cpuUsPerUnit, 0)],
-    ["CPU ms: daemon process", cpu(o, "daemon"), "–"],
-    ["CPU ms: agents / worker process", cpu(o, "agents"), cpu(b, "worker")],
-    ["CPU ms: submitting client (the bench runner)", cpu(o, "submitter"), cpu(b, "submitter")],
-    ["CPU ms: redis-server", cpu(o, "redis"), cpu(b, "redis")],
-    ["CPU ms: Postgres (all backends)", cpu(o, "postgres"), cpu(b, "postgres")],
+    ["Per task / job, end-to-end phase", "Overseer", "Raw BullMQ", "Postgres SKIP LOCKED", "graphile-worker"],
+    ["Redis commands (including those run inside Lua scripts)", ...redis((r) => r.commandsPerUnit)],
+    ["… of which script calls (EVALSHA)", ...redis((r) => r.scriptsPerUnit, 2)],
+    ["Redis server CPU (µs)", ...redis((r) => r.cpuUsPerUnit, 0)],
+    ["CPU ms: daemon process", cpu(o, "daemon"), "–", "–", "–"],
+    ["CPU ms: agents / worker process", cpu(o, "agents"), ...costs.slice(1).map((c) => cpu(c, "worker"))],
+    ["CPU ms: submitting client (the bench runner)", ...costs.map((c) => cpu(c, "submitter"))],
+    ["CPU ms: redis-server", ...costs.map((c) => cpu(c, "redis"))],
+    ["CPU ms: Postgres (all backends)", ...costs.map((c) => cpu(c, "postgres"))],
     [
       `Machine busy during the phase (all ${nproc} cores)`,
-      o?.cpu ? `${Math.round(o.cpu.machineBusy * 100)} %` : "–",
-      b?.cpu ? `${Math.round(b.cpu.machineBusy * 100)} %` : "–",
+      ...costs.map((c) => (c?.cpu ? `${Math.round(c.cpu.machineBusy * 100)} %` : "–")),
     ],
+    ["CPU ms per task, all processes", ...sides.map((side) => num(cpuMsPerTask(side), 2))],
   ];
-  return markdownTable(rows, ["l", "r", "r"]);
+  return markdownTable(rows, ["l", "r", "r", "r", "r"]);
 }
 
 interface CostShape {
@@ -209,8 +296,9 @@ export function resultsMarkdown(r: BenchResults): string {
     resultsTable(r),
     "",
     `- Throughput rows: N = ${n} tasks (jobs) per phase; ${p.agents} SDK agents × ${p.agentConcurrency} slots ` +
-      `(one BullMQ Worker, concurrency ${slots}); ${p.submitConcurrency} submissions in flight ` +
-      "(`POST /api/tasks` vs `Queue.add`). Above 1× Overseer is faster.",
+      `(one BullMQ Worker, SKIP LOCKED worker or graphile-worker runner, concurrency ${slots}); ` +
+      `${p.submitConcurrency} submissions in flight (\`POST /api/tasks\` vs \`Queue.add\`, one \`INSERT\`, ` +
+      "`addJob`). Above 1× Overseer is faster.",
     "- Reassign rows: Overseer heartbeat interval / dead-after vs BullMQ stalledInterval / lockDuration; " +
       `samples per side (Overseer / BullMQ): ${counts}. Percentiles are nearest-rank over the raw samples, ` +
       "so with 20 samples p99 is the slowest one. Below 1× Overseer is faster.",

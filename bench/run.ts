@@ -5,8 +5,9 @@
 // written): `pipeline-runs`, `eta-accuracy`, or `pipelines` for both (settings: BENCH_PIPELINE_*,
 // BENCH_ETA_*); `fleet-10k`, `ws-fanout`, `leader-failover`, or `scale` for the three (settings:
 // BENCH_AGENTS_10K, BENCH_FLEET_*, BENCH_WS_*, BENCH_FAILOVER_SAMPLES, BENCH_LEADER_LEASE_MS);
-// `throughput`: Overseer and raw BullMQ, one task per submit and bulk, with the cost per task
-// (settings: BENCH_TASKS, BENCH_AGENTS, BENCH_AGENT_CONCURRENCY, BENCH_SUBMIT_CONCURRENCY);
+// `throughput`: Overseer, raw BullMQ, a bare Postgres SKIP LOCKED queue and graphile-worker, one task
+// per submit and bulk, with the cost per task (settings: BENCH_TASKS, BENCH_AGENTS,
+// BENCH_AGENT_CONCURRENCY, BENCH_SUBMIT_CONCURRENCY);
 // `scrape-storm`: a dashboard read alone and under parallel /metrics scrapers (BENCH_STORM_*);
 // `reassign-sessions`: crash → task claimed elsewhere, SDK agents on sessions (also under a backlog
 // of BENCH_REASSIGN_BACKLOG tasks) beside HTTP heartbeats and raw BullMQ at 250 ms / 750 ms
@@ -17,16 +18,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BenchConfig, benchConfig, type PipelineBenchConfig, pipelineBenchConfig } from "./config.ts";
 import { describeMachine } from "./machine.ts";
-import { markdownTable } from "./markdown-table.ts";
-import {
-  costTable,
-  machineLine,
-  resultsMarkdown,
-  throughputRatios,
-  throughputRows,
-  updateDoc,
-  writeJson,
-} from "./report.ts";
+import { costTable, machineLine, resultsMarkdown, throughputTable, updateDoc, writeJson } from "./report.ts";
 import { type ScaleResults, scaleMarkdown } from "./report-scale.ts";
 import { etaAccuracy, etaMarkdown } from "./scenarios/eta-accuracy.ts";
 import { fleet10k } from "./scenarios/fleet-10k.ts";
@@ -35,12 +27,11 @@ import { pipelineRuns, pipelineRunsMarkdown } from "./scenarios/pipeline-runs.ts
 import { reassignSessions, reassignSessionsMarkdown } from "./scenarios/reassign-sessions.ts";
 import { scrapeStorm, scrapeStormMarkdown } from "./scenarios/scrape-storm.ts";
 import { sessionFleet, sessionFleetMarkdown } from "./scenarios/session-fleet.ts";
-import { bullmqThroughput } from "./scenarios/throughput-bullmq.ts";
-import { overseerThroughput } from "./scenarios/throughput-overseer.ts";
 import { wsFanout } from "./scenarios/ws-fanout.ts";
 import { runSuite } from "./suite.ts";
 import { killAllChildren } from "./support/children.ts";
 import { runEmergencyCleanups } from "./support/emergency.ts";
+import { throughputScenario } from "./throughput.ts";
 
 const RESULTS = fileURLToPath(new URL("./results/latest.json", import.meta.url));
 const DOC = fileURLToPath(new URL("../docs/performance.md", import.meta.url));
@@ -66,13 +57,22 @@ const SELECTABLE: Record<
   { title: string; run: (c: PipelineBenchConfig, b: BenchConfig) => Promise<string> }
 > = {
   throughput: {
-    title: "Throughput: Overseer beside raw BullMQ, one task per submit and bulk",
+    title:
+      "Throughput: Overseer beside raw BullMQ, a Postgres SKIP LOCKED queue and graphile-worker, one task per submit and bulk",
     run: async (_, b) => {
-      const overseer = await overseerThroughput(b.throughput);
-      const bullmq = await bullmqThroughput(b.throughput);
-      const t = { overseer, bullmq, ratios: throughputRatios(overseer, bullmq) };
+      // Each system on its own: one that fails is reported (exit code 1) and leaves its columns empty.
+      const t = await throughputScenario(b.throughput, async (what, fn) => {
+        process.stderr.write(`[bench] ${what} …\n`);
+        try {
+          return await fn();
+        } catch (error) {
+          process.stderr.write(`[bench] ${what}: ${(error as Error)?.stack ?? String(error)}\n`);
+          process.exitCode = 1;
+          return null;
+        }
+      });
       const nproc = (await describeMachine()).nproc;
-      return `${markdownTable(throughputRows(t), ["l", "r", "r", "r"])}\n\n${costTable(t, nproc)}`;
+      return `${throughputTable(t)}\n\n${costTable(t, nproc)}`;
     },
   },
   "session-fleet": {

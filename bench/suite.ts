@@ -6,7 +6,6 @@ import {
   bullStalledWindowMs,
   type ReassignRun,
   reassignRatios,
-  throughputRatios,
 } from "./report.ts";
 import { fleet10k } from "./scenarios/fleet-10k.ts";
 import { leaderFailover } from "./scenarios/leader-failover.ts";
@@ -15,9 +14,8 @@ import { bullmqReassign } from "./scenarios/reassign-bullmq.ts";
 import { overseerReassign, type ReassignSide } from "./scenarios/reassign-overseer.ts";
 import { reassignSessions } from "./scenarios/reassign-sessions.ts";
 import { type RedisBenchmarkResult, redisBenchmark } from "./scenarios/redis-benchmark.ts";
-import { type BullThroughput, bullmqThroughput } from "./scenarios/throughput-bullmq.ts";
-import { overseerThroughput, type ThroughputSide } from "./scenarios/throughput-overseer.ts";
 import { wsFanout } from "./scenarios/ws-fanout.ts";
+import { throughputScenario } from "./throughput.ts";
 
 const STOCK = { lockDuration: 30_000, stalledInterval: 30_000 };
 
@@ -48,8 +46,7 @@ export async function runSuite(
 
   const machine = await describeMachine();
   const tp = config.throughput;
-  const overseer = await attempt<ThroughputSide>("throughput, Overseer", () => overseerThroughput(tp));
-  const bullmq = await attempt<BullThroughput>("throughput, raw BullMQ", () => bullmqThroughput(tp));
+  const throughput = await throughputScenario(tp, attempt);
   const redis =
     config.redisBenchmarkRequests > 0
       ? await attempt<RedisBenchmarkResult>("redis-benchmark", () =>
@@ -138,7 +135,7 @@ export async function runSuite(
       redisBenchmarkRequests: config.redisBenchmarkRequests,
     },
     durationMs: Date.now() - started,
-    throughput: { overseer, bullmq, ratios: throughputRatios(overseer, bullmq) },
+    throughput,
     redisBenchmark: redis,
     reassign,
     reassignSessions: reassignSessionsRun,

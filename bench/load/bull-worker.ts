@@ -9,6 +9,7 @@
 // Lock settings come from BULL_LOCK_MS / BULL_STALLED_MS (BullMQ defaults when unset).
 import { type Job, Worker, type WorkerOptions } from "bullmq";
 import { Redis } from "ioredis";
+import { completionTargets } from "./completion-targets.ts";
 
 const env = process.env;
 const mode = env["BULL_MODE"];
@@ -23,25 +24,14 @@ const options: WorkerOptions = {
 if (env["BULL_LOCK_MS"]) options.lockDuration = Number(env["BULL_LOCK_MS"]);
 if (env["BULL_STALLED_MS"]) options.stalledInterval = Number(env["BULL_STALLED_MS"]);
 
-let completed = 0;
-const targets = new Set<number>();
+const targets = completionTargets(send);
 let releaseGate: () => void = () => {};
-
-function checkTargets(at: number): void {
-  for (const total of targets) {
-    if (completed >= total) {
-      targets.delete(total);
-      send({ type: "reached", total, at, completed });
-    }
-  }
-}
 
 async function startWorker(processor: (job: Job) => Promise<unknown>): Promise<Worker> {
   const worker = new Worker(queueName, processor, options);
   worker.on("error", (err) => send({ type: "warning", message: err.message }));
   worker.on("completed", (job) => {
-    completed++;
-    checkTargets(Date.now());
+    targets.complete();
     if (job.name === "gate") send({ type: "gate-done", jobId: job.id });
   });
   await worker.waitUntilReady();
@@ -79,8 +69,7 @@ process.on("message", (m: { type?: string; total?: number }) => {
     );
   }
   if (m?.type === "notify" && typeof m.total === "number") {
-    targets.add(m.total);
-    checkTargets(Date.now());
+    targets.expect(m.total);
   }
   if (m?.type === "release") releaseGate();
 });

@@ -46,6 +46,16 @@ export async function pgClient(): Promise<pg.Client> {
   return client;
 }
 
+/** Drops a schema of the bench database and all it holds, with a connection of its own. */
+export async function dropSchema(schema: string): Promise<void> {
+  const client = await pgClient();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 export interface RedisCounters {
   /** Commands processed, including the ones Lua scripts run. */
   commands: number;

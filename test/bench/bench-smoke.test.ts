@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { expect, it } from "vitest";
 import type { BenchConfig } from "../../bench/config.ts";
-import { resultsMarkdown } from "../../bench/report.ts";
+import { cpuMsPerTask, resultsMarkdown } from "../../bench/report.ts";
 import { scrapeStorm, scrapeStormMarkdown } from "../../bench/scenarios/scrape-storm.ts";
 import { runSuite } from "../../bench/suite.ts";
 import { DATABASE_URL, REDIS_URL } from "../helpers/test-env.ts";
@@ -56,7 +56,9 @@ it("runs every scenario and its baseline at small sizes, with finite numbers and
 
   const o = r.throughput.overseer!;
   const b = r.throughput.bullmq!;
-  for (const side of [o, b]) {
+  const s = r.throughput.skipLocked!;
+  const g = r.throughput.graphileWorker!;
+  for (const side of [o, b, s, g]) {
     for (const n of [
       side.submit.perSec,
       side.drain.perSec,
@@ -66,6 +68,7 @@ it("runs every scenario and its baseline at small sizes, with finite numbers and
       expect(n, JSON.stringify(side)).toSatisfy(positive);
     }
     expect(side.submit.latencyMs.n).toBe(300);
+    expect(cpuMsPerTask(side), JSON.stringify(side.cost)).toSatisfy(positive);
   }
   expect(b.addBulk.perSec).toSatisfy(positive);
   expect(o.bulk?.perSec).toSatisfy(positive);
@@ -74,6 +77,22 @@ it("runs every scenario and its baseline at small sizes, with finite numbers and
   expect(b.checks).toMatchObject({ jobCounts: { completed: 600, failed: 0 } });
   for (const k of ["submit", "drain", "endToEnd"] as const)
     expect(r.throughput.ratios[k]).toSatisfy(positive);
+  // The Postgres peers: every job of both phases completed, and nothing left in their tables.
+  for (const peer of [s, g]) {
+    expect(peer.bulk.perSec).toSatisfy(positive);
+    expect(peer.checks["completed"], JSON.stringify(peer.checks)).toBe(600);
+    expect(peer.checks["jobsLeft"], JSON.stringify(peer.checks)).toEqual({});
+  }
+  for (const k of [
+    "endToEndVsSkipLocked",
+    "endToEndVsGraphileWorker",
+    "bulkVsSkipLocked",
+    "bulkVsGraphileWorker",
+    "cpuPerTaskVsBullmq",
+    "cpuPerTaskVsSkipLocked",
+    "cpuPerTaskVsGraphileWorker",
+  ] as const)
+    expect(r.throughput.ratios[k], k).toSatisfy(positive);
 
   expect(r.reassign).toHaveLength(1);
   const run = r.reassign[0]!;
@@ -123,6 +142,9 @@ it("runs every scenario and its baseline at small sizes, with finite numbers and
 
   const table = resultsMarkdown(r);
   expect(table).toContain("End to end");
+  expect(table).toContain("Overseer / SKIP LOCKED");
+  expect(table).toContain("Overseer / graphile-worker");
+  expect(table).toContain("CPU ms per task, all processes");
   expect(table).toContain("Heartbeat latency");
   expect(table).toContain("Leader failover after SIGKILL");
   expect(table).toContain("WebSocket fan-out");
@@ -147,6 +169,14 @@ it("runs every scenario and its baseline at small sizes, with finite numbers and
       [namespaces.map((ns) => `overseer_${ns}`)],
     );
     expect(schemas.rows).toEqual([]);
+    // The peers' own schemas (bench_skl_<hex>, bench_gw_<hex>) too.
+    const peerSchemas = [s.checks["schema"], g.checks["schema"]] as string[];
+    expect(peerSchemas.every((name) => /^bench_(skl|gw)_[0-9a-f]{8}$/.test(name))).toBe(true);
+    const left = await db.query(
+      "SELECT schema_name FROM information_schema.schemata WHERE schema_name = ANY($1)",
+      [peerSchemas],
+    );
+    expect(left.rows).toEqual([]);
     for (const pattern of [
       ...namespaces.flatMap((ns) => [`ovs:{${ns}}:*`, `ovs:${ns}:*`]),
       ...prefixes.map((p) => `${p}:*`),

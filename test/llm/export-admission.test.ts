@@ -62,7 +62,9 @@ describe("heavy-read admission", () => {
 
     // The agent path is not behind them.
     expect((await d.api("GET", "/readyz", { token: null })).status).toBe(200);
-    expect((await d.api("POST", "/api/tasks", { body: { type: "admission.t", payload: {} } })).status).toBe(202);
+    expect((await d.api("POST", "/api/tasks", { body: { type: "admission.t", payload: {} } })).status).toBe(
+      202,
+    );
 
     first.close();
     let after = await hold(TOKENS.operator);
