@@ -3,6 +3,7 @@ import type { EtaParams } from "./scenarios/eta-accuracy.ts";
 import type { FleetParams } from "./scenarios/fleet-10k.ts";
 import type { FailoverParams } from "./scenarios/leader-failover.ts";
 import type { PipelineRunsParams } from "./scenarios/pipeline-runs.ts";
+import type { RegistrationParams } from "./scenarios/registration.ts";
 import type { ScrapeStormParams } from "./scenarios/scrape-storm.ts";
 import type { SessionFleetParams } from "./scenarios/session-fleet.ts";
 import type { ThroughputParams } from "./scenarios/throughput-overseer.ts";
@@ -39,6 +40,8 @@ export interface BenchConfig {
   pipelineRuns: PipelineRunsParams | null;
   /** A dashboard read alone and under parallel /metrics scrapers (`npm run bench -- scrape-storm` only). */
   scrapeStorm: ScrapeStormParams;
+  /** Registering a fleet beside a raw Postgres registry (`npm run bench -- registration` only). */
+  registration: RegistrationParams;
 }
 
 /**
@@ -61,6 +64,7 @@ export interface BenchConfig {
  *   BENCH_LEADER_LEASE_MS (2000)     OVERSEER_LEADER_LEASE_MS of the two failover replicas
  *   BENCH_PIPELINE_* (below)         the pipeline execute scenario; BENCH_PIPELINE_RUNS=0 skips it
  *   BENCH_STORM_AGENTS (500), BENCH_STORM_SCRAPERS (32), BENCH_STORM_READS (200): scrape-storm
+ *   BENCH_REGISTER_AGENTS (10000), BENCH_REGISTER_CONCURRENCY (64): registration
  */
 export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const problems: string[] = [];
@@ -100,6 +104,10 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
       agents: int("BENCH_STORM_AGENTS", 500, 0, 100_000),
       scrapers: int("BENCH_STORM_SCRAPERS", 32, 1, 1_000),
       reads: int("BENCH_STORM_READS", 200, 1, 100_000),
+    },
+    registration: {
+      agents: int("BENCH_REGISTER_AGENTS", 10_000, 1, 1_000_000),
+      concurrency: int("BENCH_REGISTER_CONCURRENCY", 64, 1, 1_000),
     },
   };
   const agents10k = int("BENCH_AGENTS_10K", 10_000, 0, 100_000);

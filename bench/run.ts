@@ -13,7 +13,9 @@
 // of BENCH_REASSIGN_BACKLOG tasks) beside HTTP heartbeats and raw BullMQ at 250 ms / 750 ms
 // (BENCH_REASSIGN_SAMPLES, BENCH_REASSIGN_BUDGET_S); `session-fleet`: BENCH_SESSION_AGENTS (10,000)
 // agents on sessions at 1 Hz against one daemon for BENCH_SESSION_WINDOW_S (20), beside the
-// heartbeat script's redis-benchmark ceiling (BENCH_REDIS_REQUESTS).
+// heartbeat script's redis-benchmark ceiling (BENCH_REDIS_REQUESTS); `registration`:
+// BENCH_REGISTER_AGENTS (10,000) registrations, BENCH_REGISTER_CONCURRENCY (64) in flight, beside a
+// raw Postgres registry.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BenchConfig, benchConfig, type PipelineBenchConfig, pipelineBenchConfig } from "./config.ts";
@@ -25,6 +27,7 @@ import { fleet10k } from "./scenarios/fleet-10k.ts";
 import { leaderFailover } from "./scenarios/leader-failover.ts";
 import { pipelineRuns, pipelineRunsMarkdown } from "./scenarios/pipeline-runs.ts";
 import { reassignSessions, reassignSessionsMarkdown } from "./scenarios/reassign-sessions.ts";
+import { registration, registrationMarkdown } from "./scenarios/registration.ts";
 import { scrapeStorm, scrapeStormMarkdown } from "./scenarios/scrape-storm.ts";
 import { sessionFleet, sessionFleetMarkdown } from "./scenarios/session-fleet.ts";
 import { wsFanout } from "./scenarios/ws-fanout.ts";
@@ -100,6 +103,10 @@ const SELECTABLE: Record<
       );
       return reassignSessionsMarkdown(run);
     },
+  },
+  registration: {
+    title: "Registering 10,000 agents, beside a raw Postgres registry writing the same rows",
+    run: async (_, b) => registrationMarkdown(await registration(b.registration)),
   },
   "scrape-storm": {
     title: "One caller must not starve the others: a dashboard read under parallel /metrics scrapers",

@@ -22,6 +22,9 @@ export interface HeartbeatInput {
   load?: number;
 }
 
+/** Registrations sharing one statement at most. */
+const MAX_REGISTRATIONS_PER_COMMIT = 500;
+
 const TRANSITION_EVENTS = {
   active: "agent.recovered",
   stale: "agent.stale",
@@ -47,6 +50,15 @@ export class AgentService {
     200,
   );
 
+  /**
+   * Registrations arriving together (a fleet starting) share one statement and one Redis
+   * transaction, as submits do; a lone one goes at once.
+   */
+  private readonly registrations = new GroupCommit<RegisterInput, AgentRecord>(
+    (inputs) => this.registerMany(inputs),
+    MAX_REGISTRATIONS_PER_COMMIT,
+  );
+
   constructor(
     private readonly store: AgentStore,
     private readonly liveness: HeartbeatStore,
@@ -57,24 +69,32 @@ export class AgentService {
     private readonly newId: () => string = randomUUID,
   ) {}
 
-  async register(input: RegisterInput): Promise<AgentRecord> {
-    const agent = await this.store.insert({
-      id: this.newId(),
-      name: input.name,
-      role: input.role,
-      capabilities: [...new Set(input.capabilities)],
-      concurrency: input.concurrency ?? 1,
-    });
-    await this.liveness.setState(agent.id, "active");
-    await this.liveness.stampNow(agent.id);
-    this.remember(agent);
-    this.bus.emit("agent.registered", {
-      agentId: agent.id,
-      name: agent.name,
-      role: agent.role,
-      capabilities: agent.capabilities,
-    });
-    return agent;
+  register(input: RegisterInput): Promise<AgentRecord> {
+    return this.registrations.submit(input);
+  }
+
+  /** Registers many agents: one statement, one Redis transaction; answers in order. */
+  private async registerMany(inputs: RegisterInput[]): Promise<AgentRecord[]> {
+    const agents = await this.store.insertMany(
+      inputs.map((input) => ({
+        id: this.newId(),
+        name: input.name,
+        role: input.role,
+        capabilities: [...new Set(input.capabilities)],
+        concurrency: input.concurrency ?? 1,
+      })),
+    );
+    await this.liveness.enrollMany(agents.map((a) => a.id));
+    for (const agent of agents) {
+      this.remember(agent);
+      this.bus.emit("agent.registered", {
+        agentId: agent.id,
+        name: agent.name,
+        role: agent.role,
+        capabilities: agent.capabilities,
+      });
+    }
+    return agents;
   }
 
   /**

@@ -37,6 +37,15 @@ const toRecord = (r: Record<string, unknown>): AgentRecord => ({
   lastHeartbeatAt: r.last_heartbeat_at as Date,
 });
 
+/** What a registration stores. */
+export interface NewAgent {
+  id: string;
+  name: string;
+  role: string;
+  capabilities: string[];
+  concurrency: number;
+}
+
 /** Postgres access for agents and their transition history. */
 export class AgentStore {
   constructor(
@@ -44,24 +53,40 @@ export class AgentStore {
     private readonly tasks: TaskStore,
   ) {}
 
-  async insert(a: {
-    id: string;
-    name: string;
-    role: string;
-    capabilities: string[];
-    concurrency: number;
-  }): Promise<AgentRecord> {
-    return withTransaction(this.db, async (client) => {
-      const inserted = await client.query(
-        `INSERT INTO agents (id, name, role, capabilities, concurrency, state) VALUES ($1, $2, $3, $4, $5, 'active')
-         RETURNING *`,
-        [a.id, a.name, a.role, a.capabilities, a.concurrency],
-      );
-      await client.query(
-        "INSERT INTO agent_transitions (agent_id, from_state, to_state, reason) VALUES ($1, NULL, 'active', 'registered')",
-        [a.id],
-      );
-      return toRecord(inserted.rows[0]);
+  /**
+   * Registers agents, each with its first transition, in one statement (all or none), answering in
+   * the order given. Registrations arriving together share it (AgentService's group commit).
+   */
+  async insertMany(agents: readonly NewAgent[]): Promise<AgentRecord[]> {
+    const inserted = await this.db.query({
+      // Named (prepared per connection): a fleet registers thousands at once.
+      name: "agent-insert-many",
+      text: `WITH i AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::int[])
+           WITH ORDINALITY AS i(id, name, role, capabilities, concurrency, n)
+       ), a AS (
+         INSERT INTO agents (id, name, role, capabilities, concurrency, state)
+         SELECT id, name, role, ARRAY(SELECT jsonb_array_elements_text(capabilities)), concurrency, 'active'
+         FROM i ORDER BY n
+         RETURNING *
+       ), t AS (
+         INSERT INTO agent_transitions (agent_id, from_state, to_state, reason)
+         SELECT id, NULL, 'active', 'registered' FROM a
+       )
+       SELECT * FROM a`,
+      values: [
+        agents.map((a) => a.id),
+        agents.map((a) => a.name),
+        agents.map((a) => a.role),
+        agents.map((a) => JSON.stringify(a.capabilities)),
+        agents.map((a) => a.concurrency),
+      ],
+    });
+    const byId = new Map(inserted.rows.map((r) => [r.id as string, toRecord(r)]));
+    return agents.map((a) => {
+      const record = byId.get(a.id);
+      if (!record) throw new Error(`agent ${a.id} was not inserted`);
+      return record;
     });
   }
 

@@ -3,6 +3,7 @@ import pg from "pg";
 import { expect, it } from "vitest";
 import type { BenchConfig } from "../../bench/config.ts";
 import { cpuMsPerTask, resultsMarkdown } from "../../bench/report.ts";
+import { registration, registrationMarkdown } from "../../bench/scenarios/registration.ts";
 import { scrapeStorm, scrapeStormMarkdown } from "../../bench/scenarios/scrape-storm.ts";
 import { runSuite } from "../../bench/suite.ts";
 import { DATABASE_URL, REDIS_URL } from "../helpers/test-env.ts";
@@ -46,6 +47,7 @@ const SMOKE: BenchConfig = {
   failover: { samples: 1, leaseMs: 1_000, pollMs: 50 },
   pipelineRuns: null,
   scrapeStorm: { agents: 20, scrapers: 4, reads: 20 },
+  registration: { agents: 40, concurrency: 8 },
 };
 
 const positive = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;
@@ -197,4 +199,11 @@ it("scrape-storm: a dashboard read alone and under parallel /metrics scrapers, w
   for (const n of [r.alone.p99, r.underScrapes.p99, r.scrapesPerSec, r.ratios.p50, r.ratios.p99])
     expect(n, JSON.stringify(r)).toSatisfy(positive);
   expect(scrapeStormMarkdown(r)).toContain("| p99 (ms) |");
+});
+
+it("registration: a fleet registered over HTTP beside a raw Postgres registry, with finite rates and a ratio", async () => {
+  const r = await registration(SMOKE.registration);
+  for (const n of [r.overseer.perSec, r.rawInsert.perSec, r.ratio])
+    expect(n, JSON.stringify(r)).toSatisfy(positive);
+  expect(registrationMarkdown(r)).toContain("Overseer / raw");
 });

@@ -91,14 +91,18 @@ export class HeartbeatStore {
     await multi.exec();
   }
 
-  /** Stamps a heartbeat now (Redis clock), used at registration. */
-  async stampNow(agentId: string): Promise<void> {
+  /**
+   * Mirrors newly registered agents as active with a heartbeat stamped now (Redis clock): one
+   * transaction for all of them, after one read of the clock.
+   */
+  async enrollMany(agentIds: readonly string[]): Promise<void> {
+    if (agentIds.length === 0) return;
     const [sec, micro] = await this.redis.time();
-    await this.redis.zadd(
-      this.keys.heartbeats,
-      String(Number(sec) * 1000 + Math.floor(Number(micro) / 1000)),
-      agentId,
-    );
+    const at = String(Number(sec) * 1000 + Math.floor(Number(micro) / 1000));
+    const multi = this.redis.multi();
+    for (const id of agentIds)
+      multi.hset(this.keys.agentStates, id, "active").zadd(this.keys.heartbeats, at, id);
+    await multi.exec();
   }
 
   /** Live agents whose last heartbeat is older than `olderThanMs`, and the Redis clock's now. */
