@@ -1,7 +1,32 @@
 import type { Queryable } from "./pg-pool.ts";
 
+/** Live agents' states (the agents' own store writes them). */
+const LIVE = "state IN ('active', 'stale', 'draining')";
+
 /** The scrape-time gauges' reads of state owned elsewhere (the pipeline runs; queues: queue-stats-store.ts). */
 export const stateGaugeReadsStore = {
+  /**
+   * Live agents as the heartbeat-age gauges need them, newest state change first (the order the
+   * capped per-agent series keep): three narrow columns, the heartbeat as epoch milliseconds, since
+   * at 10,000 agents parsing whole rows (three timestamps each) was most of a scrape.
+   */
+  async liveAgents(q: Queryable): Promise<Array<{ id: string; role: string; lastHeartbeatMs: number }>> {
+    const r = await q.query<{ id: string; role: string; hb: number }>({
+      name: "gauges-live-agents",
+      text: `SELECT id, role, (EXTRACT(EPOCH FROM last_heartbeat_at) * 1000)::float8 AS hb FROM agents
+       WHERE ${LIVE} ORDER BY state_changed_at DESC LIMIT 100000`,
+    });
+    return r.rows.map((row) => ({ id: row.id, role: row.role, lastHeartbeatMs: row.hb }));
+  },
+
+  /** The task types any live agent can take. */
+  async liveCapabilities(q: Queryable): Promise<string[]> {
+    const r = await q.query<{ type: string }>(
+      `SELECT DISTINCT c AS type FROM agents, unnest(capabilities) AS c WHERE ${LIVE}`,
+    );
+    return r.rows.map((row) => row.type);
+  },
+
   /** Unfinished pipeline runs (running, paused, snoozed) by template and state. */
   async activeRuns(q: Queryable): Promise<Array<{ template: string; state: string; count: number }>> {
     const r = await q.query<{ template: string; state: string; n: number }>(

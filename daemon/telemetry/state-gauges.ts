@@ -42,10 +42,11 @@ export class StateGauges {
   private async read(): Promise<void> {
     const m = this.metrics;
     try {
-      const [counts, queues, live, runs, budgets, approvals, steps, lost] = await Promise.all([
+      const [counts, queues, live, capabilities, runs, budgets, approvals, steps, lost] = await Promise.all([
         this.agents.countsByStateAndRole(),
         readQueueStats(this.db),
-        this.agents.list({ includeEnded: false, limit: 100_000 }),
+        stateGaugeReadsStore.liveAgents(this.db),
+        stateGaugeReadsStore.liveCapabilities(this.db),
         stateGaugeReadsStore.activeRuns(this.db),
         this.budgets.status(new Date()),
         this.budgets.pendingApprovals(),
@@ -58,7 +59,7 @@ export class StateGauges {
       const role = (r: string) => m.roleLabel.label(r);
       const type = (t: string) => m.typeLabel.label(t);
       const roles = new Set(counts.map((c) => role(c.role)));
-      const types = new Set([...live.flatMap((a) => a.capabilities), ...queues.map((q) => q.type)].map(type));
+      const types = new Set([...capabilities, ...queues.map((q) => q.type)].map(type));
       const templates = new Set([...steps.map((s) => s.template), ...runs.map((r) => r.template)]);
       m.known.learn({
         roles,
@@ -97,7 +98,7 @@ export class StateGauges {
         const maxByRole = new Map<string, number>();
         let series = 0;
         for (const a of live) {
-          const at = beats.get(a.id) ?? a.lastHeartbeatAt.getTime();
+          const at = beats.get(a.id) ?? a.lastHeartbeatMs;
           const age = Math.max(0, now - at) / 1000;
           const r = role(a.role);
           maxByRole.set(r, Math.max(maxByRole.get(r) ?? 0, age));
