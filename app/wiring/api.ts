@@ -100,11 +100,17 @@ export async function wireApi(p: ApiParts): Promise<{ app: App; feeds: FeedHub }
     artifacts: p.pipelines.artifacts,
     workflow: p.pipelines.workflow,
     ...p.llm,
-    dashboard: new DashboardReads(p.db, layer.agentStore, layer.liveness, {
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      staleAfterMs: config.agentStaleAfterMs,
-      deadAfterMs: config.agentDeadAfterMs,
-    }),
+    dashboard: new DashboardReads(
+      p.db,
+      layer.agentStore,
+      layer.liveness,
+      {
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        staleAfterMs: config.agentStaleAfterMs,
+        deadAfterMs: config.agentDeadAfterMs,
+      },
+      config.dashboardSnapshotMs,
+    ),
     recovery: p.recovery,
     coordination: p.control.coordination,
     overrides: p.control.overrides,

@@ -7,13 +7,20 @@ import {
   TaskQueueReply,
 } from "../schemas/dashboard.ts";
 
-/** The dashboards' reads of agents and queues, from Postgres and Redis at request time (viewer). */
+/**
+ * The dashboards' reads of agents and queues, from Postgres and Redis, read at most once per
+ * OVERSEER_DASHBOARD_SNAPSHOT_MS for each filter and shared meanwhile (viewer).
+ */
+const SNAPSHOT =
+  "Read from Postgres and Redis at most once per OVERSEER_DASHBOARD_SNAPSHOT_MS (1 s by default) for each query, and shared by every request meanwhile; generatedAt says when it was read.";
+
 export const DASHBOARD_ROUTES = {
   agentsStatus: defineRoute({
     method: "GET",
     url: "/api/dashboard/agents/status",
     operationId: "getAgentsStatus",
     summary: "Agents with liveness, load, health score and the last hour's outcomes; counts by state",
+    description: SNAPSHOT,
     tag: "dashboard",
     auth: "viewer",
     querystring: AgentStatusQuery,
@@ -24,6 +31,7 @@ export const DASHBOARD_ROUTES = {
     url: "/api/dashboard/agents/heartbeat",
     operationId: "getAgentHeartbeats",
     summary: "Live agents' heartbeat ages, longest silent first, with the liveness settings",
+    description: SNAPSHOT,
     tag: "dashboard",
     auth: "viewer",
     replies: { 200: HeartbeatsReply },
@@ -34,6 +42,7 @@ export const DASHBOARD_ROUTES = {
     operationId: "getTaskQueue",
     summary:
       "Unfinished tasks by type and state (ready, delayed, active, failed, dead) with the oldest's age",
+    description: SNAPSHOT,
     tag: "dashboard",
     auth: "viewer",
     querystring: TaskQueueQuery,

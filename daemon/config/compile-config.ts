@@ -73,6 +73,8 @@ export interface OverseerConfig {
   metricsMaxTaskTypes: number;
   /** /metrics renders at most once per this interval; scrapes within it, or during a render, share that text. @default 1s (env OVERSEER_METRICS_MIN_RENDER_INTERVAL_MS) */
   metricsMinRenderIntervalMs: number;
+  /** The whole-fleet dashboard reads (agents' status, heartbeats, queues; also feed snapshots) are read at most once per this interval for each filter and shared meanwhile. @default 1s (env OVERSEER_DASHBOARD_SNAPSHOT_MS) */
+  dashboardSnapshotMs: number;
   /** Grace time for SIGTERM draining before the daemon exits anyway. @default 10s (env OVERSEER_SHUTDOWN_GRACE_MS) */
   shutdownGraceMs: number;
   /** Leader lease time-to-live. @default 5s (env OVERSEER_LEADER_LEASE_MS) */
@@ -330,6 +332,7 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     metricsMaxRoles: int("OVERSEER_METRICS_MAX_ROLES", 100, 1, 100_000),
     metricsMaxTaskTypes: int("OVERSEER_METRICS_MAX_TASK_TYPES", 200, 1, 100_000),
     metricsMinRenderIntervalMs: duration("OVERSEER_METRICS_MIN_RENDER_INTERVAL_MS", 1_000, 0, 60_000),
+    dashboardSnapshotMs: duration("OVERSEER_DASHBOARD_SNAPSHOT_MS", 1_000, 0, 60_000),
     shutdownGraceMs: duration("OVERSEER_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     leaderLeaseMs: duration("OVERSEER_LEADER_LEASE_MS", 5_000, 100, 600_000),
     pipelineSweepIntervalMs: duration("OVERSEER_PIPELINE_SWEEP_INTERVAL_MS", 1_000, 10, 3_600_000),

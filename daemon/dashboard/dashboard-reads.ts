@@ -11,6 +11,7 @@ import type { AgentStore } from "../store/agent-store.ts";
 import type { Queryable } from "../store/pg-pool.ts";
 import { readQueueStats } from "../store/queue-stats-store.ts";
 import type { HeartbeatStore } from "../store/redis/heartbeat-store.ts";
+import { SharedReads } from "./shared-reads.ts";
 
 export interface LivenessSettings {
   heartbeatIntervalMs: number;
@@ -21,21 +22,57 @@ export interface LivenessSettings {
 /** One agent as the dashboards show it (the contract's AgentStatusView). */
 export type AgentStatusRow = AgentStatusView;
 
-/** The reads behind the dashboards: every number comes from Postgres or Redis at request time. */
+/** A filter of the agents' status read. */
+export interface AgentsStatusFilter {
+  role?: string;
+  state?: AgentStateName;
+  includeEnded: boolean;
+  limit: number;
+}
+
+/**
+ * The reads behind the dashboards: every number comes from Postgres or Redis, read at most once per
+ * `snapshotMs` for each filter and shared by every caller meanwhile (shared-reads.ts); each answer's
+ * `generatedAt` says when it was read.
+ */
 export class DashboardReads {
+  private readonly shared: SharedReads;
+
   constructor(
     private readonly db: Queryable,
     private readonly agents: AgentStore,
     private readonly liveness: HeartbeatStore,
     private readonly settings: LivenessSettings,
-  ) {}
+    snapshotMs = 0,
+  ) {
+    this.shared = new SharedReads(snapshotMs);
+  }
 
-  async agentsStatus(filter: {
-    role?: string;
-    state?: AgentStateName;
-    includeEnded: boolean;
-    limit: number;
-  }): Promise<AgentsStatusReply> {
+  agentsStatus(filter: AgentsStatusFilter): Promise<AgentsStatusReply> {
+    const { role, state, includeEnded, limit } = filter;
+    return this.shared.get(`status ${JSON.stringify([role, state, includeEnded, limit])}`, () =>
+      this.readAgentsStatus(filter),
+    );
+  }
+
+  heartbeats(): Promise<HeartbeatsReply> {
+    return this.shared.get("heartbeats", () => this.readHeartbeats());
+  }
+
+  async taskQueue(filter: { type?: string; state?: QueueState }): Promise<TaskQueueReply> {
+    const { at, stats } = await this.shared.get("queues", async () => ({
+      at: new Date(),
+      stats: await readQueueStats(this.db),
+    }));
+    const kept = stats.filter(
+      (s) => (!filter.type || s.type === filter.type) && (!filter.state || s.state === filter.state),
+    );
+    const totals: Record<string, number> = {};
+    for (const s of kept) totals[s.state] = (totals[s.state] ?? 0) + s.count;
+    return { generatedAt: at.toISOString(), totals, queues: kept };
+  }
+
+  private async readAgentsStatus(filter: AgentsStatusFilter): Promise<AgentsStatusReply> {
     const { agents: records, total } = await this.agents.listFiltered(filter);
     const [{ now, beats }, info, outcomes] = await Promise.all([
       this.liveness.all(),
@@ -78,7 +115,7 @@ export class DashboardReads {
     return { generatedAt: new Date(now).toISOString(), total, byState, agents: rows };
   }
 
-  async heartbeats(): Promise<HeartbeatsReply> {
+  private async readHeartbeats(): Promise<HeartbeatsReply> {
     const live = await this.agents.list({ includeEnded: false, limit: 100_000 });
     const { now, beats } = await this.liveness.all();
     const agents = live
@@ -101,14 +138,5 @@ export class DashboardReads {
       agents,
       stale: agents.filter((a) => a.state === "stale").map((a) => a.id),
     };
-  }
-
-  async taskQueue(filter: { type?: string; state?: QueueState }): Promise<TaskQueueReply> {
-    const stats = (await readQueueStats(this.db)).filter(
-      (s) => (!filter.type || s.type === filter.type) && (!filter.state || s.state === filter.state),
-    );
-    const totals: Record<string, number> = {};
-    for (const s of stats) totals[s.state] = (totals[s.state] ?? 0) + s.count;
-    return { generatedAt: new Date().toISOString(), totals, queues: stats };
   }
 }

@@ -41,6 +41,9 @@ export function daemonEnv(namespace: string, overrides: Record<string, string> =
     // Tests read a counter right after the action that moves it: every scrape renders (scrapes at
     // once still share one render). The production default (1 s) has its own tests.
     OVERSEER_METRICS_MIN_RENDER_INTERVAL_MS: "0",
+    // Likewise the dashboard reads: each request reads (concurrent ones still share); the default
+    // (1 s) has its own test (test/reads/dashboard-snapshots.test.ts).
+    OVERSEER_DASHBOARD_SNAPSHOT_MS: "0",
     // Every answer a test gets is checked against its route's contract (docs/configuration.md).
     OVERSEER_VALIDATE_RESPONSES: "true",
     ...overrides,
