@@ -11,6 +11,26 @@ import { type AttemptView, type EnqueueOrder, iso, type TaskView } from "./task-
 const RESCUED = `EXISTS (SELECT 1 FROM task_attempts a WHERE a.task_id = tasks.id AND a.attempt = tasks.attempts
   AND a.outcome IN ('lost', 'timed_out', 'released'))`;
 
+/** What a queued task's enqueue order is read from (the `tasks` row in state queued). */
+const QUEUED_ORDER_COLUMNS = `id, type, priority,
+  GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms, ${RESCUED} AS rescue`;
+
+interface QueuedOrderRow {
+  id: string;
+  type: string;
+  priority: number;
+  delay_ms: number;
+  rescue: boolean;
+}
+
+const toQueuedOrder = (row: QueuedOrderRow): EnqueueOrder => ({
+  id: row.id,
+  type: row.type,
+  priority: row.priority,
+  delayMs: Math.round(row.delay_ms),
+  lane: row.rescue ? "rescue" : "fresh",
+});
+
 /** The operator's task list filters (GET /api/tasks); every one optional, combined with AND. */
 export interface TaskListFilter {
   state?: TaskViewState;
@@ -151,49 +171,22 @@ export const taskReads = {
 
   /** The enqueue orders of those of `taskIds` that are queued now (the others are in another state). */
   async queuedOrders(q: Queryable, taskIds: readonly string[]): Promise<EnqueueOrder[]> {
-    const found = await q.query<{
-      id: string;
-      type: string;
-      priority: number;
-      delay_ms: number;
-      rescue: boolean;
-    }>(
-      `SELECT id, type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms,
-         ${RESCUED} AS rescue
-       FROM tasks WHERE id = ANY($1::uuid[]) AND state = 'queued'`,
+    const found = await q.query<QueuedOrderRow>(
+      `SELECT ${QUEUED_ORDER_COLUMNS} FROM tasks WHERE id = ANY($1::uuid[]) AND state = 'queued'`,
       [taskIds],
     );
-    return found.rows.map((row) => ({
-      id: row.id,
-      type: row.type,
-      priority: row.priority,
-      delayMs: Math.round(row.delay_ms),
-      lane: row.rescue ? "rescue" : "fresh",
-    }));
+    return found.rows.map(toQueuedOrder);
   },
 
   /** Queued tasks that have waited at least `minAgeMs` since they became claimable (reconciler input). */
   async queuedOlderThan(q: Queryable, minAgeMs: number, limit: number): Promise<EnqueueOrder[]> {
-    const result = await q.query<{
-      id: string;
-      type: string;
-      priority: number;
-      delay_ms: number;
-      rescue: boolean;
-    }>(
-      `SELECT id, type, priority, GREATEST(0, EXTRACT(EPOCH FROM (ready_at - now())) * 1000)::float8 AS delay_ms,
-         ${RESCUED} AS rescue
+    const result = await q.query<QueuedOrderRow>(
+      `SELECT ${QUEUED_ORDER_COLUMNS}
        FROM tasks WHERE state = 'queued' AND updated_at < now() - $1 * interval '1 millisecond'
        ORDER BY updated_at LIMIT $2`,
       [minAgeMs, limit],
     );
-    return result.rows.map((r) => ({
-      id: r.id,
-      type: r.type,
-      priority: r.priority,
-      delayMs: Math.round(r.delay_ms),
-      lane: r.rescue ? ("rescue" as const) : ("fresh" as const),
-    }));
+    return result.rows.map(toQueuedOrder);
   },
 
   /** Every task counted by type and state. */
