@@ -45,6 +45,37 @@ export interface ThroughputSide {
   checks: Record<string, unknown>;
 }
 
+/** How long each phase took, as every side measures it (ms; latencies of single submissions). */
+export interface PhaseTimings {
+  submitMs: number;
+  submitLatency: number[];
+  bulkMs: number;
+  drainMs: number;
+  e2eMs: number;
+  /** From the first to the last end-to-end submission. */
+  e2eSubmitMs: number;
+  e2eLatency: number[];
+}
+
+/** The phases' figures from their timings: the same rates and summaries for Overseer and every peer. */
+export function phaseFigures(tasks: number, t: PhaseTimings) {
+  return {
+    submit: {
+      ms: round(t.submitMs),
+      perSec: perSecond(tasks, t.submitMs),
+      latencyMs: summarize(t.submitLatency),
+    },
+    bulk: { ms: round(t.bulkMs), perSec: perSecond(tasks, t.bulkMs) },
+    drain: { ms: t.drainMs, perSec: perSecond(tasks, t.drainMs) },
+    endToEnd: {
+      ms: t.e2eMs,
+      perSec: perSecond(tasks, t.e2eMs),
+      submitPerSec: perSecond(tasks, t.e2eSubmitMs),
+      submitLatencyMs: summarize(t.e2eLatency),
+    },
+  };
+}
+
 const TYPE = "bench.tp";
 /** Tasks per bulk request, the same for POST /api/tasks/batch and Queue.addBulk (its most). */
 export const BULK_CHUNK = 1_000;
@@ -158,19 +189,15 @@ export async function overseerThroughput(p: ThroughputParams): Promise<Throughpu
     );
     const stopped = await stopFleet<unknown>(fleet, "agents");
     return {
-      submit: {
-        ms: round(submitMs),
-        perSec: perSecond(p.tasks, submitMs),
-        latencyMs: summarize(submitLatency),
-      },
-      bulk: { ms: round(bulkMs), perSec: perSecond(p.tasks, bulkMs) },
-      drain: { ms: drainMs, perSec: perSecond(p.tasks, drainMs) },
-      endToEnd: {
-        ms: e2eMs,
-        perSec: perSecond(p.tasks, e2eMs),
-        submitPerSec: perSecond(p.tasks, submittedAt - c0At),
-        submitLatencyMs: summarize(e2eLatency),
-      },
+      ...phaseFigures(p.tasks, {
+        submitMs,
+        submitLatency,
+        bulkMs,
+        drainMs,
+        e2eMs,
+        e2eSubmitMs: submittedAt - c0At,
+        e2eLatency,
+      }),
       cost: {
         redis: redisDelta(r0, r1, p.tasks),
         cpu: cpuDelta(c0, c1, p.tasks),

@@ -1,9 +1,12 @@
-import { perSecond, summarize } from "../stats.ts";
 import { type Message, nextMessage, send, spawnTs, stopChild } from "../support/children.ts";
 import { cpuDelta, cpuSnapshot } from "../support/cpu.ts";
-import { round } from "../support/services.ts";
 import { boundedRun, sleep } from "../support/timing.ts";
-import { BULK_CHUNK, type ThroughputParams, type ThroughputSide } from "./throughput-overseer.ts";
+import {
+  BULK_CHUNK,
+  phaseFigures,
+  type ThroughputParams,
+  type ThroughputSide,
+} from "./throughput-overseer.ts";
 
 /** A Postgres-backed peer's result: a ThroughputSide whose bulk submit is always measured. */
 export interface PeerThroughput extends ThroughputSide {
@@ -30,10 +33,15 @@ export interface PeerDriver {
   clearUnconsumed(): Promise<void>;
   /** The peer's own checks once every phase is done (what is left in its tables, ...). */
   checks(): Promise<Record<string, unknown>>;
+  /**
+   * Cost of the end-to-end phase beyond CPU (BullMQ's Redis commands): called just before the
+   * phase, its answer just after, and what that returns joins `cost`.
+   */
+  measureCost?(): Promise<() => Promise<Record<string, unknown>>>;
 }
 
 /**
- * The phases raw BullMQ runs (bench/scenarios/throughput-bullmq.ts), for a peer: warm-up, submit
+ * The phases every baseline runs (raw BullMQ, the SKIP LOCKED queue, graphile-worker): warm-up, submit
  * only, bulk, drain, end to end with the cost per task of the worker child and this process (the
  * submitter; cpuSnapshot adds every postgres and redis-server process).
  */
@@ -81,6 +89,7 @@ export async function peerThroughput(p: ThroughputParams, d: PeerDriver): Promis
     // Phase C: the worker is idle and waiting; submit and process at once.
     await sleep(p.settleMs);
     const pids = { worker: [worker.proc.pid ?? 0], submitter: [process.pid] };
+    const costEnd = await d.measureCost?.();
     const c0 = cpuSnapshot(pids);
     const e2eDone = reached(2 * p.tasks);
     // Awaited after the submissions; until then a failure must not count as unhandled.
@@ -91,18 +100,19 @@ export async function peerThroughput(p: ThroughputParams, d: PeerDriver): Promis
     const submittedAt = Date.now();
     const e2e = await e2eDone;
     const c1 = cpuSnapshot(pids);
+    const otherCost = costEnd ? await costEnd() : {};
     const e2eMs = e2e.at - c0At;
     return {
-      submit: { ms: round(addMs), perSec: perSecond(p.tasks, addMs), latencyMs: summarize(addLatency) },
-      bulk: { ms: round(bulkMs), perSec: perSecond(p.tasks, bulkMs) },
-      drain: { ms: drainMs, perSec: perSecond(p.tasks, drainMs) },
-      endToEnd: {
-        ms: e2eMs,
-        perSec: perSecond(p.tasks, e2eMs),
-        submitPerSec: perSecond(p.tasks, submittedAt - c0At),
-        submitLatencyMs: summarize(e2eLatency),
-      },
-      cost: { cpu: cpuDelta(c0, c1, p.tasks) },
+      ...phaseFigures(p.tasks, {
+        submitMs: addMs,
+        submitLatency: addLatency,
+        bulkMs,
+        drainMs,
+        e2eMs,
+        e2eSubmitMs: submittedAt - c0At,
+        e2eLatency,
+      }),
+      cost: { ...otherCost, cpu: cpuDelta(c0, c1, p.tasks) },
       checks: { ...(await d.checks()), completed: e2e.completed, workerWarnings: warnings },
     };
   } finally {
