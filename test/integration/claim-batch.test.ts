@@ -1,23 +1,12 @@
-import type pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
-import { namespaceDb } from "../helpers/namespace-cleanup.ts";
+import { describe, expect, it } from "vitest";
+import { suiteDaemon } from "../helpers/suite-daemon.ts";
 
 /**
  * A claim takes its tasks in one batch (one take of many jobs, one lease statement): it must still
  * hand out at most `max`, in dispatch order (priority first, FIFO within one), each task to one agent
  * only, each lease with its own fencing token and attempt row, and leave the rest queued.
  */
-let d: TestDaemon;
-let db: pg.Client;
-beforeAll(async () => {
-  d = await startTestDaemon();
-  db = await namespaceDb(d.namespace);
-});
-afterAll(async () => {
-  await db?.end();
-  await d?.close();
-});
+const suite = suiteDaemon();
 
 interface Claimed {
   id: string;
@@ -27,15 +16,15 @@ interface Claimed {
 
 describe("a claim of many tasks at once", () => {
   it("takes at most max, in priority then FIFO order, and leaves the rest queued", async () => {
-    const agent = await d.registerAgent("batch-one", ["batch.order"], { concurrency: 50 });
+    const agent = await suite.d.registerAgent("batch-one", ["batch.order"], { concurrency: 50 });
     // 30 tasks: the last 5 at a higher priority, so they must come first.
     const tasks = Array.from({ length: 30 }, (_, i) => ({
       type: "batch.order",
       payload: { i },
       priority: i >= 25 ? 10 : 0,
     }));
-    expect((await d.api("POST", "/api/tasks/batch", { body: { tasks } })).status).toBe(202);
-    const r = await d.api("POST", `/api/agents/${agent.id}/claim`, {
+    expect((await suite.d.api("POST", "/api/tasks/batch", { body: { tasks } })).status).toBe(202);
+    const r = await suite.d.api("POST", `/api/agents/${agent.id}/claim`, {
       token: agent.token,
       body: { max: 12, waitMs: 0 },
     });
@@ -45,21 +34,21 @@ describe("a claim of many tasks at once", () => {
     const tokens = new Set((r.body.tasks as Claimed[]).map((t) => t.leaseToken));
     expect(tokens.size).toBe(12);
 
-    const states = await db.query<{ state: string; n: number }>(
+    const states = await suite.db.query<{ state: string; n: number }>(
       "SELECT state, count(*)::int AS n FROM tasks WHERE type = 'batch.order' GROUP BY state ORDER BY state",
     );
     expect(states.rows).toEqual([
       { state: "active", n: 12 },
       { state: "queued", n: 18 },
     ]);
-    const attempts = await db.query<{ n: number; tokens: number }>(
+    const attempts = await suite.db.query<{ n: number; tokens: number }>(
       `SELECT count(*)::int AS n, count(DISTINCT a.lease_token)::int AS tokens FROM task_attempts a
        JOIN tasks t ON t.id = a.task_id WHERE t.type = 'batch.order'`,
     );
     expect(attempts.rows[0]).toEqual({ n: 12, tokens: 12 });
 
     // The rest is still claimable, in order, and then the queue is empty.
-    const rest = await d.api("POST", `/api/agents/${agent.id}/claim`, {
+    const rest = await suite.d.api("POST", `/api/agents/${agent.id}/claim`, {
       token: agent.token,
       body: { max: 50, waitMs: 0 },
     });
@@ -70,20 +59,22 @@ describe("a claim of many tasks at once", () => {
 
   it("splits one queue between agents claiming at the same time, each task once", async () => {
     const agents = await Promise.all(
-      [0, 1, 2, 3].map((n) => d.registerAgent(`batch-split-${n}`, ["batch.split"], { concurrency: 40 })),
+      [0, 1, 2, 3].map((n) =>
+        suite.d.registerAgent(`batch-split-${n}`, ["batch.split"], { concurrency: 40 }),
+      ),
     );
     const tasks = Array.from({ length: 100 }, (_, i) => ({ type: "batch.split", payload: { i } }));
-    expect((await d.api("POST", "/api/tasks/batch", { body: { tasks } })).status).toBe(202);
+    expect((await suite.d.api("POST", "/api/tasks/batch", { body: { tasks } })).status).toBe(202);
     const claims = await Promise.all(
       agents.map((a) =>
-        d.api("POST", `/api/agents/${a.id}/claim`, { token: a.token, body: { max: 40, waitMs: 0 } }),
+        suite.d.api("POST", `/api/agents/${a.id}/claim`, { token: a.token, body: { max: 40, waitMs: 0 } }),
       ),
     );
     const ids = claims.flatMap((c) => (c.body.tasks as Claimed[]).map((t) => t.id));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBeLessThanOrEqual(100);
     for (const c of claims) expect((c.body.tasks as Claimed[]).length).toBeLessThanOrEqual(40);
-    const active = await db.query<{ n: number }>(
+    const active = await suite.db.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM tasks WHERE type = 'batch.split' AND state = 'active'",
     );
     expect(active.rows[0]?.n).toBe(ids.length);

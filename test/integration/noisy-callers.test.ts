@@ -1,7 +1,6 @@
-import type pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
-import { namespaceDb } from "../helpers/namespace-cleanup.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { seedLlmCalls } from "../helpers/seed-llm-calls.ts";
+import { suiteDaemon } from "../helpers/suite-daemon.ts";
 import { TOKENS } from "../helpers/test-env.ts";
 import { type FeedClient, openFeed, upgradeStatus } from "../ws/ws-client.ts";
 
@@ -11,59 +10,43 @@ import { type FeedClient, openFeed, upgradeStatus } from "../ws/ws-client.ts";
  * completes tasks. Behaviour, not speed: the extra callers are refused with 429 (never 5xx), every
  * claim and completion is answered 200, and /readyz never says 503.
  */
-let d: TestDaemon;
-let db: pg.Client;
-beforeAll(async () => {
-  d = await startTestDaemon({
-    OVERSEER_REPORT_MAX_PER_TOKEN: "2",
-    OVERSEER_REPORT_MAX_TOTAL: "3",
-    OVERSEER_WS_MAX_CLIENTS_PER_TOKEN: "10",
-    OVERSEER_METRICS_MIN_RENDER_INTERVAL_MS: "200",
-  });
-  db = await namespaceDb(d.namespace);
-  await db.query(
-    `INSERT INTO llm_calls (id, at, agent_id, role, provider, model, source, input_tokens, output_tokens,
-       tokens_counted, cost_usd, priced, latency_ms, ttft_ms, status, prompt, response)
-     SELECT gen_random_uuid(), timestamptz '2001-01-01T00:00:00Z' + i * interval '1 ms', gen_random_uuid(),
-       'bulk', 'openai', 'gpt-bulk', 'openai', 100, 50, false, 0, true, 10, NULL, 'ok',
-       jsonb_build_array(jsonb_build_object('role', 'user', 'content', 'q ' || i)), repeat('answer ', 100) || i
-     FROM generate_series(1, 5000) AS i`,
-  );
+const suite = suiteDaemon({
+  OVERSEER_REPORT_MAX_PER_TOKEN: "2",
+  OVERSEER_REPORT_MAX_TOTAL: "3",
+  OVERSEER_WS_MAX_CLIENTS_PER_TOKEN: "10",
+  OVERSEER_METRICS_MIN_RENDER_INTERVAL_MS: "200",
 });
-afterAll(async () => {
-  await db?.end();
-  await d?.close();
-});
+beforeAll(() => seedLlmCalls(suite.db, 5000));
 
 describe("noisy callers beside the agent path", () => {
   it("refuses the extra exports and feeds with 429, serves the agent and /readyz throughout", async () => {
-    const agent = await d.registerAgent("noisy-worker", ["noisy.t"], { concurrency: 10 });
+    const agent = await suite.d.registerAgent("noisy-worker", ["noisy.t"], { concurrency: 10 });
     let stop = false;
     const ready: number[] = [];
     const readiness = (async () => {
       while (!stop) {
-        ready.push((await d.api("GET", "/readyz", { token: null })).status);
+        ready.push((await suite.d.api("GET", "/readyz", { token: null })).status);
         await new Promise((r) => setTimeout(r, 25));
       }
     })();
     const scrapes = Array.from({ length: 8 }, async () => {
       const statuses: number[] = [];
-      while (!stop) statuses.push((await fetch(`${d.url}/metrics`)).status);
+      while (!stop) statuses.push((await fetch(`${suite.d.url}/metrics`)).status);
       return statuses;
     });
     const exports = Array.from({ length: 8 }, (_, i) =>
-      fetch(`${d.url}/api/llm/export?from=2001-01-01T00:00:00Z&to=2001-01-02T00:00:00Z`, {
+      fetch(`${suite.d.url}/api/llm/export?from=2001-01-01T00:00:00Z&to=2001-01-02T00:00:00Z`, {
         headers: { authorization: `Bearer ${i % 2 === 0 ? TOKENS.operator : TOKENS.admin}` },
       }).then(async (r) => ({ status: r.status, size: (await r.text()).length })),
     );
     const feeds: FeedClient[] = [];
     const refusedFeeds: number[] = [];
     for (let i = 0; i < 14; i++) {
-      if (i < 10) feeds.push(await openFeed(d.url, "tasks"));
+      if (i < 10) feeds.push(await openFeed(suite.d.url, "tasks"));
       else
         refusedFeeds.push(
           (
-            await upgradeStatus(d.url, "/api/dashboard/ws/tasks", {
+            await upgradeStatus(suite.d.url, "/api/dashboard/ws/tasks", {
               headers: { authorization: `Bearer ${TOKENS.viewer}` },
             })
           ).status,
@@ -74,15 +57,15 @@ describe("noisy callers beside the agent path", () => {
     const answers: number[] = [];
     for (let round = 0; round < 5; round++) {
       const tasks = Array.from({ length: 10 }, (_, i) => ({ type: "noisy.t", payload: { round, i } }));
-      answers.push((await d.api("POST", "/api/tasks/batch", { body: { tasks } })).status);
-      const claim = await d.api("POST", `/api/agents/${agent.id}/claim`, {
+      answers.push((await suite.d.api("POST", "/api/tasks/batch", { body: { tasks } })).status);
+      const claim = await suite.d.api("POST", `/api/agents/${agent.id}/claim`, {
         token: agent.token,
         body: { max: 10, waitMs: 2_000 },
       });
       answers.push(claim.status);
       const done = await Promise.all(
         (claim.body.tasks as Array<{ id: string; leaseToken: string }>).map((t) =>
-          d.api("POST", `/api/tasks/${t.id}/complete`, {
+          suite.d.api("POST", `/api/tasks/${t.id}/complete`, {
             token: agent.token,
             body: { leaseToken: t.leaseToken, result: {} },
           }),
@@ -100,7 +83,7 @@ describe("noisy callers beside the agent path", () => {
       answers.every((s) => s === 200 || s === 202),
       JSON.stringify(answers),
     ).toBe(true);
-    const completed = await db.query<{ n: number }>(
+    const completed = await suite.db.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM tasks WHERE type = 'noisy.t' AND state = 'completed'",
     );
     expect(completed.rows[0]?.n).toBe(50);

@@ -1,29 +1,18 @@
-import type pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
-import { namespaceDb } from "../helpers/namespace-cleanup.ts";
+import { describe, expect, it } from "vitest";
+import { suiteDaemon } from "../helpers/suite-daemon.ts";
 import { TOKENS } from "../helpers/test-env.ts";
 
 /**
  * Registrations that arrive together share one statement: each still gets its own agent (id,
  * token, capabilities), its first transition, and a live mirror in Redis (it can heartbeat at once).
  */
-let d: TestDaemon;
-let db: pg.Client;
-beforeAll(async () => {
-  d = await startTestDaemon();
-  db = await namespaceDb(d.namespace);
-});
-afterAll(async () => {
-  await db?.end();
-  await d?.close();
-});
+const suite = suiteDaemon();
 
 describe("a burst of registrations", () => {
   it("registers each agent once, with its own transition and a live mirror", async () => {
     const answers = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        d.api("POST", "/api/agents/register", {
+        suite.d.api("POST", "/api/agents/register", {
           token: TOKENS.agentSecret,
           body: {
             name: `burst-${i}`,
@@ -37,7 +26,12 @@ describe("a burst of registrations", () => {
     expect(answers.map((a) => a.status)).toEqual(Array(60).fill(201));
     const ids = answers.map((a) => a.body.id as string);
     expect(new Set(ids).size).toBe(60);
-    const rows = await db.query<{ id: string; name: string; capabilities: string[]; transitions: number }>(
+    const rows = await suite.db.query<{
+      id: string;
+      name: string;
+      capabilities: string[];
+      transitions: number;
+    }>(
       `SELECT a.id, a.name, a.capabilities, (SELECT count(*)::int FROM agent_transitions t WHERE t.agent_id = a.id
          AND t.to_state = 'active' AND t.reason = 'registered') AS transitions
        FROM agents a WHERE a.role = 'burst'`,
@@ -53,7 +47,7 @@ describe("a burst of registrations", () => {
     }
     const beats = await Promise.all(
       answers.map((a) =>
-        d.api("POST", `/api/agents/${a.body.id}/heartbeat`, {
+        suite.d.api("POST", `/api/agents/${a.body.id}/heartbeat`, {
           token: a.body.token,
           body: { status: "active" },
         }),

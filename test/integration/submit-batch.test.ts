@@ -1,26 +1,15 @@
-import type pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MAX_BATCH_TASKS } from "../../contract/schemas/tasks.ts";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon-harness.ts";
-import { namespaceDb } from "../helpers/namespace-cleanup.ts";
+import { suiteDaemon } from "../helpers/suite-daemon.ts";
 
 /** POST /api/tasks/batch against real Redis and Postgres: all or nothing, one answer per task, in order. */
-let d: TestDaemon;
-let db: pg.Client;
-
-beforeAll(async () => {
-  d = await startTestDaemon();
-  db = await namespaceDb(d.namespace);
-});
-afterAll(async () => {
-  await db?.end();
-  await d?.close();
-});
+const suite = suiteDaemon();
 
 const countOf = async (type: string) =>
-  (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM tasks WHERE type = $1", [type])).rows[0]?.n;
+  (await suite.db.query<{ n: number }>("SELECT count(*)::int AS n FROM tasks WHERE type = $1", [type]))
+    .rows[0]?.n;
 
-const batch = (tasks: unknown[]) => d.api("POST", "/api/tasks/batch", { body: { tasks } });
+const batch = (tasks: unknown[]) => suite.d.api("POST", "/api/tasks/batch", { body: { tasks } });
 
 describe("POST /api/tasks/batch", () => {
   it("commits every task, answers one result each in order, and agents claim them in priority order", async () => {
@@ -39,13 +28,13 @@ describe("POST /api/tasks/batch", () => {
     ).toBe(true);
     expect(await countOf("batch.work")).toBe(50);
     // In order: the i-th answer is the task whose payload is { n: i }.
-    const view = await d.api("GET", `/api/tasks/${r.body.tasks[7].id}`, {
+    const view = await suite.d.api("GET", `/api/tasks/${r.body.tasks[7].id}`, {
       token: "test-viewer-token-0123456789",
     });
     expect(view.body.payload).toEqual({ n: 7 });
 
-    const agent = await d.registerAgent("batcher", ["batch.work"], { concurrency: 3 });
-    const claimed = await d.api("POST", `/api/agents/${agent.id}/claim`, {
+    const agent = await suite.d.registerAgent("batcher", ["batch.work"], { concurrency: 3 });
+    const claimed = await suite.d.api("POST", `/api/agents/${agent.id}/claim`, {
       token: agent.token,
       body: { max: 3, waitMs: 0 },
     });
@@ -56,7 +45,7 @@ describe("POST /api/tasks/batch", () => {
   });
 
   it("a repeated idempotency key, earlier or within the batch, answers the first task", async () => {
-    const first = await d.api("POST", "/api/tasks", {
+    const first = await suite.d.api("POST", "/api/tasks", {
       body: { type: "batch.idem", payload: { v: 1 }, idempotencyKey: "b-1" },
     });
     const r = await batch([
@@ -100,7 +89,9 @@ describe("POST /api/tasks/batch", () => {
     expect(r.status).toBe(202);
     expect(r.body.tasks).toHaveLength(MAX_BATCH_TASKS);
     expect(await countOf("batch.max")).toBe(MAX_BATCH_TASKS);
-    const queue = await d.api("GET", "/api/dashboard/tasks/queue", { token: "test-viewer-token-0123456789" });
+    const queue = await suite.d.api("GET", "/api/dashboard/tasks/queue", {
+      token: "test-viewer-token-0123456789",
+    });
     expect(queue.status).toBe(200);
   });
 
@@ -108,7 +99,7 @@ describe("POST /api/tasks/batch", () => {
     const body = (s: string) => ({ body: { type: "batch.nul", payload: { s } } });
     // The first starts a commit; the three behind it share the next one.
     const answers = await Promise.all(
-      ["first", "fine", "a\u0000b", "fine too"].map((s) => d.api("POST", "/api/tasks", body(s))),
+      ["first", "fine", "a\u0000b", "fine too"].map((s) => suite.d.api("POST", "/api/tasks", body(s))),
     );
     expect(answers.map((a) => a.status)).toEqual([202, 202, 400, 202]);
     expect(answers[2]?.body.error.code).toBe("OVS_ERR_VALIDATION");
