@@ -1,12 +1,48 @@
 import type { RequeueReason } from "../events/catalogue.ts";
 import type { EventBus } from "../events/event-bus.ts";
-import type { AttemptEnd, EnqueueOrder } from "../store/task-rows.ts";
+import type { AttemptEnd, CompletedTask, EnqueueOrder } from "../store/task-rows.ts";
 import { traceSpans } from "../telemetry/tracing.ts";
 import { laneAfter } from "./dispatch-order.ts";
 import type { TaskOutcomePort } from "./task-ports.ts";
 
 /** Why attempts ended without completion, for the requeue reason of their events. */
 export type EndContext = "agent_failure" | "released" | "timed_out" | "agent_dead" | "agent_left";
+
+/**
+ * A completion just committed (not a repeat): the attempt's and the task's spans, the
+ * `task.completed` event in the attempt's span context, and the outcome port's task end.
+ */
+export function announceCompletion(
+  bus: EventBus,
+  outcomes: TaskOutcomePort,
+  c: { taskId: string; agentId: string; done: CompletedTask; agentTraceparent?: string },
+): void {
+  const { taskId, agentId, done } = c;
+  const traceParent = done.traceParent ?? null;
+  if (done.claimedAt && done.finishedAt && done.createdAt) {
+    const span = { taskId, type: done.type, traceParent, finishedAt: done.finishedAt };
+    traceSpans.attemptEnded({
+      ...span,
+      attempt: done.attempt,
+      agentId,
+      claimedAt: done.claimedAt,
+      outcome: "completed",
+      decision: "completed",
+      agentTraceparent: c.agentTraceparent ?? null,
+    });
+    traceSpans.taskEnded({ ...span, state: "completed", attempts: done.attempt, createdAt: done.createdAt });
+  }
+  traceSpans.inAttempt(taskId, traceParent, done.attempt, () =>
+    bus.emit("task.completed", {
+      taskId,
+      taskType: done.type,
+      agentId,
+      attempt: done.attempt,
+      durationMs: done.durationMs,
+    }),
+  );
+  outcomes.taskEnded({ taskId, taskType: done.type, state: "completed" });
+}
 
 /** Emits the spans of an ended attempt, and of its task when that ended too (docs/tracing.md). */
 export function traceAttemptEnd(end: AttemptEnd, agentTraceparent?: string): void {

@@ -13,7 +13,12 @@ import type { CompletionInput } from "../store/task-claim-store.ts";
 import type { EnqueueOrder, Lease, TaskView } from "../store/task-rows.ts";
 import type { AttemptEnd, CompletedTask, TaskStore } from "../store/task-store.ts";
 import { traceSpans } from "../telemetry/tracing.ts";
-import { announceAttemptEnd, type EndContext, traceAttemptEnd } from "./attempt-end-events.ts";
+import {
+  announceAttemptEnd,
+  announceCompletion,
+  type EndContext,
+  traceAttemptEnd,
+} from "./attempt-end-events.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { lockTaskForOperator } from "./operator-lock.ts";
 import type { TaskDispatch } from "./task-dispatch.ts";
@@ -259,35 +264,12 @@ export class TaskService {
       });
       if (done instanceof Error) throw done;
       if (done.repeated) return;
-      const traceParent = done.traceParent ?? null;
-      if (done.claimedAt && done.finishedAt && done.createdAt) {
-        const span = { taskId: id, type: done.type, traceParent, finishedAt: done.finishedAt };
-        traceSpans.attemptEnded({
-          ...span,
-          attempt: done.attempt,
-          agentId,
-          claimedAt: done.claimedAt,
-          outcome: "completed",
-          decision: "completed",
-          agentTraceparent: traceparent ?? null,
-        });
-        traceSpans.taskEnded({
-          ...span,
-          state: "completed",
-          attempts: done.attempt,
-          createdAt: done.createdAt,
-        });
-      }
-      traceSpans.inAttempt(id, traceParent, done.attempt, () =>
-        this.bus.emit("task.completed", {
-          taskId: id,
-          taskType: done.type,
-          agentId,
-          attempt: done.attempt,
-          durationMs: done.durationMs,
-        }),
-      );
-      this.outcomes.taskEnded({ taskId: id, taskType: done.type, state: "completed" });
+      announceCompletion(this.bus, this.outcomes, {
+        taskId: id,
+        agentId,
+        done,
+        agentTraceparent: traceparent,
+      });
       await this.liveness.removeLease(agentId, id).catch((e) => this.onError(e, "forget lease"));
     } catch (error) {
       this.noteConflict(error, id, "complete");
