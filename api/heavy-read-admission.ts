@@ -29,9 +29,4 @@ export class HeavyReadAdmission {
       else this.running.set(key, left);
     };
   }
-
-  /** Heavy reads running now (for the gauge and tests). */
-  get inUse(): number {
-    return this.all;
-  }
 }
