@@ -1,4 +1,5 @@
 import { DASHBOARD_UIDS } from "./config.ts";
+import { agentLink, roleLink } from "./console-links.ts";
 import { atLeast, atMost, type DashboardSpec } from "./panels.ts";
 import { q } from "./queries.ts";
 
@@ -41,7 +42,7 @@ export const agents: DashboardSpec = {
           kind: "timeseries",
           title: "Active agents by role",
           description: "Agents in state active, per role.",
-          targets: [{ expr: q.agentsActiveByRole, legend: "{{role}}" }],
+          targets: [{ expr: q.agentsActiveByRole, legend: "{{role}}", links: [roleLink()] }],
           stacked: true,
           w: 12,
         },
@@ -49,7 +50,7 @@ export const agents: DashboardSpec = {
           kind: "timeseries",
           title: "Live agents by role and state",
           description: "Agents active, stale (silent, not yet dead) or draining, per role.",
-          targets: [{ expr: q.agentsLiveByRoleState, legend: "{{role}} {{state}}" }],
+          targets: [{ expr: q.agentsLiveByRoleState, legend: "{{role}} {{state}}", links: [roleLink()] }],
           w: 12,
         },
       ],
@@ -63,7 +64,7 @@ export const agents: DashboardSpec = {
           noValue: "no live agent",
           description:
             "Silence of the quietest live agent of each role (Redis clock). Dead after OVERSEER_AGENT_DEAD_AFTER_MS.",
-          targets: [{ expr: q.heartbeatAgeMaxByRole, legend: "{{role}}" }],
+          targets: [{ expr: q.heartbeatAgeMaxByRole, legend: "{{role}}", links: [roleLink()] }],
           unit: "s",
         },
         {
@@ -72,7 +73,9 @@ export const agents: DashboardSpec = {
           noValue: "no live agent",
           description:
             "The 10 live agents with the oldest heartbeat (per-agent series are capped by OVERSEER_METRICS_MAX_AGENT_SERIES).",
-          targets: [{ expr: q.heartbeatAgeTopAgents, legend: "{{role}} {{agent}}" }],
+          targets: [
+            { expr: q.heartbeatAgeTopAgents, legend: "{{role}} {{agent}}", links: [agentLink(), roleLink()] },
+          ],
           unit: "s",
         },
         {

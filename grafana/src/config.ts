@@ -1,17 +1,12 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import { GRAFANA_DASHBOARDS } from "../../contract/grafana-dashboards.ts";
 
 /**
  * One place for what every dashboard shares (the monitoring-mixin habit): datasource, selectors,
- * uids, tags. Alert rules link to http://localhost:3000/d/<uid>, so the uids never change.
+ * uids, tags. Alert rules and the console link to <grafana>/d/<uid>, so the uids never change; they
+ * live in the contract, where the daemon (which tells the console) reads them too.
  */
-export const DASHBOARD_UIDS = {
-  oncall: "overseer-oncall",
-  agents: "overseer-agents",
-  tasks: "overseer-tasks",
-  pipelines: "overseer-pipelines",
-  llm: "overseer-llm",
-  recovery: "overseer-recovery",
-} as const;
+export const DASHBOARD_UIDS = GRAFANA_DASHBOARDS;
 
 /** Tag on every Overseer dashboard; the dashboards' link bar lists them by it. */
 export const TAG = "overseer";

@@ -1,4 +1,5 @@
 import { DASHBOARD_UIDS } from "./config.ts";
+import { roleLink } from "./console-links.ts";
 import { atMost, type DashboardSpec, nonZeroIsBad } from "./panels.ts";
 import { q } from "./queries.ts";
 
@@ -50,7 +51,7 @@ export const llm: DashboardSpec = {
           kind: "timeseries",
           title: "Cost per hour by role",
           description: "Spend rate in USD per hour, by the calling agent's role.",
-          targets: [{ expr: q.costPerHourByRole, legend: "{{role}}" }],
+          targets: [{ expr: q.costPerHourByRole, legend: "{{role}}", links: [roleLink()] }],
           unit: "currencyUSD",
           stacked: true,
         },

@@ -1,5 +1,6 @@
 import { FIGURES } from "../../contract/figures.ts";
 import { DASHBOARD_UIDS } from "./config.ts";
+import { roleLink, taskTypeLink } from "./console-links.ts";
 import { atLeast, atMost, type DashboardSpec, nonZeroIsBad } from "./panels.ts";
 import { q } from "./queries.ts";
 
@@ -123,7 +124,7 @@ export const oncall: DashboardSpec = {
           noValue: "no attempts ended",
           description:
             "Figure attempt_success_rate (docs/figures.md) per task type: completed attempts / ended attempts.",
-          targets: [{ expr: q.attemptSuccessByAnyType, legend: "{{type}}" }],
+          targets: [{ expr: q.attemptSuccessByAnyType, legend: "{{type}}", links: [taskTypeLink()] }],
           unit: "percentunit",
           min: 0,
           max: 1,
@@ -132,7 +133,7 @@ export const oncall: DashboardSpec = {
           kind: "timeseries",
           title: "Agents active by role",
           description: "Active agents per role.",
-          targets: [{ expr: q.agentsActiveByRole, legend: "{{role}}" }],
+          targets: [{ expr: q.agentsActiveByRole, legend: "{{role}}", links: [roleLink()] }],
           stacked: true,
         },
         {
@@ -140,7 +141,7 @@ export const oncall: DashboardSpec = {
           title: "Ready backlog by type",
           description:
             "Claimable tasks per type (max across replicas: every replica reads the same Postgres).",
-          targets: [{ expr: q.backlogReadyByAnyType, legend: "{{type}}" }],
+          targets: [{ expr: q.backlogReadyByAnyType, legend: "{{type}}", links: [taskTypeLink("queued")] }],
           stacked: true,
         },
         {

@@ -6,12 +6,18 @@ import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as table from "@grafana/grafana-foundation-sdk/table";
 import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
 import { DASHBOARD_UIDS, DATASOURCE, PROMETHEUS_UID, REFRESH, TAG, TIME } from "./config.ts";
+import { type ConsoleLink, consoleUrlVariable } from "./console-links.ts";
 import { variableQueries } from "./queries.ts";
 
 /** One PromQL target: `legend` is Grafana's legend format (`{{label}}`). */
 export interface Target {
   expr: string;
   legend?: string;
+  /**
+   * Data links on this target's series to the operator console (src/console-links.ts). Each may
+   * name only labels the expression's result carries (test/grafana/console-links.test.ts).
+   */
+  links?: ConsoleLink[];
 }
 
 /** Colour steps: the first step's value is the base (null), then `[value, colour]` pairs. */
@@ -90,11 +96,14 @@ function thresholds(steps: Steps): dashboard.ThresholdsConfigBuilder {
     .steps(steps.map(([value, color]) => ({ value, color })));
 }
 
+/** The refId of a panel's `index`th target: A, B, C… */
+const refIdOf = (index: number): string => String.fromCharCode(65 + index);
+
 function targets(spec: PanelSpec, instant: boolean): prometheus.DataqueryBuilder[] {
   return spec.targets.map((t, i) => {
     const b = new prometheus.DataqueryBuilder()
       .expr(t.expr)
-      .refId(String.fromCharCode(65 + i))
+      .refId(refIdOf(i))
       .legendFormat(t.legend ?? "__auto")
       .datasource(DATASOURCE);
     if (instant) b.instant().format(prometheus.PromQueryFormat.Table);
@@ -115,8 +124,28 @@ export function noValueOf(spec: PanelSpec): string {
   return "0";
 }
 
+/** Any panel builder: each takes field overrides by query. */
+interface OverridableBuilder {
+  overrideByQuery(refId: string, properties: dashboard.DynamicConfigValue[]): unknown;
+}
+
+/**
+ * A target's console links as an override on the fields its query returns (by refId), so a link
+ * never shows on the series of another target of the panel that lacks its label.
+ */
+function withConsoleLinks<B extends OverridableBuilder>(p: B, spec: PanelSpec): B {
+  spec.targets.forEach((t, i) => {
+    if (t.links?.length) p.overrideByQuery(refIdOf(i), [{ id: "links", value: t.links }]);
+  });
+  return p;
+}
+
 /** Builds one panel of `spec` with a stable id. */
 export function buildPanel(spec: PanelSpec, id: number): cog.Builder<dashboard.Panel> {
+  return withConsoleLinks(panelWithoutLinks(spec, id), spec);
+}
+
+function panelWithoutLinks(spec: PanelSpec, id: number) {
   const h = spec.h ?? (spec.kind === "stat" ? 4 : 8);
   const w = spec.w ?? 8;
   if (spec.kind === "stat") {
@@ -245,6 +274,7 @@ export function buildDashboard(spec: DashboardSpec): dashboard.Dashboard {
   for (const name of spec.variables) {
     b.withVariable(labelVariable(name, VARIABLE_LABELS[name], variableQueries[name]));
   }
+  b.withVariable(consoleUrlVariable());
   let id = 1;
   for (const row of spec.rows) {
     b.withRow(new dashboard.RowBuilder(row.title).id(id++));

@@ -1,5 +1,6 @@
 import { FIGURES } from "../../contract/figures.ts";
 import { DASHBOARD_UIDS } from "./config.ts";
+import { templateLink } from "./console-links.ts";
 import { atLeast, type DashboardSpec } from "./panels.ts";
 import { q } from "./queries.ts";
 
@@ -27,7 +28,7 @@ export const pipelines: DashboardSpec = {
           noValue: "no runs ended",
           description:
             "Figure run_success_rate (docs/figures.md) per template: runs that completed / runs that completed or failed in the last hour; cancelled runs are neither.",
-          targets: [{ expr: q.runSuccessByTemplate, legend: "{{template}}" }],
+          targets: [{ expr: q.runSuccessByTemplate, legend: "{{template}}", links: [templateLink()] }],
           unit: "percentunit",
           steps: atLeast(0.8),
           w: 18,
@@ -43,14 +44,16 @@ export const pipelines: DashboardSpec = {
           kind: "timeseries",
           title: "Runs started by template",
           description: "Runs started per second (API, schedules).",
-          targets: [{ expr: q.runsStartedByTemplate, legend: "{{template}}" }],
+          targets: [{ expr: q.runsStartedByTemplate, legend: "{{template}}", links: [templateLink()] }],
           unit: "ops",
         },
         {
           kind: "timeseries",
           title: "Runs finished by state",
           description: "Runs that ended per second, by template and state (completed, failed, cancelled).",
-          targets: [{ expr: q.runsFinishedByState, legend: "{{template}} {{state}}" }],
+          targets: [
+            { expr: q.runsFinishedByState, legend: "{{template}} {{state}}", links: [templateLink()] },
+          ],
           unit: "ops",
         },
         {
@@ -58,8 +61,8 @@ export const pipelines: DashboardSpec = {
           title: "Run duration",
           description: "Start to completion of completed runs, p50 and p95 by template.",
           targets: [
-            { expr: q.runDurationP50, legend: "{{template}} p50" },
-            { expr: q.runDurationP95, legend: "{{template}} p95" },
+            { expr: q.runDurationP50, legend: "{{template}} p50", links: [templateLink()] },
+            { expr: q.runDurationP95, legend: "{{template}} p95", links: [templateLink()] },
           ],
           unit: "s",
           w: 12,
@@ -68,7 +71,7 @@ export const pipelines: DashboardSpec = {
           kind: "timeseries",
           title: "Schedule fires",
           description: "Schedule ticks that started a run, by template.",
-          targets: [{ expr: q.scheduleFires, legend: "{{template}}" }],
+          targets: [{ expr: q.scheduleFires, legend: "{{template}}", links: [templateLink()] }],
           w: 12,
         },
       ],
@@ -80,21 +83,21 @@ export const pipelines: DashboardSpec = {
           kind: "timeseries",
           title: "Step duration p95",
           description: "Completed steps, p95 by template and step.",
-          targets: [{ expr: q.stepDurationP95, legend: "{{template}}/{{step}}" }],
+          targets: [{ expr: q.stepDurationP95, legend: "{{template}}/{{step}}", links: [templateLink()] }],
           unit: "s",
         },
         {
           kind: "timeseries",
           title: "Step failures",
           description: "Steps that failed, by template and step (a failed budget step fails its run).",
-          targets: [{ expr: q.stepFailures, legend: "{{template}}/{{step}}" }],
+          targets: [{ expr: q.stepFailures, legend: "{{template}}/{{step}}", links: [templateLink()] }],
         },
         {
           kind: "timeseries",
           title: "Operator step retries",
           description:
             "Steps an operator retried. Automatic attempt retries are on the Tasks dashboard, under the step's capability.",
-          targets: [{ expr: q.stepRetries, legend: "{{template}}/{{step}}" }],
+          targets: [{ expr: q.stepRetries, legend: "{{template}}/{{step}}", links: [templateLink()] }],
         },
       ],
     },

@@ -1,4 +1,5 @@
 import { DASHBOARD_UIDS } from "./config.ts";
+import { taskTypeLink } from "./console-links.ts";
 import { atLeast, atMost, type DashboardSpec } from "./panels.ts";
 import { q } from "./queries.ts";
 
@@ -33,7 +34,11 @@ export const recovery: DashboardSpec = {
           description: "Leases re-queued at once by reason, and tasks dead-lettered.",
           targets: [
             { expr: q.reassignedByReason, legend: "reassigned: {{reason}}" },
-            { expr: q.deadLetteredByAnyType, legend: "dead-lettered: {{type}}" },
+            {
+              expr: q.deadLetteredByAnyType,
+              legend: "dead-lettered: {{type}}",
+              links: [taskTypeLink("dead")],
+            },
           ],
         },
       ],

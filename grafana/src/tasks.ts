@@ -1,5 +1,6 @@
 import { FIGURES } from "../../contract/figures.ts";
 import { DASHBOARD_UIDS } from "./config.ts";
+import { taskTypeLink } from "./console-links.ts";
 import { atLeast, type DashboardSpec } from "./panels.ts";
 import { q } from "./queries.ts";
 
@@ -30,7 +31,7 @@ export const tasks: DashboardSpec = {
           title: `${FIGURES.attempt_success_rate.name} by type`,
           noValue: "no attempts ended",
           description: "Completed attempts / finished attempts per type.",
-          targets: [{ expr: q.attemptSuccessByType, legend: "{{type}}" }],
+          targets: [{ expr: q.attemptSuccessByType, legend: "{{type}}", links: [taskTypeLink()] }],
           unit: "percentunit",
           min: 0,
           max: 1,
@@ -40,7 +41,9 @@ export const tasks: DashboardSpec = {
           kind: "timeseries",
           title: "Failures by type and category",
           description: "Failed attempts per second: agent-reported categories, timeout, lost_heartbeat.",
-          targets: [{ expr: q.failuresByTypeCategory, legend: "{{type}} {{category}}" }],
+          targets: [
+            { expr: q.failuresByTypeCategory, legend: "{{type}} {{category}}", links: [taskTypeLink()] },
+          ],
           unit: "ops",
         },
       ],
@@ -59,7 +62,7 @@ export const tasks: DashboardSpec = {
           kind: "timeseries",
           title: "Ready backlog by type",
           description: "Claimable tasks per type.",
-          targets: [{ expr: q.backlogReadyByType, legend: "{{type}}" }],
+          targets: [{ expr: q.backlogReadyByType, legend: "{{type}}", links: [taskTypeLink("queued")] }],
           stacked: true,
         },
         {
@@ -85,14 +88,16 @@ export const tasks: DashboardSpec = {
           kind: "timeseries",
           title: "Queue wait p99 by type",
           description: "Which task types wait longest for an agent.",
-          targets: [{ expr: q.queueWaitP99ByType, legend: "{{type}}" }],
+          targets: [{ expr: q.queueWaitP99ByType, legend: "{{type}}", links: [taskTypeLink()] }],
           unit: "s",
         },
         {
           kind: "timeseries",
           title: "Attempt duration p95",
           description: "Claim to outcome, by type and outcome.",
-          targets: [{ expr: q.durationP95ByTypeOutcome, legend: "{{type}} {{outcome}}" }],
+          targets: [
+            { expr: q.durationP95ByTypeOutcome, legend: "{{type}} {{outcome}}", links: [taskTypeLink()] },
+          ],
           unit: "s",
         },
       ],
@@ -105,7 +110,7 @@ export const tasks: DashboardSpec = {
           title: "Retries by type",
           description:
             "Tasks scheduled for another attempt after a backoff (retryable failure or timeout), per second.",
-          targets: [{ expr: q.retriesByType, legend: "{{type}}" }],
+          targets: [{ expr: q.retriesByType, legend: "{{type}}", links: [taskTypeLink()] }],
           unit: "ops",
         },
         {
@@ -120,7 +125,7 @@ export const tasks: DashboardSpec = {
           title: "Dead-lettered by type",
           description:
             "Tasks moved to dead after their last allowed attempt. They wait for an operator retry.",
-          targets: [{ expr: q.deadLetteredByType, legend: "{{type}}" }],
+          targets: [{ expr: q.deadLetteredByType, legend: "{{type}}", links: [taskTypeLink("dead")] }],
         },
       ],
     },
