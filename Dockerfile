@@ -23,7 +23,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY tools/build.ts ./tools/
+COPY tools/build.ts tools/build-console.ts ./tools/
 # The folders tsconfig.build.json compiles (test/ship/dockerfile.test.ts keeps this list equal to its "include").
 COPY contract ./contract
 COPY app ./app
@@ -33,6 +33,8 @@ COPY probes ./probes
 COPY recovery ./recovery
 COPY sdk ./sdk
 COPY demo ./demo
+# The operator console (browser code, bundled by esbuild into dist/console; served at /ui).
+COPY console ./console
 RUN npm run build
 
 # --- deps: production dependencies only, from the same lockfile; no TypeScript, tsx or test tools.

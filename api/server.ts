@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -19,11 +18,13 @@ import { errorHandler } from "./error-handler.ts";
 import { HeavyReadAdmission } from "./heavy-read-admission.ts";
 import { shapeOpenApi } from "./openapi-shape.ts";
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from "./request-guards.ts";
+import { requestIdOf } from "./request-id.ts";
 import { installResponseCheck } from "./response-check.ts";
 import { agentRoutes } from "./routes/agent-routes.ts";
 import { artifactRoutes } from "./routes/artifact-routes.ts";
 import { auditRoutes } from "./routes/audit-routes.ts";
 import { budgetRoutes } from "./routes/budget-routes.ts";
+import { consoleRoutes } from "./routes/console-routes.ts";
 import { coordinationRoutes } from "./routes/coordination-routes.ts";
 import { costRoutes } from "./routes/cost-routes.ts";
 import { dashboardRoutes } from "./routes/dashboard-routes.ts";
@@ -85,8 +86,8 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
     // (overseer_http_request_duration_seconds) and error logs cover requests instead.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
-    // Unique across replicas and restarts: the audit log records it as the request id.
-    genReqId: () => randomUUID(),
+    // The audit log records it: the caller's X-Request-Id when sane, else a fresh UUID.
+    genReqId: (req) => requestIdOf(req.headers["x-request-id"]),
     // Errors Fastify raises before routing (a malformed URL) get the same body as every other error.
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -230,6 +231,7 @@ export async function buildServer(deps: ApiDeps, logger: Logger): Promise<App> {
   await app.register(overrideRoutes(deps));
   await app.register(auditRoutes(deps));
   await app.register(recoveryRoutes(deps));
+  await app.register(consoleRoutes(deps));
   const registry = deps.sessions;
   const sessions =
     registry &&

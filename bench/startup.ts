@@ -32,7 +32,7 @@ async function once(entry: string): Promise<{ readyMs: number; idleRssMiB: numbe
   }
 }
 
-build(OUT);
+await build(OUT);
 const modes = { tsx: "app/main.ts", compiled: relative(ROOT, join(OUT, "app/main.js")) };
 const samples: Record<keyof typeof modes, { readyMs: number[]; idleRssMiB: number[] }> = {
   tsx: { readyMs: [], idleRssMiB: [] },

@@ -35,6 +35,7 @@ export const TAGS = {
   recovery: "Agent restarts, auto-heal and managed agents",
   overrides: "Emergency overrides: dry run, confirm, execute, undo",
   audit: "The audit log of operator actions",
+  console: "The operator console's session: the token's role and where Grafana is",
 } as const;
 export type Tag = keyof typeof TAGS;
 

@@ -57,13 +57,19 @@ export const LAYERS: Layer[] = [
   },
   // The composition root: the one place that sees every server folder (never the SDK).
   { prefix: "app/", mayImport: ["contract/", ...SERVER] },
+  // The operator console runs in the browser: it speaks to the daemon over the API alone, so it sees
+  // the contract's types (erased when bundled) and nothing of the server.
+  { prefix: "console/", mayImport: ["contract/"], forbiddenPackages: DRIVERS },
   // The demo runs a daemon with SDK agents beside it.
   { prefix: "demo/", mayImport: ["contract/", "sdk/", ...SERVER] },
   // Tools, dashboards-as-code, benchmarks and tests may look at anything.
   { prefix: "grafana/", mayImport: ["contract/", "daemon/"] },
-  { prefix: "tools/", mayImport: ["contract/", "sdk/", ...SERVER, "demo/", "grafana/"] },
+  { prefix: "tools/", mayImport: ["contract/", "sdk/", ...SERVER, "demo/", "grafana/", "console/"] },
   { prefix: "bench/", mayImport: ["contract/", "sdk/", ...SERVER, "demo/", "test/", "tools/"] },
-  { prefix: "test/", mayImport: ["contract/", "sdk/", ...SERVER, "demo/", "bench/", "grafana/", "tools/"] },
+  {
+    prefix: "test/",
+    mayImport: ["contract/", "sdk/", ...SERVER, "demo/", "bench/", "grafana/", "tools/", "console/"],
+  },
 ];
 
 /** The layer a file belongs to: the longest prefix that matches, or undefined (root files). */

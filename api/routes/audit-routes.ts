@@ -33,6 +33,8 @@ export function auditRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           actor: q.actor,
           action: q.action,
           targetKind: q.targetKind,
+          targetId: q.targetId,
+          requestId: q.requestId,
           since,
           before: q.before,
           limit,

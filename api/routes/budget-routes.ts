@@ -25,15 +25,16 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     app.route({
       ...routeOptions(R.create),
       handler: async (request, reply) =>
-        reply.code(201).send(await deps.budgets.create(request.body, actorOf(request))),
+        reply.code(201).send(await deps.budgets.create(request.body, actorOf(request), request.id)),
     });
     app.route({
       ...routeOptions(R.update),
-      handler: async (request) => deps.budgets.update(request.params.id, request.body, actorOf(request)),
+      handler: async (request) =>
+        deps.budgets.update(request.params.id, request.body, actorOf(request), request.id),
     });
     app.route({
       ...routeOptions(R.remove),
-      handler: async (request) => deps.budgets.remove(request.params.id, actorOf(request)),
+      handler: async (request) => deps.budgets.remove(request.params.id, actorOf(request), request.id),
     });
     app.route({
       ...routeOptions(R.status),

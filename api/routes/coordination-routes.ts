@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { COORDINATION_ROUTES as R } from "../../contract/routes/coordination.ts";
@@ -7,11 +6,9 @@ import type { ApiDeps } from "../api-deps.ts";
 import { routeOptions } from "../route-options.ts";
 import { actorOf } from "./pipeline-routes.ts";
 
-/** Who asked, and the request id the audit log keeps (the caller's X-Request-Id when it sends a sane one). */
+/** Who asked, and the request id the audit log keeps (api/request-id.ts). */
 function callerOf(request: FastifyRequest): Caller {
-  const sent = request.headers["x-request-id"];
-  const requestId = typeof sent === "string" && /^[\w.:-]{1,128}$/.test(sent) ? sent : randomUUID();
-  return { actor: actorOf(request), requestId };
+  return { actor: actorOf(request), requestId: request.id };
 }
 
 /** Coordination reads and levers under /api/dashboard (docs/coordination.md). */

@@ -27,7 +27,7 @@ export function pipelineRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     const p = deps.pipelines;
     const act = (request: FastifyRequest, runId: string, action: RunAction) =>
-      p.act(runId, action, actorOf(request));
+      p.act(runId, action, actorOf(request), request.id);
 
     app.route({
       ...routeOptions(R.listTemplates),
@@ -89,11 +89,13 @@ export function pipelineRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
 
     app.route({
       ...routeOptions(R.pause),
-      handler: async (request) => act(request, request.params.id, { kind: "pause" }),
+      handler: async (request) =>
+        act(request, request.params.id, { kind: "pause", reason: request.body.reason }),
     });
     app.route({
       ...routeOptions(R.resume),
-      handler: async (request) => act(request, request.params.id, { kind: "resume" }),
+      handler: async (request) =>
+        act(request, request.params.id, { kind: "resume", reason: request.body.reason }),
     });
     app.route({
       ...routeOptions(R.cancel),
@@ -112,7 +114,11 @@ export function pipelineRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     app.route({
       ...routeOptions(R.retryStep),
       handler: async (request) =>
-        act(request, request.params.id, { kind: "retry-step", stepId: request.params.stepId }),
+        act(request, request.params.id, {
+          kind: "retry-step",
+          stepId: request.params.stepId,
+          reason: request.body.reason,
+        }),
     });
     app.route({
       ...routeOptions(R.skipStep),

@@ -11,7 +11,8 @@ export function scheduleRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
 
     app.route({
       ...routeOptions(R.create),
-      handler: async (request, reply) => reply.code(201).send(await s.create(request.body, actorOf(request))),
+      handler: async (request, reply) =>
+        reply.code(201).send(await s.create(request.body, actorOf(request), request.id)),
     });
     app.route({
       ...routeOptions(R.list),
@@ -23,16 +24,18 @@ export function scheduleRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
     });
     app.route({
       ...routeOptions(R.pause),
-      handler: async (request) => s.pause(request.params.id, actorOf(request), request.body.reason),
+      handler: async (request) =>
+        s.pause(request.params.id, actorOf(request), request.body.reason, request.id),
     });
     app.route({
       ...routeOptions(R.resume),
-      handler: async (request) => s.resume(request.params.id, actorOf(request), request.body.reason),
+      handler: async (request) =>
+        s.resume(request.params.id, actorOf(request), request.body.reason, request.id),
     });
     app.route({
       ...routeOptions(R.delete),
       handler: async (request, reply) => {
-        await s.delete(request.params.id, actorOf(request));
+        await s.delete(request.params.id, actorOf(request), undefined, request.id);
         return reply.code(204).send(null);
       },
     });

@@ -70,7 +70,7 @@ export function feedSockets(deps: FeedSocketDeps): {
       return refuse(socket, "OVS_ERR_SHUTTING_DOWN", "the daemon is draining");
     }
     const origin = req.headers.origin;
-    if (origin !== undefined && !anyOrigin && !origins.has(origin)) {
+    if (origin !== undefined && !anyOrigin && !origins.has(origin) && !sameOrigin(origin, req.headers.host)) {
       return refuse(
         socket,
         "OVS_ERR_ORIGIN_NOT_ALLOWED",
@@ -139,4 +139,20 @@ function serve(ws: WebSocket, hub: FeedHub, feed: FeedName, filter: FeedFilter, 
     }
     session.control(reply);
   });
+}
+
+/**
+ * A page the daemon served itself (the console at /ui) opens feeds from the daemon's own origin: that
+ * is not the cross-site use the allow-list guards against, so it needs no entry. Compared on host and
+ * port as the browser sent them (`Origin` against `Host`); behind a proxy that rewrites `Host`, list
+ * the public origin in OVERSEER_WS_ALLOWED_ORIGINS.
+ */
+export function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    const o = new URL(origin);
+    return (o.protocol === "http:" || o.protocol === "https:") && o.host === host.toLowerCase();
+  } catch {
+    return false;
+  }
 }

@@ -3,6 +3,7 @@ import { AGENT_ROUTES } from "./agents.ts";
 import { ARTIFACT_ROUTES } from "./artifacts.ts";
 import { AUDIT_ROUTES } from "./audit.ts";
 import { BUDGET_ROUTES } from "./budgets.ts";
+import { CONSOLE_ROUTES } from "./console.ts";
 import { COORDINATION_ROUTES } from "./coordination.ts";
 import { COST_ROUTES } from "./costs.ts";
 import { DASHBOARD_ROUTES } from "./dashboard.ts";
@@ -24,6 +25,7 @@ export const ROUTE_CONTRACTS: readonly RouteContract[] = [
   ...Object.values(ARTIFACT_ROUTES),
   ...Object.values(AUDIT_ROUTES),
   ...Object.values(BUDGET_ROUTES),
+  ...Object.values(CONSOLE_ROUTES),
   ...Object.values(COORDINATION_ROUTES),
   ...Object.values(COST_ROUTES),
   ...Object.values(DASHBOARD_ROUTES),

@@ -13,6 +13,14 @@ export const AuditQuery = Type.Object(
     actor: Type.Optional(Name),
     action: Type.Optional(Name),
     targetKind: Type.Optional(Name),
+    targetId: Type.Optional(Name),
+    requestId: Type.Optional(
+      Type.String({
+        pattern: "^[\\w.:-]{1,128}$",
+        description:
+          "the request that wrote the entry: the X-Request-Id the caller sent, or the id the daemon gave it",
+      }),
+    ),
     since: Type.Optional(
       Type.String({ minLength: 1, maxLength: 40, description: "ISO 8601, e.g. 2026-01-31T12:00:00Z" }),
     ),

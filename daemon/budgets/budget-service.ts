@@ -70,7 +70,7 @@ export class BudgetService {
     return b;
   }
 
-  async create(input: NewBudget, actor: string): Promise<StoredBudget> {
+  async create(input: NewBudget, actor: string, requestId?: string): Promise<StoredBudget> {
     const target = input.target ?? "";
     if (input.scope === "global" && target !== "") throw invalid("a global budget has no target", "target");
     if (input.scope !== "global" && target === "") {
@@ -99,14 +99,14 @@ export class BudgetService {
           `a ${input.period} budget for ${input.scope}${target ? ` ${target}` : ""} already exists; change it instead`,
         );
       }
-      await this.audit(c, actor, "budget.create", id, { ...input, target });
+      await this.audit(c, actor, "budget.create", id, { ...input, target }, requestId);
       return (await budgetsStore.get(c, id)) as StoredBudget;
     });
     this.saved(saved, actor, "budget.create");
     return saved;
   }
 
-  async update(id: string, patch: BudgetPatch, actor: string): Promise<StoredBudget> {
+  async update(id: string, patch: BudgetPatch, actor: string, requestId?: string): Promise<StoredBudget> {
     const saved = await withTransaction(this.db, async (c) => {
       const current = await budgetsStore.lock(c, id);
       if (!current) throw new OverseerError("OVS_ERR_BUDGET_NOT_FOUND", `no budget ${id}`);
@@ -118,19 +118,19 @@ export class BudgetService {
       };
       checkLimits(next);
       await budgetsStore.update(c, id, next);
-      await this.audit(c, actor, "budget.update", id, { before: current, patch });
+      await this.audit(c, actor, "budget.update", id, { before: current, patch }, requestId);
       return (await budgetsStore.get(c, id)) as StoredBudget;
     });
     this.saved(saved, actor, "budget.update");
     return saved;
   }
 
-  async remove(id: string, actor: string): Promise<StoredBudget> {
+  async remove(id: string, actor: string, requestId?: string): Promise<StoredBudget> {
     const removed = await withTransaction(this.db, async (c) => {
       const current = await budgetsStore.get(c, id);
       if (!current) throw new OverseerError("OVS_ERR_BUDGET_NOT_FOUND", `no budget ${id}`);
       await budgetsStore.delete(c, id);
-      await this.audit(c, actor, "budget.delete", id, { before: current });
+      await this.audit(c, actor, "budget.delete", id, { before: current }, requestId);
       return current;
     });
     const { scope, target, period } = removed;
@@ -182,7 +182,7 @@ export class BudgetService {
     this.bus.emit("operator.action", { actor, action, targetKind: "budget", targetId: b.id });
   }
 
-  private async audit(c: Tx, actor: string, action: string, id: string, data: unknown) {
-    await auditLog.record(c, { actor, action, targetKind: "budget", targetId: id, data });
+  private async audit(c: Tx, actor: string, action: string, id: string, data: unknown, requestId?: string) {
+    await auditLog.record(c, { actor, action, targetKind: "budget", targetId: id, data, requestId });
   }
 }

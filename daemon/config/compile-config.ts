@@ -109,6 +109,10 @@ export interface OverseerConfig {
   canaryTimeoutMs: number;
   /** LLM prices in USD per million tokens by model, over the self-hosted defaults (env OVERSEER_LLM_PRICING) */
   llmPricing: PriceTable;
+  /** Directory of the built console (index.html and its assets) served at /ui; the one `npm run build` writes beside the compiled daemon when empty. @default "" (env OVERSEER_CONSOLE_DIR) */
+  consoleDir: string;
+  /** Grafana's base URL, for the console's links to the dashboards (`https://grafana.example.com`); the console shows no Grafana links when empty. @default "" (env OVERSEER_GRAFANA_URL) */
+  grafanaUrl: string;
   /** Browser origins allowed to open WebSocket feeds (exact `scheme://host[:port]`, or `*`); requests without Origin always pass. @default none (env OVERSEER_WS_ALLOWED_ORIGINS) */
   wsAllowedOrigins: string[];
   /** Messages a feed client may have queued while its snapshot or replay is read; also the longest replay. @default 1000 (env OVERSEER_WS_MAX_QUEUED_MESSAGES) */
@@ -263,6 +267,13 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     }
   }
 
+  const grafanaUrl = (env.OVERSEER_GRAFANA_URL ?? "").trim().replace(/\/+$/, "");
+  if (grafanaUrl !== "" && !/^https?:\/\/[^\s]+$/.test(grafanaUrl)) {
+    problems.push(
+      `OVERSEER_GRAFANA_URL=${JSON.stringify(grafanaUrl)}: an http(s) URL, e.g. https://grafana.example.com`,
+    );
+  }
+
   const redisCluster = parseClusterNodes(env.REDIS_CLUSTER_NODES);
   problems.push(...redisCluster.problems);
 
@@ -347,6 +358,8 @@ export function compileConfig(env: Env = process.env): OverseerConfig {
     },
     scheduleIntervalMs: duration("OVERSEER_SCHEDULE_INTERVAL_MS", 1_000, 10, 60_000),
     templatesDir: env.OVERSEER_TEMPLATES_DIR ?? "",
+    consoleDir: env.OVERSEER_CONSOLE_DIR ?? "",
+    grafanaUrl,
     canaryEnabled: bool("OVERSEER_CANARY_ENABLED", true),
     canaryIntervalMs: duration("OVERSEER_CANARY_INTERVAL_MS", 30_000, 50, 3_600_000),
     canaryTimeoutMs: duration("OVERSEER_CANARY_TIMEOUT_MS", 10_000, 50, 600_000),

@@ -261,7 +261,7 @@ export class PipelineService implements TaskOutcomePort {
   }
 
   /** An operator action on a run (see RunActions), then a pass over it. */
-  act(runId: string, action: RunAction, actor: string): Promise<RunSummary> {
-    return this.actions.act(runId, action, actor);
+  act(runId: string, action: RunAction, actor: string, requestId?: string): Promise<RunSummary> {
+    return this.actions.act(runId, action, actor, requestId);
   }
 }

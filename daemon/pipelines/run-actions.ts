@@ -19,10 +19,10 @@ import { isTerminalRun, type RunState } from "./run-plan.ts";
 import { type RunSummary, runSummary } from "./run-views.ts";
 
 export type RunAction =
-  | { kind: "pause" }
-  | { kind: "resume" }
+  | { kind: "pause"; reason?: string }
+  | { kind: "resume"; reason?: string }
   | { kind: "cancel"; reason?: string }
-  | { kind: "retry-step"; stepId: string }
+  | { kind: "retry-step"; stepId: string; reason?: string }
   | { kind: "skip-step"; stepId: string; reason: string }
   | { kind: "snooze"; until: Date }
   | { kind: "escalate"; priority?: number; reason?: string }
@@ -44,7 +44,8 @@ export class RunActions {
     private readonly advance: (runId: string) => Promise<void>,
   ) {}
 
-  async act(runId: string, action: RunAction, actor: string): Promise<RunSummary> {
+  /** `requestId`: the request that asked, kept in the audit record (GET /api/audit?requestId=). */
+  async act(runId: string, action: RunAction, actor: string, requestId?: string): Promise<RunSummary> {
     const after = newAfterCommit();
     const run = await withTransaction(this.db, async (tx) => {
       const run = await pipelineRuns.lock(tx, runId);
@@ -59,7 +60,9 @@ export class RunActions {
         action: `run.${kind}`,
         targetKind: "pipeline_run",
         targetId: runId,
-        reason: "reason" in action ? action.reason : undefined,
+        // A budget decision's comment is the operator's reason for it.
+        reason: "reason" in action ? action.reason : "comment" in action ? action.comment : undefined,
+        requestId,
         data,
       });
       await pipelineEvents.append(tx, runId, `action.${kind}`, "stepId" in action ? action.stepId : null, {

@@ -91,7 +91,7 @@ export class ScheduleService {
   ) {}
 
   /** Validates everything (time, template, input) before storing anything. */
-  async create(req: CreateSchedule, actor: string): Promise<ScheduleView> {
+  async create(req: CreateSchedule, actor: string, requestId?: string): Promise<ScheduleView> {
     const timezone = req.timezone ?? "UTC";
     const problems: string[] = [];
     let runAt: Date | null = null;
@@ -124,13 +124,21 @@ export class ScheduleService {
         nextRunAt,
       });
       if (!row) throw new OverseerError("OVS_ERR_SCHEDULE_CONFLICT", `a schedule named ${req.name} exists`);
-      await this.audit(c, actor, "create", row, undefined, {
-        name: row.name,
-        template: row.template,
-        cron: row.cron,
-        runAt: iso(row.run_at),
-        timezone,
-      });
+      await this.audit(
+        c,
+        actor,
+        "create",
+        row,
+        undefined,
+        {
+          name: row.name,
+          template: row.template,
+          cron: row.cron,
+          runAt: iso(row.run_at),
+          timezone,
+        },
+        requestId,
+      );
       return row;
     });
     this.bus.emit("schedule.saved", { scheduleId: id, name: row.name, template: row.template });
@@ -155,21 +163,21 @@ export class ScheduleService {
   }
 
   /** Pausing a paused schedule is a no-op; a done one cannot be paused. */
-  pause(id: string, actor: string, reason?: string): Promise<ScheduleView> {
-    return this.setState(id, actor, "pause", reason);
+  pause(id: string, actor: string, reason?: string, requestId?: string): Promise<ScheduleView> {
+    return this.setState(id, actor, "pause", reason, requestId);
   }
 
   /** Resuming an active schedule is a no-op; a done one cannot be resumed. */
-  resume(id: string, actor: string, reason?: string): Promise<ScheduleView> {
-    return this.setState(id, actor, "resume", reason);
+  resume(id: string, actor: string, reason?: string, requestId?: string): Promise<ScheduleView> {
+    return this.setState(id, actor, "resume", reason, requestId);
   }
 
   /** Deletes the schedule and its ticks; the runs it started stay. */
-  async delete(id: string, actor: string, reason?: string): Promise<void> {
+  async delete(id: string, actor: string, reason?: string, requestId?: string): Promise<void> {
     const row = await withTransaction(this.db, async (c) => {
       const row = await scheduleStore.remove(c, id);
       if (!row) throw notFound(id);
-      await this.audit(c, actor, "delete", row, reason);
+      await this.audit(c, actor, "delete", row, reason, undefined, requestId);
       return row;
     });
     this.bus.emit("schedule.deleted", { scheduleId: id, name: row.name });
@@ -181,6 +189,7 @@ export class ScheduleService {
     actor: string,
     action: "pause" | "resume",
     reason?: string,
+    requestId?: string,
   ): Promise<ScheduleView> {
     const result = await withTransaction(this.db, async (c) => {
       const row = await scheduleStore.lock(c, id);
@@ -196,7 +205,7 @@ export class ScheduleService {
       const next =
         target === "paused" ? null : row.cron ? nextTick(row.cron, row.timezone, new Date()) : row.run_at;
       const updated = await scheduleStore.setState(c, id, target, next);
-      await this.audit(c, actor, action, updated, reason);
+      await this.audit(c, actor, action, updated, reason, undefined, requestId);
       return { row: updated, changed: true };
     });
     if (result.changed) {
@@ -295,6 +304,7 @@ export class ScheduleService {
     row: ScheduleRow,
     reason?: string,
     data: Record<string, unknown> = { name: row.name },
+    requestId?: string,
   ): Promise<void> {
     await auditLog.record(c, {
       actor,
@@ -302,6 +312,7 @@ export class ScheduleService {
       targetKind: "schedule",
       targetId: row.id,
       reason,
+      requestId,
       data,
     });
   }

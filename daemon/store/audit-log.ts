@@ -20,6 +20,9 @@ export interface AuditFilter {
   actor?: string;
   action?: string;
   targetKind?: string;
+  targetId?: string;
+  /** The request that wrote it (X-Request-Id): how a client finds the entry its action wrote. */
+  requestId?: string;
   since?: Date;
   /** Only entries older than this entry id (the previous page's `nextBefore`). */
   before?: string;
@@ -56,9 +59,17 @@ export const auditLog = {
    * neither skips nor repeats what existed when it began. `total` counts everything the filters match.
    */
   async query(q: Queryable, f: AuditFilter): Promise<AuditPage> {
-    const filters = [f.actor ?? null, f.action ?? null, f.targetKind ?? null, f.since ?? null];
+    const filters = [
+      f.actor ?? null,
+      f.action ?? null,
+      f.targetKind ?? null,
+      f.since ?? null,
+      f.targetId ?? null,
+      f.requestId ?? null,
+    ];
     const where = `($1::text IS NULL OR a.actor = $1) AND ($2::text IS NULL OR a.action = $2)
-         AND ($3::text IS NULL OR a.target_kind = $3) AND ($4::timestamptz IS NULL OR a.at >= $4)`;
+         AND ($3::text IS NULL OR a.target_kind = $3) AND ($4::timestamptz IS NULL OR a.at >= $4)
+         AND ($5::text IS NULL OR a.target_id = $5) AND ($6::text IS NULL OR a.request_id = $6)`;
     const [r, counted] = await Promise.all([
       q.query<{
         id: string;
@@ -75,8 +86,8 @@ export const auditLog = {
         `SELECT a.id::text AS id, a.at, a.actor, a.action, a.target_kind, a.target_id, a.reason, a.request_id,
            a.impact, a.data
          FROM audit_log a
-         WHERE ${where} AND ($5::bigint IS NULL OR a.id < $5)
-         ORDER BY a.id DESC LIMIT $6`,
+         WHERE ${where} AND ($7::bigint IS NULL OR a.id < $7)
+         ORDER BY a.id DESC LIMIT $8`,
         [...filters, f.before ?? null, f.limit + 1],
       ),
       q.query<{ n: string }>(`SELECT count(*) AS n FROM audit_log a WHERE ${where}`, filters),

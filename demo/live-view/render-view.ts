@@ -54,6 +54,7 @@ function bannerLines(s: ViewState): string[] {
   }[s.status];
   return [
     `Overseer demo at ${s.url} · up ${up} · ${status}`,
+    `  console    ${s.url}/ui/   (sign in with a token below)`,
     `  metrics    ${s.url}/metrics`,
     `  API docs   ${s.url}/docs`,
     `  viewer token    ${s.viewerToken}`,

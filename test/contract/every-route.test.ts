@@ -721,6 +721,7 @@ const drivers: Record<string, () => Promise<Answer>> = {
   getAgentHeartbeats: () => send("getAgentHeartbeats"),
   getTaskQueue: () => send("getTaskQueue"),
   getSystemHealth: () => send("getSystemHealth"),
+  getConsoleSession: () => send("getConsoleSession"),
   getSuccessRate: () => send("getSuccessRate"),
   getFailureClasses: () => send("getFailureClasses", { query: { window: "24h" } }),
   getCoordinationDiagnostics: () => send("getCoordinationDiagnostics"),

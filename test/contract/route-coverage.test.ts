@@ -12,8 +12,9 @@ afterAll(async () => {
   await d.close();
 });
 
-// The OpenAPI document and its UI, registered by @fastify/swagger(-ui) rather than from a contract.
-const PLUGIN_ROUTES = /^\/docs(\/|$)/;
+// The OpenAPI document and its UI, registered by @fastify/swagger(-ui) rather than from a contract,
+// and the console's static files (no API: api/routes/console-routes.ts).
+const PLUGIN_ROUTES = /^\/(docs|ui)(\/|$)/;
 
 describe("routes and contracts", () => {
   it("serves every contract route and no route without a contract", () => {

@@ -42,6 +42,7 @@ function state(over: Partial<ViewState> = {}): ViewState {
 it("shows the banner, the fleet's figures and the notable events", () => {
   expect(renderView(state(), 120)).toEqual([
     "Overseer demo at http://127.0.0.1:8080 · up 0:35 · running",
+    "  console    http://127.0.0.1:8080/ui/   (sign in with a token below)",
     "  metrics    http://127.0.0.1:8080/metrics",
     "  API docs   http://127.0.0.1:8080/docs",
     `  viewer token    ${VIEWER}`,
@@ -87,8 +88,8 @@ it("keeps the newest events that fit the height", () => {
   const events = Array.from({ length: 30 }, (_, i) => ({ at: at(12, 1, i), text: `event ${i}` }));
   const lines = renderView(state({ tally: { ...state().tally, events } }), 120, 24);
   expect(lines).toHaveLength(24);
-  // 17 lines of banner and figures leave 7 for events: the last seven, oldest first.
-  expect(lines.slice(17)).toEqual(events.slice(23).map((e) => `${clock(e.at)} ${e.text}`));
+  // 18 lines of banner and figures leave 6 for events: the last six, oldest first.
+  expect(lines.slice(18)).toEqual(events.slice(24).map((e) => `${clock(e.at)} ${e.text}`));
 });
 
 it("says so while the figures are not read yet, when a read fails, while draining and once stopped", () => {

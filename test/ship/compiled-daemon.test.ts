@@ -34,8 +34,8 @@ const compiled = (node: string, entry: string): Launch => ({
   args: ["--enable-source-maps", join(OUT, entry)],
 });
 
-beforeAll(() => {
-  build(OUT);
+beforeAll(async () => {
+  await build(OUT);
   // npm's bin links (node_modules/.bin/overseer, `npm i -g`) start the CLI through a symlink.
   mkdirSync(join(OUT, "bin"));
   symlinkSync("../sdk/cli/main.js", join(OUT, "bin", "overseer"));
@@ -47,6 +47,8 @@ afterAll(async () => {
 });
 
 it("the build emits the entry points package.json names, and no TypeScript", () => {
+  for (const entry of ["console/index.html", "console/app.js"])
+    expect(existsSync(join(OUT, entry)), entry).toBe(true);
   for (const entry of ["app/main.js", "sdk/cli/main.js", "sdk/run-agent.js", "demo/main.js"]) {
     expect(existsSync(join(OUT, entry)), entry).toBe(true);
     expect(existsSync(join(OUT, `${entry}.map`)), `${entry}.map (source maps on)`).toBe(true);
@@ -90,6 +92,11 @@ describe.each(nodes.map((node) => ({ node, version: versionOf(node) })))(
           await new Promise((r) => setTimeout(r, 100));
         }
         expect(state).toBe("completed");
+        // The console the build bundled beside the daemon (dist/console), found with no setting.
+        const ui = await fetch(`${url}/ui/`);
+        expect(ui.status).toBe(200);
+        expect(await ui.text()).toContain('src="app.js"');
+        expect((await fetch(`${url}/ui/app.js`)).status).toBe(200);
 
         const cli = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
           const proc = spawn(node, [join(OUT, "bin", "overseer"), "status", "--json"], {
@@ -110,7 +117,7 @@ describe.each(nodes.map((node) => ({ node, version: versionOf(node) })))(
       }
       // CI's log says which Node lines the compiled build ran on (the acceptance asks for it).
       console.log(
-        `compiled smoke on Node ${version} (${node}): /readyz 200, task completed, CLI exit 0, SIGTERM exit 0`,
+        `compiled smoke on Node ${version} (${node}): /readyz 200, task completed, /ui 200, CLI exit 0, SIGTERM exit 0`,
       );
     }, 120_000);
   },
