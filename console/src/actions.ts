@@ -26,6 +26,8 @@ export interface ActionSpec {
     options?: string[];
     required?: boolean;
   }>;
+  /** What the confirm button names after a dry run ("Stop all tasks"), from the fields; the label otherwise. */
+  confirmLabel?: (values: Record<string, string>) => string;
   /** A dry run: what would change, and nothing changes. Its answer is shown before confirming. */
   dryRun?: (reason: string, values: Record<string, string>) => Promise<Acted<unknown>>;
   run: (
@@ -76,7 +78,7 @@ export function openAction(spec: ActionSpec): void {
   const confirm = h(
     "button",
     { type: "button", class: spec.danger ? "danger" : "primary", disabled: spec.dryRun !== undefined },
-    spec.dryRun ? `Confirm: ${spec.label}` : spec.label,
+    spec.dryRun ? "Confirm (after the dry run)" : spec.label,
   );
   const dryButton = spec.dryRun
     ? h("button", { type: "button", class: "primary" }, "Dry run (changes nothing)")
@@ -107,6 +109,8 @@ export function openAction(spec: ActionSpec): void {
     try {
       dry = (await spec.dryRun?.(reason.value.trim(), values())) ?? null;
       confirm.disabled = false;
+      // Say what is being confirmed: the lever as chosen, not the dialog's title.
+      confirm.textContent = `Confirm: ${spec.confirmLabel?.(values()) ?? spec.label}`;
       fill(
         out,
         h("h3", null, "Impact if you confirm (nothing has changed yet)"),

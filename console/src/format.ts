@@ -31,6 +31,7 @@ export function time(iso: string | null | undefined): string {
 export function usd(value: number | null | undefined): string {
   if (value === null || value === undefined) return "—";
   // A spend too small for four decimals is still a spend: "< $0.0001", not "$0.0000".
+  if (value === 0) return "$0.00";
   if (value > 0 && value < 0.0001) return "< $0.0001";
   return `$${value < 1 ? value.toFixed(4) : value.toFixed(2)}`;
 }

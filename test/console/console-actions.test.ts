@@ -2,6 +2,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pageErrors, screenshot, signIn, waitForLoaded } from "../helpers/browser.ts";
 import { consoleSuite } from "../helpers/console-daemon.ts";
+import { eventually } from "../helpers/daemon-harness.ts";
 import { TOKENS } from "../helpers/test-env.ts";
 
 /**
@@ -50,8 +51,14 @@ interface Receipt {
 async function act(
   page: Page,
   button: string,
-  opts: { reason?: string; fields?: Record<string, string>; dryRun?: boolean; shot?: string } = {},
-): Promise<Receipt> {
+  opts: {
+    reason?: string;
+    fields?: Record<string, string>;
+    dryRun?: boolean;
+    shot?: string;
+    unaudited?: boolean;
+  } = {},
+): Promise<Receipt | null> {
   await page.locator("main").getByRole("button", { name: button, exact: true }).first().click();
   const dialog = page.getByRole("dialog");
   await dialog.waitFor();
@@ -65,9 +72,15 @@ async function act(
     await dialog.getByRole("button", { name: "Dry run (changes nothing)" }).click();
     await dialog.getByText("Impact if you confirm").waitFor();
     if (opts.shot) await screenshot(page, opts.shot);
-    await dialog.getByRole("button", { name: `Confirm: ${button}` }).click();
+    await dialog.getByRole("button", { name: /^Confirm: / }).click();
   } else {
     await dialog.getByRole("button", { name: button, exact: true }).click();
+  }
+  if (opts.unaudited) {
+    // An action with nothing to do writes no entry, and the dialog says so rather than inventing one.
+    await dialog.getByText("This step wrote no audit entry.").last().waitFor();
+    await dialog.getByRole("button", { name: "Close" }).click();
+    return null;
   }
   const receipt = dialog.locator("section.audit-receipt").last();
   await receipt.waitFor({ timeout: 15_000 }).catch(async () => {
@@ -85,6 +98,13 @@ async function act(
   };
   await dialog.getByRole("button", { name: "Close" }).click();
   return out;
+}
+
+/** `act` for an action that must write an audit entry. */
+async function acted(page: Page, button: string, opts: Parameters<typeof act>[2] = {}): Promise<Receipt> {
+  const receipt = await act(page, button, opts);
+  if (!receipt) throw new Error(`${button}: no receipt`);
+  return receipt;
 }
 
 /** The audit log's newest entry for a target and action: what the receipt must match. */
@@ -106,7 +126,7 @@ describe("tasks", () => {
     const page = pages.operator as Page;
     const id = await submit("console.idle");
     await open(page, `/tasks/${id}`);
-    const prio = await act(page, "Change priority", {
+    const prio = await acted(page, "Change priority", {
       fields: { "New priority": "700" },
       reason: "urgent customer",
     });
@@ -116,7 +136,7 @@ describe("tasks", () => {
       actor: "operator:operator-in-browser",
     });
 
-    const cancel = await act(page, "Cancel", { reason: "not needed any more" });
+    const cancel = await acted(page, "Cancel", { reason: "not needed any more" });
     expect((await api("GET", `/api/tasks/${id}`)).body.state).toBe("cancelled");
     const entry = await audited(id, cancel.action);
     expect(entry.reason).toBe("not needed any more");
@@ -141,7 +161,7 @@ describe("tasks", () => {
     });
     expect(["dead", "failed"]).toContain((await api("GET", `/api/tasks/${dead}`)).body.state);
     await open(page, `/tasks/${dead}`);
-    const retry = await act(page, "Retry");
+    const retry = await acted(page, "Retry");
     expect((await api("GET", `/api/tasks/${dead}`)).body.state).toBe("queued");
     expect(retry.target).toContain(dead);
     await audited(dead, retry.action);
@@ -153,7 +173,7 @@ describe("tasks", () => {
     });
     expect(again.body.tasks.map((t: { id: string }) => t.id)).toContain(dead);
     await open(page, `/tasks/${dead}`);
-    const reassign = await act(page, "Reassign", {
+    const reassign = await acted(page, "Reassign", {
       fields: { "To agent": `worker-b (worker, ${b.id})` },
       reason: "worker-a is slow",
     });
@@ -174,13 +194,18 @@ describe("agents", () => {
       silent: true,
     });
     await open(page, `/agents/${agent.id}`);
-    const drain = await act(page, "Drain", { reason: "host maintenance" });
+    const drain = await acted(page, "Drain", { reason: "host maintenance" });
     await audited(agent.id, drain.action);
     const beat = await suite.d.api("POST", `/api/agents/${agent.id}/heartbeat`, {
       token: agent.token,
       body: { status: "active", load: 0, activeTaskIds: [] },
     });
     expect(JSON.stringify(beat.body)).toContain("drain");
+
+    await open(page, `/agents/${agent.id}`);
+    const restart = await acted(page, "Restart", { reason: "stuck after the drain" });
+    expect([drain.action, restart.action]).toEqual(["agent.drain", "agent.restart"]);
+    expect((await audited(agent.id, restart.action)).reason).toBe("stuck after the drain");
   });
 });
 
@@ -200,20 +225,35 @@ describe("runs", () => {
     await screenshot(page, "run-timeline");
     const state = async () => (await api("GET", `/api/pipelines/runs/${runId}`)).body.state;
 
-    const pause = await act(page, "Pause", { reason: "checking inputs" });
+    const pause = await acted(page, "Pause", { reason: "checking inputs" });
     expect(await state()).toBe("paused");
     // The reason the operator gave is the one the audit log keeps.
     expect((await audited(runId, pause.action)).reason).toBe("checking inputs");
     await open(page, `/runs/${runId}`);
-    const resume = await act(page, "Resume", { reason: "inputs fine" });
+    const resume = await acted(page, "Resume", { reason: "inputs fine" });
     expect(await state()).toBe("running");
     await audited(runId, resume.action);
     await open(page, `/runs/${runId}`);
-    const escalate = await act(page, "Escalate", { fields: { "New priority": "900" }, reason: "deadline" });
+    const escalate = await acted(page, "Escalate", { fields: { "New priority": "900" }, reason: "deadline" });
     expect((await api("GET", `/api/pipelines/runs/${runId}`)).body.priority).toBe(900);
     await audited(runId, escalate.action);
     await open(page, `/runs/${runId}`);
-    const cancel = await act(page, "Cancel run", { reason: "no longer wanted" });
+    const skip = await acted(page, "Skip", { reason: "requirements are known" });
+    expect(skip.action).toBe("run.skip-step");
+    await eventually(
+      async () =>
+        (await api("GET", `/api/pipelines/runs/${runId}`)).body.steps?.find(
+          (x: { id: string }) => x.id === "requirements",
+        )?.state === "skipped",
+      5_000,
+      "the requirements step skipped",
+    );
+    await open(page, `/runs/${runId}`);
+    const snooze = await acted(page, "Snooze");
+    expect(await state()).toBe("snoozed");
+    expect(snooze.action).toBe("run.snooze");
+    await open(page, `/runs/${runId}`);
+    const cancel = await acted(page, "Cancel run", { reason: "no longer wanted" });
     expect(await state()).toBe("cancelled");
     await audited(runId, cancel.action);
   });
@@ -224,7 +264,7 @@ describe("overrides", () => {
     const page = pages.admin as Page;
     await submit("console.held");
     await open(page, "/overrides");
-    const executed = await act(page, "New emergency override", {
+    const executed = await acted(page, "New emergency override", {
       fields: { Override: "stop_all_tasks" },
       reason: "runaway agent loop",
       dryRun: true,
@@ -242,13 +282,57 @@ describe("overrides", () => {
 
     await open(page, "/overrides");
     await screenshot(page, "overrides");
-    const undo = await act(page, "Undo", { reason: "loop fixed" });
+    const undo = await acted(page, "Undo", { reason: "loop fixed" });
     expect(
       (await api("GET", "/api/dashboard/system/overrides?state=undone")).body.overrides.map(
         (o: { id: string }) => o.id,
       ),
     ).toContain(active.id);
     expect(undo.action).toBe("override.undo");
+  });
+});
+
+describe("schedules", () => {
+  it("pauses, resumes and deletes a schedule through its page", async () => {
+    const page = pages.operator as Page;
+    const created = await api(
+      "POST",
+      "/api/schedules",
+      { name: "console-nightly", template: "story", cron: "0 3 * * *", input: { story: "nightly" } },
+      TOKENS.operator,
+    );
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const state = async () => (await api("GET", `/api/schedules/${id}`)).body.state;
+    await open(page, `/schedules?id=${id}`);
+    const pause = await acted(page, "Pause", { reason: "quiet week" });
+    expect(await state()).toBe("paused");
+    expect((await audited(id, pause.action)).reason).toBe("quiet week");
+    await open(page, `/schedules?id=${id}`);
+    await acted(page, "Resume", { reason: "back" });
+    expect(await state()).toBe("active");
+    await open(page, `/schedules?id=${id}`);
+    const del = await acted(page, "Delete");
+    expect((await api("GET", `/api/schedules/${id}`)).status).toBe(404);
+    expect(del.action).toBe("schedule.delete");
+  });
+});
+
+describe("coordination", () => {
+  it("runs auto-heal and a coordination reset through their dry runs and confirmations", async () => {
+    await open(pages.operator as Page, "/coordination");
+    // Nothing is broken here: the plan is empty, the pass runs, and no entry is invented for it.
+    await act(pages.operator as Page, "Auto-heal", { dryRun: true, unaudited: true });
+    const page = pages.admin as Page;
+    await open(page, "/coordination");
+    const reset = await acted(page, "Reset coordination", {
+      fields: { Level: "soft" },
+      reason: "after the Redis failover",
+      dryRun: true,
+    });
+    expect(reset.reason).toBe("after the Redis failover");
+    const entries = (await api("GET", `/api/audit?action=${reset.action}`)).body.entries;
+    expect(entries[0]).toMatchObject({ actor: "admin:admin-in-browser", reason: "after the Redis failover" });
   });
 });
 

@@ -267,6 +267,7 @@ function levers(ctx: PageContext): HTMLElement {
       "Repairs the Redis mirrors from Postgres, the system of record. soft: a reconciler pass now (re-queues tasks missing from BullMQ, ends dead agents' leases as lost); safe at any time. hard: also releases the leases of stale or draining agents and rebuilds every live agent's Redis mirror. full: also tells every active or stale agent to drain and stop. Run the dry run to see what it would touch; the confirmation it returns is good for 2 minutes, for this level only.",
     reason: "required",
     fields: [{ name: "level", label: "Level", options: ["soft", "hard", "full"], value: "soft" }],
+    confirmLabel: (v) => `${v.level} reset`,
     dryRun: (reason, v) => api.post(RESET, { level: v.level, reason }),
     run: (reason, v, dry) => {
       const plan = dry?.data as { confirmationToken?: string; level?: string } | undefined;
@@ -284,6 +285,7 @@ function levers(ctx: PageContext): HTMLElement {
       "Plans repairs from what is wrong now and, on confirmation, carries them out within the intensity limits (docs/recovery.md). conservative: re-queues leases held by dead agents and retries recently dead-lettered tasks whose failure was transient. smart: also restarts managed agents this replica gave up on, quarantines agent names that keep dying and opens the circuit of task types that mostly fail. aggressive: also drains and restarts stale or mostly-failing agents. The dry run shows the plan and what the limits would hold back; confirming plans again from the state then and executes.",
     reason: "none",
     fields: [{ name: "strategy", label: "Strategy", options: strategies, value: "conservative" }],
+    confirmLabel: (v) => `auto-heal (${v.strategy})`,
     dryRun: (_r, v) => api.post<HealReport>(HEAL, { strategy: v.strategy, dryRun: true }),
     run: (_r, v, dry) => {
       samePlan((dry?.data as HealReport | undefined)?.strategy, v.strategy);

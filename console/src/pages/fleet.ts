@@ -2,7 +2,7 @@ import type { AgentStatusView, AgentsStatusReply } from "../../../contract/schem
 import { api } from "../api.ts";
 import { badge, fill, h, link, table, tile } from "../dom.ts";
 import { openFeed } from "../feed.ts";
-import { ago, count } from "../format.ts";
+import { ago, count, short, time } from "../format.ts";
 import { grafanaLink } from "../grafana.ts";
 import type { Page, PageContext } from "../router.ts";
 import { VirtualTable } from "../virtual-table.ts";
@@ -30,7 +30,19 @@ export const fleetPage: Page = {
     let readAt = Date.now();
     const list = new VirtualTable<AgentStatusView>(
       [
-        { head: "Agent", cell: (a) => link(`#/agents/${a.id}`, a.name), width: "22%" },
+        // Names need not be unique (a restarted agent registers again under its name): the id tells them apart.
+        {
+          head: "Agent",
+          cell: (a) =>
+            h(
+              "span",
+              null,
+              link(`#/agents/${a.id}`, a.name),
+              " ",
+              h("span", { class: "mono help" }, short(a.id)),
+            ),
+          width: "22%",
+        },
         { head: "Role", cell: (a) => a.role, width: "12%" },
         { head: "State", cell: (a) => badge(a.state), width: "10%" },
         { head: "Health", cell: (a) => `${a.healthScore}/100`, num: true, width: "8%" },
@@ -41,7 +53,7 @@ export const fleetPage: Page = {
           num: true,
           width: "8%",
         },
-        { head: "Slots", cell: (a) => String(a.concurrency), num: true, width: "7%" },
+        { head: "Tasks at once", cell: (a) => String(a.concurrency), num: true, width: "9%" },
         {
           head: "Done / failed (1 h)",
           cell: (a) => `${a.recent.completed} / ${a.recent.failed}`,
@@ -123,7 +135,8 @@ export const fleetPage: Page = {
       agents.clear();
       for (const a of reply.agents) agents.set(a.id, a);
       draw();
-      status.textContent = `${count(reply.total)} live agents, read ${new Date(readAt).toLocaleTimeString()}; state changes live.`;
+      // Ages and loads are as of this read (they are not streamed); states change live between reads.
+      status.textContent = `${count(reply.total)} live agents. Heartbeat ages and loads as read at ${time(new Date(readAt).toISOString())}, read again every ${REFRESH_MS / 1_000} s; states change live.`;
     };
     await load();
     document.body.dataset.fleetLoadedAt = String(performance.now());

@@ -1,5 +1,6 @@
 import type { Static } from "typebox";
 import type {
+  OverrideAction,
   OverrideListReply as OverrideListSchema,
   OverrideReply,
   OverrideView,
@@ -177,6 +178,7 @@ function newOverride(ctx: PageContext): ActionSpec {
         type: "number",
       },
     ],
+    confirmLabel: (v) => OVERRIDE_HELP[v.action as OverrideAction]?.name ?? v.action ?? "override",
     dryRun: async (reason, v) => api.post("/api/dashboard/system/emergency-override", body(reason, v)),
     run: async (reason, v, dry) => {
       const d = dry?.data as OverrideReply | undefined;

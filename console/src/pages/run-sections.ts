@@ -123,12 +123,40 @@ function describe(e: RunEvent, names: Map<string, string>): string {
   }
 }
 
-/** Small data inline (ids, durations), larger data folded away. */
+/**
+ * An event's data as words: `task d61c199d` (linked), `capability story.pm`; the duration is in the
+ * sentence already; anything nested or long is folded away as JSON.
+ */
 function data(d: unknown): HTMLElement | null {
   if (!hasData(d)) return null;
-  const text = JSON.stringify(d);
-  if (text.length > 160) return h("details", null, h("summary", null, "data"), json(d));
-  return h("div", { class: "mono help" }, text);
+  if (typeof d !== "object" || d === null || Array.isArray(d))
+    return h("div", { class: "mono help" }, JSON.stringify(d));
+  const entries = Object.entries(d as Record<string, unknown>).filter(([k]) => k !== "durationMs");
+  const flat = entries.every(([, v]) => v === null || typeof v !== "object" || Array.isArray(v));
+  if (!flat || JSON.stringify(d).length > 400) return h("details", null, h("summary", null, "data"), json(d));
+  const parts = entries.map(([k, v]) => {
+    const label = k
+      .replace(/Id$/, "")
+      .replace(/([a-z])([A-Z])/g, "$1 $2")
+      .toLowerCase();
+    if (k === "taskId" && typeof v === "string")
+      return h("span", null, "task ", link(`#/tasks/${v}`, short(v)));
+    const text = Array.isArray(v)
+      ? v.length
+        ? v.join(", ")
+        : "none"
+      : typeof v === "string" && k.endsWith("Id")
+        ? short(v)
+        : String(v);
+    return h("span", null, `${label} ${text}`);
+  });
+  return parts.length
+    ? h(
+        "div",
+        { class: "help" },
+        parts.flatMap((p, i) => (i ? [" · ", p] : [p])),
+      )
+    : null;
 }
 
 function hasData(data: unknown): boolean {
