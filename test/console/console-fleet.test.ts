@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { consoleFleet } from "../../bench/scenarios/console-fleet.ts";
-import { pageErrors, screenshot, signIn, waitForMark } from "../helpers/browser.ts";
+import { pageErrors, screenshot, signIn, waitForFeedLive, waitForMark } from "../helpers/browser.ts";
 import { consoleSuite, TEST_GRAFANA_URL } from "../helpers/console-daemon.ts";
+import { prefixProxy } from "../helpers/prefix-proxy.ts";
 import { TOKENS } from "../helpers/test-env.ts";
 
 /**
@@ -110,4 +111,25 @@ it("follows a Grafana panel's data link to the right console page, and the conso
   await screenshot(page, "agent");
   expect(errors).toEqual([]);
   await page.close();
+});
+
+it("works behind a reverse proxy that serves the daemon under a path prefix, feeds included", async () => {
+  const proxy = await prefixProxy(suite.d.url, "/ops/overseer");
+  const page = await suite.browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = pageErrors(page);
+  try {
+    // /ops/overseer/ui redirects to ui/ relative to itself, keeping the prefix.
+    await page.goto(`${proxy.url}/ui`);
+    expect(new URL(page.url()).pathname).toBe("/ops/overseer/ui/");
+    await page.getByLabel(/^Token/).fill(TOKENS.viewer);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await waitForMark(page, "fleetLoadedAt");
+    await waitForFeedLive(page);
+    const agent = await suite.d.registerAgent("behind-the-proxy", ["console.proxy"], { role: "proxied" });
+    await waitForMark(page, "feedLastEvent", `agent.registered ${agent.id}`, 10_000);
+    expect(errors).toEqual([]);
+  } finally {
+    await page.close();
+    await proxy.close();
+  }
 });

@@ -1,3 +1,5 @@
+import type { Static } from "typebox";
+import type { DistributionReply } from "../../../contract/schemas/coordination.ts";
 import type { AgentStatusView, AgentsStatusReply } from "../../../contract/schemas/dashboard.ts";
 import { api } from "../api.ts";
 import { badge, fill, h, link, table, tile } from "../dom.ts";
@@ -27,6 +29,8 @@ export const fleetPage: Page = {
     const summary = h("div");
     const status = h("p", { class: "live", "aria-live": "off" }, "Loading…");
     const agents = new Map<string, AgentStatusView>();
+    // Each agent's leases held now, from the distribution read (after the list is drawn: not on the first paint's path).
+    const leases = new Map<string, number>();
     let readAt = Date.now();
     const list = new VirtualTable<AgentStatusView>(
       [
@@ -53,7 +57,12 @@ export const fleetPage: Page = {
           num: true,
           width: "8%",
         },
-        { head: "Tasks at once", cell: (a) => String(a.concurrency), num: true, width: "9%" },
+        {
+          head: "Leases / slots",
+          cell: (a) => `${leases.get(a.id) ?? "…"} / ${a.concurrency}`,
+          num: true,
+          width: "10%",
+        },
         {
           head: "Done / failed (1 h)",
           cell: (a) => `${a.recent.completed} / ${a.recent.failed}`,
@@ -136,13 +145,23 @@ export const fleetPage: Page = {
       for (const a of reply.agents) agents.set(a.id, a);
       draw();
       // Ages and loads are as of this read (they are not streamed); states change live between reads.
-      status.textContent = `${count(reply.total)} live agents. Heartbeat ages and loads as read at ${time(new Date(readAt).toISOString())}, read again every ${REFRESH_MS / 1_000} s; states change live.`;
+      status.textContent = `${count(reply.total)} live agents. Heartbeat ages, loads and leases as read at ${time(new Date(readAt).toISOString())}, read again every ${REFRESH_MS / 1_000} s; states change live.`;
+    };
+    const loadLeases = async () => {
+      const reply = await api.get<Static<typeof DistributionReply>>("/api/dashboard/tasks/distribution");
+      leases.clear();
+      for (const a of reply.agents) leases.set(a.agentId, a.leases);
+      draw();
     };
     await load();
     document.body.dataset.fleetLoadedAt = String(performance.now());
+    void loadLeases().catch(() => undefined);
 
     const timer = window.setInterval(() => {
-      if (document.visibilityState === "visible") void load().catch(() => undefined);
+      if (document.visibilityState === "visible")
+        void load()
+          .then(loadLeases)
+          .catch(() => undefined);
     }, REFRESH_MS);
     const feed = openFeed(
       "agents",
