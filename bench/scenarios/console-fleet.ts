@@ -22,11 +22,11 @@ export interface ConsoleFleetParams {
 export interface ConsoleFleetResult {
   agents: number;
   rowsShown: number;
-  /** First load, then each reload: navigation start → fleet drawn (ms). */
+  /** First load, then each reload, each 1.5 s after the last (no snapshot shared): navigation start → fleet drawn (ms). */
   loadMs: number[];
   /** Of each load, the page's own read of the agents (request to parsed answer, ms). */
   readMs: number[];
-  /** The same read the page makes, alone, from Node (ms), for comparison. */
+  /** The same read the page makes, alone, from Node, before the page loads (ms), for comparison. */
   apiReadMs: number;
   /** Event stamped by the daemon → drawn on the page (ms), per live event. */
   feedLagMs: number[];
@@ -54,6 +54,10 @@ export async function consoleFleet(browser: Browser, p: ConsoleFleetParams): Pro
     register(p.url, p.tokens.agentSecret, `fleet-${i}`).then(() => undefined),
   );
 
+  // The daemon keeps a dashboard read for 1 s (OVERSEER_DASHBOARD_SNAPSHOT_MS): every timed read
+  // waits that out first, so none rides on another's snapshot and each pays the read in full.
+  const settle = () => new Promise((r) => setTimeout(r, 1_500));
+  await settle();
   const t0 = performance.now();
   const read = await fetch(`${p.url}/api/dashboard/agents/status?limit=99999`, {
     headers: { authorization: `Bearer ${p.tokens.viewer}` },
@@ -73,7 +77,8 @@ export async function consoleFleet(browser: Browser, p: ConsoleFleetParams): Pro
     const loadMs: number[] = [];
     const readMs: number[] = [];
     for (let i = 0; i <= p.reloads; i++) {
-      // A fresh document each time; the first with an empty cache.
+      // A fresh document each time, the first with an empty cache, after the last one's reads settled.
+      await settle();
       await page.goto(`${p.url}/ui/?load=${i}#/fleet`);
       // The page's own marks (console/src/pages/fleet.ts), read as expressions: this file has no DOM types.
       loadMs.push(Math.round(Number(await waitForMark(page, "fleetLoadedAt"))));
