@@ -37,9 +37,10 @@ function showLogin(problem?: string): void {
   });
   fill(
     app,
+    // The sign-in form is the page's main content (the skip link lands on it).
     h(
-      "div",
-      { class: "login card" },
+      "main",
+      { class: "login card", id: "main", tabindex: "-1" },
       h("h1", null, "Overseer console"),
       h(
         "p",
