@@ -52,7 +52,7 @@ export const fleetPage: Page = {
         { head: "Health", cell: (a) => `${a.healthScore}/100`, num: true, width: "8%" },
         { head: "Heartbeat", cell: (a) => heartbeat(a, readAt), num: true, width: "12%" },
         {
-          head: "Load",
+          head: "Load (its report)",
           cell: (a) => (a.load === null ? "—" : `${Math.round(a.load * 100)} %`),
           num: true,
           width: "8%",
