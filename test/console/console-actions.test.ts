@@ -259,6 +259,46 @@ describe("runs", () => {
   });
 });
 
+describe("a failed step", () => {
+  it("retries it through the run's page: a new generation runs, and the run is running again", async () => {
+    const page = pages.operator as Page;
+    const d = suite.d;
+    const started = await api(
+      "POST",
+      "/api/pipelines/story/runs",
+      { input: { story: "fails once" } },
+      TOKENS.operator,
+    );
+    const runId = started.body.id as string;
+    // An agent for the story's first step fails it for good.
+    const pm = await d.registerAgent("pm-fails", ["story.pm"], { role: "pm" });
+    const claim = await d.api("POST", `/api/agents/${pm.id}/claim`, {
+      token: pm.token,
+      body: { max: 1, waitMs: 5000 },
+    });
+    const task = claim.body.tasks[0];
+    expect(task).toBeDefined();
+    await d.api("POST", `/api/tasks/${task.id}/fail`, {
+      token: pm.token,
+      body: { leaseToken: task.leaseToken, error: { message: "no requirements given", retryable: false } },
+    });
+    const step = async () =>
+      (await api("GET", `/api/pipelines/runs/${runId}`)).body.steps.find(
+        (x: { id: string }) => x.id === "requirements",
+      );
+    await eventually(async () => (await step())?.state === "failed", 5_000, "the first step to fail");
+    await open(page, `/runs/${runId}`);
+    const retry = await acted(page, "Retry", { reason: "requirements added" });
+    expect(retry.action).toBe("run.retry-step");
+    expect((await audited(runId, retry.action)).reason).toBe("requirements added");
+    const again = await step();
+    expect(again.state === "running" || again.state === "pending").toBe(true);
+    expect(again.generation).toBe(1);
+    expect((await api("GET", `/api/pipelines/runs/${runId}`)).body.state).toBe("running");
+    pm.silence();
+  });
+});
+
 describe("overrides", () => {
   it("pulls an emergency override through dry run, impact and confirmation, then undoes it", async () => {
     const page = pages.admin as Page;
