@@ -156,3 +156,28 @@ export function errorBox(error: unknown): HTMLElement {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** A select whose first choice, "any", means no filter; `titles` explain each value on hover. */
+export function anyOf(
+  name: string,
+  values: readonly string[],
+  selected: string,
+  titles: Partial<Record<string, string>> = {},
+): HTMLSelectElement {
+  return h(
+    "select",
+    { name },
+    h("option", { value: "" }, "any"),
+    values.map((v) => h("option", { value: v, selected: v === selected, title: titles[v] }, v)),
+  );
+}
+
+/**
+ * A filter form's fields as a page query: each named field trimmed, an empty one left out (the
+ * router drops it), so every list page turns its form into its URL the same way.
+ */
+export function formQuery(form: HTMLFormElement): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of new FormData(form)) out[name] = String(value).trim() || undefined;
+  return out;
+}

@@ -1,6 +1,6 @@
 import type { AuditPage } from "../../../contract/schemas/audit.ts";
 import { api, may } from "../api.ts";
-import { errorBox, fill, h, link } from "../dom.ts";
+import { errorBox, fill, formQuery, h, link } from "../dom.ts";
 import { count } from "../format.ts";
 import { hrefOf, type Page, type PageContext } from "../router.ts";
 import { auditTable } from "./task-audit.ts";
@@ -53,10 +53,7 @@ export const auditPage: Page = {
     );
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      const d = new FormData(form);
-      ctx.setQuery(
-        Object.fromEntries(FILTERS.map((x) => [x.name, String(d.get(x.name) ?? "").trim() || undefined])),
-      );
+      ctx.setQuery(formQuery(form));
     });
     const out = h("section", { "aria-label": "Audit entries" }, h("p", null, "Loading…"));
     fill(ctx.root, head, form, out);

@@ -2,7 +2,7 @@ import type { Static } from "typebox";
 import type { DistributionReply } from "../../../contract/schemas/coordination.ts";
 import type { AgentStatusView, AgentsStatusReply } from "../../../contract/schemas/dashboard.ts";
 import { api } from "../api.ts";
-import { badge, fill, h, link, table, tile } from "../dom.ts";
+import { anyOf, badge, fill, formQuery, h, link, table, tile } from "../dom.ts";
 import { openFeed } from "../feed.ts";
 import { ago, count, short, time } from "../format.ts";
 import { grafanaLink } from "../grafana.ts";
@@ -77,28 +77,13 @@ export const fleetPage: Page = {
       "form",
       { class: "filters", role: "search" },
       h("label", null, "Role", h("input", { name: "role", value: role, list: "roles" })),
-      h(
-        "label",
-        null,
-        "State",
-        h(
-          "select",
-          { name: "state" },
-          h("option", { value: "" }, "any"),
-          STATES.map((s) => h("option", { value: s, selected: s === state }, s)),
-        ),
-      ),
+      h("label", null, "State", anyOf("state", STATES, state)),
       h("label", null, "Name contains", h("input", { name: "q", value: search })),
       h("button", { type: "submit" }, "Filter"),
     );
     filters.addEventListener("submit", (e) => {
       e.preventDefault();
-      const f = new FormData(filters);
-      ctx.setQuery({
-        role: String(f.get("role") ?? ""),
-        state: String(f.get("state") ?? ""),
-        q: String(f.get("q") ?? ""),
-      });
+      ctx.setQuery(formQuery(filters));
     });
 
     fill(

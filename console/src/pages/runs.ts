@@ -1,5 +1,5 @@
 import { api } from "../api.ts";
-import { badge, errorBox, fill, h, link, table } from "../dom.ts";
+import { anyOf, badge, errorBox, fill, formQuery, h, link, table } from "../dom.ts";
 import { count, duration, short, time } from "../format.ts";
 import { grafanaLink } from "../grafana.ts";
 import type { Page, PageContext } from "../router.ts";
@@ -42,17 +42,7 @@ export const runsPage: Page = {
       "form",
       { class: "filters", role: "search", "aria-label": "Filter runs" },
       h("label", null, "Template", h("input", { name: "template", value: template, list: "run-templates" })),
-      h(
-        "label",
-        null,
-        "State",
-        h(
-          "select",
-          { name: "state" },
-          h("option", { value: "" }, "any"),
-          RUN_STATES.map((s) => h("option", { value: s, selected: s === state }, s)),
-        ),
-      ),
+      h("label", null, "State", anyOf("state", RUN_STATES, state)),
       h(
         "label",
         null,
@@ -72,14 +62,9 @@ export const runsPage: Page = {
     const problem = h("div", { "aria-live": "polite" });
     filters.addEventListener("submit", (e) => {
       e.preventDefault();
-      const f = new FormData(filters);
+      const f = formQuery(filters);
       try {
-        ctx.setQuery({
-          template: String(f.get("template") ?? "").trim(),
-          state: String(f.get("state") ?? ""),
-          from: fromUtcInput(String(f.get("from") ?? "")),
-          to: fromUtcInput(String(f.get("to") ?? "")),
-        });
+        ctx.setQuery({ ...f, from: fromUtcInput(f.from ?? ""), to: fromUtcInput(f.to ?? "") });
       } catch (err) {
         fill(problem, errorBox(err));
       }

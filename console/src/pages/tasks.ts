@@ -1,7 +1,7 @@
 import type { QueueStat, QueueState, TaskQueueReply } from "../../../contract/schemas/dashboard.ts";
 import type { TaskViewState } from "../../../contract/schemas/tasks.ts";
 import { api } from "../api.ts";
-import { errorBox, fill, h, link, table, tile } from "../dom.ts";
+import { anyOf, errorBox, fill, formQuery, h, link, table, tile } from "../dom.ts";
 import { openFeed } from "../feed.ts";
 import { count, duration } from "../format.ts";
 import { grafanaLink } from "../grafana.ts";
@@ -127,19 +127,7 @@ function filters(ctx: PageContext, f: Filters): HTMLElement {
   const form = h(
     "form",
     { class: "filters", role: "search" },
-    h(
-      "label",
-      null,
-      "State",
-      h(
-        "select",
-        { name: "state" },
-        h("option", { value: "" }, "any"),
-        TASK_STATES.map((s) =>
-          h("option", { value: s, selected: s === f.state, title: TASK_STATE_HELP[s] }, s),
-        ),
-      ),
-    ),
+    h("label", null, "State", anyOf("state", TASK_STATES, f.state, TASK_STATE_HELP)),
     h("label", null, "Type", h("input", { name: "type", value: f.type, placeholder: "e.g. code.review" })),
     h("label", null, "Agent id (held a lease)", h("input", { name: "agentId", value: f.agentId, size: 36 })),
     h("label", null, "Pipeline run id", h("input", { name: "runId", value: f.runId, size: 36 })),
@@ -148,9 +136,7 @@ function filters(ctx: PageContext, f: Filters): HTMLElement {
   );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const d = new FormData(form);
-    const v = (k: string) => String(d.get(k) ?? "").trim() || undefined;
-    ctx.setQuery({ state: v("state"), type: v("type"), agentId: v("agentId"), runId: v("runId") });
+    ctx.setQuery(formQuery(form));
   });
   return form;
 }
