@@ -2,8 +2,9 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { signIn, waitForLoaded, waitForMark } from "../helpers/browser.ts";
+import { focusIsIn, signIn, waitForMark } from "../helpers/browser.ts";
 import { consoleSuite } from "../helpers/console-daemon.ts";
+import { open } from "../helpers/console-levers.ts";
 import { TOKENS } from "../helpers/test-env.ts";
 
 /**
@@ -21,7 +22,6 @@ let runId = "";
 declare const axe: {
   run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }>;
 };
-declare const document: { activeElement: { closest(selector: string): unknown } | null };
 
 beforeAll(async () => {
   const d = suite.d;
@@ -58,21 +58,18 @@ it("has no axe violations on the sign-in page or any page of the console", async
     "/coordination",
   ];
   for (const hash of [...hashes, "/schedules", "/audit", "/overrides"]) {
-    await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-    await page.locator("main h1").first().waitFor();
-    await waitForLoaded(page);
+    await open(page, hash);
     expect(await violations(), hash).toEqual([]);
   }
 });
 
 it("works a lever from the keyboard: focus, Enter opens the dialog inside it, Escape closes it", async () => {
-  await page.evaluate(`location.hash = ${JSON.stringify(`/tasks/${taskId}`)}`);
-  await waitForLoaded(page);
+  await open(page, `/tasks/${taskId}`);
   await page.locator("main").getByRole("button", { name: "Change priority", exact: true }).focus();
   await page.keyboard.press("Enter");
   const dialog = page.getByRole("dialog");
   await dialog.waitFor();
-  expect(await page.evaluate(() => Boolean(document.activeElement?.closest("dialog")))).toBe(true);
+  expect(await focusIsIn(page, "dialog")).toBe(true);
   await page.keyboard.press("Escape");
   await dialog.waitFor({ state: "detached" });
   // Nothing was sent: the task keeps its priority.

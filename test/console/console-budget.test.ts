@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Agent } from "../../sdk/agent.ts";
-import { pageErrors, signIn, waitForLoaded } from "../helpers/browser.ts";
+import { pageErrors, signIn } from "../helpers/browser.ts";
 import { consoleSuite } from "../helpers/console-daemon.ts";
+import { acted, open } from "../helpers/console-levers.ts";
 import { eventually } from "../helpers/daemon-harness.ts";
 import { TOKENS } from "../helpers/test-env.ts";
 import { runUntil, startPipelineAgents, stopAgents } from "../pipelines/helpers.ts";
@@ -28,18 +29,6 @@ afterAll(async () => {
   await page?.close();
   await stopAgents(agents);
 });
-
-async function decide(hash: string, button: string, reason: string): Promise<void> {
-  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-  await page.locator("main h1").first().waitFor();
-  await waitForLoaded(page);
-  await page.locator("main").getByRole("button", { name: button, exact: true }).first().click();
-  const dialog = page.getByRole("dialog");
-  await dialog.getByLabel(/^Reason/).fill(reason);
-  await dialog.getByRole("button", { name: button, exact: true }).click();
-  await dialog.locator("section.audit-receipt").waitFor({ timeout: 15_000 });
-  await dialog.getByRole("button", { name: "Close" }).click();
-}
 
 it("approves one budget wait on the run's page and rejects another on the costs page", async () => {
   const d = suite.d;
@@ -71,9 +60,11 @@ it("approves one budget wait on the run's page and rejects another on the costs 
   );
   const [approved, rejected] = runs as [string, string];
 
-  await decide(`/runs/${approved}`, "Approve budget", "the customer pays for this one");
+  await open(page, `/runs/${approved}`);
+  await acted(page, "Approve budget", { reason: "the customer pays for this one" });
   await runUntil(d, approved, (r) => r.state === "completed", "the approved mission to complete");
-  await decide("/costs", "Reject", "not worth the spend");
+  await open(page, "/costs");
+  await acted(page, "Reject", { reason: "not worth the spend" });
   await runUntil(d, rejected, (r) => r.state === "failed", "the rejected mission to fail");
 
   const audit = async (runId: string) =>

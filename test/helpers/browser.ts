@@ -65,7 +65,13 @@ declare const document: {
   querySelector(
     selector: string,
   ): { textContent: string | null; getAttribute(name: string): string | null } | null;
+  activeElement: { closest(selector: string): unknown } | null;
 };
+
+/** Whether the keyboard focus is inside an element matching `selector` (a dialog, say). */
+export async function focusIsIn(page: Page, selector: string): Promise<boolean> {
+  return page.evaluate((s) => Boolean(document.activeElement?.closest(s)), selector);
+}
 
 /** Waits until the page's body carries `data-<key>` (the console's own marks), equal to `value` if given. */
 export async function waitForMark(
