@@ -30,8 +30,9 @@ export function defaultConsoleDir(): string {
 }
 
 /**
- * Reads the built console once, at start-up: a path is served only if it was a file of the build
- * then (no path from a request ever reaches the file system). Empty when there is no index.html.
+ * Reads the built console once (console-routes.ts calls it at the first /ui request, so start-up
+ * pays nothing): a path is served only if it was a file of the build then (no path from a request
+ * ever reaches the file system). Empty when there is no index.html.
  */
 export function loadConsoleAssets(dir: string): Map<string, ConsoleAsset> {
   const assets = new Map<string, ConsoleAsset>();
